@@ -38,6 +38,12 @@ class Claim:
     lease_until: datetime
     purpose: str = "contact"
     holder_name: str = ""
+    acquired_at: datetime | None = None  # None: treat as held since ever
+
+    def held_at(self, at: datetime) -> bool:
+        """Whether the lease covered instant ``at`` (``acquired_at <= at < lease_until``)."""
+        started = self.acquired_at is None or self.acquired_at <= at
+        return started and at < self.lease_until
 
     def valid_at(self, now: datetime) -> bool:
         """Whether the lease still holds at server time ``now``."""
