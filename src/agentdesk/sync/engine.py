@@ -1,0 +1,220 @@
+"""The push-then-pull sync cycle (SYNC.md §4): pure Python, no Qt, one call per cycle.
+
+1. Push the outbox in ``client_seq`` order, ≤ 500 items / 256 KB per request; items are marked in
+   flight first and recorded per item after the answer; the push stops at the first ``retry``.
+2. Pull until the feed is ``up_to_date`` and this device's write checkpoint has been seen; every
+   page is applied in one store transaction together with its cursor, so a crash re-downloads at
+   most one page (the snapshot resumes from the persisted cursor).
+3. On ``reset_required``: push the outbox first, then drop the cache and re-snapshot. The outbox
+   is never touched by a reset.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+
+from agentdesk.protocol import Change, PullResponse, PushItem, PushResponse
+from agentdesk.sync.client import ApiClient
+from agentdesk.sync.crashpoints import CrashHook, crash_hook_from_env, crashing_iter
+from agentdesk.sync.errors import Offline, ProtocolError, ResetRequired, SyncError
+from agentdesk.sync.ports import OutboxEntry, SyncStore
+from agentdesk.sync.report import SyncReport
+from agentdesk.sync.status import SyncStatus
+
+__all__ = ["MAX_PUSH_BYTES", "SyncEngine"]
+
+MAX_PUSH_BYTES = 256 * 1024
+_EXTRA_PULLS = 2  # up-to-date pages to wait for the write checkpoint before giving up
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class SyncEngine:
+    """Runs sync cycles between one local store and the service.
+
+    Args:
+        store: the local store (outbox, cache, cursor).
+        api: the API client (already logged in).
+        device_id: this installation's id, sent with every push.
+        now: wall clock for ``last_success`` (display only, never for correctness).
+        status: the observable status to update (a new one by default).
+        crash_hook: test-only crash points; read from the environment by default.
+        max_items: items per push request.
+        max_bytes: payload bytes per push request.
+        pull_limit: changes per pull page (None: the service's default).
+    """
+
+    def __init__(
+        self,
+        store: SyncStore,
+        api: ApiClient,
+        device_id: str,
+        *,
+        now: Callable[[], datetime] = _utc_now,
+        status: SyncStatus | None = None,
+        crash_hook: CrashHook | None = None,
+        max_items: int = 500,
+        max_bytes: int = MAX_PUSH_BYTES,
+        pull_limit: int | None = None,
+    ) -> None:
+        self.store = store
+        self.api = api
+        self.device_id = device_id
+        self.status = status or SyncStatus()
+        self._now = now
+        self._crash = crash_hook if crash_hook is not None else crash_hook_from_env()
+        self._max_items = max_items
+        self._max_bytes = max_bytes
+        self._pull_limit = pull_limit
+        self._lock = threading.Lock()
+
+    def run_once(self, cancel: threading.Event | None = None) -> SyncReport:
+        """Run one push-then-pull cycle; never raises for network or service conditions.
+
+        Args:
+            cancel: set it to stop the cycle after the current request.
+
+        Returns:
+            What the cycle did; ``report.error`` holds the error that ended it early.
+        """
+        report = SyncReport()
+        with self._lock:
+            self.status.update(state="syncing")
+            try:
+                self._cycle(report, cancel)
+            except SyncError as exc:
+                report.error = exc
+            finally:
+                self._publish(report)
+        return report
+
+    # -- the cycle ---------------------------------------------------------------------------
+
+    def _cycle(self, report: SyncReport, cancel: threading.Event | None) -> None:
+        self._push_all(report, cancel)
+        if report.retry or report.cancelled:
+            return
+        try:
+            self._pull(report, cancel)
+        except ResetRequired:
+            report.reset = True
+            self._push_all(report, cancel)
+            self.store.reset_cache()
+            self._pull(report, cancel)
+
+    def _push_all(self, report: SyncReport, cancel: threading.Event | None) -> None:
+        while True:
+            if cancel is not None and cancel.is_set():
+                report.cancelled = True
+                return
+            batch = list(self.store.next_batch(self._max_items, self._max_bytes))
+            if not batch:
+                return
+            self.store.mark_inflight([entry.id for entry in batch])
+            self._hit("before_push")
+            response = self.api.push(self.device_id, [_push_item(e) for e in batch])
+            report.pushed += len(batch)
+            self._hit("after_push_response")
+            _check_results(batch, response)
+            self.store.apply_push_results(response.results)
+            self._hit("after_local_ack")
+            if self._tally(report, response):
+                return
+
+    def _tally(self, report: SyncReport, response: PushResponse) -> bool:
+        """Count the results; True when the push must stop (a ``retry``)."""
+        report.write_checkpoint = max(report.write_checkpoint, response.write_checkpoint)
+        for result in response.results:
+            if result.status in ("applied", "duplicate"):
+                report.acked += 1
+            elif result.status == "applied_with_conflict":
+                report.conflicts += 1
+            elif result.status == "rejected":
+                report.rejected += 1
+            else:
+                report.retry = True
+                wait_ms = result.error.retry_after_ms if result.error else None
+                report.retry_after = wait_ms / 1000 if wait_ms is not None else None
+                return True
+        return False
+
+    def _pull(self, report: SyncReport, cancel: threading.Event | None) -> None:
+        cursor = self.store.sync_cursor()
+        seen, extra = 0, 0
+        while True:
+            if cancel is not None and cancel.is_set():
+                report.cancelled = True
+                return
+            page = self.api.pull(cursor, limit=self._pull_limit)
+            self._apply_page(page)
+            report.pulled += len(page.changes)
+            report.pages += 1
+            seen = max([seen, *(change.seq for change in page.changes)])
+            cursor = page.cursor
+            if page.up_to_date:
+                if seen >= report.write_checkpoint or extra >= _EXTRA_PULLS:
+                    return
+                extra += 1
+
+    def _apply_page(self, page: PullResponse) -> None:
+        snapshot = page.progress is not None and not page.up_to_date
+        changes: Iterable[Change] = page.changes
+        if self._crash is not None and page.changes:
+            point = "mid_snapshot_page" if snapshot else "mid_delta_apply"
+            changes = crashing_iter(page.changes, self._crash, point)
+        self.store.apply_changes(changes, page.cursor, up_to_date=page.up_to_date)
+        if snapshot and page.progress:
+            done, total = page.progress.get("done", 0), page.progress.get("total", 0)
+            self.status.update(snapshot_done=done, snapshot_total=total)
+        elif page.up_to_date:
+            self.status.update(snapshot_done=0, snapshot_total=0)
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    def _hit(self, point: str) -> None:
+        if self._crash is not None:
+            self._crash(point)
+
+    def _publish(self, report: SyncReport) -> None:
+        counts = self.store.counts()
+        fields: dict[str, object] = {
+            "waiting": int(getattr(counts, "waiting", 0)),
+            "conflicts": int(getattr(counts, "conflict", 0)),
+            "rejected": int(getattr(counts, "rejected", 0)),
+        }
+        error = report.error
+        if error is None:
+            fields |= {"state": "online", "last_error": None}
+            if report.ok:
+                fields["last_success"] = self._now()
+        elif isinstance(error, Offline):
+            fields |= {"state": "offline", "last_error": error.code}
+        else:
+            fields |= {"state": "online", "last_error": error.code}
+        self.status.update(**fields)
+
+
+def _push_item(entry: OutboxEntry) -> PushItem:
+    return PushItem(
+        id=entry.id,
+        seq=entry.client_seq,
+        kind=entry.kind,
+        schema=entry.payload_schema,
+        payload=entry.payload,
+        claim_id=entry.claim_id,
+        fence=entry.fence,
+    )
+
+
+def _check_results(batch: list[OutboxEntry], response: PushResponse) -> None:
+    """The results must answer a non-empty prefix of the batch, in request order."""
+    sent = [entry.id for entry in batch]
+    got = [result.id for result in response.results]
+    if not got or got != sent[: len(got)]:
+        raise ProtocolError(f"push results {got[:3]}… do not match the batch {sent[:3]}…")
+    if len(got) < len(sent) and response.results[-1].status != "retry":
+        raise ProtocolError("push answered part of the batch without a retry")

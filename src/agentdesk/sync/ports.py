@@ -1,0 +1,71 @@
+"""What the sync engine needs from the local store (``agentdesk.store``), as typing Protocols.
+
+The engine is written against these shapes so it can be unit-tested and so the dependency on the
+store stays one-directional and explicit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any, Protocol
+
+from agentdesk.protocol import Change, PushResult
+
+__all__ = ["OutboxEntry", "SyncStore"]
+
+
+class OutboxEntry(Protocol):
+    """One outbox row as the store hands it to the engine."""
+
+    @property
+    def id(self) -> str:
+        """The UUIDv7 (idempotency key)."""
+
+    @property
+    def client_seq(self) -> int:
+        """Order within this device."""
+
+    @property
+    def kind(self) -> str:
+        """``contact``, ``reaction``, ``callback``, ``visit_plan`` or ``feedback``."""
+
+    @property
+    def payload_schema(self) -> int:
+        """Version of the payload shape."""
+
+    @property
+    def payload(self) -> dict[str, Any]:
+        """The JSON payload."""
+
+    @property
+    def claim_id(self) -> str | None:
+        """The claim the mutation was made under, if any."""
+
+    @property
+    def fence(self) -> int | None:
+        """The fencing token of that claim."""
+
+
+class SyncStore(Protocol):
+    """The store calls the engine makes (see docs/TEAM-CONTRACTS.md "Store API")."""
+
+    def next_batch(self, max_items: int, max_bytes: int) -> Sequence[OutboxEntry]:
+        """Pending and in-flight items in ``client_seq`` order, within both limits."""
+
+    def mark_inflight(self, ids: Sequence[str]) -> None:
+        """Mark items as sent (they stay in the outbox until acknowledged)."""
+
+    def apply_push_results(self, results: Sequence[PushResult]) -> None:
+        """Record per-item results in one transaction."""
+
+    def apply_changes(self, changes: Iterable[Change], cursor: str, *, up_to_date: bool) -> None:
+        """Apply one pull page and advance the cursor, in one transaction."""
+
+    def sync_cursor(self) -> str:
+        """The persisted pull cursor (empty: start with a snapshot)."""
+
+    def reset_cache(self) -> None:
+        """Drop the disposable cache tables and the cursor; never touches the outbox."""
+
+    def counts(self) -> Any:
+        """Outbox counts by state (``waiting``, ``conflict``, ``rejected``)."""
