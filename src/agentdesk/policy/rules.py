@@ -104,6 +104,8 @@ class Rule:
     def from_dict(cls, row: dict[str, Any]) -> Rule:
         """Build a rule from its row form."""
         start, end = row.get("start"), row.get("end")
+        if row["kind"] == RuleKind.QUIET_HOURS and not (start and end):
+            raise ValueError(f"quiet-hours rule {row['rule_id']!r} needs start and end")
         return cls(
             rule_id=str(row["rule_id"]),
             kind=RuleKind(row["kind"]),
