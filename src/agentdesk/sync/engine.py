@@ -183,7 +183,7 @@ class SyncEngine:
         counts = self.store.counts()
         fields: dict[str, object] = {
             "waiting": int(getattr(counts, "waiting", 0)),
-            "conflicts": int(getattr(counts, "conflict", 0)),
+            "conflicts": int(getattr(counts, "conflicts", 0)),
             "rejected": int(getattr(counts, "rejected", 0)),
         }
         error = report.error
