@@ -1,0 +1,179 @@
+"""The change feed: append ``change_log`` rows with commit-ordered sequence numbers (SYNC.md §3).
+
+:func:`append_changes` is the last thing a writing transaction does before ``COMMIT``:
+
+1. ``UPDATE sequencer SET value = value + n WHERE name = 'change' RETURNING value`` reserves
+   ``n`` numbers. On PostgreSQL the row lock it takes is held until commit, so a second writer
+   waits there and gets larger numbers only after the first one committed: sequence order equals
+   commit order. On SQLite the single writer lock gives the same guarantee.
+2. The ``change_log`` rows are inserted with those numbers (PostgreSQL ``COPY`` for big batches).
+3. The changed rows get ``row_seq`` (``contact.server_seq`` for contacts) = their newest number.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+import orjson
+from sqlalchemy import Connection, Table, and_, func, insert, select, text, update
+from sqlalchemy.orm import Session
+
+from agentdesk_sync.db.models import (
+    Campaign,
+    ChangeLog,
+    Contact,
+    Customer,
+    Holding,
+    MarketingOrder,
+    Offer,
+)
+
+__all__ = ["ChangeRow", "append_changes", "reserve_seqs"]
+
+_COPY_THRESHOLD = 500
+_STAMP_ONE_BY_ONE = 64
+# entity -> (table, key column, stamped column)
+_SINGLE_KEY: dict[str, tuple[Table, str, str]] = {
+    "customer": (Customer.__table__, "customer_id", "row_seq"),  # type: ignore[dict-item]
+    "holding": (Holding.__table__, "holding_id", "row_seq"),  # type: ignore[dict-item]
+    "campaign": (Campaign.__table__, "campaign_id", "row_seq"),  # type: ignore[dict-item]
+    "offer": (Offer.__table__, "offer_id", "row_seq"),  # type: ignore[dict-item]
+    "order": (MarketingOrder.__table__, "order_id", "row_seq"),  # type: ignore[dict-item]
+    "contact": (Contact.__table__, "contact_id", "server_seq"),  # type: ignore[dict-item]
+}
+_LOG: Table = ChangeLog.__table__  # type: ignore[assignment]
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeRow:
+    """One change to publish.
+
+    Attributes:
+        entity: Pull entity name (``customer``, ``holding``, ``usage``, ``target``, …).
+        entity_id: Its id on the wire (``campaign_id:customer_id`` for targets).
+        op: ``put`` (row is the new state) or ``remove``.
+        row: The wire row for ``put``; None for ``remove``.
+        region_code: Region scope of the change; None means every scope.
+        customer_id: The customer it belongs to, for portfolio scopes.
+    """
+
+    entity: str
+    entity_id: str
+    op: Literal["put", "remove"] = "put"
+    row: dict[str, Any] | None = None
+    region_code: str | None = None
+    customer_id: str | None = None
+
+
+def reserve_seqs(conn: Connection, count: int) -> list[int]:
+    """Take ``count`` consecutive change numbers (holding the sequencer lock until commit)."""
+    last = conn.execute(
+        text("UPDATE sequencer SET value = value + :n WHERE name = 'change' RETURNING value"),
+        {"n": count},
+    ).scalar_one()
+    return list(range(int(last) - count + 1, int(last) + 1))
+
+
+def append_changes(session: Session, changes: Sequence[ChangeRow]) -> list[int]:
+    """Publish ``changes`` in this transaction; call it right before ``commit()``.
+
+    Args:
+        session: The session whose transaction made the changes.
+        changes: The changes in the order they should be applied by clients.
+
+    Returns:
+        The ``server_seq`` given to each change, in the same order.
+    """
+    if not changes:
+        return []
+    session.flush()
+    conn = session.connection()
+    seqs = reserve_seqs(conn, len(changes))
+    now = datetime.now(UTC)
+    if conn.dialect.name == "postgresql" and len(changes) >= _COPY_THRESHOLD:
+        _copy_log(conn, changes, seqs, now)
+    else:
+        conn.execute(
+            insert(_LOG), [_log_params(c, s, now) for c, s in zip(changes, seqs, strict=True)]
+        )
+    _stamp(conn, changes, seqs)
+    return seqs
+
+
+def _log_params(change: ChangeRow, seq: int, now: datetime) -> dict[str, Any]:
+    return {
+        "server_seq": seq,
+        "entity": change.entity,
+        "entity_id": change.entity_id,
+        "op": change.op,
+        "region_code": change.region_code,
+        "customer_id": change.customer_id,
+        "row": change.row,
+        "created_at": now,
+    }
+
+
+def _copy_log(
+    conn: Connection, changes: Sequence[ChangeRow], seqs: list[int], now: datetime
+) -> None:
+    raw: Any = conn.connection.driver_connection
+    sql = (
+        "COPY change_log (server_seq, entity, entity_id, op, region_code, customer_id, row,"
+        " created_at) FROM STDIN"
+    )
+    with raw.cursor() as cur, cur.copy(sql) as copy:
+        for change, seq in zip(changes, seqs, strict=True):
+            row = None if change.row is None else orjson.dumps(change.row).decode()
+            copy.write_row(
+                (seq, change.entity, change.entity_id, change.op, change.region_code,
+                 change.customer_id, row, now)
+            )  # fmt: skip
+
+
+def _stamp(conn: Connection, changes: Sequence[ChangeRow], seqs: list[int]) -> None:
+    newest: dict[tuple[str, str], int] = {}
+    for change, seq in zip(changes, seqs, strict=True):
+        if change.op == "put":
+            newest[(change.entity, change.entity_id)] = seq
+    by_entity: dict[str, dict[str, int]] = {}
+    for (entity, entity_id), seq in newest.items():
+        by_entity.setdefault(entity, {})[entity_id] = seq
+    for entity, ids in by_entity.items():
+        if entity in _SINGLE_KEY:
+            _stamp_single(conn, entity, ids, seqs[0], seqs[-1])
+        elif entity == "target":
+            _stamp_targets(conn, ids)
+
+
+def _stamp_single(conn: Connection, entity: str, ids: dict[str, int], low: int, high: int) -> None:
+    table, key, column = _SINGLE_KEY[entity]
+    if len(ids) <= _STAMP_ONE_BY_ONE:
+        stmt = text(f"UPDATE {table.name} SET {column} = :seq WHERE {key} = :id")
+        conn.execute(stmt, [{"seq": seq, "id": eid} for eid, seq in ids.items()])
+        return
+    in_range = and_(
+        _LOG.c.entity == entity,
+        _LOG.c.op == "put",
+        _LOG.c.server_seq.between(low, high),
+    )
+    newest = (
+        select(func.max(_LOG.c.server_seq))
+        .where(in_range, _LOG.c.entity_id == table.c[key])
+        .scalar_subquery()
+    )
+    changed = select(_LOG.c.entity_id).where(in_range)
+    conn.execute(update(table).where(table.c[key].in_(changed)).values({column: newest}))
+
+
+def _stamp_targets(conn: Connection, ids: dict[str, int]) -> None:
+    params = []
+    for entity_id, seq in ids.items():
+        campaign_id, _, customer_id = entity_id.partition(":")
+        params.append({"seq": seq, "k": campaign_id, "c": customer_id})
+    stmt = text(
+        "UPDATE target_member SET row_seq = :seq WHERE campaign_id = :k AND customer_id = :c"
+    )
+    conn.execute(stmt, params)
