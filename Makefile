@@ -82,10 +82,10 @@ reliability: venv sysdeps-test
 # translations; new entries arrive with an empty msgstr to fill in).
 i18n: venv
 	@mkdir -p build
-	$(BIN)/pybabel extract -q --no-location --sort-output --project agentdesk \
+	$(BIN)/pybabel -q extract --width=100 --no-location --sort-output --project agentdesk \
 		--version "$$($(BIN)/python -c 'import agentdesk; print(agentdesk.__version__)')" \
 		-o build/agentdesk.pot src sync
-	$(BIN)/pybabel update -q --no-fuzzy-matching -D agentdesk -i build/agentdesk.pot \
+	$(BIN)/pybabel -q update --width=100 --no-fuzzy-matching -D agentdesk -i build/agentdesk.pot \
 		-d resources/i18n
 
 package: venv

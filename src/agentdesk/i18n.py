@@ -41,6 +41,7 @@ __all__ = [
     "DEFAULT_LANGUAGE",
     "DOMAIN",
     "LANGUAGES",
+    "LANGUAGE_NAMES",
     "N_",
     "_",
     "compile_catalog",
@@ -64,6 +65,15 @@ LANGUAGES: tuple[str, ...] = ("zh_CN", "en")
 DEFAULT_LANGUAGE = "zh_CN"
 
 
+def N_(message: str) -> str:
+    """Mark ``message`` for extraction without translating it now."""
+    return message
+
+
+#: Names for a language picker; show them with ``_(LANGUAGE_NAMES[code])``.
+LANGUAGE_NAMES: dict[str, str] = {"zh_CN": N_("Simplified Chinese"), "en": N_("English")}
+
+
 class _Active:
     """The installed catalogue and its language."""
 
@@ -78,11 +88,6 @@ _ACTIVE = _Active()
 def _(message: str) -> str:
     """Translate ``message`` into the installed language."""
     return _ACTIVE.translations.gettext(message)
-
-
-def N_(message: str) -> str:
-    """Mark ``message`` for extraction without translating it now."""
-    return message
 
 
 def ngettext(singular: str, plural: str, n: int) -> str:
@@ -106,8 +111,9 @@ def normalize_language(language: str) -> str:
     return "en"
 
 
-def _po_path(language: str) -> Path:
-    return resource_path("i18n", language, "LC_MESSAGES", f"{DOMAIN}.po")
+def _po_path(language: str, locale_dir: Path | None) -> Path:
+    base = locale_dir if locale_dir is not None else resource_path("i18n")
+    return base / language / "LC_MESSAGES" / f"{DOMAIN}.po"
 
 
 def compile_catalog(po_bytes: bytes, language: str) -> bytes:
@@ -145,8 +151,10 @@ def _cached_mo(po_bytes: bytes, language: str, cache_dir: Path) -> bytes:
     return mo
 
 
-def _load(language: str, cache_dir: Path | None) -> gettext.NullTranslations:
-    po = _po_path(language)
+def _load(
+    language: str, cache_dir: Path | None, locale_dir: Path | None
+) -> gettext.NullTranslations:
+    po = _po_path(language, locale_dir)
     if not po.is_file():
         return gettext.NullTranslations()
     po_bytes = po.read_bytes()
@@ -154,18 +162,20 @@ def _load(language: str, cache_dir: Path | None) -> gettext.NullTranslations:
     return gettext.GNUTranslations(io.BytesIO(mo))
 
 
-def install(language: str, cache_dir: Path | None = None) -> str:
+def install(language: str, cache_dir: Path | None = None, *, locale_dir: Path | None = None) -> str:
     """Make ``language`` the language of :func:`_` and :func:`ngettext`.
 
     Args:
         language: ``"zh_CN"`` or ``"en"`` (other spellings are normalised).
         cache_dir: Where compiled catalogues are kept; the cache folder when omitted.
+        locale_dir: Folder of ``<lang>/LC_MESSAGES/agentdesk.po``; the bundled
+            ``resources/i18n`` when omitted.
 
     Returns:
         The language actually installed.
     """
     lang = normalize_language(language)
-    _ACTIVE.translations = _load(lang, cache_dir)
+    _ACTIVE.translations = _load(lang, cache_dir, locale_dir)
     _ACTIVE.language = lang
     return lang
 
