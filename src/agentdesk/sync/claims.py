@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from agentdesk.protocol import ClaimResponse
 from agentdesk.sync.client import ApiClient
@@ -122,7 +123,7 @@ class ClaimManager:
     def preclaim_visits(
         self, customer_ids: Sequence[str], channel: str, *, hours: float
     ) -> PreclaimResult:
-        """Claim a visit list before going offline (purpose ``visit_list``).
+        """Claim a visit list before going offline (purpose ``visit_plan``).
 
         Args:
             customer_ids: the customers to visit (≤ 200).
@@ -142,7 +143,7 @@ class ClaimManager:
         for customer_id in customer_ids:
             try:
                 result.held.append(
-                    self.acquire(customer_id, channel, purpose="visit_list", ttl_s=ttl_s)
+                    self.acquire(customer_id, channel, purpose="visit_plan", ttl_s=ttl_s)
                 )
             except (Offline, ServerBusy):
                 raise
@@ -160,8 +161,21 @@ class ClaimManager:
             fence=answer.fence,
             ttl_s=ttl_s,
             lease_until=answer.lease_until,
-            deadline=sent + ttl_s * (1.0 - SAFETY_MARGIN),
+            deadline=sent + _granted_s(answer, ttl_s) * (1.0 - SAFETY_MARGIN),
         )
+
+
+def _granted_s(answer: ClaimResponse, asked_s: int) -> float:
+    """The lease length the server granted: ``lease_until − server_now``, both server clock.
+
+    The service may cap a TTL; the difference of its two timestamps never involves our clock.
+    """
+    try:
+        until = datetime.fromisoformat(answer.lease_until.replace("Z", "+00:00"))
+        now = datetime.fromisoformat(answer.server_now.replace("Z", "+00:00"))
+    except ValueError:
+        return float(asked_s)
+    return max(0.0, min(float(asked_s), (until - now).total_seconds()))
 
 
 class ClaimRenewer:

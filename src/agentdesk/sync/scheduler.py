@@ -64,6 +64,7 @@ class SyncScheduler:
         self._write_due = _NEVER
         self._kick_due = _NEVER
         self._backoff_until = 0.0
+        self._reconnected = False  # a reconnect arrived while a cycle ran: no backoff after it
         self._listeners: list[ReportListener] = []
         self._threads: list[threading.Thread] = []
         self.last_exception: BaseException | None = None
@@ -109,6 +110,7 @@ class SyncScheduler:
         with self._cond:
             self._backoff.succeeded()
             self._backoff_until = 0.0
+            self._reconnected = True
             self._kick_due = self._clock()
             self._cond.notify_all()
 
@@ -131,6 +133,7 @@ class SyncScheduler:
                 delay = self._next_due() - self._clock()
                 if delay <= 0:
                     self._write_due = self._kick_due = _NEVER
+                    self._reconnected = False
                     return True
                 self._cond.wait(min(delay, 3600.0))
         return False
@@ -151,7 +154,7 @@ class SyncScheduler:
         with self._cond:
             now = self._clock()
             self._periodic_due = now + self._interval
-            if report.ok or report.cancelled:
+            if report.ok or report.cancelled or self._reconnected:
                 self._backoff.succeeded()
                 self._backoff_until = 0.0
                 return
