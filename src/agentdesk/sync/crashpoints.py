@@ -16,10 +16,9 @@ nothing. Points:
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import TypeVar
+from collections.abc import Callable, Mapping
 
-__all__ = ["CRASH_EXIT_CODE", "CRASH_POINTS", "CrashHook", "crash_hook_from_env", "crashing_iter"]
+__all__ = ["CRASH_EXIT_CODE", "CRASH_POINTS", "CrashHook", "crash_hook_from_env"]
 
 CRASH_EXIT_CODE = 86
 CRASH_POINTS = (
@@ -31,7 +30,6 @@ CRASH_POINTS = (
 )
 
 CrashHook = Callable[[str], None]
-T = TypeVar("T")
 
 
 def crash_hook_from_env(environ: Mapping[str, str] | None = None) -> CrashHook | None:
@@ -59,12 +57,3 @@ def crash_hook_from_env(environ: Mapping[str, str] | None = None) -> CrashHook |
             os._exit(CRASH_EXIT_CODE)
 
     return hook
-
-
-def crashing_iter(items: Sequence[T], hook: CrashHook, point: str) -> Iterator[T]:
-    """Yield ``items``, calling ``hook(point)`` half-way, i.e. inside the consumer's transaction."""
-    half = len(items) // 2
-    for index, item in enumerate(items):
-        if index == half:
-            hook(point)
-        yield item

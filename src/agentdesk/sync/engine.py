@@ -12,12 +12,12 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import UTC, datetime
 
-from agentdesk.protocol import Change, PullResponse, PushItem, PushResponse
+from agentdesk.protocol import PullResponse, PushItem, PushResponse
 from agentdesk.sync.client import ApiClient
-from agentdesk.sync.crashpoints import CrashHook, crash_hook_from_env, crashing_iter
+from agentdesk.sync.crashpoints import CrashHook, crash_hook_from_env
 from agentdesk.sync.errors import Offline, ProtocolError, ResetRequired, SyncError
 from agentdesk.sync.ports import OutboxEntry, SyncStore
 from agentdesk.sync.report import SyncReport
@@ -85,6 +85,7 @@ class SyncEngine:
         with self._lock:
             self.status.update(state="syncing")
             try:
+                self.store.prepare()
                 self._cycle(report, cancel)
             except SyncError as exc:
                 report.error = exc
@@ -162,11 +163,9 @@ class SyncEngine:
 
     def _apply_page(self, page: PullResponse) -> None:
         snapshot = page.progress is not None and not page.up_to_date
-        changes: Iterable[Change] = page.changes
-        if self._crash is not None and page.changes:
-            point = "mid_snapshot_page" if snapshot else "mid_delta_apply"
-            changes = crashing_iter(page.changes, self._crash, point)
-        self.store.apply_changes(changes, page.cursor, up_to_date=page.up_to_date)
+        self.store.apply_changes(
+            page.changes, page.cursor, up_to_date=page.up_to_date, snapshot=snapshot
+        )
         if snapshot and page.progress:
             done, total = page.progress.get("done", 0), page.progress.get("total", 0)
             self.status.update(snapshot_done=done, snapshot_total=total)

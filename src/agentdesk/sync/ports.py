@@ -6,7 +6,7 @@ store stays one-directional and explicit.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 from agentdesk.protocol import Change, PushResult
@@ -49,6 +49,9 @@ class OutboxEntry(Protocol):
 class SyncStore(Protocol):
     """The store calls the engine makes (see docs/TEAM-CONTRACTS.md "Store API")."""
 
+    def prepare(self) -> None:
+        """Repair what a crash left (requeue items sent but never answered)."""
+
     def next_batch(self, max_items: int, max_bytes: int) -> Sequence[OutboxEntry]:
         """Pending and in-flight items in ``client_seq`` order, within both limits."""
 
@@ -58,7 +61,9 @@ class SyncStore(Protocol):
     def apply_push_results(self, results: Sequence[PushResult]) -> None:
         """Record per-item results in one transaction."""
 
-    def apply_changes(self, changes: Iterable[Change], cursor: str, *, up_to_date: bool) -> None:
+    def apply_changes(
+        self, changes: Sequence[Change], cursor: str, *, up_to_date: bool, snapshot: bool
+    ) -> None:
         """Apply one pull page and advance the cursor, in one transaction."""
 
     def sync_cursor(self) -> str:

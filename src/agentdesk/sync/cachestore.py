@@ -1,0 +1,111 @@
+"""The sync engine's view of the local cache: :mod:`agentdesk.store` functions on the sync
+thread's own writer connection (``CacheDB.sync_writer()``).
+
+Also repairs what a crash can leave behind, at the start of every cycle: items sent but never
+answered go back to ``pending`` (resending is safe: the server dedupes by id), and a snapshot
+interrupted in bulk mode gets its indexes back when the snapshot finishes.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, cast
+
+from agentdesk.protocol import Change, PushResult
+from agentdesk.store import CacheDB, outbox_sync
+from agentdesk.store import apply as store_apply
+from agentdesk.store.bulk import in_bulk_mode
+from agentdesk.store.outbox import OutboxEntry
+from agentdesk.store.outbox_sync import OutboxCounts
+from agentdesk.sync.crashpoints import CrashHook, crash_hook_from_env
+
+__all__ = ["CacheSyncStore"]
+
+
+class CacheSyncStore:
+    """Adapter from :class:`agentdesk.store.CacheDB` to the engine's ``SyncStore`` protocol.
+
+    Args:
+        db: the open cache.
+        crash_hook: test-only crash points (read from the environment by default).
+    """
+
+    def __init__(self, db: CacheDB, *, crash_hook: CrashHook | None = None) -> None:
+        self.db = db
+        self._crash = crash_hook if crash_hook is not None else crash_hook_from_env()
+
+    def prepare(self) -> None:
+        """Before a cycle: requeue items sent but never answered."""
+        with self.db.sync_writer() as conn:
+            outbox_sync.requeue_inflight(conn)
+
+    def next_batch(self, max_items: int, max_bytes: int) -> Sequence[OutboxEntry]:
+        """Pending items in ``client_seq`` order within both limits."""
+        with self.db.sync_writer() as conn:
+            return outbox_sync.next_batch(conn, max_items, max_bytes)
+
+    def mark_inflight(self, ids: Sequence[str]) -> None:
+        """Mark items as sent."""
+        with self.db.sync_writer() as conn:
+            outbox_sync.mark_inflight(conn, ids)
+
+    def apply_push_results(self, results: Sequence[PushResult]) -> None:
+        """Record per-item push results in one transaction."""
+        with self.db.sync_writer() as conn:
+            outbox_sync.apply_push_results(conn, results)
+
+    def sync_cursor(self) -> str:
+        """The persisted pull cursor (empty before the first page)."""
+        with self.db.sync_writer() as conn:
+            position = store_apply.sync_position(conn)
+        return position.cursor if position else ""
+
+    def apply_changes(
+        self, changes: Sequence[Change], cursor: str, *, up_to_date: bool, snapshot: bool
+    ) -> None:
+        """Apply one page with its cursor in one transaction (bulk mode during a snapshot)."""
+        point = "mid_snapshot_page" if snapshot else "mid_delta_apply"
+        with self.db.sync_writer() as conn:
+            bulk = in_bulk_mode(conn)
+            if snapshot and not bulk:
+                store_apply.begin_snapshot(conn)
+            elif not snapshot and bulk:
+                store_apply.finish_snapshot(conn)
+            with self._crashing(conn, point) as target:
+                store_apply.apply_changes(target, changes, cursor, up_to_date)
+
+    def reset_cache(self) -> None:
+        """Drop the cache and the cursor; the outbox stays."""
+        with self.db.sync_writer() as conn:
+            store_apply.reset_cache(conn)
+
+    def counts(self) -> OutboxCounts:
+        """Waiting items, open conflicts, open rejections."""
+        with self.db.sync_writer() as conn:
+            return outbox_sync.counts(conn)
+
+    @contextmanager
+    def _crashing(self, conn: sqlite3.Connection, point: str) -> Iterator[sqlite3.Connection]:
+        if self._crash is None:
+            yield conn
+        else:
+            yield cast("sqlite3.Connection", _CrashingConnection(conn, self._crash, point))
+
+
+class _CrashingConnection:
+    """Test-only: calls the crash hook after the first ``executemany``, inside the transaction."""
+
+    def __init__(self, conn: sqlite3.Connection, hook: CrashHook, point: str) -> None:
+        self._conn = conn
+        self._hook = hook
+        self._point = point
+
+    def executemany(self, sql: str, params: Any) -> sqlite3.Cursor:
+        cursor = self._conn.executemany(sql, params)
+        self._hook(self._point)
+        return cursor
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._conn, name)
