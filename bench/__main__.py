@@ -1,0 +1,119 @@
+"""``python -m bench [--quick] [--only P1,P3] [--customers N]``: P1–P12 against their floors.
+
+Each row measures the product's real code path and the raw floor in the same run, prints the
+table and appends it to ``bench/RESULTS.md``. A product part that does not exist yet gives a
+``MISS`` row saying so; nothing is ever estimated.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from bench.context import Ctx
+from bench.report import Row, append_results, render, results_markdown
+
+__all__ = ["main"]
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _registry() -> list[tuple[str, str, str, Callable[[Ctx], Row]]]:
+    from bench import b_open, b_search, b_service, b_sync, b_ui
+
+    return [
+        ("P1", "phone prefix search", "≤ 5 ms query, ≤ 50 ms painted", b_search.p1),
+        ("P2", "name search, 1–3 Chinese chars", "≤ 30 ms query", b_search.p2),
+        ("P3", "open a customer", "≤ 30 ms data, ≤ 100 ms painted", b_open.p3),
+        ("P4", "save an outcome (durable)", "≤ 5 ms commit", b_open.p4),
+        ("P5", "cold start to usable window", "≤ 1.5 s", b_ui.p5),
+        ("P6", "first screen of a 1 M-row list", "≤ 50 ms", b_ui.p6),
+        ("P7", "push contacts, one client", "≥ 5,000 contacts/s", b_sync.p7),
+        ("P8", "first sync, 100 k scope", "≤ 30 s (1 M: ≤ 60 s)", b_sync.p8),
+        ("P9", "contact on A shows on B", "≤ 1 s p95", b_sync.p9),
+        ("P10", "claim under 50 agents", "≤ 20 ms p95", b_service.p10),
+        ("P11", "client RSS, 1 M cache", "≤ 300 MB", b_ui.p11),
+        ("P12", "service capacity", "≥ 500 tx/s, p99 ≤ 50 ms, SQLite and PG", b_service.p12),
+    ]
+
+
+def _args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="100 k customers, fewer repetitions")
+    parser.add_argument("--only", default="", help="comma-separated rows, e.g. P1,P3")
+    parser.add_argument("--customers", type=int, default=0, help="data set size")
+    parser.add_argument("--seed", type=int, default=1, help="generator seed")
+    parser.add_argument("--no-scaling", action="store_true", help="skip the scaling table")
+    parser.add_argument("--no-append", action="store_true", help="do not write RESULTS.md")
+    return parser.parse_args(argv)
+
+
+def _run_row(ctx: Ctx, pid: str, op: str, target: str, fn: Callable[[Ctx], Row]) -> Row:
+    start = time.perf_counter()
+    try:
+        row = fn(ctx)
+    except Exception as exc:  # a bench must never stop the others
+        ctx.console.print(f"[red]{pid} failed:[/red] {type(exc).__name__}: {exc}")
+        ctx.console.print(traceback.format_exc(limit=4), markup=False)
+        row = Row(pid, op, target, missing=True, note=f"error: {type(exc).__name__}: {exc}"[:300])
+    row.seconds = time.perf_counter() - start
+    return row
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the selected rows, print the table and append it to ``bench/RESULTS.md``."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    args = _args(argv)
+    customers = args.customers or (100_000 if args.quick else 1_000_000)
+    wanted = {p.strip().upper() for p in args.only.split(",") if p.strip()}
+    rows_todo = [r for r in _registry() if not wanted or r[0] in wanted]
+    console = Console()
+    if not console.is_terminal:
+        console = Console(width=200)
+    mode = "quick" if args.quick else "full"
+    rows: list[Row] = []
+    extra = ""
+    started = time.perf_counter()
+    with contextlib.ExitStack() as stack, Progress(
+        TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[status]}"),
+        TimeElapsedColumn(), console=console, transient=False,
+    ) as progress:  # fmt: skip
+        overall = progress.add_task("rows", total=len(rows_todo), status="")
+        row_task = progress.add_task("", total=None, status="")
+        ctx = Ctx(repo=REPO, customers=customers, seed=args.seed, quick=args.quick,
+                  console=console, stack=stack)  # fmt: skip
+        ctx.tick = lambda: progress.advance(row_task)
+        ctx.status = lambda text: progress.update(row_task, status=text[:60])
+        for pid, op, target, fn in rows_todo:
+            progress.reset(row_task, description=f"{pid} {op}", total=None, status="")
+            row = _run_row(ctx, pid, op, target, fn)
+            rows.append(row)
+            progress.advance(overall)
+        if not args.no_scaling and not wanted:
+            from bench.scaling import run_scaling
+
+            progress.reset(row_task, description="scaling", total=None, status="")
+            extra = run_scaling(ctx)
+    elapsed = time.perf_counter() - started
+    title = f"agentdesk bench ({mode}, {customers:,} customers, {elapsed:.0f} s)"
+    render(rows, console, title)
+    if extra:
+        console.print(extra, markup=False)
+    footer = f"Run took {elapsed:.0f} s on {customers:,} customers (seed {args.seed})."
+    section = results_markdown(rows, repo=REPO, mode=mode, extra=(extra + "\n\n" + footer).strip())
+    if not args.no_append:
+        append_results(REPO / "bench" / "RESULTS.md", section)
+        console.print("appended to bench/RESULTS.md")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

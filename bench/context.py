@@ -1,0 +1,142 @@
+"""The state of one benchmark run: options, data folders, shared resources, progress.
+
+Expensive things (the floor data set, the central data set, the client cache, a running
+service, a PostgreSQL cluster, the QApplication) are made once, on first use, and torn down by
+the run's ``ExitStack``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from bench.floordata import build_floor_db
+from bench.floors import connect_ro, sample_customers
+from bench.measure import Stat
+from bench.report import Metric
+
+__all__ = ["Ctx", "NotReady", "metric", "product"]
+
+
+class NotReady(Exception):
+    """A product part the benchmark needs does not exist yet (module, function, command)."""
+
+
+@contextlib.contextmanager
+def product(what: str) -> Iterator[None]:
+    """Turn a missing product module or attribute into :class:`NotReady` naming ``what``."""
+    try:
+        yield
+    except (ImportError, AttributeError) as exc:
+        raise NotReady(f"{what} ({type(exc).__name__}: {exc})") from exc
+
+
+def metric(
+    label: str,
+    ours: Stat | None,
+    floor: Stat | float | None,
+    limit: float,
+    *,
+    judged: str = "p95",
+) -> Metric:
+    """A time metric from our sample and the floor's (its median, or a plain number)."""
+    floor_value = floor.median if isinstance(floor, Stat) else floor
+    p95 = None
+    if ours is not None:
+        p95 = ours.p99 if judged == "p99" else ours.p95
+    return Metric(
+        label=label,
+        median=None if ours is None else ours.median,
+        p95=p95,
+        floor=floor_value,
+        limit=limit,
+        judged=judged,
+    )
+
+
+@dataclass
+class Ctx:
+    """One run of the benchmark.
+
+    Attributes:
+        repo: The repository root.
+        customers: Size of the main data set.
+        seed: Seed of the generators.
+        quick: Fewer repetitions and a smaller data set.
+        console: Where messages go.
+        stack: Everything to tear down at the end of the run.
+        tick: Advances the progress bar of the current row.
+        status: Shows what the current row is doing.
+    """
+
+    repo: Path
+    customers: int
+    seed: int
+    quick: bool
+    console: Console
+    stack: contextlib.ExitStack
+    tick: Callable[[], None] = lambda: None
+    status: Callable[[str], None] = lambda _text: None
+    cache: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def reps(self) -> int:
+        """Repetitions of a millisecond-scale operation."""
+        return 200 if self.quick else 400
+
+    @property
+    def ui_reps(self) -> int:
+        """Repetitions of an operation that paints widgets."""
+        return 60 if self.quick else 150
+
+    @property
+    def spawn_reps(self) -> int:
+        """Repetitions of a cold start (a fresh process each)."""
+        return 5 if self.quick else 10
+
+    @property
+    def data_root(self) -> Path:
+        """``.bench-data`` under the repository (gitignored)."""
+        root = self.repo / ".bench-data"
+        root.mkdir(exist_ok=True)
+        return root
+
+    def data_dir(self, customers: int | None = None) -> Path:
+        """The cached data folder of one data set size: ``.bench-data/<seed>-<size>``."""
+        folder = self.data_root / f"{self.seed}-{customers or self.customers}"
+        folder.mkdir(exist_ok=True)
+        return folder
+
+    @cached_property
+    def scratch(self) -> Path:
+        """A folder for throwaway files of this run."""
+        folder = self.data_root / "scratch"
+        folder.mkdir(exist_ok=True)
+        return folder
+
+    def floor_db(self, customers: int | None = None) -> Path:
+        """The raw floor data set of a size (built once, then reused)."""
+        size = customers or self.customers
+        path = self.data_dir(size) / "floor.db"
+        if not path.exists():
+            self.status(f"building the floor data set ({size:,} customers)")
+        return build_floor_db(path, size, self.seed)
+
+    @cached_property
+    def floor_con(self) -> sqlite3.Connection:
+        """A read-only connection to the main floor data set."""
+        con = connect_ro(self.floor_db())
+        self.stack.callback(con.close)
+        return con
+
+    @cached_property
+    def floor_sample(self) -> list[tuple[str, str, str]]:
+        """Random (customer_id, msisdn, name) triples of the floor data set."""
+        return sample_customers(self.floor_con, 500, self.seed)

@@ -1,0 +1,100 @@
+"""Scaling: search, open customer, push and pull at 10 k, 100 k (and 1 M in a full run).
+
+Each size has its own cached data set. The table goes under the run's section in RESULTS.md and
+the plot to ``bench/scaling.png`` (pyqtgraph's exporter, offscreen). A product part that does
+not exist yet leaves its cells empty and says so.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bench import product as prod
+from bench.context import Ctx, NotReady
+from bench.floors import connect_ro, floor_open, floor_phone_search, sample_customers
+from bench.report import fmt_value
+
+__all__ = ["run_scaling"]
+
+OPS = ("search", "open", "push", "pull")
+
+
+def _sizes(ctx: Ctx) -> list[int]:
+    sizes = [10_000, 100_000]
+    if not ctx.quick:
+        sizes.append(1_000_000)
+    return [s for s in sizes if s <= max(ctx.customers, 100_000)]
+
+
+def _floor_figures(ctx: Ctx, size: int) -> dict[str, float]:
+    con = connect_ro(ctx.floor_db(size))
+    try:
+        sample = sample_customers(con, 200, ctx.seed)
+        prefixes = [m[: 4 + i % 4] for i, (_c, m, _n) in enumerate(sample)]
+        search = floor_phone_search(con, prefixes, 200)
+        opened = floor_open(con, [c for c, _m, _n in sample], 200)
+    finally:
+        con.close()
+    return {"search": search.median, "open": opened.median}
+
+
+def _ours_figures(ctx: Ctx, size: int) -> tuple[dict[str, float], str]:
+    try:
+        return prod.scaling_figures(ctx, size), ""
+    except (NotReady, AttributeError) as exc:
+        return {}, f"not implemented yet: {exc}"
+
+
+def _plot(rows: dict[int, dict[str, float]], path: Path) -> bool:
+    try:
+        import pyqtgraph as pg
+        import pyqtgraph.exporters
+
+        from bench.qtfloors import qt_app
+    except ImportError:
+        return False
+    qt_app()
+    pg.setConfigOptions(background="w", foreground="k", antialias=True)
+    plot = pg.PlotWidget(title="agentdesk scaling (median, log-log)")
+    plot.setLogMode(x=True, y=True)
+    plot.addLegend()
+    plot.setLabel("bottom", "customers")
+    plot.setLabel("left", "seconds")
+    colours = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b")
+    keys = sorted({k for figures in rows.values() for k in figures})
+    for colour, key in zip(colours, keys, strict=False):
+        xs = [s for s in sorted(rows) if key in rows[s]]
+        if xs:
+            ys = [1.0 / rows[s][key] if key == "push" else rows[s][key] for s in xs]
+            name = "push (s per contact)" if key == "push" else key
+            plot.plot(xs, ys, pen=pg.mkPen(colour, width=2), symbol="o", name=name)
+    plot.resize(800, 500)
+    exporter = pyqtgraph.exporters.ImageExporter(plot.plotItem)
+    exporter.parameters()["width"] = 800
+    exporter.export(str(path))
+    return True
+
+
+def run_scaling(ctx: Ctx) -> str:
+    """Measure every size, plot, and return the markdown table."""
+    table: dict[int, dict[str, float]] = {}
+    notes = set()
+    for size in _sizes(ctx):
+        ctx.status(f"scaling: {size:,} customers")
+        figures = {f"floor {k}": v for k, v in _floor_figures(ctx, size).items()}
+        ours, note = _ours_figures(ctx, size)
+        if note:
+            notes.add(note)
+        figures.update(ours)
+        table[size] = figures
+    cols = [*OPS, "floor search", "floor open"]
+    lines = ["### Scaling (medians)", "", "| customers | " + " | ".join(cols) + " |",
+             "|---|" + "---|" * len(cols)]  # fmt: skip
+    for size, figures in table.items():
+        cells = [fmt_value(figures.get(c), "rate" if c == "push" else "time",
+                           "contacts" if c == "push" else "") for c in cols]  # fmt: skip
+        lines.append(f"| {size:,} | " + " | ".join(cells) + " |")
+    lines += [f"\n{n}" for n in sorted(notes)]
+    if _plot(table, ctx.repo / "bench" / "scaling.png"):
+        lines.append("\nPlot: `bench/scaling.png`.")
+    return "\n".join(lines)
