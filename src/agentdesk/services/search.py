@@ -1,0 +1,78 @@
+"""Customer search on the local cache: works offline, masks PII by role.
+
+Search-as-you-type calls :meth:`SearchService.search` for every pause in typing (the UI
+cancels older requests); the result list then pages with :meth:`SearchService.window`.
+"""
+
+from __future__ import annotations
+
+import time
+
+from agentdesk.domain import Role
+from agentdesk.services.dto import SearchHit, SearchPage
+from agentdesk.services.masking import show_id_number, show_phone
+from agentdesk.store import CacheDB
+from agentdesk.store import search as store_search
+
+__all__ = ["FIRST_WINDOW", "SearchService"]
+
+FIRST_WINDOW = 100
+
+
+class SearchService:
+    """Searches the user's cache.
+
+    Args:
+        db: the user's cache.
+        role: decides whether phone and ID numbers are masked.
+        count_cap: stop counting matches after this many ("1000+").
+    """
+
+    def __init__(
+        self, db: CacheDB, role: Role, count_cap: int = store_search.DEFAULT_COUNT_CAP
+    ) -> None:
+        self._db = db
+        self._role = role
+        self._cap = count_cap
+
+    def search(self, text: str) -> SearchPage:
+        """The (capped) match count and the first window of hits for ``text``."""
+        started = time.perf_counter()
+        query = store_search.parse_query(text)
+        with self._db.reader() as conn:
+            count = store_search.count_matches(conn, query, self._cap)
+            first = store_search.fetch_window(conn, query, 0, min(FIRST_WINDOW, count.count))
+        elapsed = (time.perf_counter() - started) * 1000
+        return SearchPage(
+            query=text,
+            total=count.count,
+            capped=count.capped,
+            first=tuple(self._hit(h) for h in first),
+            elapsed_ms=elapsed,
+        )
+
+    def window(self, text: str, start: int, size: int) -> list[SearchHit]:
+        """Hits ``start`` … ``start + size - 1`` of the result for ``text``."""
+        with self._db.reader() as conn:
+            hits = store_search.fetch_window(conn, text, start, size)
+        return [self._hit(h) for h in hits]
+
+    def by_msisdn(self, msisdn: str) -> list[SearchHit]:
+        """Customers whose number is exactly ``msisdn`` (screen-pop: 0, 1 or several)."""
+        digits = "".join(ch for ch in msisdn if ch.isdigit())
+        if not digits:
+            return []
+        with self._db.reader() as conn:
+            hits = store_search.search(conn, digits, limit=50)
+        return [self._hit(h) for h in hits if h.msisdn == digits]
+
+    def _hit(self, hit: store_search.SearchHit) -> SearchHit:
+        return SearchHit(
+            customer_id=hit.customer_id,
+            name=hit.name,
+            phone=show_phone(hit.msisdn, self._role),
+            id_number=show_id_number(hit.id_number, self._role),
+            segment=hit.segment_id,
+            region=hit.region_code,
+            vip=bool(hit.vip_level) and hit.vip_level != "none",
+        )

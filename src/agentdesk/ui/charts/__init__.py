@@ -1,0 +1,3 @@
+"""charts of the desktop."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""models of the desktop."""
+
+__all__: list[str] = []

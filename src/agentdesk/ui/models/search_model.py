@@ -1,0 +1,133 @@
+"""Windowed table model of search results: a (capped) count up front, rows fetched lazily.
+
+The model never loads the whole cache. A new query brings the match count (capped by the
+service, e.g. "1000+") and the first window of rows. When the view asks for a row that is not
+cached, the model asks its ``fetch_window`` callback (which runs on a worker through
+``TaskManager``) for the window around it and shows a placeholder until the rows arrive.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
+
+from agentdesk.i18n import _
+from agentdesk.services.dto import SearchHit, SearchPage
+
+__all__ = ["WINDOW", "SearchResultsModel"]
+
+_Index = QModelIndex | QPersistentModelIndex
+FetchWindow = Callable[[str, int, int, Callable[[list[SearchHit]], None]], None]
+
+WINDOW = 100
+
+
+class SearchResultsModel(QAbstractTableModel):
+    """Search hits for the result list.
+
+    Args:
+        fetch_window: ``fetch_window(query, start, size, deliver)`` loads rows asynchronously
+            and calls ``deliver(hits)`` on the GUI thread.
+    """
+
+    COLUMNS = ("name", "phone", "id_number", "segment", "region")
+    WIDTHS = (110, 110, 170, 50, 70)
+
+    def __init__(self, fetch_window: FetchWindow, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._fetch_window = fetch_window
+        self._query = ""
+        self._count = 0
+        self._rows: dict[int, SearchHit] = {}
+        self._pending: set[int] = set()
+        self._generation = 0
+
+    # -- data in -------------------------------------------------------------------------------
+    def set_page(self, page: SearchPage | None) -> None:
+        """Show a new result (None clears)."""
+        self.beginResetModel()
+        self._generation += 1
+        self._query = page.query if page else ""
+        self._count = page.total if page else 0
+        self._rows = dict(enumerate(page.first)) if page else {}
+        self._pending = set()
+        self.endResetModel()
+
+    def customer_id(self, row: int) -> str | None:
+        """The id on ``row`` if loaded, else None."""
+        hit = self._rows.get(row)
+        return hit.customer_id if hit else None
+
+    def hit(self, row: int) -> SearchHit | None:
+        """The loaded hit on ``row``."""
+        return self._rows.get(row)
+
+    def cached_rows(self) -> int:
+        """How many rows are loaded (tests use it to prove the model is windowed)."""
+        return len(self._rows)
+
+    # -- Qt model API --------------------------------------------------------------------------
+    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else self._count
+
+    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.COLUMNS)
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> object:
+        if role != Qt.ItemDataRole.DisplayRole or orientation != Qt.Orientation.Horizontal:
+            return None
+        if not 0 <= section < len(self.COLUMNS):
+            return None
+        return _column_title(self.COLUMNS[section])
+
+    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> object:
+        if not index.isValid() or not 0 <= index.row() < self._count:
+            return None
+        hit = self._rows.get(index.row())
+        if role == Qt.ItemDataRole.UserRole:
+            return hit.customer_id if hit else None
+        if role not in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
+            return None
+        if hit is None:
+            self._request_window(index.row())
+            return "…" if index.column() == 0 else ""
+        value = getattr(hit, self.COLUMNS[index.column()])
+        if index.column() == 0 and hit.vip:
+            return f"★ {value}"
+        return str(value)
+
+    # -- lazy fill -----------------------------------------------------------------------------
+    def _request_window(self, row: int) -> None:
+        start = (row // WINDOW) * WINDOW
+        if start in self._pending:
+            return
+        self._pending.add(start)
+        generation = self._generation
+        size = min(WINDOW, self._count - start)
+        self._fetch_window(
+            self._query, start, size, lambda hits: self._on_rows_arrived(generation, start, hits)
+        )
+
+    def _on_rows_arrived(self, generation: int, start: int, hits: Sequence[SearchHit]) -> None:
+        if generation != self._generation:
+            return
+        self._pending.discard(start)
+        for offset, hit in enumerate(hits):
+            self._rows[start + offset] = hit
+        last = min(start + len(hits), self._count) - 1
+        if last >= start:
+            self.dataChanged.emit(self.index(start, 0), self.index(last, len(self.COLUMNS) - 1))
+
+
+def _column_title(column: str) -> str:
+    titles = {
+        "name": _("Name"),
+        "phone": _("Phone"),
+        "id_number": _("ID number"),
+        "segment": _("Segment"),
+        "region": _("Region"),
+    }
+    return titles[column]

@@ -1,0 +1,61 @@
+"""The QSS theme: one template with ``{{ token }}`` placeholders, filled from a token file.
+
+Only this module calls ``setStyleSheet`` (on the application). Widgets pick rules by object
+name and dynamic properties (``badge``, ``tone``, ``verdict``); after changing a property at
+run time call :func:`repolish`.
+"""
+
+from __future__ import annotations
+
+import re
+from importlib import resources
+from pathlib import Path
+
+from PySide6.QtWidgets import QApplication, QWidget
+
+__all__ = ["apply_theme", "render_qss", "repolish", "resource_dir"]
+
+_TOKEN = re.compile(r"\{\{\s*(\w+)\s*\}\}")
+
+
+def resource_dir() -> Path:
+    """The ``resources`` folder: inside the installed wheel, or the source checkout."""
+    packaged = Path(str(resources.files("agentdesk"))) / "resources"
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parents[3] / "resources"
+
+
+def _read_tokens(text: str) -> dict[str, str]:
+    tokens: dict[str, str] = {}
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        name, value = line.split("=", 1)
+        tokens[name.strip()] = value.strip()
+    return tokens
+
+
+def render_qss(theme: str = "light") -> str:
+    """The theme's stylesheet with every token replaced.
+
+    Raises:
+        KeyError: a token used in the template is missing from the token file.
+    """
+    folder = resource_dir() / "qss"
+    template = (folder / f"{theme}.qss").read_text(encoding="utf-8")
+    tokens = _read_tokens((folder / f"{theme}.tokens").read_text(encoding="utf-8"))
+    return _TOKEN.sub(lambda m: tokens[m.group(1)], template)
+
+
+def apply_theme(app: QApplication, theme: str = "light") -> None:
+    """Install the theme on the whole application."""
+    app.setStyleSheet(render_qss(theme))
+
+
+def repolish(widget: QWidget) -> None:
+    """Re-apply style rules after a dynamic property changed."""
+    style = widget.style()
+    style.unpolish(widget)
+    style.polish(widget)

@@ -1,0 +1,202 @@
+"""All background work of the client goes through this module (STYLE.md §3).
+
+Three executors:
+
+* ``writer``: one thread. Every SQLite write (outcome, feedback, claim bookkeeping) runs here,
+  so there is exactly one writer at a time.
+* ``reader``: a small pool for read queries and HTTP look-ups.
+* ``sync``: one thread for the pure sync engine, so a long pull never delays a search.
+
+Results come back to the GUI thread through one queued Qt signal. Callbacks therefore always
+run on the GUI thread and may touch widgets.
+
+Hazards:
+    * A task function must not touch widgets: it runs on a worker.
+    * ``key=`` makes "latest request wins": starting a task with the same key requests
+      interruption of the previous one, and the previous result is dropped even if it finishes.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, Generic, TypeVar
+
+from PySide6.QtCore import QObject, Qt, Signal
+
+__all__ = ["TaskManager", "TaskState"]
+
+T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+
+class TaskState(Generic[T]):
+    """Handle of one task: interruption flag, progress, and whether it is still wanted.
+
+    A worker function that accepts a ``TaskState`` polls :meth:`is_interruption_requested`
+    and reports progress with :meth:`set_progress` (delivered on the GUI thread).
+    """
+
+    def __init__(self, manager: TaskManager, on_progress: Callable[[float], None] | None) -> None:
+        self._manager = manager
+        self._cancel = threading.Event()
+        self._on_progress = on_progress
+        self.future: Future[T] | None = None
+
+    def request_interruption(self) -> None:
+        """Ask the worker to stop; its result will be dropped."""
+        self._cancel.set()
+
+    def is_interruption_requested(self) -> bool:
+        """True once a newer task with the same key started, or on shutdown."""
+        return self._cancel.is_set()
+
+    @property
+    def cancel_event(self) -> threading.Event:
+        """The underlying event, for pure code that takes a ``threading.Event``."""
+        return self._cancel
+
+    def set_progress(self, fraction: float) -> None:
+        """Report progress 0..1; the callback runs on the GUI thread."""
+        if self._on_progress is not None and not self._cancel.is_set():
+            callback = self._on_progress
+            self._manager.run_on_main(lambda: callback(fraction))
+
+
+class TaskManager(QObject):
+    """Owns the executors and hands results back to the GUI thread.
+
+    Signals:
+        sig_closure: internal; carries a callable to run on the GUI thread.
+        sig_error: (str) a task failed and had no ``on_error`` callback.
+        sig_busy_changed: (int) number of tasks in flight changed.
+    """
+
+    sig_closure = Signal(object)
+    sig_error = Signal(str)
+    sig_busy_changed = Signal(int)
+
+    def __init__(self, read_workers: int = 2, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._writer = ThreadPoolExecutor(1, thread_name_prefix="ad-writer")
+        self._reader = ThreadPoolExecutor(read_workers, thread_name_prefix="ad-reader")
+        self._sync = ThreadPoolExecutor(1, thread_name_prefix="ad-sync")
+        self._latest: dict[str, TaskState[Any]] = {}
+        self._in_flight = 0
+        self._closed = False
+        self.sig_closure.connect(self._on_closure, Qt.ConnectionType.QueuedConnection)
+
+    # -- public API ----------------------------------------------------------------------------
+    def run_on_main(self, fn: Callable[[], None]) -> None:
+        """Run ``fn`` on the GUI thread (safe to call from any thread)."""
+        if not self._closed:
+            self.sig_closure.emit(fn)
+
+    def read(self, fn: Callable[..., T], on_done: Callable[[T], None], **kw: Any) -> TaskState[T]:
+        """Run a read query or network look-up on the reader pool."""
+        return self._submit(self._reader, fn, on_done, **kw)
+
+    def write(self, fn: Callable[..., T], on_done: Callable[[T], None], **kw: Any) -> TaskState[T]:
+        """Run a database write on the single writer thread."""
+        return self._submit(self._writer, fn, on_done, **kw)
+
+    def sync(self, fn: Callable[..., T], on_done: Callable[[T], None], **kw: Any) -> TaskState[T]:
+        """Run one sync cycle (or login/first sync) on the sync thread."""
+        return self._submit(self._sync, fn, on_done, **kw)
+
+    @property
+    def in_flight(self) -> int:
+        """Tasks started and not yet delivered."""
+        return self._in_flight
+
+    def shutdown(self, wait: bool = True) -> None:
+        """Interrupt keyed tasks and stop the executors."""
+        self._closed = True
+        for state in self._latest.values():
+            state.request_interruption()
+        for pool in (self._reader, self._sync, self._writer):
+            pool.shutdown(wait=wait, cancel_futures=True)
+
+    # -- internals -----------------------------------------------------------------------------
+    def _submit(
+        self,
+        pool: ThreadPoolExecutor,
+        fn: Callable[..., T],
+        on_done: Callable[[T], None],
+        *,
+        on_error: Callable[[BaseException], None] | None = None,
+        on_progress: Callable[[float], None] | None = None,
+        key: str | None = None,
+        with_state: bool = False,
+    ) -> TaskState[T]:
+        state: TaskState[T] = TaskState(self, on_progress)
+        if key is not None:
+            previous = self._latest.get(key)
+            if previous is not None:
+                previous.request_interruption()
+            self._latest[key] = state
+        self._set_in_flight(+1)
+        args = (state,) if with_state else ()
+        state.future = pool.submit(self._run, state, fn, args, on_done, on_error, key)
+        return state
+
+    def _run(
+        self,
+        state: TaskState[T],
+        fn: Callable[..., T],
+        args: tuple[Any, ...],
+        on_done: Callable[[T], None],
+        on_error: Callable[[BaseException], None] | None,
+        key: str | None,
+    ) -> None:
+        try:
+            result = fn(*args)
+        except BaseException as exc:
+            log.debug("task failed", exc_info=True)
+            error = exc
+            self.run_on_main(lambda: self._deliver_error(state, error, on_error, key))
+            return
+        self.run_on_main(lambda: self._deliver(state, result, on_done, key))
+
+    def _wanted(self, state: TaskState[Any], key: str | None) -> bool:
+        if state.is_interruption_requested():
+            return False
+        return key is None or self._latest.get(key) is state
+
+    def _finish(self, state: TaskState[Any], key: str | None) -> None:
+        self._set_in_flight(-1)
+        if key is not None and self._latest.get(key) is state:
+            del self._latest[key]
+
+    def _deliver(
+        self, state: TaskState[T], result: T, on_done: Callable[[T], None], key: str | None
+    ) -> None:
+        wanted = self._wanted(state, key)
+        self._finish(state, key)
+        if wanted:
+            on_done(result)
+
+    def _deliver_error(
+        self,
+        state: TaskState[Any],
+        exc: BaseException,
+        on_error: Callable[[BaseException], None] | None,
+        key: str | None,
+    ) -> None:
+        wanted = self._wanted(state, key)
+        self._finish(state, key)
+        if not wanted:
+            return
+        if on_error is not None:
+            on_error(exc)
+        else:
+            self.sig_error.emit(str(exc) or type(exc).__name__)
+
+    def _set_in_flight(self, delta: int) -> None:
+        self._in_flight += delta
+        self.sig_busy_changed.emit(self._in_flight)
+
+    def _on_closure(self, fn: Callable[[], None]) -> None:
+        fn()

@@ -1,0 +1,3 @@
+"""views of the desktop."""
+
+__all__: list[str] = []

@@ -1,0 +1,178 @@
+"""The customer view: header, data tabs, recommendations and the outcome form.
+
+Opening a customer runs ``CustomerService.open`` on the reader pool (key ``"open"``: a newer
+open wins). Saving runs ``OutcomeService.record`` on the single writer thread.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QLabel, QSplitter, QVBoxLayout, QWidget
+
+from agentdesk.domain import Reaction
+from agentdesk.i18n import _
+from agentdesk.services.dto import ClaimTicket, CustomerScreen, OutcomeDraft, OutcomeSaved
+from agentdesk.ui.context import UiContext
+from agentdesk.ui.views.customer_tabs import CustomerTabs
+from agentdesk.ui.views.header import CustomerHeader
+from agentdesk.ui.views.outcome_form import OutcomeForm
+from agentdesk.ui.views.recommendations import RecommendationsPanel
+
+__all__ = ["CustomerPanel"]
+
+
+class CustomerPanel(QWidget):
+    """Everything about the open customer.
+
+    Signals:
+        sig_opened: (CustomerScreen) a customer is shown.
+        sig_saved: (OutcomeSaved) an outcome was durably saved.
+        sig_report: (str customer_id, str panel) "report wrong data".
+        sig_message: (str) a one-line status message for the status bar.
+    """
+
+    sig_opened = Signal(object)
+    sig_saved = Signal(object)
+    sig_report = Signal(str, str)
+    sig_message = Signal(str)
+
+    def __init__(self, ctx: UiContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._ctx = ctx
+        self.screen: CustomerScreen | None = None
+        self.claim: ClaimTicket | None = None
+        self.header = CustomerHeader()
+        self.tabs = CustomerTabs()
+        self.offers = RecommendationsPanel()
+        self.outcome = OutcomeForm(self._save, self.offers.reactions)
+        self.loading = QLabel()
+        right = QWidget()
+        right_layout = QVBoxLayout(right)
+        right_layout.setContentsMargins(4, 0, 0, 0)
+        right_layout.addWidget(self.offers, 3)
+        right_layout.addWidget(self.outcome, 0)
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.addWidget(self.tabs)
+        split.addWidget(right)
+        split.setStretchFactor(0, 3)
+        split.setStretchFactor(1, 2)
+        split.setChildrenCollapsible(False)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.header)
+        layout.addWidget(self.loading)
+        layout.addWidget(split, 1)
+        self.loading.hide()
+        self.tabs.sig_report.connect(self._on_tabs_report)
+        self.outcome.sig_saved.connect(self._on_outcome_saved)
+        self.show_screen(None)
+
+    # -- opening -------------------------------------------------------------------------------
+    def open_customer(
+        self, customer_id: str, on_open: Callable[[CustomerScreen], None] | None = None
+    ) -> None:
+        """Load and show ``customer_id`` (latest open wins)."""
+        self.loading.setText(_("Opening {id}…").format(id=customer_id))
+        self.loading.show()
+        customers = self._ctx.services.customers
+
+        def done(screen: CustomerScreen) -> None:
+            self.show_screen(screen)
+            if on_open is not None:
+                on_open(screen)
+
+        self._ctx.tasks.read(
+            lambda: customers.open(customer_id), done, on_error=self._on_open_failed, key="open"
+        )
+
+    def show_screen(self, screen: CustomerScreen | None) -> None:
+        """Show an already loaded screen."""
+        self.loading.hide()
+        self.screen = screen
+        self.claim = None
+        self.header.show_screen(screen)
+        self.tabs.show_screen(screen)
+        self.offers.show_screen(screen)
+        self.outcome.show_screen(screen)
+        if screen is not None:
+            self.sig_opened.emit(screen)
+
+    def _on_open_failed(self, exc: BaseException) -> None:
+        self.loading.hide()
+        self.sig_message.emit(
+            _("Could not open the customer: {reason}").format(
+                reason=getattr(exc, "sentence", None) or str(exc)
+            )
+        )
+
+    # -- actions bound to shortcuts ------------------------------------------------------------
+    def react(self, reaction: Reaction) -> bool:
+        """Accept / decline / later on the current offer."""
+        return self.offers.react_current(reaction)
+
+    def select_result(self, index: int) -> None:
+        """Alt+digit: choose a result code and put the focus on the note."""
+        self.outcome.select_result(index)
+
+    def save(self) -> bool:
+        """Ctrl+Enter."""
+        return self.screen is not None and self.outcome.submit()
+
+    def toggle_claim(self) -> None:
+        """Claim the customer before calling/visiting, or release the claim."""
+        screen = self.screen
+        if screen is None or screen.channel is None:
+            return
+        customers = self._ctx.services.customers
+        if self.claim is not None:
+            ticket = self.claim
+            self.claim = None
+            self._ctx.tasks.read(
+                lambda: customers.release(ticket),
+                lambda _r: self.sig_message.emit(_("Claim released.")),
+                on_error=self._on_claim_failed,
+            )
+            return
+        channel, cid = screen.channel, screen.view.customer_id
+        self._ctx.tasks.read(
+            lambda: customers.claim(cid, channel), self._on_claimed, on_error=self._on_claim_failed
+        )
+
+    def _on_claimed(self, ticket: ClaimTicket) -> None:
+        self.claim = ticket
+        self.sig_message.emit(
+            ticket.message or _("Claimed: others see you are working this customer.")
+        )
+
+    def _on_claim_failed(self, exc: BaseException) -> None:
+        self.sig_message.emit(_("Claim failed: {reason}").format(reason=str(exc)))
+
+    # -- saving --------------------------------------------------------------------------------
+    def _save(
+        self,
+        draft: OutcomeDraft,
+        on_done: Callable[[OutcomeSaved], None],
+        on_error: Callable[[BaseException], None],
+    ) -> None:
+        if self.claim is not None:
+            draft = dataclasses.replace(draft, claim_id=self.claim.claim_id, fence=self.claim.fence)
+        outcomes = self._ctx.services.outcomes
+        self._ctx.tasks.write(lambda: outcomes.record(draft), on_done, on_error=on_error)
+
+    def _on_outcome_saved(self, saved: OutcomeSaved) -> None:
+        self.claim = None  # released with the outcome at push time
+        self.sig_saved.emit(saved)
+
+    def _on_tabs_report(self, panel: str) -> None:
+        if self.screen is not None:
+            self.sig_report.emit(self.screen.view.customer_id, panel)
+
+    def retranslate(self) -> None:
+        """Re-render in the current language."""
+        self.header.retranslate()
+        self.tabs.retranslate()
+        self.offers.retranslate()
+        self.outcome.retranslate()

@@ -1,0 +1,155 @@
+"""Search panel: type a phone prefix, ID number or 1+ Chinese characters; Enter opens.
+
+Search-as-you-type goes through ``TaskManager.read(key="search")``: latest request wins, so a
+slow earlier query never overwrites the result of a later one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QKeyEvent
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from agentdesk.i18n import _
+from agentdesk.services.dto import SearchHit, SearchPage
+from agentdesk.ui.context import UiContext
+from agentdesk.ui.models.search_model import SearchResultsModel
+
+__all__ = ["SearchPanel"]
+
+_DEBOUNCE_MS = 60
+
+
+class SearchPanel(QWidget):
+    """Search box and result list.
+
+    Signals:
+        sig_open_customer: (str) customer id chosen with Enter or double-click.
+        sig_results: (SearchPage) a query finished and is shown.
+    """
+
+    sig_open_customer = Signal(str)
+    sig_results = Signal(object)
+
+    def __init__(self, ctx: UiContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._ctx = ctx
+        self.box = QLineEdit()
+        self.box.setObjectName("searchBox")
+        self.box.setClearButtonEnabled(True)
+        self.model = SearchResultsModel(self._fetch_window, self)
+        self.table = QTableView()
+        self.table.setModel(self.model)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setAlternatingRowColors(True)
+        self.table.verticalHeader().hide()
+        self.table.verticalHeader().setDefaultSectionSize(24)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        for column, width in enumerate(SearchResultsModel.WIDTHS):
+            self.table.setColumnWidth(column, width)
+        header.setStretchLastSection(True)
+        self.summary = QLabel()
+        self.summary.setObjectName("freshness")
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(_DEBOUNCE_MS)
+        self._timer.timeout.connect(self._on_timer_timeout)
+        self.box.textEdited.connect(self._on_box_text_edited)
+        self.box.returnPressed.connect(self._on_box_return_pressed)
+        self.box.installEventFilter(self)
+        self.table.activated.connect(lambda index: self._open_row(index.row()))
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.box)
+        layout.addWidget(self.table, 1)
+        layout.addWidget(self.summary)
+        self.retranslate()
+
+    # -- public --------------------------------------------------------------------------------
+    def focus_search(self, text: str | None = None) -> None:
+        """Focus the box (Ctrl+F / F3), optionally pre-filled and searched."""
+        if text is not None:
+            self.box.setText(text)
+            self.run_query(text)
+        self.box.setFocus()
+        self.box.selectAll()
+
+    def run_query(self, text: str) -> None:
+        """Start a search now (latest request wins)."""
+        query = text.strip()
+        if not query:
+            self.model.set_page(None)
+            self.summary.clear()
+            return
+        search = self._ctx.services.search
+        self._ctx.tasks.read(lambda: search.search(query), self._on_search_done, key="search")
+
+    # -- slots ---------------------------------------------------------------------------------
+    def _on_box_text_edited(self, _text: str) -> None:
+        self._timer.start()
+
+    def _on_timer_timeout(self) -> None:
+        self.run_query(self.box.text())
+
+    def _on_box_return_pressed(self) -> None:
+        if self._timer.isActive():  # Enter before the debounce fired: search, then open
+            self._timer.stop()
+            query = self.box.text().strip()
+            search = self._ctx.services.search
+            self._ctx.tasks.read(
+                lambda: search.search(query), self._on_search_then_open, key="search"
+            )
+            return
+        row = self.table.currentIndex().row()
+        self._open_row(max(row, 0))
+
+    def _on_search_then_open(self, page: SearchPage) -> None:
+        self._on_search_done(page)
+        self._open_row(0)
+
+    def _on_search_done(self, page: SearchPage) -> None:
+        self.model.set_page(page)
+        if page.first:
+            self.table.selectRow(0)
+        self.summary.setText(
+            _("{n} found in {ms:.0f} ms").format(n=page.total_label, ms=page.elapsed_ms)
+        )
+        self.sig_results.emit(page)
+
+    def _fetch_window(
+        self, query: str, start: int, size: int, deliver: Callable[[list[SearchHit]], None]
+    ) -> None:
+        search = self._ctx.services.search
+        self._ctx.tasks.read(lambda: search.window(query, start, size), deliver)
+
+    def _open_row(self, row: int) -> None:
+        customer_id = self.model.customer_id(row)
+        if customer_id is not None:
+            self.sig_open_customer.emit(customer_id)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.box and event.type() == QEvent.Type.KeyPress:
+            key = event.key() if isinstance(event, QKeyEvent) else None
+            if key in (Qt.Key.Key_Down, Qt.Key.Key_PageDown) and self.model.rowCount() > 0:
+                self.table.setFocus()
+                if not self.table.currentIndex().isValid():
+                    self.table.selectRow(0)
+                return True
+        return super().eventFilter(watched, event)
+
+    def retranslate(self) -> None:
+        """Re-render in the current language."""
+        self.box.setPlaceholderText(_("Phone, ID number or name (Ctrl+F)"))
+        self.model.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, 4)

@@ -1,0 +1,3 @@
+"""widgets of the desktop."""
+
+__all__: list[str] = []
