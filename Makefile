@@ -47,7 +47,7 @@ sysdeps-demo:
 
 lint: venv
 	@rc=0; \
-	echo "== ruff check";         $(BIN)/ruff check . || rc=1; \
+	echo "== ruff check";         $(BIN)/ruff check --output-format=concise . || rc=1; \
 	echo "== ruff format --check"; $(BIN)/ruff format --check . || rc=1; \
 	echo "== mypy";               $(BIN)/mypy || rc=1; \
 	echo "== lint-imports";       $(BIN)/lint-imports || rc=1; \
