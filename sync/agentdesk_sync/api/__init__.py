@@ -1,0 +1,3 @@
+"""HTTP routes of API v1 and the helpers they share (wire encoding, OpenAPI, loaders)."""
+
+__all__: list[str] = []

@@ -1,0 +1,199 @@
+"""Push items that are intents: ``callback``, ``visit_plan``, ``reaction``, ``feedback``.
+
+An intent is stored in ``intent`` with a ``mutation_receipt`` (dedupe, ≥ 90 days). Unlike a
+contact it can be refused: a call-back for a blocked customer or inside quiet hours answers
+``rejected``/``policy_blocked`` with the policy's reasons, and that answer is itself recorded so
+a replay gets the same one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+from sqlalchemy import insert, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from agentdesk.domain import Channel
+from agentdesk.policy import Outcome, evaluate
+from agentdesk.protocol import (
+    CallbackPayload,
+    FeedbackPayload,
+    PushItem,
+    PushResult,
+    ReactionPayload,
+    VisitPlanPayload,
+)
+from agentdesk_sync.api.items import (
+    Reject,
+    decode_payload,
+    encode_result,
+    high_water,
+    rejected,
+    replay,
+    write_txn,
+)
+from agentdesk_sync.api.loaders import attributes_of, load_claims, load_history
+from agentdesk_sync.api.wire import iso, parse_ts, utcnow
+from agentdesk_sync.db import models as m
+from agentdesk_sync.scope import CustomerRef, lookup_customer
+
+if TYPE_CHECKING:
+    from agentdesk_sync.ledger import PushContext
+
+__all__ = ["HANDLERS"]
+
+Handler = Callable[["PushContext", PushItem, str], Awaitable[PushResult]]
+Check = Callable[[AsyncConnection, "PushContext", Any], Awaitable[str | None]]
+
+
+async def _scoped(conn: AsyncConnection, ctx: PushContext, customer_id: str) -> CustomerRef:
+    ref = await lookup_customer(conn, ctx.principal, customer_id)
+    if ref is None:
+        raise Reject(
+            "invalid_payload", "Unknown customer.", {"fields": {"customer_id": "unknown customer"}}
+        )
+    if not ref.in_scope:
+        raise Reject(
+            "out_of_scope", "This customer is outside your scope.", {"customer_id": customer_id}
+        )
+    return ref
+
+
+def _contacting(ctx: PushContext) -> None:
+    if not ctx.principal.contacts_customers:
+        raise Reject("forbidden", "Your role does not contact customers.")
+
+
+async def _check_callback(conn: AsyncConnection, ctx: PushContext, p: CallbackPayload) -> str:
+    _contacting(ctx)
+    try:
+        due, channel = parse_ts(p.due_at), Channel(p.channel)
+    except ValueError as exc:
+        raise Reject(
+            "invalid_payload", "The call-back is invalid.", {"fields": {"due_at/channel": str(exc)}}
+        ) from exc
+    ref = await _scoped(conn, ctx, p.customer_id)
+    history = await load_history(conn, ref.customer_id, utcnow())
+    decision = evaluate(
+        attributes_of(ref.row),
+        channel,
+        None,
+        history,
+        await load_claims(conn, [ref.customer_id]),
+        ctx.rules,
+        due,
+        user_id=ctx.principal.user_id,
+    )
+    codes = set(decision.codes)
+    if decision.outcome is Outcome.BLOCKED or "quiet_hours" in codes or "do_not_contact" in codes:
+        reasons = [
+            {"code": r.code, "rule_id": r.rule_id, "detail": r.detail, "until": iso(r.until)}
+            for r in decision.reasons
+        ]
+        raise Reject(
+            "policy_blocked", "The call-back is not allowed then.", {"reasons": reasons}, store=True
+        )
+    return ref.customer_id
+
+
+async def _check_visit_plan(conn: AsyncConnection, ctx: PushContext, p: VisitPlanPayload) -> None:
+    _contacting(ctx)
+    outside = []
+    for customer_id in p.customer_ids:
+        ref = await lookup_customer(conn, ctx.principal, customer_id)
+        if ref is None or not ref.in_scope:
+            outside.append(customer_id)
+    if outside:
+        raise Reject(
+            "out_of_scope", "Some customers are outside your scope.", {"customer_ids": outside}
+        )
+
+
+async def _check_reaction(
+    conn: AsyncConnection, ctx: PushContext, p: ReactionPayload
+) -> str | None:
+    _contacting(ctx)
+    if p.customer_id is None:
+        return None
+    return (await _scoped(conn, ctx, p.customer_id)).customer_id
+
+
+async def _check_feedback(conn: AsyncConnection, ctx: PushContext, p: FeedbackPayload) -> str:
+    return (await _scoped(conn, ctx, p.customer_id)).customer_id
+
+
+async def _receipt(conn: AsyncConnection, item: PushItem, digest: str) -> PushResult | None:
+    stmt = select(
+        m.MutationReceipt.payload_hash, m.MutationReceipt.response, m.MutationReceipt.server_seq
+    )
+    row = (await conn.execute(stmt.where(m.MutationReceipt.id == item.id))).first()
+    if row is None:
+        return None
+    if row.payload_hash != digest:
+        raise Reject(
+            "idempotency_key_reuse",
+            "This id was already used for a different item.",
+            {"id": item.id},
+        )
+    return replay(row.response, row.server_seq)
+
+
+async def _store_receipt(
+    conn: AsyncConnection, ctx: PushContext, item: PushItem, digest: str, result: PushResult
+) -> None:
+    await conn.execute(
+        insert(m.MutationReceipt).values(
+            id=item.id,
+            device_id=ctx.device_id,
+            kind=item.kind,
+            payload_hash=digest,
+            status=result.status,
+            response=encode_result(result),
+            server_seq=result.server_seq or 0,
+            created_at=utcnow(),
+        )
+    )
+
+
+def _handler(cls: type[Any], check: Check) -> Handler:
+    async def handle(ctx: PushContext, item: PushItem, digest: str) -> PushResult:
+        payload = decode_payload(item.payload, cls)
+        async with write_txn(ctx.state) as conn:
+            found = await _receipt(conn, item, digest)
+            if found is not None:
+                return found
+            try:
+                customer_id = await check(conn, ctx, payload)
+            except Reject as exc:
+                if not exc.store:
+                    raise
+                result = rejected(item.id, exc.code, exc.message, exc.details)
+                await _store_receipt(conn, ctx, item, digest, result)
+                return result
+            row = {**msgspec.to_builtins(payload), "user_id": ctx.principal.user_id}
+            await conn.execute(
+                insert(m.Intent).values(
+                    id=item.id,
+                    kind=item.kind,
+                    customer_id=customer_id,
+                    user_id=ctx.principal.user_id,
+                    status="open",
+                    row=row,
+                    created_at=utcnow(),
+                )
+            )
+            result = PushResult(id=item.id, status="applied", server_seq=await high_water(conn))
+            await _store_receipt(conn, ctx, item, digest, result)
+            return result
+
+    return handle
+
+
+HANDLERS: dict[str, Handler] = {
+    "callback": _handler(CallbackPayload, _check_callback),
+    "visit_plan": _handler(VisitPlanPayload, _check_visit_plan),
+    "reaction": _handler(ReactionPayload, _check_reaction),
+    "feedback": _handler(FeedbackPayload, _check_feedback),
+}

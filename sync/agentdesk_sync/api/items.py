@@ -1,0 +1,168 @@
+"""Building blocks of push processing shared by facts (contacts) and intents.
+
+* one write transaction per item (:func:`write_txn`): on SQLite under the app's write lock with
+  ``BEGIN IMMEDIATE``; on PostgreSQL a plain transaction whose per-customer row lock and the
+  sequencer lock serialise what must be serialised;
+* :func:`publish` appends change-log rows through :func:`agentdesk_sync.db.changes.append_changes`
+  and, on PostgreSQL, ``NOTIFY``s in the same transaction;
+* payload hashing, stored results (replayed byte-identical), and the item outcomes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+import msgspec
+from sqlalchemy import func, select, text
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.orm import Session
+
+from agentdesk.protocol import ItemError, PushItem, PushResult
+from agentdesk_sync.db.changes import ChangeRow, append_changes
+from agentdesk_sync.db.models import ChangeLog
+from agentdesk_sync.deps import AppState
+
+__all__ = [
+    "NOTIFY_CHANNEL",
+    "RETRY_AFTER_MS",
+    "Reject",
+    "decode_payload",
+    "encode_result",
+    "high_water",
+    "payload_hash",
+    "publish",
+    "rejected",
+    "replay",
+    "retry",
+    "write_txn",
+]
+
+NOTIFY_CHANNEL = "agentdesk_change"
+RETRY_AFTER_MS = 1000
+_NOTIFY_MAX = 7000
+_EVENTS = "agentdesk_events"  # pg_notify payloads must stay below 8000 bytes
+
+
+class Reject(Exception):
+    """Raised inside an item transaction to roll it back and answer ``rejected``.
+
+    Args:
+        code: Item-level error code (``out_of_scope``, ``invalid_payload``, …).
+        message: One sentence.
+        details: Machine-readable details (``fields`` for invalid payloads).
+        store: Whether the rejection is itself recorded (intents rejected by policy).
+    """
+
+    def __init__(
+        self, code: str, message: str, details: dict[str, Any] | None = None, *, store: bool = False
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.details = details or {}
+        self.store = store
+
+
+def payload_hash(item: PushItem) -> str:
+    """SHA-256 of everything an item means (kind, schema, payload, claim, fence), key-order free."""
+    body = [item.kind, item.schema, item.payload, item.claim_id, item.fence]
+    return hashlib.sha256(msgspec.json.encode(body, order="sorted")).hexdigest()
+
+
+def decode_payload(payload: dict[str, Any], cls: type[Any]) -> Any:
+    """Convert a payload dict into its Struct.
+
+    Raises:
+        Reject: ``invalid_payload`` with ``details.fields``.
+    """
+    try:
+        return msgspec.convert(payload, cls)
+    except msgspec.ValidationError as exc:
+        message, _, where = str(exc).partition(" - at `$")
+        field = where.rstrip("`").lstrip(".") or "payload"
+        raise Reject(
+            "invalid_payload", "The payload is invalid.", {"fields": {field: message}}
+        ) from exc
+
+
+def rejected(
+    item_id: str, code: str, message: str, details: dict[str, Any] | None = None
+) -> PushResult:
+    """A ``rejected`` result."""
+    return PushResult(
+        id=item_id,
+        status="rejected",
+        error=ItemError(code=code, message=message, details=details or {}),
+    )
+
+
+def retry(item_id: str, after_ms: int = RETRY_AFTER_MS, code: str = "unavailable") -> PushResult:
+    """A ``retry`` result (the batch stops here)."""
+    error = ItemError(code=code, message="Try again later.", retry_after_ms=after_ms)
+    return PushResult(id=item_id, status="retry", error=error)
+
+
+def encode_result(result: PushResult) -> dict[str, Any]:
+    """The stored (JSON) form of a result."""
+    stored = msgspec.to_builtins(result)
+    assert isinstance(stored, dict)
+    return stored
+
+
+def replay(stored: dict[str, Any], server_seq: int | None) -> PushResult:
+    """The original result of an item seen before, as ``duplicate`` (rejections stay rejected)."""
+    original = msgspec.convert(stored, PushResult)
+    status = "rejected" if original.status == "rejected" else "duplicate"
+    seq = server_seq if server_seq else original.server_seq
+    return msgspec.structs.replace(original, status=status, server_seq=seq)
+
+
+@asynccontextmanager
+async def write_txn(state: AppState) -> AsyncIterator[AsyncConnection]:
+    """One write transaction (committed on exit, rolled back on an exception)."""
+    if state.is_sqlite:
+        async with state.write_lock:
+            conn = await state.engine.connect()
+            try:
+                conn = await conn.execution_options(sqlite_begin="IMMEDIATE")
+                async with conn.begin():
+                    yield conn
+                for seq, scopes in conn.info.pop(_EVENTS, ()):
+                    state.broadcaster.publish(seq, scopes)
+            finally:
+                conn.info.pop(_EVENTS, None)
+                await conn.close()
+        return
+    async with state.engine.begin() as conn:
+        yield conn
+
+
+async def publish(conn: AsyncConnection, changes: Sequence[ChangeRow]) -> list[int]:
+    """Append ``changes`` to the change log (taking seq numbers last) and notify listeners."""
+    seqs: list[int] = await conn.run_sync(lambda sync: append_changes(Session(bind=sync), changes))
+    if not seqs:
+        return seqs
+    if conn.dialect.name == "postgresql":
+        payload = _notify_payload(seqs[-1], changes)
+        await conn.execute(text("SELECT pg_notify(:c, :p)"), {"c": NOTIFY_CHANNEL, "p": payload})
+    else:
+        scopes = [(c.region_code or "", c.customer_id or "") for c in changes]
+        conn.info.setdefault(_EVENTS, []).append((seqs[-1], scopes))
+    return seqs
+
+
+def _notify_payload(seq: int, changes: Sequence[ChangeRow]) -> str:
+    scopes = sorted({(c.region_code or "", c.customer_id or "") for c in changes})
+    body = msgspec.json.encode({"s": seq, "k": scopes}).decode()
+    if len(body) > _NOTIFY_MAX:
+        body = msgspec.json.encode({"s": seq, "k": None}).decode()  # None: everyone checks
+    return body
+
+
+async def high_water(conn: AsyncConnection) -> int:
+    """The newest ``server_seq`` in the change log (0 when empty)."""
+    value = (await conn.execute(select(func.max(ChangeLog.server_seq)))).scalar_one_or_none()
+    return int(value or 0)

@@ -1,0 +1,171 @@
+"""Read domain objects out of the central store for the policy and recommendation engines.
+
+Hot paths use SQLAlchemy Core and decode the stored wire rows with msgspec; no ORM objects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+import msgspec
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from agentdesk.domain import (
+    Campaign,
+    Channel,
+    Claim,
+    Contact,
+    CustomerAttributes,
+    CustomerView,
+    Holding,
+    MarketingOrder,
+    Offer,
+    TargetListEntry,
+    UsageMonth,
+)
+from agentdesk.policy import RuleSet, default_rules
+from agentdesk.protocol import from_row
+from agentdesk_sync.api.wire import as_utc, iso
+from agentdesk_sync.db import models as m
+from agentdesk_sync.deps import AppState
+
+__all__ = [
+    "HISTORY_DAYS",
+    "attributes_of",
+    "claim_row",
+    "current_rules",
+    "load_campaigns",
+    "load_claims",
+    "load_history",
+    "load_offers",
+    "load_targets",
+    "load_view",
+]
+
+HISTORY_DAYS = 90
+
+
+def attributes_of(row: dict[str, Any]) -> CustomerAttributes:
+    """The attribute block of a stored customer row (``to_row(CustomerView)`` or attributes)."""
+    return from_row(row.get("attributes", row), CustomerAttributes)
+
+
+async def current_rules(conn: AsyncConnection, state: AppState) -> RuleSet:
+    """The newest rule set in the store (cached by version), or the default rules."""
+    version = (await conn.execute(select(func.max(m.RuleSet.version)))).scalar_one_or_none()
+    if version is None:
+        if state.rules_cache is None or state.rules_cache[0] != 0:
+            state.rules_cache = (0, default_rules())
+        return state.rules_cache[1]  # type: ignore[no-any-return]
+    if state.rules_cache is None or state.rules_cache[0] != version:
+        stmt = select(m.RuleSet.rules).where(m.RuleSet.version == version)
+        rules = (await conn.execute(stmt)).scalar_one()
+        state.rules_cache = (version, RuleSet.from_dict(rules))
+    return state.rules_cache[1]  # type: ignore[no-any-return]
+
+
+async def load_history(
+    conn: AsyncConnection, customer_id: str, now: datetime, days: int = HISTORY_DAYS
+) -> list[Contact]:
+    """The customer's contacts of the last ``days`` days, oldest first, all channels."""
+    stmt = (
+        select(m.Contact.row, m.Contact.server_seq)
+        .where(
+            m.Contact.customer_id == customer_id, m.Contact.started_at >= now - timedelta(days=days)
+        )
+        .order_by(m.Contact.started_at)
+    )
+    out = []
+    for row in (await conn.execute(stmt)).all():
+        out.append(from_row({**row.row, "server_seq": row.server_seq}, Contact))
+    return out
+
+
+def claim_row(row: Any) -> dict[str, Any]:
+    """The wire row of a claim (entity ``claim``)."""
+    return {
+        "claim_id": row.claim_id,
+        "customer_id": row.customer_id,
+        "holder_id": row.holder_id,
+        "holder_name": getattr(row, "holder_name", None) or row.holder_id,
+        "channel": row.channel,
+        "purpose": row.purpose,
+        "fence": row.fence,
+        "lease_until": iso(row.lease_until),
+    }
+
+
+def _claim(row: Any) -> Claim:
+    return Claim(
+        claim_id=row.claim_id,
+        customer_id=row.customer_id,
+        holder_id=row.holder_id,
+        channel=Channel(row.channel),
+        fence=row.fence,
+        lease_until=as_utc(row.lease_until),
+        purpose=row.purpose,
+        holder_name=row.holder_id,
+        acquired_at=as_utc(row.acquired_at),
+    )
+
+
+async def load_claims(conn: AsyncConnection, customer_ids: Sequence[str]) -> list[Claim]:
+    """Claim rows of the customers (valid or not: the policy compares with ``now``)."""
+    stmt = select(m.Claim).where(m.Claim.customer_id.in_(list(customer_ids)))
+    return [_claim(row) for row in (await conn.execute(stmt)).all()]
+
+
+async def load_campaigns(conn: AsyncConnection, ids: Sequence[str] | None = None) -> list[Campaign]:
+    """Campaigns (all, or those with the given ids)."""
+    stmt = select(m.Campaign.row)
+    if ids is not None:
+        stmt = stmt.where(m.Campaign.campaign_id.in_(list(ids)))
+    return [from_row(r, Campaign) for r in (await conn.execute(stmt)).scalars()]
+
+
+async def load_offers(conn: AsyncConnection) -> list[Offer]:
+    """Every offer."""
+    rows = (await conn.execute(select(m.Offer.row))).scalars()
+    return [from_row(r, Offer) for r in rows]
+
+
+async def load_targets(conn: AsyncConnection, customer_id: str) -> list[TargetListEntry]:
+    """The target-list entries of one customer."""
+    stmt = select(m.TargetMember.row).where(m.TargetMember.customer_id == customer_id)
+    return [from_row(r, TargetListEntry) for r in (await conn.execute(stmt)).scalars()]
+
+
+async def load_view(conn: AsyncConnection, row: dict[str, Any], customer_id: str) -> CustomerView:
+    """The full :class:`CustomerView` of a customer row, with holdings and usage."""
+    holdings = select(m.Holding.row).where(m.Holding.customer_id == customer_id)
+    usage = (
+        select(m.UsageMonth.row)
+        .where(m.UsageMonth.customer_id == customer_id)
+        .order_by(m.UsageMonth.month)
+    )
+    base: dict[str, Any] = dict(row) if "attributes" in row else {"attributes": row}
+    base["holdings"] = list((await conn.execute(holdings)).scalars())
+    base["usage"] = list((await conn.execute(usage)).scalars())
+    try:
+        return from_row(base, CustomerView)
+    except msgspec.ValidationError:
+        base["holdings"], base["usage"] = [], []
+        return from_row(base, CustomerView)
+
+
+def decode_orders(rows: Sequence[dict[str, Any]]) -> list[MarketingOrder]:
+    """Marketing orders from stored rows."""
+    return [from_row(r, MarketingOrder) for r in rows]
+
+
+def decode_holdings(rows: Sequence[dict[str, Any]]) -> list[Holding]:
+    """Holdings from stored rows."""
+    return [from_row(r, Holding) for r in rows]
+
+
+def decode_usage(rows: Sequence[dict[str, Any]]) -> list[UsageMonth]:
+    """Usage months from stored rows."""
+    return [from_row(r, UsageMonth) for r in rows]

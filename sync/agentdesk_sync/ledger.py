@@ -1,0 +1,327 @@
+"""``POST /v1/sync/push``: the contact ledger and the per-item push pipeline (SYNC.md §2, §5).
+
+Items run in device ``seq`` order, each in its own transaction:
+
+1. dedupe by id (``contact.contact_id`` for facts, ``mutation_receipt`` for intents): the same id
+   with the same payload hash answers ``duplicate`` with the original result; with another
+   payload ``rejected``/``idempotency_key_reuse``;
+2. scope: a customer outside the pusher's scope is ``rejected``/``out_of_scope``, nothing stored;
+3. a contact is a fact: :func:`agentdesk.policy.check_contact` against the customer's last 90
+   days and the claim (fence) only flags it (``applied_with_conflict``), never rejects it;
+4. the ledger row, the claim release and the change-log rows commit together.
+
+A database failure on an item answers ``retry`` and stops the batch: later items answer
+``retry`` too, so a device's mutations are never applied out of order.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from agentdesk.domain import Channel, Contact, OfferReaction, Reaction, ResultCode
+from agentdesk.policy import RuleSet, Violation, check_contact
+from agentdesk.protocol import (
+    Conflict,
+    ConflictOther,
+    ContactPayload,
+    PushItem,
+    PushRequest,
+    PushResponse,
+    PushResult,
+    Reason,
+    to_row,
+)
+from agentdesk_sync.api import intents
+from agentdesk_sync.api.items import (
+    Reject,
+    decode_payload,
+    encode_result,
+    high_water,
+    payload_hash,
+    publish,
+    rejected,
+    replay,
+    retry,
+    write_txn,
+)
+from agentdesk_sync.api.loaders import attributes_of, current_rules, load_claims, load_history
+from agentdesk_sync.api.wire import iso, parse_ts, utcnow
+from agentdesk_sync.auth import Principal
+from agentdesk_sync.db import models as m
+from agentdesk_sync.db.changes import ChangeRow
+from agentdesk_sync.deps import AppState
+from agentdesk_sync.errors import is_transient_db_error
+from agentdesk_sync.scope import lookup_customer
+
+__all__ = ["SCHEMAS", "PushContext", "push"]
+
+_LOG = logging.getLogger(__name__)
+SCHEMAS = frozenset({1})
+_DONE = ("applied", "applied_with_conflict", "duplicate")
+
+
+@dataclass(frozen=True, slots=True)
+class PushContext:
+    """What every item of one push shares."""
+
+    state: AppState
+    principal: Principal
+    device_id: str
+    rules: RuleSet
+
+
+async def push(state: AppState, principal: Principal, request: PushRequest) -> PushResponse:
+    """Process a push batch and answer per item, in request order."""
+    async with state.engine.connect() as conn:
+        rules = await current_rules(conn, state)
+    ctx = PushContext(state, principal, request.device_id[:64], rules)
+    order = sorted(range(len(request.items)), key=lambda i: request.items[i].seq)
+    results: dict[int, PushResult] = {}
+    stopped = False
+    for index in order:
+        item = request.items[index]
+        results[index] = retry(item.id) if stopped else await _process(ctx, item)
+        stopped = stopped or results[index].status == "retry"
+    ordered = [results[i] for i in range(len(request.items))]
+    seqs = [r.server_seq for r in ordered if r.status in _DONE and r.server_seq]
+    checkpoint = max(seqs) if seqs else await _current_high_water(state)
+    return PushResponse(results=ordered, write_checkpoint=checkpoint)
+
+
+async def _current_high_water(state: AppState) -> int:
+    try:
+        async with state.engine.connect() as conn:
+            return await high_water(conn)
+    except DBAPIError:
+        return 0
+
+
+async def _process(ctx: PushContext, item: PushItem) -> PushResult:
+    if item.schema not in SCHEMAS:
+        details: dict[str, object] = {"supported": sorted(SCHEMAS)}
+        return rejected(item.id, "schema_unsupported", "Unsupported payload schema.", details)
+    handler = _contact if item.kind == "contact" else intents.HANDLERS.get(item.kind)
+    if handler is None:
+        details = {"fields": {"kind": f"unknown kind {item.kind!r}"}}
+        return rejected(item.id, "invalid_payload", "Unknown item kind.", details)
+    for attempt in range(2):
+        try:
+            return await handler(ctx, item, payload_hash(item))
+        except Reject as exc:
+            return rejected(item.id, exc.code, exc.message, exc.details)
+        except IntegrityError:
+            if attempt:  # a concurrent push of the same id won; the rerun finds it
+                return retry(item.id)
+        except Exception as exc:
+            if not is_transient_db_error(exc):
+                raise
+            _LOG.warning("push item %s: database error, asking for retry: %s", item.id, exc)
+            return retry(item.id)
+    return retry(item.id)
+
+
+def _contact_of(p: ContactPayload, item: PushItem, staff_id: str, customer_id: str) -> Contact:
+    fields: dict[str, str] = {}
+
+    def conv(name: str, fn: object, value: object) -> object:
+        try:
+            return fn(value)  # type: ignore[operator]
+        except (ValueError, TypeError):
+            fields[name] = f"invalid value {value!r}"
+            return None
+
+    channel = conv("channel", Channel, p.channel)
+    code = conv("result_code", ResultCode, p.result_code)
+    started = conv("started_at", parse_ts, p.started_at)
+    ended = conv("ended_at", parse_ts, p.ended_at)
+    nxt = (
+        conv("next_appointment_at", parse_ts, p.next_appointment_at)
+        if p.next_appointment_at
+        else None
+    )
+    reactions = []
+    for i, r in enumerate(p.reactions):
+        kind = conv(f"reactions[{i}].reaction", Reaction, r.reaction)
+        reactions.append(
+            OfferReaction(offer_id=r.offer_id, reaction=kind, campaign_id=r.campaign_id)  # type: ignore[arg-type]
+        )  # type: ignore[arg-type]
+    if p.contact_id != item.id:
+        fields["contact_id"] = "must equal the item id"
+    if fields:
+        raise Reject("invalid_payload", "The contact payload is invalid.", {"fields": fields})
+    return Contact(
+        contact_id=item.id,
+        customer_id=customer_id,
+        channel=channel,  # type: ignore[arg-type]
+        started_at=started,  # type: ignore[arg-type]
+        ended_at=ended,  # type: ignore[arg-type]
+        result_code=code,  # type: ignore[arg-type]
+        staff_id=staff_id,
+        campaign_id=p.campaign_id,
+        opportunity_id=p.opportunity_id,
+        next_appointment_at=nxt,  # type: ignore[arg-type]
+        note=p.note,
+        reactions=tuple(reactions),
+    )
+
+
+async def _existing(conn: AsyncConnection, item: PushItem, digest: str) -> PushResult | None:
+    stmt = select(m.Contact.payload_hash, m.Contact.result, m.Contact.server_seq)
+    row = (await conn.execute(stmt.where(m.Contact.contact_id == item.id))).first()
+    if row is None:
+        return None
+    if row.payload_hash != digest or row.result is None:
+        raise Reject(
+            "idempotency_key_reuse",
+            "This id was already used for a different item.",
+            {"id": item.id},
+        )
+    return replay(row.result, row.server_seq)
+
+
+async def _contact(ctx: PushContext, item: PushItem, digest: str) -> PushResult:
+    payload: ContactPayload = decode_payload(item.payload, ContactPayload)
+    if not ctx.principal.contacts_customers:
+        raise Reject("forbidden", "Your role does not record contacts.")
+    _contact_of(payload, item, ctx.principal.user_id, payload.customer_id)  # validate before txn
+    async with write_txn(ctx.state) as conn:
+        found = await _existing(conn, item, digest)
+        if found is not None:
+            return found
+        ref = await lookup_customer(conn, ctx.principal, payload.customer_id, lock=True)
+        if ref is None:
+            raise Reject(
+                "invalid_payload",
+                "Unknown customer.",
+                {"fields": {"customer_id": "unknown customer"}},
+            )
+        if not ref.in_scope:
+            raise Reject(
+                "out_of_scope",
+                "This customer is outside your scope.",
+                {"customer_id": ref.customer_id},
+            )
+        contact = _contact_of(payload, item, ctx.principal.user_id, ref.customer_id)
+        now = utcnow()
+        history = await load_history(conn, ref.customer_id, now)
+        claims = await load_claims(conn, [ref.customer_id])
+        current = claims[0] if claims else None
+        violations = check_contact(
+            contact,
+            attributes_of(ref.row),
+            history,
+            claims,
+            ctx.rules,
+            fence=item.fence,
+            current_fence=current.fence if current else None,
+        )
+        result = _result(item.id, violations, now)
+        row = to_row(contact)
+        await conn.execute(
+            insert(m.Contact).values(**_ledger_values(contact, row, item, digest, result, ctx, now))
+        )
+        changes = [
+            ChangeRow(
+                "contact",
+                item.id,
+                "put",
+                {**row, "result": encode_result(result)},
+                ref.region_code,
+                ref.customer_id,
+            )
+        ]
+        if payload.release_claim and current and current.holder_id == ctx.principal.user_id:
+            changes.append(
+                await _release(conn, current.claim_id, ref.customer_id, ref.region_code, now)
+            )
+        seqs = await publish(conn, changes)
+    return PushResult(
+        id=item.id, status=result.status, server_seq=seqs[0], conflict=result.conflict
+    )
+
+
+def _ledger_values(
+    contact: Contact,
+    row: dict[str, object],
+    item: PushItem,
+    digest: str,
+    result: PushResult,
+    ctx: PushContext,
+    now: datetime,
+) -> dict[str, object]:
+    return {
+        "contact_id": item.id,
+        "customer_id": contact.customer_id,
+        "channel": contact.channel.value,
+        "staff_id": contact.staff_id,
+        "campaign_id": contact.campaign_id,
+        "started_at": contact.started_at,
+        "ended_at": contact.ended_at,
+        "result_code": contact.result_code.value,
+        "is_marketing": contact.is_marketing,
+        "reached": contact.reached,
+        "row": row,
+        "device_id": ctx.device_id,
+        "payload_hash": digest,
+        "result": encode_result(result),
+        "server_seq": 0,
+        "received_at": now,
+    }
+
+
+async def _release(
+    conn: AsyncConnection, claim_id: str, customer_id: str, region: str, now: datetime
+) -> ChangeRow:
+    stmt = (
+        update(m.Claim)
+        .where(
+            m.Claim.customer_id == customer_id,
+            m.Claim.claim_id == claim_id,
+            m.Claim.lease_until > now,
+        )
+        .values(lease_until=now)
+    )
+    await conn.execute(stmt)
+    return ChangeRow("claim", customer_id, "remove", None, region, customer_id)
+
+
+def _result(item_id: str, violations: list[Violation], now: datetime) -> PushResult:
+    if not violations:
+        return PushResult(id=item_id, status="applied")
+    return PushResult(
+        id=item_id, status="applied_with_conflict", conflict=conflict_of(violations, now)
+    )
+
+
+def conflict_of(violations: list[Violation], now: datetime) -> Conflict:
+    """The structured conflict of a contact that broke policy (first violation leads)."""
+    first = violations[0]
+    other = ConflictOther(
+        channel=first.other_channel.value if first.other_channel else None,
+        agent_id=first.other_agent_id,
+        claim_until=iso(first.claim_until),
+        contact_ids=list(first.other_contact_ids),
+    )
+    reasons = [
+        Reason(
+            code=v.type,
+            rule_id=v.rule_id,
+            detail={"limit": v.limit, "count_after": v.count_after, **v.detail},
+        )
+        for v in violations
+    ]
+    return Conflict(
+        type=first.type,
+        rule_id=first.rule_id,
+        limit=first.limit or None,
+        count_after=first.count_after,
+        other=other,
+        server_time=iso(now),
+        reasons=reasons,
+    )

@@ -1,0 +1,156 @@
+"""Who may see which customer (ARCHITECTURE.md §3–4), enforced on every endpoint.
+
+* ``call_centre`` and ``store``: customers whose ``region_code`` is one of the user's regions;
+* ``field``: only the customers of the user's portfolio;
+* ``supervisor`` / ``admin``: their regions, or every customer when they have none.
+
+An unknown customer is 404 ``not_found``, an existing one out of scope 403 ``forbidden``.
+Merged-away ids are followed through ``customer_redirect`` to the kept customer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, exists, literal, or_, select, true
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from agentdesk_sync.auth import Principal
+from agentdesk_sync.db.models import ChangeLog, Customer, CustomerRedirect, Portfolio
+from agentdesk_sync.errors import ApiError
+
+__all__ = [
+    "CustomerRef",
+    "change_scope",
+    "customer_scope",
+    "forbidden",
+    "load_customer",
+    "lookup_customer",
+    "not_found",
+    "resolve_redirect",
+]
+
+_MAX_REDIRECTS = 8
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerRef:
+    """A customer as the scope check found it.
+
+    Attributes:
+        customer_id: The kept id (after redirects).
+        region_code: The customer's region.
+        row: The stored wire row (attributes, value, churn).
+        row_seq: server_seq of the customer's last change.
+        in_scope: Whether the principal may see it.
+    """
+
+    customer_id: str
+    region_code: str
+    row: dict[str, Any]
+    row_seq: int
+    in_scope: bool
+
+
+def not_found(customer_id: str) -> ApiError:
+    """404 ``not_found`` for a customer id."""
+    return ApiError(404, "not_found", "No such customer.", {"customer_id": customer_id})
+
+
+def forbidden(message: str = "This customer is outside your scope.", **details: Any) -> ApiError:
+    """403 ``forbidden``."""
+    return ApiError(403, "forbidden", message, details)
+
+
+def _portfolio_of(principal: Principal) -> Any:
+    return select(Portfolio.customer_id).where(Portfolio.user_id == principal.user_id)
+
+
+def customer_scope(principal: Principal) -> ColumnElement[bool]:
+    """A WHERE clause over ``customer`` that keeps the principal's customers."""
+    if principal.uses_portfolio:
+        return Customer.customer_id.in_(_portfolio_of(principal))
+    if principal.sees_all:
+        return true()
+    return Customer.region_code.in_(principal.regions)
+
+
+def change_scope(principal: Principal) -> ColumnElement[bool]:
+    """A WHERE clause over ``change_log`` keeping global rows and the principal's customers."""
+    if principal.sees_all:
+        return true()
+    is_global = and_(ChangeLog.region_code.is_(None), ChangeLog.customer_id.is_(None))
+    if principal.uses_portfolio:
+        return or_(is_global, ChangeLog.customer_id.in_(_portfolio_of(principal)))
+    return or_(is_global, ChangeLog.region_code.in_(principal.regions))
+
+
+def _visible(principal: Principal) -> ColumnElement[bool]:
+    if principal.uses_portfolio:
+        return exists().where(
+            Portfolio.user_id == principal.user_id, Portfolio.customer_id == Customer.customer_id
+        )
+    if principal.sees_all:
+        return literal(True)
+    return Customer.region_code.in_(principal.regions)
+
+
+async def resolve_redirect(conn: AsyncConnection, customer_id: str) -> str | None:
+    """The kept id of a merged-away customer id, or None when ``customer_id`` was never merged."""
+    current, seen = customer_id, 0
+    while seen < _MAX_REDIRECTS:
+        stmt = select(CustomerRedirect.new_id).where(CustomerRedirect.old_id == current)
+        new_id = (await conn.execute(stmt)).scalar_one_or_none()
+        if new_id is None:
+            return None if seen == 0 else current
+        current, seen = new_id, seen + 1
+    return current
+
+
+async def lookup_customer(
+    conn: AsyncConnection, principal: Principal, customer_id: str, *, lock: bool = False
+) -> CustomerRef | None:
+    """Find a customer (following redirects) and whether ``principal`` may see it.
+
+    Args:
+        conn: Connection inside the caller's transaction.
+        principal: Who asks.
+        customer_id: Requested id, possibly merged away.
+        lock: ``SELECT … FOR UPDATE`` the customer row (serialises writes per customer on PG).
+
+    Returns:
+        The customer, or None when it does not exist.
+    """
+    cols = (Customer.customer_id, Customer.region_code, Customer.row, Customer.row_seq)
+    for _ in range(2):
+        stmt = select(*cols, _visible(principal).label("visible"))
+        stmt = stmt.where(Customer.customer_id == customer_id)
+        if lock and conn.dialect.name == "postgresql":
+            stmt = stmt.with_for_update(of=Customer)
+        row = (await conn.execute(stmt)).first()
+        if row is not None:
+            return CustomerRef(
+                row.customer_id, row.region_code, row.row, row.row_seq, bool(row.visible)
+            )
+        kept = await resolve_redirect(conn, customer_id)
+        if kept is None:
+            return None
+        customer_id = kept
+    return None
+
+
+async def load_customer(
+    conn: AsyncConnection, principal: Principal, customer_id: str, *, lock: bool = False
+) -> CustomerRef:
+    """Like :func:`lookup_customer`, raising 404/403 instead of returning a miss.
+
+    Raises:
+        ApiError: 404 ``not_found`` or 403 ``forbidden``.
+    """
+    ref = await lookup_customer(conn, principal, customer_id, lock=lock)
+    if ref is None:
+        raise not_found(customer_id)
+    if not ref.in_scope:
+        raise forbidden(customer_id=customer_id)
+    return ref
