@@ -1,0 +1,206 @@
+"""Applying pulled pages to the cache (SYNC.md §4, §7).
+
+:func:`apply_changes` applies one page in ONE transaction: upserts (only when the incoming
+``row_seq`` is at least the local one), removes, the search index (by triggers), acks of
+outbox items the page covers, and the new cursor. A crash mid-page leaves the old cursor and
+the old rows: the page is simply downloaded again. Usage from the sync thread::
+
+    with db.sync_writer() as w:
+        apply_changes(w, page.changes, page.cursor, page.up_to_date)
+
+For a full snapshot wrap the pages in :func:`begin_snapshot` / :func:`finish_snapshot` (bulk
+mode: FTS triggers and secondary indexes dropped, rebuilt once at the end, then ANALYZE).
+:func:`reset_cache` (on ``reset_required``) clears the cache tables and NEVER the outbox.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from agentdesk.protocol import Change
+from agentdesk.store.bulk import drop_for_bulk, restore_after_bulk
+from agentdesk.store.codec import now_text
+from agentdesk.store.db import transaction
+from agentdesk.store.models import CACHE_TABLES
+from agentdesk.store.outbox_sync import ack_through
+from agentdesk.store.rows import DELETES, PARAMS, UPSERTS
+
+__all__ = [
+    "DEFAULT_STREAM",
+    "ApplyResult",
+    "SyncPosition",
+    "apply_changes",
+    "begin_snapshot",
+    "finish_snapshot",
+    "reset_cache",
+    "sync_position",
+]
+
+DEFAULT_STREAM = "all"
+
+_CUSTOMER_CHILDREN = (
+    "DELETE FROM holding WHERE customer_id = ?",
+    "DELETE FROM usage_month WHERE customer_id = ?",
+    "DELETE FROM target_member WHERE customer_id = ?",
+    "DELETE FROM marketing_order WHERE customer_id = ?",
+    "DELETE FROM claim_active WHERE customer_id = ?",
+    "DELETE FROM contact WHERE customer_id = ? AND origin = 'server'",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ApplyResult:
+    """What one page did: rows put, rows removed, unknown entities skipped, items acked."""
+
+    put: int
+    removed: int
+    skipped: int
+    acked: int
+
+
+@dataclass(frozen=True, slots=True)
+class SyncPosition:
+    """The stored pull position of a stream."""
+
+    cursor: str
+    epoch: str
+    up_to_date: bool
+    max_seq: int
+    snapshot_page_key: str | None
+    updated_at: str
+
+
+def apply_changes(
+    conn: sqlite3.Connection,
+    changes: Sequence[Change],
+    cursor: str,
+    up_to_date: bool,
+    *,
+    stream: str = DEFAULT_STREAM,
+    epoch: str | None = None,
+    snapshot_page_key: str | None = None,
+) -> ApplyResult:
+    """Apply one pulled page and advance the cursor, atomically.
+
+    Args:
+        conn: the sync writer connection.
+        changes: the page's changes, in seq order.
+        cursor: the opaque cursor the server returned with the page.
+        up_to_date: the server's ``up_to_date`` flag.
+        stream: the stream name (v1: one feed, ``all``).
+        epoch: the server epoch, when known.
+        snapshot_page_key: the resumable snapshot position, if in a snapshot.
+
+    Returns:
+        Counts of what was applied.
+
+    Raises:
+        StoreError: nothing was applied (the cursor did not move).
+    """
+    synced_at = now_text()
+    puts: dict[str, list[tuple[object, ...]]] = defaultdict(list)
+    removes: dict[str, list[tuple[str, int]]] = defaultdict(list)
+    skipped = 0
+    for ch in changes:
+        if ch.entity not in UPSERTS:
+            skipped += 1
+        elif ch.op == "put" and ch.row is not None:
+            puts[ch.entity].append(PARAMS[ch.entity](ch, synced_at))
+        else:
+            removes[ch.entity].append((ch.id, ch.seq))
+    page_max = max((ch.seq for ch in changes), default=0)
+    with transaction(conn):
+        for entity, params in puts.items():
+            conn.executemany(UPSERTS[entity], params)
+        removed = _apply_removes(conn, removes)
+        max_seq = _store_position(conn, stream, cursor, up_to_date, page_max, epoch,
+                                  snapshot_page_key, synced_at)  # fmt: skip
+        acked = ack_through(conn, max_seq)
+    put = sum(len(p) for p in puts.values())
+    return ApplyResult(put=put, removed=removed, skipped=skipped, acked=acked)
+
+
+def _apply_removes(conn: sqlite3.Connection, removes: dict[str, list[tuple[str, int]]]) -> int:
+    count = 0
+    for entity, keys in removes.items():
+        for key, seq in keys:
+            cur = conn.execute(DELETES[entity], (key, seq))
+            count += max(cur.rowcount, 0)
+            if entity == "customer" and cur.rowcount > 0:
+                for sql in _CUSTOMER_CHILDREN:
+                    conn.execute(sql, (key,))
+    return count
+
+
+def _store_position(
+    conn: sqlite3.Connection,
+    stream: str,
+    cursor: str,
+    up_to_date: bool,
+    page_max: int,
+    epoch: str | None,
+    page_key: str | None,
+    at: str,
+) -> int:
+    row = conn.execute(
+        "INSERT INTO sync_state (stream, epoch, cursor, up_to_date, max_seq, snapshot_page_key, "
+        "updated_at) VALUES (?, coalesce(?, ''), ?, ?, ?, ?, ?) ON CONFLICT(stream) DO UPDATE SET "
+        "epoch = coalesce(?, epoch), cursor = excluded.cursor, up_to_date = excluded.up_to_date, "
+        "max_seq = max(max_seq, excluded.max_seq), snapshot_page_key = excluded.snapshot_page_key, "
+        "updated_at = excluded.updated_at RETURNING max_seq",
+        (stream, epoch, cursor, up_to_date, page_max, page_key, at, epoch),
+    ).fetchone()
+    return int(row[0])
+
+
+def sync_position(conn: sqlite3.Connection, stream: str = DEFAULT_STREAM) -> SyncPosition | None:
+    """Where the pull of ``stream`` stands, or ``None`` before the first page."""
+    row = conn.execute(
+        "SELECT cursor, epoch, up_to_date, max_seq, snapshot_page_key, updated_at "
+        "FROM sync_state WHERE stream = ?",
+        (stream,),
+    ).fetchone()
+    if row is None:
+        return None
+    return SyncPosition(row[0], row[1], bool(row[2]), row[3], row[4], row[5])
+
+
+def begin_snapshot(conn: sqlite3.Connection) -> None:
+    """Enter bulk mode for a full snapshot: drop FTS triggers and secondary indexes.
+
+    The dropped DDL is saved in ``app_meta``; if the app dies before :func:`finish_snapshot`,
+    the next :func:`finish_snapshot` (the sync engine calls it at start when
+    ``bulk.in_bulk_mode`` is true) restores everything.
+    """
+    with transaction(conn):
+        drop_for_bulk(conn)
+
+
+def finish_snapshot(conn: sqlite3.Connection) -> None:
+    """Leave bulk mode: recreate indexes, rebuild the name index, recreate triggers, ANALYZE."""
+    with transaction(conn):
+        restore_after_bulk(conn)
+    conn.execute("ANALYZE")
+
+
+def reset_cache(conn: sqlite3.Connection, stream: str = DEFAULT_STREAM) -> None:
+    """Forget every cached row and the pull position (``reset_required``); keep the outbox.
+
+    Local contacts (``origin='local'``) are kept too: they are this device's own records and
+    are replaced by the server's copy when the re-snapshot brings it.
+    """
+    with transaction(conn):
+        trigger = conn.execute(
+            "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = 'customer_fts_ad'"
+        ).fetchone()
+        conn.execute("DROP TRIGGER IF EXISTS customer_fts_ad")
+        for table in CACHE_TABLES:
+            conn.execute(f"DELETE FROM {table}")
+        conn.execute("INSERT INTO customer_fts(customer_fts) VALUES ('delete-all')")
+        if trigger is not None:
+            conn.execute(trigger[0])
+        conn.execute("DELETE FROM contact WHERE origin = 'server'")
+        conn.execute("DELETE FROM sync_state WHERE stream = ?", (stream,))

@@ -1,0 +1,157 @@
+"""Schema migrations at start-up: back up, upgrade in one transaction, restore on failure.
+
+Follows SYNC.md §8: before upgrading, ``VACUUM INTO`` a backup; the whole upgrade runs in one
+SQLite transaction (pysqlite's implicit transaction handling is switched off so that DDL is
+transactional); on any failure the cache file is replaced by the backup, byte for byte, and
+:class:`MigrationFailed` tells the app to keep sync paused.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import sqlite3
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.pool import NullPool
+
+from agentdesk.store.errors import MigrationFailed, StoreError, map_sqlite_error
+
+__all__ = ["MigrationResult", "current_revision", "head_revision", "upgrade"]
+
+DEFAULT_SCRIPTS = Path(__file__).resolve().parent / "migrations"
+
+
+@dataclass(frozen=True, slots=True)
+class MigrationResult:
+    """What :func:`upgrade` did.
+
+    Attributes:
+        from_revision: revision before (``None`` = empty file).
+        to_revision: revision after.
+        backup: the ``VACUUM INTO`` copy taken first, or ``None`` when nothing needed saving.
+    """
+
+    from_revision: str | None
+    to_revision: str | None
+    backup: Path | None
+
+    @property
+    def changed(self) -> bool:
+        """Whether any migration ran."""
+        return self.from_revision != self.to_revision
+
+
+def _engine(path: Path) -> Engine:
+    """An engine whose transactions really include DDL (BEGIN emitted by us)."""
+    engine = create_engine(f"sqlite:///{path}", poolclass=NullPool)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None
+        dbapi_conn.execute("PRAGMA busy_timeout=5000")
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+def _config(script_location: Path) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(script_location))
+    return cfg
+
+
+def head_revision(script_location: Path = DEFAULT_SCRIPTS) -> str | None:
+    """The newest revision the code knows."""
+    return ScriptDirectory.from_config(_config(script_location)).get_current_head()
+
+
+def current_revision(path: Path) -> str | None:
+    """The revision stamped in the cache file at ``path`` (``None`` when never migrated)."""
+    engine = _engine(path)
+    try:
+        with engine.connect() as conn:
+            return MigrationContext.configure(conn).get_current_revision()
+    finally:
+        engine.dispose()
+
+
+def _has_tables(path: Path) -> bool:
+    conn = sqlite3.connect(path)
+    try:
+        return bool(conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] > 0)
+    finally:
+        conn.close()
+
+
+def _backup(path: Path, revision: str | None) -> Path:
+    """``VACUUM INTO`` a timestamped copy next to the cache file."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
+    target = path.with_name(f"{path.name}.pre-migrate-{revision or 'none'}-{stamp}.bak")
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        conn.execute("VACUUM INTO ?", (str(target),))
+    finally:
+        conn.close()
+    return target
+
+
+def _restore(path: Path, backup: Path) -> None:
+    """Put the backup back in place of the cache file; drop the WAL of the failed attempt."""
+    for suffix in ("-wal", "-shm"):
+        with contextlib.suppress(FileNotFoundError):
+            path.with_name(path.name + suffix).unlink()
+    shutil.copyfile(backup, path)
+
+
+def upgrade(path: Path, *, script_location: Path = DEFAULT_SCRIPTS) -> MigrationResult:
+    """Bring the cache file at ``path`` to the newest schema; idempotent.
+
+    No other connection may be open on the file while this runs (call it before opening the
+    cache's connections).
+
+    Args:
+        path: the cache file; created when missing.
+        script_location: the Alembic scripts folder (tests pass a broken copy).
+
+    Returns:
+        What was done.
+
+    Raises:
+        MigrationFailed: the upgrade failed; the file was restored from the backup.
+        StoreError: the backup itself could not be taken (disk full, read-only…).
+    """
+    head = head_revision(script_location)
+    before = current_revision(path)
+    if before == head:
+        return MigrationResult(before, head, None)
+    try:
+        backup = _backup(path, before) if _has_tables(path) else None
+    except (sqlite3.Error, OSError) as exc:
+        raise map_sqlite_error(exc) from exc
+    engine = _engine(path)
+    cfg = _config(script_location)
+    try:
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+    except Exception as exc:
+        engine.dispose()
+        if backup is not None:
+            _restore(path, backup)
+        if isinstance(exc, StoreError) and not isinstance(exc, MigrationFailed):
+            raise
+        raise MigrationFailed(backup, cause=repr(exc)) from exc
+    engine.dispose()
+    return MigrationResult(before, head, backup)

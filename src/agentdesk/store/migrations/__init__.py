@@ -1,0 +1,1 @@
+"""Alembic migrations of the local cache (run at start-up by :mod:`agentdesk.store.migrate`)."""

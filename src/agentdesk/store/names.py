@@ -1,0 +1,82 @@
+"""What the search index stores for a name: single characters and pinyin keys.
+
+SQLite 3.40's FTS5 ``trigram`` tokenizer finds nothing for 1–2 CJK characters (the commonest
+Chinese name searches), so names are indexed one character per token: ``张三丰`` becomes
+``"张 三 丰"`` and a query is a phrase of single characters (MACHINE-NOTES.md).
+
+Pinyin keys let a Latin keyboard find the same name: every joined suffix of the full pinyin
+(``zhangsanfeng sanfeng feng``), the initials (``zsf``), and the other readings of polyphonic
+characters (``曾`` zeng/ceng, ``单`` shan/dan) so a surname's special reading also matches. The
+reading table comes from ``pypinyin`` and is loaded on first use (about 1 s), off the UI path.
+"""
+
+from __future__ import annotations
+
+import functools
+import unicodedata
+
+__all__ = ["is_cjk", "name_chars", "name_pinyin"]
+
+
+def is_cjk(ch: str) -> bool:
+    """Whether ``ch`` is a CJK ideograph (basic block, extension A, compatibility)."""
+    code = ord(ch)
+    return 0x4E00 <= code <= 0x9FFF or 0x3400 <= code <= 0x4DBF or 0xF900 <= code <= 0xFAFF
+
+
+def name_chars(name: str) -> str:
+    """The CJK characters of ``name`` separated by spaces (the FTS ``name_chars`` column)."""
+    return " ".join(ch for ch in name if is_cjk(ch))
+
+
+@functools.cache
+def _table() -> dict[int, str]:
+    from pypinyin.pinyin_dict import pinyin_dict
+
+    return pinyin_dict  # type: ignore[no-any-return]
+
+
+def _plain(syllable: str) -> tuple[str, ...]:
+    """Toneless spellings of one syllable: ``lǚ`` gives ``lv`` (IME) and ``lu``."""
+    text = unicodedata.normalize("NFD", syllable).replace("u\u0308", "v")
+    plain = "".join(c for c in text if not unicodedata.combining(c)).lower()
+    return (plain, plain.replace("v", "u")) if "v" in plain else (plain,)
+
+
+@functools.cache
+def readings(ch: str) -> tuple[str, ...]:
+    """Toneless readings of one character, commonest first (empty when unknown)."""
+    raw = _table().get(ord(ch))
+    if not raw:
+        return ()
+    out: list[str] = []
+    for syllable in raw.split(","):
+        for plain in _plain(syllable):
+            if plain and plain not in out:
+                out.append(plain)
+    return tuple(out)
+
+
+@functools.lru_cache(maxsize=65536)
+def name_pinyin(name: str) -> str:
+    """Space-separated pinyin keys of ``name`` (the FTS ``name_pinyin`` column).
+
+    Latin words in the name are kept, lower-cased, as keys too.
+    """
+    if name.isascii():
+        return " ".join("".join(c if c.isalnum() else " " for c in name).lower().split())
+    latin = "".join(c if c.isascii() and c.isalnum() else " " for c in name).lower().split()
+    per_char = [readings(ch) or (ch,) for ch in name if is_cjk(ch)]
+    primary = [r[0] for r in per_char]
+    keys: list[str] = list(latin)
+    for i in range(len(primary)):
+        keys.append("".join(primary[i:]))
+    if primary:
+        keys.append("".join(p[0] for p in primary))
+    if per_char:
+        for alt in per_char[0][1:]:
+            keys.append(alt + "".join(primary[1:]))
+            keys.append(alt[0] + "".join(p[0] for p in primary[1:]))
+    for options in per_char[1:]:
+        keys.extend(options[1:])
+    return " ".join(dict.fromkeys(k for k in keys if k.isascii()))

@@ -1,0 +1,225 @@
+"""The sync engine's side of the outbox: batches, push results, acks, attention, pruning.
+
+States (SYNC.md §1, §5): ``pending`` → ``inflight`` (sent) → after the push result:
+
+* ``applied``/``duplicate`` → stays ``inflight`` with ``server_seq`` set ("acked, pending
+  pull"); :func:`ack_through` (called by ``apply_changes``) turns it ``acked`` once the pull
+  cursor passed that ``server_seq``;
+* ``applied_with_conflict`` → ``conflict`` (never retried), ``rejected`` → ``rejected``: both
+  stay in "Needs attention" until dismissed;
+* ``retry`` → back to ``pending`` with ``attempts + 1`` and ``next_attempt_at``.
+
+Every function takes a writer connection and commits its own transaction, except
+:func:`ack_through`, which runs inside the caller's (the page apply).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import msgspec
+
+from agentdesk.protocol import PushItem, PushResult
+from agentdesk.store.codec import dumps, now_text, ts_text
+from agentdesk.store.db import transaction
+from agentdesk.store.outbox import _COLUMNS, OutboxEntry
+
+__all__ = [
+    "OutboxCounts",
+    "ack_through",
+    "apply_push_results",
+    "counts",
+    "dismiss",
+    "mark_inflight",
+    "needs_attention",
+    "next_batch",
+    "prune_acked",
+    "requeue_inflight",
+    "to_push_item",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxCounts:
+    """Badge figures: items not yet on the server, open conflicts, open rejections."""
+
+    waiting: int
+    conflicts: int
+    rejected: int
+
+
+def to_push_item(entry: OutboxEntry) -> PushItem:
+    """The wire item of an outbox entry."""
+    return PushItem(
+        id=entry.id,
+        seq=entry.client_seq,
+        kind=entry.kind,
+        schema=entry.payload_schema,
+        payload=entry.payload,
+        claim_id=entry.claim_id,
+        fence=entry.fence,
+    )
+
+
+def next_batch(
+    conn: sqlite3.Connection,
+    limit: int = 500,
+    max_bytes: int = 256_000,
+    now: datetime | None = None,
+) -> list[OutboxEntry]:
+    """The next pending items in ``client_seq`` order, at most ``limit`` / ``max_bytes``.
+
+    The batch stops before the first item still backing off (``next_attempt_at`` in the
+    future), so a later item never overtakes an earlier one. The first item is always
+    included, even when bigger than ``max_bytes``.
+    """
+    at = ts_text(now or datetime.now(UTC))
+    rows = conn.execute(
+        f"SELECT {_COLUMNS}, length(payload) FROM outbox WHERE state = 'pending' "
+        "ORDER BY client_seq LIMIT ?",
+        (limit,),
+    ).fetchall()
+    batch: list[OutboxEntry] = []
+    size = 0
+    for row in rows:
+        next_at, nbytes = row[11], row[-1]
+        if next_at is not None and at is not None and next_at > at:
+            break
+        if batch and size + nbytes > max_bytes:
+            break
+        size += nbytes
+        batch.append(OutboxEntry.from_db(row[:-1]))
+    return batch
+
+
+def mark_inflight(conn: sqlite3.Connection, ids: Sequence[str]) -> None:
+    """Mark items as sent (call just before the push request)."""
+    with transaction(conn):
+        conn.executemany(
+            "UPDATE outbox SET state = 'inflight' WHERE id = ? AND state = 'pending'",
+            [(i,) for i in ids],
+        )
+
+
+def requeue_inflight(conn: sqlite3.Connection) -> int:
+    """After a crash/restart: items sent but never answered go back to ``pending``.
+
+    Resending is safe (the server dedupes by id). Items the server already applied
+    (``server_seq`` set) stay as they are.
+
+    Returns:
+        How many items were requeued.
+    """
+    with transaction(conn):
+        cur = conn.execute(
+            "UPDATE outbox SET state = 'pending' WHERE state = 'inflight' AND server_seq IS NULL"
+        )
+        return cur.rowcount
+
+
+def apply_push_results(
+    conn: sqlite3.Connection, results: Sequence[PushResult], now: datetime | None = None
+) -> None:
+    """Record the per-item results of one push (SYNC.md §5), in one transaction."""
+    at = now or datetime.now(UTC)
+    with transaction(conn):
+        for result in results:
+            _apply_one(conn, result, at)
+
+
+def _apply_one(conn: sqlite3.Connection, result: PushResult, at: datetime) -> None:
+    body = dumps(msgspec.to_builtins(result))
+    status = result.status
+    if status in ("applied", "duplicate", "applied_with_conflict"):
+        state = "conflict" if status == "applied_with_conflict" else "inflight"
+        if state == "inflight" and result.server_seq is None:
+            state = "acked"
+        conn.execute(
+            "UPDATE outbox SET state = ?, server_seq = ?, result = ?, last_error = NULL, "
+            "acked_at = CASE WHEN ? = 'acked' THEN ? ELSE acked_at END WHERE id = ?",
+            (state, result.server_seq, body, state, ts_text(at), result.id),
+        )
+        conn.execute(
+            "UPDATE contact SET result = ?, server_seq = ? "
+            "WHERE contact_id = ? AND origin = 'local'",
+            (body, result.server_seq, result.id),
+        )
+    elif status == "rejected":
+        error = result.error
+        text = f"{error.code}: {error.message}" if error else "rejected"
+        conn.execute(
+            "UPDATE outbox SET state = 'rejected', result = ?, last_error = ? WHERE id = ?",
+            (body, text, result.id),
+        )
+    else:
+        _schedule_retry(conn, result, at, body)
+
+
+def _schedule_retry(conn: sqlite3.Connection, result: PushResult, at: datetime, body: str) -> None:
+    error = result.error
+    delay_ms = error.retry_after_ms if error and error.retry_after_ms else 1000
+    text = f"{error.code}: {error.message}" if error else "retry"
+    conn.execute(
+        "UPDATE outbox SET state = 'pending', attempts = attempts + 1, next_attempt_at = ?, "
+        "last_error = ?, result = ? WHERE id = ? AND state IN ('pending', 'inflight')",
+        (ts_text(at + timedelta(milliseconds=delay_ms)), text, body, result.id),
+    )
+
+
+def ack_through(conn: sqlite3.Connection, server_seq: int, now: datetime | None = None) -> int:
+    """Mark applied items with ``server_seq <= server_seq`` as ``acked`` (caller's transaction).
+
+    Returns:
+        How many items became acked.
+    """
+    cur = conn.execute(
+        "UPDATE outbox SET state = 'acked', acked_at = ? "
+        "WHERE state = 'inflight' AND server_seq IS NOT NULL AND server_seq <= ?",
+        (ts_text(now or datetime.now(UTC)), server_seq),
+    )
+    return cur.rowcount
+
+
+def needs_attention(conn: sqlite3.Connection) -> list[OutboxEntry]:
+    """Conflicts and rejections nobody has dismissed, oldest first."""
+    rows = conn.execute(
+        f"SELECT {_COLUMNS} FROM outbox WHERE state IN ('conflict', 'rejected') "
+        "AND dismissed_at IS NULL ORDER BY client_seq"
+    ).fetchall()
+    return [OutboxEntry.from_db(r) for r in rows]
+
+
+def dismiss(conn: sqlite3.Connection, entry_id: str) -> bool:
+    """Hide a conflict/rejection from "Needs attention"; ``False`` if there was none."""
+    with transaction(conn):
+        cur = conn.execute(
+            "UPDATE outbox SET dismissed_at = ? WHERE id = ? AND state IN ('conflict', 'rejected') "
+            "AND dismissed_at IS NULL",
+            (now_text(), entry_id),
+        )
+        return cur.rowcount == 1
+
+
+def counts(conn: sqlite3.Connection) -> OutboxCounts:
+    """Items not yet applied by the server, open conflicts, open rejections."""
+    row = conn.execute(
+        "SELECT "
+        "coalesce(sum(state = 'pending' OR (state = 'inflight' AND server_seq IS NULL)), 0), "
+        "coalesce(sum(state = 'conflict' AND dismissed_at IS NULL), 0), "
+        "coalesce(sum(state = 'rejected' AND dismissed_at IS NULL), 0) FROM outbox"
+    ).fetchone()
+    return OutboxCounts(waiting=row[0], conflicts=row[1], rejected=row[2])
+
+
+def prune_acked(conn: sqlite3.Connection, days: int = 30, now: datetime | None = None) -> int:
+    """Delete items acked more than ``days`` ago (SYNC.md §1); returns how many."""
+    cutoff = ts_text((now or datetime.now(UTC)) - timedelta(days=days))
+    with transaction(conn):
+        cur = conn.execute(
+            "DELETE FROM outbox WHERE state = 'acked' AND acked_at IS NOT NULL AND acked_at < ?",
+            (cutoff,),
+        )
+        return cur.rowcount

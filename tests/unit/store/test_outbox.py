@@ -1,0 +1,150 @@
+"""The transactional outbox: outcome + outbox row commit together or not at all."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from agentdesk.domain import OfferReaction, Reaction
+from agentdesk.protocol import CallbackPayload, ItemError, PushResult
+from agentdesk.store import CacheDB, StoreError
+from agentdesk.store.codec import dumps
+from agentdesk.store.outbox import get_entry, record_intent, record_outcome, resubmit_rejected
+from agentdesk.store.outbox_sync import counts, next_batch, requeue_inflight
+from tests.unit.store.conftest import make_contact
+
+
+def rows(db: CacheDB, table: str) -> int:
+    with db.reader() as r:
+        return int(r.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+
+
+def test_outcome_writes_contact_and_outbox_in_one_commit(db: CacheDB) -> None:
+    reaction = OfferReaction(offer_id="O0001", reaction=Reaction.ACCEPT, campaign_id="K0001")
+    with db.writer() as w:
+        entry = record_outcome(w, make_contact(), [reaction], "claim-1", 7, "dev-1")
+    assert entry.state == "pending"
+    assert entry.payload["contact_id"] == entry.id
+    assert entry.payload["reactions"][0]["offer_id"] == "O0001"
+    assert entry.claim_id == "claim-1"
+    assert entry.fence == 7
+    assert len(entry.payload_hash) == 64
+    # a different (read-only) connection sees both rows: the commit happened
+    with db.reader() as r:
+        contact = r.execute("SELECT origin, customer_id FROM contact").fetchone()
+        stored = r.execute("SELECT id, state, kind FROM outbox").fetchone()
+    assert contact == ("local", "C00000001")
+    assert stored == (entry.id, "pending", "contact")
+
+
+def test_uuid7_ids_and_increasing_client_seq(db: CacheDB) -> None:
+    with db.writer() as w:
+        entries = [record_outcome(w, make_contact(minutes=i)) for i in range(3)]
+    assert [e.client_seq for e in entries] == [1, 2, 3]
+    assert all(e.id[14] == "7" for e in entries)
+    assert len({e.id for e in entries}) == 3
+
+
+def test_failure_inside_the_transaction_leaves_neither_row(db: CacheDB) -> None:
+    with db.writer() as w:
+        w.execute(
+            "CREATE TRIGGER boom BEFORE INSERT ON outbox BEGIN SELECT RAISE(ABORT, 'boom'); END"
+        )
+        with pytest.raises(StoreError):
+            record_outcome(w, make_contact())
+    assert rows(db, "contact") == 0
+    assert rows(db, "outbox") == 0
+
+
+def test_python_exception_mid_transaction_rolls_back(
+    db: CacheDB, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def explode(_conn: sqlite3.Connection) -> int:
+        raise RuntimeError("killed between the two inserts")
+
+    monkeypatch.setattr("agentdesk.store.outbox.next_client_seq", explode)
+    with db.writer() as w, pytest.raises(RuntimeError):
+        record_outcome(w, make_contact())
+    assert rows(db, "contact") == 0
+    assert rows(db, "outbox") == 0
+
+
+def test_intent_is_queued_with_its_payload(db: CacheDB) -> None:
+    payload = CallbackPayload(customer_id="C00000001", due_at="2026-11-27T02:00:00Z")
+    with db.writer() as w:
+        entry = record_intent(w, "callback", payload)
+        with pytest.raises(ValueError, match="unknown intent"):
+            record_intent(w, "contact", payload)
+    assert entry.kind == "callback"
+    assert entry.payload["due_at"] == "2026-11-27T02:00:00Z"
+    assert rows(db, "contact") == 0
+
+
+def test_batches_follow_client_seq_and_respect_limits(db: CacheDB) -> None:
+    with db.writer() as w:
+        for i in range(5):
+            record_outcome(w, make_contact(minutes=i, note="x" * 200))
+        assert [e.client_seq for e in next_batch(w, limit=3)] == [1, 2, 3]
+        size = len(dumps(next_batch(w, limit=1)[0].payload))
+        small = next_batch(w, max_bytes=2 * size + 10)
+        assert [e.client_seq for e in small] == [1, 2]
+        one = next_batch(w, max_bytes=10)
+        assert len(one) == 1
+
+
+def test_retry_backs_off_without_letting_later_items_overtake(db: CacheDB) -> None:
+    from agentdesk.store.outbox_sync import apply_push_results, mark_inflight
+
+    with db.writer() as w:
+        first, second = (record_outcome(w, make_contact(minutes=i)) for i in range(2))
+    with db.sync_writer() as s:
+        mark_inflight(s, [first.id, second.id])
+        apply_push_results(
+            s,
+            [
+                PushResult(
+                    id=first.id, status="retry", error=ItemError(code="busy", retry_after_ms=60_000)
+                ),
+                PushResult(id=second.id, status="retry"),
+            ],
+        )
+        assert next_batch(s) == []
+        assert get_entry(s, first.id).attempts == 1  # type: ignore[union-attr]
+        assert counts(s).waiting == 2
+
+
+def test_requeue_after_restart_resends_unanswered_items(db: CacheDB) -> None:
+    from agentdesk.store.outbox_sync import mark_inflight
+
+    with db.writer() as w:
+        entry = record_outcome(w, make_contact())
+        mark_inflight(w, [entry.id])
+        assert next_batch(w) == []
+        assert requeue_inflight(w) == 1
+        assert [e.id for e in next_batch(w)] == [entry.id]
+
+
+def test_resubmitting_a_rejected_item_uses_a_new_uuid(db: CacheDB) -> None:
+    from agentdesk.store.outbox_sync import apply_push_results, mark_inflight, needs_attention
+
+    with db.writer() as w:
+        entry = record_outcome(w, make_contact())
+        mark_inflight(w, [entry.id])
+        apply_push_results(
+            w,
+            [PushResult(id=entry.id, status="rejected", error=ItemError(code="invalid_payload"))],
+        )
+        assert [e.id for e in needs_attention(w)] == [entry.id]
+        fixed = dict(entry.payload, note="corrected")
+        new = resubmit_rejected(w, entry.id, fixed)
+        assert needs_attention(w) == []
+        with pytest.raises(ValueError, match="not a rejected"):
+            resubmit_rejected(w, new.id, fixed)
+    assert new.id != entry.id
+    assert new.payload["contact_id"] == new.id
+    assert new.replaces_id == entry.id
+    assert new.client_seq > entry.client_seq
+    with db.reader() as r:
+        ids = [row[0] for row in r.execute("SELECT contact_id FROM contact")]
+    assert ids == [new.id]
