@@ -20,16 +20,9 @@ __all__ = ["p10", "p12"]
 
 def _pg(ctx: Ctx) -> Any:
     """The run's PostgreSQL cluster, or None when it cannot start (said in the note)."""
-    if "pg" not in ctx.cache:
-        from bench.pgcluster import pg_cluster
+    from bench.pgdata import pg_cluster_of
 
-        try:
-            ctx.status("starting a throwaway PostgreSQL cluster (fsync on)")
-            ctx.cache["pg"] = ctx.stack.enter_context(pg_cluster())
-        except Exception as exc:
-            ctx.console.print(f"[yellow]PostgreSQL unavailable:[/yellow] {exc}")
-            ctx.cache["pg"] = None
-    return ctx.cache["pg"]
+    return pg_cluster_of(ctx)
 
 
 def p10(ctx: Ctx) -> Row:

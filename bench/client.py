@@ -1,0 +1,135 @@
+"""Product clients for the benchmark: the service on loopback and logged-in client sessions.
+
+A client session is what the desktop builds at login: ``AuthService.login`` (online against the
+service, or offline against the cache's local verifier) and ``build_services``. The benchmark's
+client cache is filled once by the product's first sync and copied for each run.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bench.context import Ctx, NotReady, product
+from bench.dataset import central_db, copy_db
+from bench.service import PASSWORD, Service, serve
+
+__all__ = ["Client", "client_cache", "open_client", "service_for", "sqlite_service"]
+
+OFFLINE_URL = "http://127.0.0.1:9"  # discard port: nothing listens, the login goes offline
+
+
+@dataclass
+class Client:
+    """A logged-in client: its cache file and the services the UI would use."""
+
+    path: Path
+    services: Any
+    session: Any
+    login: Any
+
+    def close(self) -> None:
+        """Close the API client and the cache."""
+        self.services.close()
+
+
+def sqlite_service(ctx: Ctx, size: int | None = None) -> Service:
+    """The service of this run on a copy of the seeded central SQLite store of ``size``."""
+    size = size or ctx.customers
+    key = f"svc-sqlite-{size}"
+    if key not in ctx.cache:
+        src = central_db(ctx, size)
+        ctx.status(f"copying the central store ({size:,})")
+        dst = copy_db(src, ctx.scratch / f"central-{size}.db")
+        log = ctx.scratch / f"serve-sqlite-{size}.log"
+        ctx.cache[key] = ctx.stack.enter_context(serve(ctx.repo, f"sqlite:///{dst}", log))
+    return ctx.cache[key]  # type: ignore[no-any-return]
+
+
+def service_for(ctx: Ctx, backend: str, size: int | None = None) -> Service:
+    """The run's service on ``sqlite`` (embedded default) or ``postgresql``."""
+    if backend == "sqlite":
+        return sqlite_service(ctx, size)
+    from bench.pgdata import pg_service
+
+    return pg_service(ctx, size or ctx.customers)
+
+
+def open_client(path: Path, username: str, device_id: str, url: str | None) -> Client:
+    """Log in like the desktop does (online when ``url`` is given) and build the services.
+
+    Raises:
+        NotReady: the services or the login are not there yet.
+    """
+    with product("agentdesk.services.auth.AuthService / agentdesk.services.build_services"):
+        from agentdesk.services.auth import AuthService
+        from agentdesk.services.container import build_services
+    auth = AuthService(lambda _user: path, url or OFFLINE_URL, device_id)
+    login = auth.login(username, PASSWORD)
+    services = build_services(login)
+    return Client(path=path, services=services, session=login.session, login=login)
+
+
+def _first_sync(client: Client) -> Any:
+    report = client.services.sync.run_once()
+    if report.error is not None or not report.ok:
+        msg = f"first sync did not complete: {report.error!r} (pulled {report.pulled})"
+        raise RuntimeError(msg)
+    return report
+
+
+def build_cache(ctx: Ctx, size: int, path: Path, username: str) -> dict[str, Any]:
+    """Fill a fresh cache at ``path`` with the product's first sync; returns what it took."""
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    svc = sqlite_service(ctx, size)
+    start = time.perf_counter()
+    client = open_client(path, username, f"bench-{username}-{path.stem}", svc.base_url)
+    try:
+        report = _first_sync(client)
+    finally:
+        client.close()
+    return {"seconds": round(time.perf_counter() - start, 2), "pulled": report.pulled,
+            "pages": report.pages}  # fmt: skip
+
+
+def cached_client_db(ctx: Ctx, size: int) -> tuple[Path, dict[str, Any]]:
+    """The pristine synced cache of ``size`` (built once), and what building it took."""
+    folder = ctx.data_dir(size) / "client"
+    path = folder / "bench_cc.db"
+    info_path = ctx.data_dir(size) / "client.json"
+    info = json.loads(info_path.read_text()) if info_path.exists() else {}
+    if not info.get("complete"):
+        ctx.status(f"first sync of {size:,} customers into the client cache")
+        info = {**build_cache(ctx, size, path, "bench_cc"), "complete": True}
+        info_path.write_text(json.dumps(info, indent=1))
+        ctx.console.print(f"client cache of {size:,} built by first sync in {info['seconds']} s")
+    return path, info
+
+
+def client_cache(ctx: Ctx, size: int | None = None) -> Client:
+    """An offline client session on this run's copy of the synced cache."""
+    size = size or ctx.customers
+    key = f"client-{size}"
+    if key not in ctx.cache:
+        src, _info = cached_client_db(ctx, size)
+        dst = ctx.scratch / f"client-{size}" / "bench_cc.db"
+        dst.parent.mkdir(exist_ok=True)
+        ctx.status("copying the client cache")
+        copy_db(src, dst)
+        client = open_client(dst, "bench_cc", "bench-device-A", None)
+        ctx.stack.callback(client.close)
+        ctx.cache[key] = client
+    return ctx.cache[key]  # type: ignore[no-any-return]
+
+
+def require_engine(client: Client) -> Any:
+    """The client's sync engine (only online sessions have one)."""
+    engine = client.services.sync.engine
+    if engine is None:
+        raise NotReady("online session without a sync engine")
+    return engine

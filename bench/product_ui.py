@@ -1,0 +1,155 @@
+"""Adapters to the product's Qt views (offscreen): painted search list, customer view, big list.
+
+The views are the real ones (``SearchPanel``, ``CustomerPanel``) on the real ``TaskManager``
+and services; a figure runs from the call that starts the work to the widget grabbed (painted)
+after the view announced its result.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any
+
+from bench.client import Client
+from bench.context import Ctx, NotReady, product
+from bench.measure import Stat, repeat
+
+__all__ = [
+    "client_rss",
+    "time_cold_start",
+    "time_list_first_screen",
+    "time_open_painted",
+    "time_search_painted",
+    "ui_context",
+]
+
+
+def ui_context(ctx: Ctx, cache: Client, services: Any = None) -> Any:
+    """A ``UiContext`` (task manager + services + session) like ``app.py`` builds."""
+    from bench.qtfloors import qt_app
+
+    qt_app()
+    with product("agentdesk.ui.context.UiContext / agentdesk.ui.tasks.TaskManager"):
+        from agentdesk.ui.context import UiContext
+        from agentdesk.ui.tasks import TaskManager
+    if "ui-tasks" not in ctx.cache:
+        tasks = TaskManager()
+        ctx.stack.callback(tasks.shutdown)
+        ctx.cache["ui-tasks"] = tasks
+    return UiContext(tasks=ctx.cache["ui-tasks"], services=services or cache.services,
+                     session=cache.session)  # fmt: skip
+
+
+def wait_signal(
+    signal: Any, action: Callable[[], None], timeout_s: float = 30.0
+) -> tuple[Any, ...]:
+    """Run ``action`` and spin the Qt event loop until ``signal`` fires."""
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    loop = QEventLoop()
+    got: list[tuple[Any, ...]] = []
+
+    def on(*args: Any) -> None:
+        got.append(args)
+        loop.quit()
+
+    signal.connect(on)
+    timer = QTimer()
+    timer.setSingleShot(True)
+    timer.timeout.connect(loop.quit)
+    timer.start(int(timeout_s * 1000))
+    try:
+        action()
+        if not got:
+            loop.exec()
+    finally:
+        timer.stop()
+        signal.disconnect(on)
+    if not got:
+        msg = f"the view did not answer within {timeout_s:.0f} s"
+        raise RuntimeError(msg)
+    return got[0]
+
+
+def _search_panel(ctx: Ctx, cache: Client, services: Any = None) -> Any:
+    with product("agentdesk.ui.views.search_panel.SearchPanel"):
+        from agentdesk.ui.views.search_panel import SearchPanel
+    panel = SearchPanel(ui_context(ctx, cache, services))
+    panel.resize(900, 700)
+    panel.show()
+    return panel
+
+
+def time_search_painted(ctx: Ctx, cache: Client, inputs: list[str]) -> Stat:
+    """``SearchPanel.run_query`` → results delivered → list painted (debounce not included)."""
+    panel = _search_panel(ctx, cache)
+
+    def one(i: int) -> None:
+        wait_signal(panel.sig_results, lambda: panel.run_query(inputs[i % len(inputs)]))
+        panel.grab()
+
+    try:
+        return repeat(one, ctx.ui_reps, warmup=5)
+    finally:
+        panel.close()
+        panel.deleteLater()
+
+
+def time_open_painted(ctx: Ctx, cache: Client, ids: list[str]) -> Stat:
+    """``CustomerPanel.open_customer`` → screen shown (``sig_opened``) → view painted."""
+    with product("agentdesk.ui.views.customer_panel.CustomerPanel"):
+        from agentdesk.ui.views.customer_panel import CustomerPanel
+    panel = CustomerPanel(ui_context(ctx, cache))
+    panel.resize(1280, 800)
+    panel.show()
+
+    def one(i: int) -> None:
+        wait_signal(panel.sig_opened, lambda: panel.open_customer(ids[i % len(ids)]))
+        panel.grab()
+
+    try:
+        return repeat(one, ctx.ui_reps, warmup=5)
+    finally:
+        panel.close()
+        panel.deleteLater()
+
+
+def time_list_first_screen(ctx: Ctx, cache: Client, n: int) -> Stat:
+    """A list of every customer (query ``1``, exact count) in the search list, first screen.
+
+    The app caps its result count at "1000+"; here the product's ``SearchService`` runs with
+    ``count_cap=None`` so that the windowed model really holds every customer.
+    """
+    with product("agentdesk.services.search.SearchService"):
+        from agentdesk.services.search import SearchService
+    session = cache.session
+    services = dataclasses.replace(
+        cache.services,
+        search=SearchService(cache.services.db, session.role, count_cap=None),  # type: ignore[arg-type]
+    )
+    panel = _search_panel(ctx, cache, services)
+    totals: list[int] = []
+
+    def one(_: int) -> None:
+        (page,) = wait_signal(panel.sig_results, lambda: panel.run_query("1"))
+        totals.append(int(page.total))
+        panel.grab()
+
+    try:
+        stat = repeat(one, n, warmup=2)
+    finally:
+        panel.close()
+        panel.deleteLater()
+    ctx.cache["p6-rows"] = max(totals) if totals else 0
+    return stat
+
+
+def time_cold_start(ctx: Ctx, cache: Client) -> Stat:
+    """A fresh ``agentdesk`` process on the cache until its main window is shown."""
+    raise NotReady("agentdesk.app (no start-up entry point to time yet)")
+
+
+def client_rss(ctx: Ctx, cache: Client) -> tuple[float, float]:
+    """RSS of a client process with the cache open, and after opening 1 000 customers."""
+    raise NotReady("agentdesk.app (no start-up entry point to measure yet)")
