@@ -15,6 +15,7 @@ from typing import Any
 from bench.client import Client, client_cache
 from bench.context import Ctx, product
 from bench.measure import Stat, repeat
+from bench.product_app import client_rss, time_cold_start
 from bench.product_net import (
     LOAD_CLIENTS,
     claim_latency,
@@ -25,8 +26,6 @@ from bench.product_net import (
     push_rate,
 )
 from bench.product_ui import (
-    client_rss,
-    time_cold_start,
     time_list_first_screen,
     time_open_painted,
     time_search_painted,

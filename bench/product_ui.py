@@ -12,12 +12,10 @@ from collections.abc import Callable
 from typing import Any
 
 from bench.client import Client
-from bench.context import Ctx, NotReady, product
+from bench.context import Ctx, product
 from bench.measure import Stat, repeat
 
 __all__ = [
-    "client_rss",
-    "time_cold_start",
     "time_list_first_screen",
     "time_open_painted",
     "time_search_painted",
@@ -143,13 +141,3 @@ def time_list_first_screen(ctx: Ctx, cache: Client, n: int) -> Stat:
         panel.deleteLater()
     ctx.cache["p6-rows"] = max(totals) if totals else 0
     return stat
-
-
-def time_cold_start(ctx: Ctx, cache: Client) -> Stat:
-    """A fresh ``agentdesk`` process on the cache until its main window is shown."""
-    raise NotReady("agentdesk.app (no start-up entry point to time yet)")
-
-
-def client_rss(ctx: Ctx, cache: Client) -> tuple[float, float]:
-    """RSS of a client process with the cache open, and after opening 1 000 customers."""
-    raise NotReady("agentdesk.app (no start-up entry point to measure yet)")
