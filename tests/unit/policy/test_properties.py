@@ -91,7 +91,7 @@ def test_evaluate_says_exactly_what_the_oracle_says(history, leases, channel, no
         assert decision.outcome is Outcome.DEFERRED
 
 
-@cases(400)
+@cases(250)
 @given(
     histories, claim_lists, st.sampled_from(CHANNELS), clock, st.lists(st.floats(0, 1), max_size=6)
 )
