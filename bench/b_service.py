@@ -49,6 +49,10 @@ def p10(ctx: Ctx) -> Row:
         notes = [f"not implemented yet: {exc}"]
     if pg is None:
         notes.append("PostgreSQL could not start")
+    for backend in ("sqlite", "postgresql"):
+        answers = ctx.cache.get(f"claim-answers-{backend}")
+        if answers:
+            notes.append(f"{backend}: " + ", ".join(f"{n} {k}" for k, n in sorted(answers.items())))
     row.metrics = [metric("SQLite", ours_sq, floor_sq, 0.020)]
     if pg is not None:
         row.metrics.append(metric("PG", ours_pg, floor_pg, 0.020))
@@ -91,6 +95,10 @@ def p12(ctx: Ctx) -> Row:
     except NotReady as exc:
         row.missing = True
         notes = [f"not implemented yet: {exc}"]
+    for backend in ("sqlite", "postgresql"):
+        load = ctx.cache.get(f"load-{backend}")
+        if load:
+            notes.append(f"{backend}: {load['applied']} of {load['requests']} pushes applied")
     metrics += _rate_metrics("SQLite", ours_sq, fl_sq.n / fl_sq.total, fl_sq.median)
     if fl_pg is not None:
         metrics += _rate_metrics("PG", ours_pg, fl_pg.n / fl_pg.total, fl_pg.median)

@@ -183,11 +183,15 @@ def propagation_samples(ctx: Ctx, n: int) -> list[float]:
 def _customer_ids(ctx: Ctx, k: int) -> list[str]:
     from bench.dataset import central_db
 
-    con = sqlite3.connect(f"file:{central_db(ctx, ctx.customers)}?mode=ro", uri=True)
-    try:
-        ids = [r[0] for r in con.execute("SELECT customer_id FROM customer")]
-    finally:
-        con.close()
+    if "central-ids" not in ctx.cache:
+        con = sqlite3.connect(f"file:{central_db(ctx, ctx.customers)}?mode=ro", uri=True)
+        try:
+            ctx.cache["central-ids"] = [
+                r[0] for r in con.execute("SELECT customer_id FROM customer")
+            ]
+        finally:
+            con.close()
+    ids = ctx.cache["central-ids"]
     rng = random.Random(ctx.seed + 10)
     return [ids[rng.randrange(len(ids))] for _ in range(k)]
 
@@ -224,29 +228,36 @@ def claim_latency(ctx: Ctx, backend: str, agents: int, per_agent: int) -> Stat:
     ids = _customer_ids(ctx, agents * per_agent)
     apis = [_agent_api(svc.base_url, k) for k in range(agents)]
     samples: list[float] = []
+    answers: dict[str, int] = {}
     lock = threading.Lock()
     barrier = threading.Barrier(agents)
 
     def agent(k: int) -> None:
-        api, local = apis[k], []
+        api, local, seen = apis[k], [], []
         barrier.wait()
         for j in range(per_agent):
             start = time.perf_counter()
             try:
                 granted = api.acquire_claim(ids[k * per_agent + j], "outbound_call")
-            except Exception:  # held by another agent or refused: still an answer
-                granted = None
+            except Exception as exc:  # held by another agent or refused: still an answer
+                granted, kind = None, type(exc).__name__
+            else:
+                kind = "granted"
             local.append(time.perf_counter() - start)
+            seen.append(kind)
             if granted is not None:
                 api.release_claim(granted.claim_id)
         with lock:
             samples.extend(local)
+            for kind in seen:
+                answers[kind] = answers.get(kind, 0) + 1
 
     try:
         _run_agents(agents, agent)
     finally:
         for api in apis:
             api.close()
+    ctx.cache[f"claim-answers-{backend}"] = answers
     return stat_of(samples)
 
 
@@ -303,4 +314,5 @@ def contact_load(ctx: Ctx, backend: str, seconds: float) -> tuple[float, float, 
     if not samples:
         raise NotReady("no push answered")
     st = stat_of(samples)
+    ctx.cache[f"load-{backend}"] = {"requests": len(samples), "applied": done[0]}
     return done[0] / elapsed, st.median, st.p99
