@@ -190,7 +190,8 @@ class PgCluster:
     def create_database(self) -> str:
         """Create an empty database with a unique name and return the name."""
         name = f"t_{uuid.uuid4().hex}"
-        self.execute(f'CREATE DATABASE "{name}"')
+        # FILE_COPY beats the default WAL_LOG here: fsync is off and template1 is tiny.
+        self.execute(f'CREATE DATABASE "{name}" STRATEGY FILE_COPY')
         return name
 
     def drop_database(self, name: str) -> None:
