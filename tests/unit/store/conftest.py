@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -24,10 +25,20 @@ from agentdesk.store import CacheDB
 T0 = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
 
 
+@pytest.fixture(scope="session")
+def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated, empty cache file, migrated once per session and copied by ``db``."""
+    path = tmp_path_factory.mktemp("template") / "cache.db"
+    CacheDB.open(path).close()
+    return path
+
+
 @pytest.fixture
-def db(tmp_path: Path) -> Iterator[CacheDB]:
+def db(tmp_path: Path, template_db: Path) -> Iterator[CacheDB]:
     """A fresh, migrated cache file."""
-    cache = CacheDB.open(tmp_path / "cache.db")
+    path = tmp_path / "cache.db"
+    shutil.copyfile(template_db, path)
+    cache = CacheDB.open(path)
     yield cache
     cache.close()
 

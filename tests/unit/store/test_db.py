@@ -1,0 +1,151 @@
+"""Opening the cache: pragmas, damaged files moved aside, environmental errors typed."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from agentdesk.store import (
+    CacheDB,
+    DatabaseLockedError,
+    DiskFullError,
+    ReadOnlyCacheError,
+    StoreBugError,
+)
+from agentdesk.store.errors import CacheIOError, map_sqlite_error
+from agentdesk.store.outbox import record_outcome
+from agentdesk.store.outbox_sync import counts, next_batch
+from tests.unit.store.conftest import make_contact
+
+
+def count(db: CacheDB, table: str) -> int:
+    with db.reader() as r:
+        return int(r.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+
+
+def test_writer_is_wal_and_full_readers_are_read_only(db: CacheDB) -> None:
+    with db.writer() as w:
+        assert w.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+        assert w.execute("PRAGMA synchronous").fetchone() == (2,)
+        assert w.execute("PRAGMA busy_timeout").fetchone() == (5000,)
+    with db.sync_writer() as s:
+        assert s.execute("PRAGMA synchronous").fetchone() == (1,)
+    with db.reader() as r, pytest.raises(sqlite3.OperationalError, match="readonly"):
+        r.execute("DELETE FROM outbox")
+
+
+def test_not_a_database_is_moved_aside_and_a_fresh_cache_starts(tmp_path: Path) -> None:
+    path = tmp_path / "cache.db"
+    garbage = b"this is not sqlite at all" * 100
+    path.write_bytes(garbage)
+    with CacheDB.open(path) as db:
+        report = db.recovery
+        assert report is not None
+        assert report.moved_to.read_bytes() == garbage
+        assert report.moved_to.name.startswith("cache.db.corrupt-")
+        assert report.pending_outbox is None
+        assert "could not be read" in report.sentence
+        with db.writer() as w:
+            record_outcome(w, make_contact())
+        assert count(db, "outbox") == 1
+
+
+def _damage_index_page(path: Path) -> None:
+    conn = sqlite3.connect(path)
+    page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+    root = conn.execute(
+        "SELECT rootpage FROM sqlite_master WHERE name = 'ix_customer_msisdn'"
+    ).fetchone()[0]
+    conn.close()
+    with path.open("r+b") as f:
+        f.seek((root - 1) * page_size)
+        f.write(b"\xff" * 64)
+
+
+def test_damaged_file_keeps_its_unsynced_items(tmp_path: Path) -> None:
+    path = tmp_path / "cache.db"
+    with CacheDB.open(path) as db:
+        with db.writer() as w:
+            entries = [record_outcome(w, make_contact(minutes=i)) for i in range(3)]
+        with db.sync_writer() as s:
+            from agentdesk.store.apply import apply_changes
+            from tests.unit.store.conftest import customer_change
+
+            apply_changes(s, [customer_change(1, "C00000001", "张三", "13800138000")], "c", True)
+    _damage_index_page(path)
+    with CacheDB.open(path) as db:
+        report = db.recovery
+        assert report is not None
+        assert report.pending_outbox == 3
+        assert "3 unsynced item(s) were recovered" in report.sentence
+        assert report.moved_to.exists()
+        with db.writer() as w:
+            assert [e.id for e in next_batch(w)] == [e.id for e in entries]
+            again = record_outcome(w, make_contact(minutes=9))
+        assert again.client_seq == 4
+        assert count(db, "customer") == 0
+
+
+def test_full_disk_is_a_typed_error_and_nothing_half_written(db: CacheDB) -> None:
+    saved = 0
+    with db.writer() as w:
+        pages = w.execute("PRAGMA page_count").fetchone()[0]
+        w.execute(f"PRAGMA max_page_count = {pages + 2}")
+        error: DiskFullError | None = None
+        for i in range(500):
+            try:
+                record_outcome(w, make_contact(minutes=i, note="n" * 3000))
+            except DiskFullError as exc:
+                error = exc
+                break
+            saved += 1
+    assert error is not None
+    assert "NOT saved" in error.sentence
+    assert count(db, "outbox") == saved
+    assert count(db, "contact") == saved
+
+
+def test_read_only_cache_is_a_typed_error(db: CacheDB) -> None:
+    with db.writer() as w:
+        w.execute("PRAGMA query_only = 1")
+        with pytest.raises(ReadOnlyCacheError):
+            record_outcome(w, make_contact())
+        w.execute("PRAGMA query_only = 0")
+    assert count(db, "outbox") == 0
+
+
+def test_locked_cache_is_a_typed_error(db: CacheDB) -> None:
+    other = sqlite3.connect(db.path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        with db.writer() as w:
+            w.execute("PRAGMA busy_timeout = 10")
+            with pytest.raises(DatabaseLockedError):
+                record_outcome(w, make_contact())
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    with db.writer() as w:
+        record_outcome(w, make_contact())
+        assert counts(w).waiting == 1
+
+
+def test_error_mapping_of_os_and_sql_errors() -> None:
+    import errno
+
+    assert isinstance(map_sqlite_error(OSError(errno.ENOSPC, "full")), DiskFullError)
+    assert isinstance(map_sqlite_error(OSError(errno.EROFS, "ro")), ReadOnlyCacheError)
+    assert isinstance(map_sqlite_error(OSError(errno.EIO, "io")), CacheIOError)
+    assert isinstance(map_sqlite_error(sqlite3.IntegrityError("UNIQUE failed")), StoreBugError)
+
+
+def test_closed_cache_refuses_work(tmp_path: Path) -> None:
+    from agentdesk.store import StoreError
+
+    db = CacheDB.open(tmp_path / "c.db")
+    db.close()
+    db.close()
+    with pytest.raises(StoreError), db.writer():
+        pass

@@ -1,0 +1,120 @@
+"""Start-up migrations: backup first, one transaction, byte-identical restore on failure."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from agentdesk.store import CacheDB, MigrationFailed
+from agentdesk.store.migrate import DEFAULT_SCRIPTS, current_revision, head_revision, upgrade
+from agentdesk.store.outbox import record_outcome
+from tests.unit.store.conftest import make_contact
+
+GOOD = '''"""Add a column to the outbox."""
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0002"
+down_revision = "0001"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("outbox") as batch:
+        batch.add_column(sa.Column("note", sa.Text(), nullable=True))
+    op.execute("UPDATE outbox SET note = 'migrated'")
+'''
+
+BAD = '''"""Half a migration, then a failure."""
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0002"
+down_revision = "0001"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("outbox") as batch:
+        batch.add_column(sa.Column("note", sa.Text(), nullable=True))
+    op.execute("DELETE FROM outbox")
+    raise RuntimeError("migration bug")
+'''
+
+
+def scripts_with(tmp_path: Path, text: str) -> Path:
+    target = tmp_path / "scripts"
+    shutil.copytree(DEFAULT_SCRIPTS, target, ignore=shutil.ignore_patterns("__pycache__"))
+    (target / "versions" / "v0002_test.py").write_text(text, encoding="utf-8")
+    return target
+
+
+@pytest.fixture
+def cache_with_outbox(tmp_path: Path) -> Path:
+    path = tmp_path / "cache.db"
+    with CacheDB.open(path) as db, db.writer() as w:
+        for i in range(3):
+            record_outcome(w, make_contact(minutes=i))
+    return path
+
+
+def outbox_ids(path: Path) -> list[str]:
+    conn = sqlite3.connect(path)
+    try:
+        return [r[0] for r in conn.execute("SELECT id FROM outbox ORDER BY client_seq")]
+    finally:
+        conn.close()
+
+
+def test_fresh_file_is_created_at_head(tmp_path: Path) -> None:
+    path = tmp_path / "new.db"
+    result = upgrade(path)
+    assert result.from_revision is None
+    assert result.to_revision == head_revision() == current_revision(path)
+    assert result.backup is None
+
+
+def test_upgrade_backs_up_first_and_keeps_the_outbox(
+    tmp_path: Path, cache_with_outbox: Path
+) -> None:
+    before = outbox_ids(cache_with_outbox)
+    result = upgrade(cache_with_outbox, script_location=scripts_with(tmp_path, GOOD))
+    assert result.changed
+    assert (result.from_revision, result.to_revision) == ("0001", "0002")
+    assert result.backup is not None
+    assert outbox_ids(result.backup) == before
+    assert outbox_ids(cache_with_outbox) == before
+    conn = sqlite3.connect(cache_with_outbox)
+    notes = {r[0] for r in conn.execute("SELECT note FROM outbox")}
+    conn.close()
+    assert notes == {"migrated"}
+
+
+def test_running_again_changes_nothing(tmp_path: Path, cache_with_outbox: Path) -> None:
+    scripts = scripts_with(tmp_path, GOOD)
+    upgrade(cache_with_outbox, script_location=scripts)
+    again = upgrade(cache_with_outbox, script_location=scripts)
+    assert not again.changed
+    assert again.backup is None
+    assert len(list(cache_with_outbox.parent.glob("*.bak"))) == 1
+
+
+def test_failed_upgrade_restores_the_backup_byte_for_byte(
+    tmp_path: Path, cache_with_outbox: Path
+) -> None:
+    before = outbox_ids(cache_with_outbox)
+    with pytest.raises(MigrationFailed) as caught:
+        upgrade(cache_with_outbox, script_location=scripts_with(tmp_path, BAD))
+    backup = caught.value.backup
+    assert backup is not None
+    assert cache_with_outbox.read_bytes() == backup.read_bytes()
+    assert "could not be upgraded" in caught.value.sentence
+    assert "sync is paused" in caught.value.sentence
+    assert str(backup) in caught.value.sentence
+    assert outbox_ids(cache_with_outbox) == before
+    assert current_revision(cache_with_outbox) == "0001"
