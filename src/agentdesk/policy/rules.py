@@ -53,9 +53,9 @@ def parse_window(text: str) -> timedelta:
 
 
 def format_window(window: timedelta) -> str:
-    """The inverse of :func:`parse_window` (``7d``, ``24h``, ``90m``)."""
+    """The inverse of :func:`parse_window` (``7d``, ``24h``, ``90m``; one day is ``24h``)."""
     minutes = int(window.total_seconds()) // 60
-    if minutes % 1440 == 0:
+    if minutes % 1440 == 0 and minutes > 1440:
         return f"{minutes // 1440}d"
     if minutes % 60 == 0:
         return f"{minutes // 60}h"

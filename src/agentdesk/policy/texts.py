@@ -42,7 +42,7 @@ def channel_label(channel: str) -> str:
 def format_span(window: str) -> str:
     """``"7d"`` → "7 days", ``"24h"`` → "24 hours", ``"30m"`` → "30 minutes"."""
     span = parse_window(window)
-    if span % timedelta(days=1) == timedelta(0):
+    if span % timedelta(days=1) == timedelta(0) and span.days > 1:
         days = span.days
         return ngettext("%(n)d day", "%(n)d days", days) % {"n": days}
     if span % timedelta(hours=1) == timedelta(0):
