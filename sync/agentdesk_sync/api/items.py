@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.orm import Session
 
 from agentdesk.protocol import ItemError, PushItem, PushResult
+from agentdesk_sync.api.wire import error_fields
 from agentdesk_sync.db.changes import ChangeRow, append_changes
 from agentdesk_sync.db.models import ChangeLog
 from agentdesk_sync.deps import AppState
@@ -81,11 +82,8 @@ def decode_payload(payload: dict[str, Any], cls: type[Any]) -> Any:
     try:
         return msgspec.convert(payload, cls)
     except msgspec.ValidationError as exc:
-        message, _, where = str(exc).partition(" - at `$")
-        field = where.rstrip("`").lstrip(".") or "payload"
-        raise Reject(
-            "invalid_payload", "The payload is invalid.", {"fields": {field: message}}
-        ) from exc
+        fields = error_fields(exc, "payload")
+        raise Reject("invalid_payload", "The payload is invalid.", {"fields": fields}) from exc
 
 
 def rejected(

@@ -16,6 +16,7 @@ __all__ = [
     "as_utc",
     "decode_body",
     "decode_json",
+    "error_fields",
     "iso",
     "json_response",
     "parse_ts",
@@ -23,6 +24,7 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+_MISSING = re.compile(r"missing required field `([^`]+)`")
 _PATH = re.compile(r"^(?P<msg>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.DOTALL)
 
 
@@ -59,14 +61,20 @@ def json_response(obj: Any, status: int = 200, headers: dict[str, str] | None = 
     )
 
 
-def _invalid(exc: Exception) -> ApiError:
+def error_fields(exc: Exception, root: str = "body") -> dict[str, str]:
+    """``{"field.path": "message"}`` of a msgspec decode or validation error."""
     match = _PATH.match(str(exc))
     msg = match.group("msg") if match else str(exc)
-    path = (match.group("path") if match else None) or ""
-    field = path.lstrip(".") or "body"
-    return ApiError(
-        422, "invalid_request", "The request body is invalid.", {"fields": {field: msg}}
-    )
+    path = ((match.group("path") if match else None) or "").lstrip(".")
+    missing = _MISSING.search(msg)
+    if missing:
+        path = f"{path}.{missing.group(1)}" if path else missing.group(1)
+    return {path or root: msg}
+
+
+def _invalid(exc: Exception) -> ApiError:
+    fields = error_fields(exc)
+    return ApiError(422, "invalid_request", "The request body is invalid.", {"fields": fields})
 
 
 def decode_json(raw: bytes, cls: type[T]) -> T:
@@ -79,6 +87,11 @@ def decode_json(raw: bytes, cls: type[T]) -> T:
         return msgspec.json.decode(raw, type=cls)
     except (msgspec.ValidationError, msgspec.DecodeError) as exc:
         raise _invalid(exc) from exc
+    except UnicodeDecodeError as exc:
+        fields = {"body": "the body is not valid UTF-8"}
+        raise ApiError(
+            422, "invalid_request", "The request body is invalid.", {"fields": fields}
+        ) from exc
 
 
 async def decode_body(request: Request, cls: type[T], limit: int) -> T:
