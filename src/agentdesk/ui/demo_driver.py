@@ -1,0 +1,182 @@
+"""Drives the real window for ``agentdesk demo --smoke`` and ``--screenshot``.
+
+Every step waits for a signal of the real widgets (first sync done, search results, customer
+opened, outcome saved, sync done), so the smoke run exercises the same path a user does.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QTimer
+from PySide6.QtWidgets import QApplication, QWidget
+
+from agentdesk.domain import Reaction, ResultCode
+from agentdesk.services.dto import CustomerScreen, OutcomeSaved, SearchPage
+from agentdesk.sync import ApiClient
+from agentdesk.sync.report import SyncReport
+from agentdesk.ui.views.outcome_form import RESULT_KEYS
+
+__all__ = ["DemoDriver"]
+
+
+class DemoDriver(QObject):
+    """Runs one scripted session on a started desktop, then quits the application.
+
+    Args:
+        desktop: the running :class:`agentdesk.app.Desktop`.
+        service_url: where to verify the outcome arrived.
+        smoke: record an outcome, sync it and verify it through the API.
+        screenshot: save the main window there.
+        show: what to show before the screenshot (customer, attention, field, supervisor).
+    """
+
+    def __init__(
+        self,
+        desktop: object,
+        service_url: str,
+        *,
+        smoke: bool,
+        screenshot: Path | None,
+        show: str = "customer",
+        timeout_ms: int = 600_000,
+    ) -> None:
+        super().__init__()
+        self.d = desktop
+        self.url = service_url
+        self.smoke = smoke
+        self.screenshot = screenshot
+        self.show = show
+        self.screen: CustomerScreen | None = None
+        self.saved: OutcomeSaved | None = None
+        self._next: Callable[[SyncReport], None] | None = None
+        self.exit_code = 1
+        self._watchdog = QTimer(self)
+        self._watchdog.setSingleShot(True)
+        self._watchdog.timeout.connect(lambda: self.fail("The demo run timed out."))
+        self._watchdog.start(timeout_ms)
+
+    @property
+    def window(self):
+        return self.d.window  # type: ignore[attr-defined]
+
+    def start(self) -> None:
+        """Wait for the first complete sync, then run the script."""
+        self.d.sync.sig_cycle_done.connect(self._on_cycle_done)  # type: ignore[attr-defined]
+        self._next = self._after_first_sync
+        self.d.sync.sync_now()  # type: ignore[attr-defined]
+
+    # -- steps ---------------------------------------------------------------------------------
+    def _on_cycle_done(self, report: SyncReport) -> None:
+        step, self._next = self._next, None
+        if step is not None:
+            step(report)
+
+    def _after_first_sync(self, report: SyncReport) -> None:
+        if report.error is not None:
+            self.fail(f"The first sync failed: {report.error}.")
+            return
+        self.window.refresh_home()
+        if self.show == "supervisor" or self.show == "field":
+            QTimer.singleShot(1500, self._finish_screenshot)
+            return
+        self.window.search.sig_results.connect(self._on_results)
+        self.window.focus_search("13")
+
+    def _on_results(self, page: SearchPage) -> None:
+        self.window.search.sig_results.disconnect(self._on_results)
+        if not page.first:
+            self.fail("The synced cache has no customer to open.")
+            return
+        ranked = sorted(page.first, key=lambda h: not h.vip)
+        self.window.customer.sig_opened.connect(self._on_opened)
+        self.window.open_customer(ranked[0].customer_id)
+
+    def _on_opened(self, screen: CustomerScreen) -> None:
+        self.window.customer.sig_opened.disconnect(self._on_opened)
+        self.screen = screen
+        panel = self.window.customer
+        panel.react(Reaction.ACCEPT)
+        code = ResultCode.REACHED_ACCEPTED if screen.offers else ResultCode.REACHED_NO_OFFER
+        panel.select_result(RESULT_KEYS.index(code))
+        panel.outcome.note.setPlainText("演示：客户有兴趣 demo note")
+        if not self.smoke and self.show != "attention":
+            QTimer.singleShot(300, self._finish_screenshot)
+            return
+        panel.sig_saved.connect(self._on_saved)
+        panel.save()
+
+    def _on_saved(self, saved: OutcomeSaved) -> None:
+        self.window.customer.sig_saved.disconnect(self._on_saved)
+        self.saved = saved
+        if self.show == "attention" and not self.smoke:
+            self.window.customer.sig_saved.connect(self._on_saved_second)
+            self.window.customer.outcome.show_screen(self.screen)
+            self.window.customer.select_result(RESULT_KEYS.index(ResultCode.REACHED_DECLINED))
+            self.window.customer.react(Reaction.DECLINE)
+            self.window.customer.save()
+            return
+        self._next = self._after_outcome_sync
+        self.d.sync.sync_now()  # type: ignore[attr-defined]
+
+    def _on_saved_second(self, _saved: OutcomeSaved) -> None:
+        self.window.customer.sig_saved.disconnect(self._on_saved_second)
+        self._next = self._after_outcome_sync
+        self.d.sync.sync_now()  # type: ignore[attr-defined]
+
+    def _after_outcome_sync(self, report: SyncReport) -> None:
+        if report.error is not None:
+            self.fail(f"Syncing the outcome failed: {report.error}.")
+            return
+        if self.smoke and not self._verify():
+            return
+        if self.show == "attention":
+            self.window.show_attention()
+            QTimer.singleShot(800, self._finish_screenshot)
+            return
+        self._finish_screenshot()
+
+    def _verify(self) -> bool:
+        assert self.saved is not None
+        token = self.d.services.sync.engine.api.token  # type: ignore[attr-defined]
+        api = ApiClient(self.url, token=token)
+        try:
+            view = api.customer(self.saved.customer_id)
+        finally:
+            api.close()
+        ids = {c.get("contact_id") for c in view.get("recent_contacts", [])}
+        if self.saved.contact_id not in ids:
+            self.fail("The outcome was saved locally but the service does not show it.")
+            return False
+        print(f"smoke: outcome {self.saved.contact_id} reached the service.")  # noqa: T201
+        return True
+
+    def _finish_screenshot(self) -> None:
+        if self.screenshot is not None:
+            target: QWidget = self.window
+            dialog = getattr(self.window, "attention_dialog", None)
+            if self.show == "attention" and dialog is not None and dialog.isVisible():
+                self._grab_with_dialog(dialog)
+            elif not target.grab().save(str(self.screenshot)):
+                self.fail(f"Could not write the screenshot {self.screenshot}.")
+                return
+        self.exit_code = 0
+        QApplication.instance().exit(0)  # type: ignore[union-attr]
+
+    def _grab_with_dialog(self, dialog: QWidget) -> None:
+        from PySide6.QtGui import QPainter
+
+        image = self.window.grab()
+        painter = QPainter(image)
+        offset = dialog.geometry().topLeft() - self.window.geometry().topLeft()
+        painter.drawPixmap(offset, dialog.grab())
+        painter.end()
+        image.save(str(self.screenshot))
+
+    def fail(self, sentence: str) -> None:
+        """Print one sentence and quit with exit code 1."""
+        print(sentence, file=sys.stderr)  # noqa: T201
+        self.exit_code = 1
+        QApplication.instance().exit(1)  # type: ignore[union-attr]
