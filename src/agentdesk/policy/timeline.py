@@ -54,9 +54,11 @@ def gap_ok(times: Sequence[datetime], t: datetime, gap: timedelta) -> bool:
 
 def first_ok(
     t: datetime, candidates: Iterable[datetime], ok: Callable[[datetime], bool]
-) -> datetime | None:
-    """The earliest of ``t`` and the later ``candidates`` at which ``ok`` holds, else None."""
-    for moment in sorted({t, *(c for c in candidates if c > t)}):
-        if ok(moment):
-            return moment
-    return None
+) -> datetime:
+    """The earliest of ``t`` and the later ``candidates`` at which ``ok`` holds.
+
+    The callers pass candidate sets that always contain such an instant (once every contact has
+    aged out, a rule holds); should none hold, the latest candidate is returned.
+    """
+    ordered = sorted({t, *(c for c in candidates if c > t)})
+    return next((moment for moment in ordered if ok(moment)), ordered[-1])

@@ -101,3 +101,20 @@ def test_a_service_contact_never_breaks_marketing_rules() -> None:
     others = [contact(night - H, Channel.OUTBOUND_CALL), contact(night - 2 * H, Channel.SMS)]
     service = contact(night, Channel.INBOUND_CALL)
     assert check_contact(service, customer(do_not_contact=True), others, [], RULES) == []
+
+
+def test_pitching_an_offer_never_declined_is_fine() -> None:
+    accepted = (OfferReaction(offer_id="O0009", reaction=Reaction.ACCEPT),)
+    made = contact(NOW, Channel.STORE, reactions=accepted)
+    assert check_contact(made, customer(), [], [], RULES) == []
+
+
+def test_rolling_windows_each_side_are_judged_separately() -> None:
+    before = contact(NOW - 6 * D, Channel.SMS)
+    after = contact(NOW + 6 * D, Channel.SMS)
+    made = contact(NOW, Channel.FIELD_VISIT)
+    assert check_contact(made, customer(), [before, after], [], RULES) == []
+    crowded = contact(NOW + 5 * D, Channel.SMS)
+    found = check_contact(made, customer(), [before, after, crowded], [], RULES)
+    assert [(v.type, v.count_after) for v in found] == [("frequency_cap", 3)]
+    assert found[0].other_contact_ids == (crowded.contact_id, after.contact_id)

@@ -276,3 +276,13 @@ def test_rule_set_without_caps_has_no_budget() -> None:
     decision = evaluate(customer(), Channel.OUTBOUND_CALL, None, [], [], bare, NOW)
     assert decision.allowed
     assert decision.budget is None
+
+
+def test_a_quiet_window_within_one_day_defers_to_its_end() -> None:
+    lunch = load_rules(
+        '[[rules]]\nrule_id = "quiet.lunch"\nkind = "quiet_hours"\nstart = "12:00"\nend = "14:00"\n'
+    )
+    at_noon = datetime(2026, 11, 26, 4, 30, tzinfo=UTC)  # 12:30 in Guangzhou
+    decision = evaluate(customer(), Channel.OUTBOUND_CALL, None, [], [], lunch, at_noon)
+    assert decision.deferred_until == datetime(2026, 11, 26, 6, 0, tzinfo=UTC)
+    assert evaluate(customer(), Channel.OUTBOUND_CALL, None, [], [], lunch, NOW).allowed
