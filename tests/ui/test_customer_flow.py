@@ -76,7 +76,8 @@ def test_call_back_offers_only_times_the_policy_allows(qtbot: Any, make_ui: Any)
     form.select_result(RESULT_KEYS.index(ResultCode.REACHED_CALLBACK))
     assert form.appointment.isEnabled()
     offered = [form.appointment.itemData(i) for i in range(1, form.appointment.count())]
-    assert offered and offered == list(screen.appointment_slots)
+    assert offered
+    assert offered == list(screen.appointment_slots)
     assert form.appointment.currentData() == offered[0]
 
 
