@@ -7,12 +7,15 @@ ready bearer token ``tok-<user>``; logging in with the password ``pw-<user>`` wo
 
 from __future__ import annotations
 
+import socket
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+import uvicorn
 from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, insert
@@ -202,3 +205,52 @@ def api(store: str) -> Iterator[Api]:
     """The app on the test store behind a TestClient (lifespan running)."""
     with TestClient(create_app(store)) as client:
         yield Api(client)
+
+
+def add_user(engine: Engine, user: str, role: str, regions: list[str], password_hash: str) -> None:
+    """Insert a user with the ready token ``tok-<user>``."""
+    with engine.begin() as conn:
+        conn.execute(insert(m.AppUser).values(
+            user_id=user, username=user, name=user.upper(), role=role, channels={"items": []},
+            regions={"items": regions}, password_hash=password_hash, created_at=NOW,
+        ))  # fmt: skip
+        conn.execute(insert(m.AuthToken).values(
+            token_hash=token_hash(f"tok-{user}"), user_id=user, device_id="test",
+            expires_at=NOW + timedelta(hours=12), revoked=False, created_at=NOW,
+        ))  # fmt: skip
+
+
+@dataclass
+class LiveServer:
+    """uvicorn serving the app on a real loopback socket, in a thread."""
+
+    url: str
+    server: uvicorn.Server
+    thread: threading.Thread
+
+    def stop(self) -> None:
+        """Ask uvicorn to exit and wait for the thread."""
+        self.server.should_exit = True
+        self.thread.join(timeout=30)
+
+
+def start_live_server(db_url: str, **app_kw: Any) -> LiveServer:
+    """Serve ``create_app(db_url)`` on 127.0.0.1 on a free port (the socket listens at once)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(128)
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(create_app(db_url, **app_kw), log_level="warning", lifespan="on")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    return LiveServer(f"http://127.0.0.1:{port}", server, thread)
+
+
+@pytest.fixture
+def live(store: str) -> Iterator[LiveServer]:
+    """The app behind uvicorn on a real socket."""
+    server = start_live_server(store, heartbeat_s=0.5)
+    yield server
+    server.stop()

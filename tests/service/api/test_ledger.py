@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 from sqlalchemy import Engine, func, select
 
 from agentdesk_sync.db import models as m
@@ -37,14 +38,25 @@ def test_contact_is_applied_with_staff_from_the_token(api: Api, sync_engine: Eng
     assert row.row["note"] == "想要流量包"
 
 
+class _RawResults(msgspec.Struct):
+    results: list[msgspec.Raw]
+
+
 def test_replay_answers_duplicate_with_the_original_result(api: Api, sync_engine: Engine) -> None:
     first = contact("C00000002", started=day_time(2))
     second = contact("C00000002", started=day_time(1))  # breaks the 1/7d outbound cap
-    original = _push(api, "cc1", first, second)
-    replayed = _push(api, "cc1", first, second)
+    resp1 = api.post("cc1", "/v1/sync/push", batch(first, second))
+    resp2 = api.post("cc1", "/v1/sync/push", batch(first, second))
+    original, replayed = resp1.json(), resp2.json()
     assert [r["status"] for r in replayed["results"]] == ["duplicate", "duplicate"]
-    for before, after in zip(original["results"], replayed["results"]):
+    raw1 = msgspec.json.decode(resp1.content, type=_RawResults).results
+    raw2 = msgspec.json.decode(resp2.content, type=_RawResults).results
+    for before, after, r1, r2 in zip(
+        original["results"], replayed["results"], raw1, raw2, strict=True
+    ):
         assert {**after, "status": before["status"]} == before
+        status = f'"status":"{before["status"]}"'.encode()
+        assert bytes(r1).replace(status, b'"status":"duplicate"') == bytes(r2)
     assert original["results"][1]["status"] == "applied_with_conflict"
     assert replayed["write_checkpoint"] == original["write_checkpoint"]
     assert _count(sync_engine, m.Contact) == 2

@@ -1,0 +1,134 @@
+"""``GET /v1/sync/pull``: snapshot pages, resume, change feed, scope and resets."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, update
+
+from agentdesk_sync.db import models as m
+
+from .conftest import Api
+from .pushing import batch, contact, day_time
+
+
+def _pull(api: Api, user: str, cursor: str = "", limit: int = 1000) -> dict[str, Any]:
+    resp = api.get(user, "/v1/sync/pull", params={"cursor": cursor, "limit": limit})
+    assert resp.status_code == 200, resp.text
+    body: dict[str, Any] = resp.json()
+    return body
+
+
+def _drain(
+    api: Api, user: str, cursor: str = "", limit: int = 1000
+) -> tuple[list[dict[str, Any]], str, list[dict[str, Any]]]:
+    changes, pages = [], []
+    for _ in range(100):
+        page = _pull(api, user, cursor, limit)
+        pages.append(page)
+        changes += page["changes"]
+        cursor = page["cursor"]
+        if page["up_to_date"]:
+            return changes, cursor, pages
+    raise AssertionError("the feed never became up to date")
+
+
+def _keys(changes: list[dict[str, Any]]) -> set[tuple[str, str]]:
+    return {(c["entity"], c["id"]) for c in changes}
+
+
+def test_snapshot_then_changes_for_a_call_centre_agent(api: Api) -> None:
+    api.post("cc1", "/v1/sync/push", batch(contact("C00000001", started=day_time(2))))
+    changes, cursor, pages = _drain(api, "cc1")
+    keys = _keys(changes)
+    assert {("customer", "C00000001"), ("customer", "C00000002")} <= keys
+    assert ("customer", "C00000003") not in keys
+    assert {("campaign", "K0001"), ("offer", "O0001"), ("target", "K0001:C00000001")} <= keys
+    assert any(e == "rule_set" for e, _ in keys)
+    assert any(e == "contact" for e, _ in keys)
+    assert pages[0]["progress"] == {"done": 2, "total": 2}
+    item = contact("C00000002", started=day_time(1))
+    pushed = api.post("cc2", "/v1/sync/push", batch(item)).json()
+    page = _pull(api, "cc1", cursor)
+    (change,) = page["changes"]
+    assert change["entity"] == "contact"
+    assert change["id"] == item["id"]
+    assert change["seq"] == pushed["write_checkpoint"]
+    assert change["row"]["staff_id"] == "cc2"
+    assert change["row"]["result"]["status"] == "applied"
+    assert page["up_to_date"] is True
+    assert _pull(api, "cc1", page["cursor"])["changes"] == []
+
+
+def test_snapshot_pages_resume_from_their_cursor(api: Api) -> None:
+    first = _pull(api, "sup", limit=4)
+    assert first["up_to_date"] is False
+    assert first["progress"]["total"] == 4
+    second = _pull(api, "sup", first["cursor"], limit=4)
+    again = _pull(api, "sup", first["cursor"], limit=4)
+    assert second == again
+    changes, _cursor, _pages = _drain(api, "sup", first["cursor"], limit=4)
+    customers = [c["id"] for c in first["changes"] + changes if c["entity"] == "customer"]
+    assert customers == ["C00000001", "C00000002", "C00000003", "C00000004"]
+
+
+def test_field_user_pulls_only_the_portfolio(api: Api) -> None:
+    changes, cursor, _ = _drain(api, "fa1")
+    assert {cid for e, cid in _keys(changes) if e == "customer"} == {"C00000003"}
+    api.post("cc1", "/v1/sync/push", batch(contact("C00000001")))
+    mine = contact("C00000003", channel="store", started=day_time(1))
+    api.post("st1", "/v1/sync/push", batch(mine))
+    feed, _cursor, _ = _drain(api, "fa1", cursor)
+    assert [c["id"] for c in feed] == [mine["id"]]
+
+
+def test_claims_appear_in_the_feed(api: Api) -> None:
+    _changes, cursor, _ = _drain(api, "cc2")
+    granted = api.post(
+        "cc1", "/v1/claims", {"customer_id": "C00000001", "channel": "outbound_call"}
+    ).json()
+    api.delete("cc1", f"/v1/claims/{granted['claim_id']}")
+    feed, _cursor, _ = _drain(api, "cc2", cursor)
+    assert [(c["entity"], c["op"], c["id"]) for c in feed] == [
+        ("claim", "put", "C00000001"),
+        ("claim", "remove", "C00000001"),
+    ]
+    assert feed[0]["row"]["holder_id"] == "cc1"
+    assert feed[0]["row"]["fence"] == granted["fence"]
+
+
+def _forge(cursor: str, **changes: Any) -> str:
+    data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    data.update(changes)
+    return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
+
+
+@pytest.mark.parametrize(
+    "bad", ["%%%", "bm90IGpzb24", base64.urlsafe_b64encode(b'{"s": 1}').decode()]
+)
+def test_unparseable_cursor_is_400(api: Api, bad: str) -> None:
+    resp = api.get("cc1", "/v1/sync/pull", params={"cursor": bad})
+    assert resp.status_code == 400
+    assert resp.json()["error"]["code"] == "invalid_cursor"
+
+
+def test_foreign_or_expired_cursor_is_reset_required(api: Api, sync_engine: Engine) -> None:
+    _changes, cursor, _ = _drain(api, "cc1")
+    foreign = api.get("cc1", "/v1/sync/pull", params={"cursor": _forge(cursor, e="another-store")})
+    assert foreign.status_code == 409
+    assert foreign.json()["error"]["code"] == "reset_required"
+    with sync_engine.begin() as conn:
+        conn.execute(update(m.Meta).where(m.Meta.key == "retention_floor").values(value="1000"))
+    old = api.get("cc1", "/v1/sync/pull", params={"cursor": cursor})
+    assert old.status_code == 409
+    assert old.json()["error"]["code"] == "reset_required"
+    assert _pull(api, "cc1")["changes"]  # a fresh snapshot still works
+
+
+def test_limit_is_bounded(api: Api) -> None:
+    resp = api.get("cc1", "/v1/sync/pull", params={"limit": 10_001})
+    assert resp.status_code == 422
+    assert "limit" in resp.json()["error"]["details"]["fields"]
