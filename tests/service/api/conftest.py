@@ -210,14 +210,28 @@ def api(store: str) -> Iterator[Api]:
 def add_user(engine: Engine, user: str, role: str, regions: list[str], password_hash: str) -> None:
     """Insert a user with the ready token ``tok-<user>``."""
     with engine.begin() as conn:
-        conn.execute(insert(m.AppUser).values(
-            user_id=user, username=user, name=user.upper(), role=role, channels={"items": []},
-            regions={"items": regions}, password_hash=password_hash, created_at=NOW,
-        ))  # fmt: skip
-        conn.execute(insert(m.AuthToken).values(
-            token_hash=token_hash(f"tok-{user}"), user_id=user, device_id="test",
-            expires_at=NOW + timedelta(hours=12), revoked=False, created_at=NOW,
-        ))  # fmt: skip
+        conn.execute(
+            insert(m.AppUser).values(
+                user_id=user,
+                username=user,
+                name=user.upper(),
+                role=role,
+                channels={"items": []},
+                regions={"items": regions},
+                password_hash=password_hash,
+                created_at=NOW,
+            )
+        )
+        conn.execute(
+            insert(m.AuthToken).values(
+                token_hash=token_hash(f"tok-{user}"),
+                user_id=user,
+                device_id="test",
+                expires_at=NOW + timedelta(hours=12),
+                revoked=False,
+                created_at=NOW,
+            )
+        )
 
 
 @dataclass

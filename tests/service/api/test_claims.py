@@ -73,8 +73,16 @@ def test_ttl_is_capped_at_two_hours(api: Api) -> None:
 
 
 def test_visit_plan_preclaims_may_last_twelve_hours(api: Api) -> None:
-    body = api.post("fa1", "/v1/claims", {"customer_id": "C00000003", "channel": "field_visit",
-                                          "purpose": "visit_plan", "ttl_s": 20 * 3600}).json()  # fmt: skip
+    body = api.post(
+        "fa1",
+        "/v1/claims",
+        {
+            "customer_id": "C00000003",
+            "channel": "field_visit",
+            "purpose": "visit_plan",
+            "ttl_s": 20 * 3600,
+        },
+    ).json()
     span = (_ts(body["lease_until"]) - _ts(body["server_now"])).total_seconds()
     assert 2 * 3600 < span <= 12 * 3600
 
