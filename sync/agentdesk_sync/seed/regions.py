@@ -1,0 +1,121 @@
+"""Coherent Chinese addresses from the GB/T 2260 division codes in ``resources/data``.
+
+Customers are concentrated in a handful of cities (Guangzhou 440100 and Shenzhen 440300 above
+all) with a long tail, so that demo users of region 440100 have plenty of customers.
+"""
+
+from __future__ import annotations
+
+import csv
+import random
+from dataclasses import dataclass
+from functools import cache
+
+from agentdesk.paths import resource_path
+from agentdesk_sync.seed.fast import Weighted, pick, randint
+
+__all__ = ["City", "District", "cities", "pick_address", "pick_city"]
+
+_MUNICIPALITIES = ("11", "12", "31", "50")
+# city code -> weight (per mille); the rest goes to the long tail of other cities
+_HEAVY = {
+    "440100": 300,
+    "440300": 220,
+    "440600": 70,
+    "441900": 50,
+    "440400": 20,
+    "110100": 25,
+    "310100": 25,
+    "510100": 20,
+    "330100": 20,
+    "420100": 15,
+}
+_TAIL_SHARE = 1000 - sum(_HEAVY.values())
+_STREETS = (
+    "中山路", "人民路", "解放路", "建设路", "天河路", "滨江路", "东风路", "环市路", "新港路",
+    "花园路", "黄埔大道", "工业大道", "江南大道", "体育西路", "南京路", "长江路", "和平路",
+    "文化路", "朝阳路", "青年路", "五一路", "光明路", "胜利路", "学府路", "科技园路", "沿江路",
+)  # fmt: skip
+_ESTATES = (
+    "花园", "新村", "小区", "公寓", "雅苑", "名都", "华庭", "广场", "大厦", "家园", "锦苑", "城",
+)  # fmt: skip
+_ESTATE_HEADS = (
+    "阳光", "碧桂", "保利", "金碧", "翠湖", "丽江", "紫荆", "锦绣", "海景", "富力", "君悦",
+    "东方", "星河", "万科", "恒大", "龙湖",
+)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class District:
+    """A county-level division: its code and name."""
+
+    code: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class City:
+    """A prefecture-level city with its province and districts."""
+
+    code: str
+    name: str
+    province: str
+    districts: tuple[District, ...]
+
+
+def _load_current() -> dict[str, str]:
+    path = resource_path("data", "cn_admin_division_codes.csv")
+    with path.open(encoding="utf-8", newline="") as handle:
+        return {row["code"]: row["name"] for row in csv.DictReader(handle) if not row["end_year"]}
+
+
+@cache
+def cities() -> dict[str, City]:
+    """Every current city keyed by its ``XXXX00`` code (municipalities as ``XX0100``)."""
+    names = _load_current()
+    by_city: dict[str, list[District]] = {}
+    for code, name in sorted(names.items()):
+        if code.endswith("00") or name == "市辖区":
+            continue
+        by_city.setdefault(code[:4] + "00", []).append(District(code, name))
+    result: dict[str, City] = {}
+    for code in sorted({c[:4] + "00" for c in names if not c.endswith("0000")}):
+        province = names.get(code[:2] + "0000", "")
+        municipal = code[:2] in _MUNICIPALITIES
+        city_name = province if municipal else names.get(code, "")
+        districts = tuple(by_city.get(code, ())) or (District(code, city_name),)
+        if (city_name and code in names) or municipal:
+            result[code] = City(code, city_name, "" if municipal else province, districts)
+    return result
+
+
+@cache
+def _city_table() -> Weighted[City]:
+    table = cities()
+    tail = [code for code in table if code not in _HEAVY and code.startswith("44")]
+    tail += [code for code in table if code not in _HEAVY and not code.startswith("44")][::7]
+    per_tail = _TAIL_SHARE / len(tail)
+    pairs = [(table[c], float(w)) for c, w in _HEAVY.items() if c in table]
+    return Weighted(pairs + [(table[c], per_tail) for c in tail])
+
+
+def pick_city(rng: random.Random) -> City:
+    """A city drawn with the demo's skew (Guangzhou and Shenzhen first)."""
+    return _city_table().pick(rng)
+
+
+def pick_address(rng: random.Random, city: City) -> tuple[District, str, str]:
+    """A district of ``city``, a full street address in it, and a postcode.
+
+    Returns:
+        ``(district, address, postcode)``; the address starts with province, city and district.
+    """
+    district = pick(rng, city.districts)
+    estate = pick(rng, _ESTATE_HEADS) + pick(rng, _ESTATES)
+    address = (
+        f"{city.province}{city.name}{district.name if district.code != city.code else ''}"
+        f"{pick(rng, _STREETS)}{randint(rng, 1, 399)}号{estate}{randint(rng, 1, 30)}栋"
+        f"{randint(rng, 1, 33)}{randint(rng, 1, 8):02d}室"
+    )
+    postcode = f"{city.code[:3]}{randint(rng, 0, 999):03d}"
+    return district, address, postcode

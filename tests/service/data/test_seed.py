@@ -1,0 +1,145 @@
+"""The deterministic data set: realistic, coherent, reproducible, and loaded only once."""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from datetime import date
+from pathlib import Path
+
+import orjson
+import pytest
+from id_validator import validator
+from sqlalchemy import text
+
+from agentdesk.protocol import to_row
+from agentdesk_sync.db.engine import make_engine
+from agentdesk_sync.db.errors import DataInputError
+from agentdesk_sync.seed import generate, generate_chunk, seed_database
+
+ANCHOR = date(2026, 11, 26)
+TABLES = ("customer", "holding", "usage_month", "contact", "target_member", "marketing_order",
+          "campaign", "offer")  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def chunk():  # type: ignore[no-untyped-def]
+    return generate_chunk(7, 0, 1500, ANCHOR)
+
+
+def test_id_numbers_agree_with_the_customer(chunk) -> None:  # type: ignore[no-untyped-def]
+    for row in chunk.customers:
+        attrs = row["attributes"]
+        number = attrs["id_number"]
+        assert validator.is_valid(number), number
+        assert number[:6] == attrs["district_code"]
+        assert number[6:14] == attrs["birth_date"].replace("-", "")
+        assert (int(number[16]) % 2 == 1) == (attrs["gender"] == "male")
+        assert attrs["district_code"][:4] + "00" == attrs["region_code"]
+
+
+def test_addresses_are_coherent_and_concentrated(chunk) -> None:  # type: ignore[no-untyped-def]
+    regions = Counter(r["attributes"]["region_code"] for r in chunk.customers)
+    assert regions.most_common(2)[0][0] == "440100"
+    assert regions["440100"] > 0.2 * len(chunk.customers)
+    assert regions["440300"] > 0.12 * len(chunk.customers)
+    assert len(regions) > 20  # a long tail
+    attrs = [r["attributes"] for r in chunk.customers]
+    gz = next(a for a in attrs if a["region_code"] == "440100")
+    assert gz["contact_address"].startswith("广东省广州市")
+
+
+def test_mobile_numbers_unique_apart_from_families(chunk) -> None:  # type: ignore[no-untyped-def]
+    numbers = Counter(r["attributes"]["msisdn"] for r in chunk.customers)
+    shared = [n for n, count in numbers.items() if count > 1]
+    assert len(shared) < 0.02 * len(chunk.customers)
+    prefixes = {n[:2] for n in numbers}
+    assert {"13", "15", "17", "18", "19"} <= prefixes
+    assert all(len(n) == 11 for n in numbers)
+
+
+def test_segments_are_skewed_to_the_mass_market(chunk) -> None:  # type: ignore[no-untyped-def]
+    segments = Counter(r["attributes"]["segment_id"] for r in chunk.customers)
+    mass = sum(segments[s] for s in ("SS3", "SS4", "SS5", "SS9"))
+    small = sum(segments[s] for s in ("SS1", "SS2", "SS6", "SS7"))
+    assert mass > 0.6 * len(chunk.customers)
+    assert small < 0.15 * len(chunk.customers)
+    brands = {r["attributes"]["brand"] for r in chunk.customers}
+    assert brands == {"全球通", "动感地带", "神州行"}
+
+
+def test_names_have_pinyin_and_flags_have_realistic_shares(chunk) -> None:  # type: ignore[no-untyped-def]
+    attrs = [r["attributes"] for r in chunk.customers]
+    first = attrs[0]
+    assert 2 <= len(first["name"]) <= 3
+    assert first["extra"]["name_pinyin"].split()[0].isalpha()
+    sensitive = sum(a["is_sensitive"] for a in attrs) / len(attrs)
+    assert 0.005 < sensitive < 0.05
+    assert all(a["sensitive_channels"] for a in attrs if a["is_sensitive"])
+    managers = [a["account_manager_id"] for a in attrs if a["account_manager_id"]]
+    assert managers
+    assert all(m.startswith("am_") for m in managers)
+
+
+def test_volumes_per_customer(chunk) -> None:  # type: ignore[no-untyped-def]
+    n = len(chunk.customers)
+    assert 2.5 < len(chunk.holdings) / n < 3.5
+    assert 4.5 < len(chunk.contacts) / n < 5.5
+    assert 6 <= len(chunk.usage) / n <= 12
+    channels = {c["channel"] for c in chunk.contacts}
+    assert {"outbound_call", "inbound_call", "store", "field_visit", "sms"} <= channels
+    control = [t for t in chunk.targets if t["in_control_group"]]
+    assert 0.05 < len(control) / len(chunk.targets) < 0.15
+    assert any(o["status"] == "open" for o in chunk.orders)
+
+
+def test_rows_are_the_wire_form_of_the_domain_objects(chunk) -> None:  # type: ignore[no-untyped-def]
+    bundle = next(generate(3, 7, ANCHOR))
+    wire = chunk.customers[0]
+    assert orjson.loads(orjson.dumps(to_row(bundle.view))) == wire
+    ours = [c for c in chunk.contacts if c["customer_id"] == "C00000001"]
+    assert [orjson.loads(orjson.dumps(to_row(c))) for c in bundle.contacts] == ours
+    assert bundle.view.attributes.customer_id == "C00000001"
+
+
+def _dump_hash(url: str) -> str:
+    engine = make_engine(url)
+    digest = hashlib.sha256()
+    with engine.connect() as conn:
+        for table in TABLES:
+            for row in conn.execute(text(f"SELECT * FROM {table} ORDER BY 1, 2")):
+                digest.update(repr(tuple(row)).encode())
+    engine.dispose()
+    return digest.hexdigest()
+
+
+def test_same_seed_gives_identical_databases(tmp_path: Path) -> None:
+    first, second = f"sqlite:///{tmp_path}/a.db", f"sqlite:///{tmp_path}/b.db"
+    seed_database(first, 150, 5, anchor=ANCHOR)
+    seed_database(second, 150, 5, anchor=ANCHOR)
+    assert _dump_hash(first) == _dump_hash(second)
+    third = f"sqlite:///{tmp_path}/c.db"
+    seed_database(third, 150, 6, anchor=ANCHOR)
+    assert _dump_hash(third) != _dump_hash(first)
+
+
+def test_seed_loads_once(db_url: str) -> None:
+    report = seed_database(db_url, 250, 3, anchor=ANCHOR)
+    assert report.rows["customer"] == 250
+    assert not report.skipped
+    again = seed_database(db_url, 250, 3, anchor=ANCHOR)
+    assert again.skipped
+    assert "nothing to do" in again.summary()
+    with pytest.raises(DataInputError, match="already seeded with --customers 250 --seed 3"):
+        seed_database(db_url, 300, 3, anchor=ANCHOR)
+    engine = make_engine(db_url)
+    with engine.connect() as conn:
+        counts = {t: conn.execute(text(f"SELECT count(*) FROM {t}")).scalar() for t in TABLES}
+        changes = conn.execute(text("SELECT count(*) FROM change_log")).scalar()
+        seqs = conn.execute(text("SELECT max(row_seq) FROM customer")).scalar()
+    engine.dispose()
+    assert counts["customer"] == 250
+    assert counts["contact"] == report.rows["contact"]
+    assert counts["campaign"] == 8
+    assert changes == 0
+    assert seqs == 0
