@@ -37,7 +37,7 @@ from agentdesk.sync import ApiClient, SyncEngine, SyncError
 from agentdesk.sync.cachestore import CacheSyncStore
 from agentdesk_sync.pull import decode_cursor
 
-__all__ = ["DriverArgs", "main", "run_driver"]
+__all__ = ["DriverArgs", "child_main", "main", "run_driver"]
 
 
 @dataclass
@@ -55,6 +55,7 @@ class DriverArgs:
     per_round: int = 3
     channel: str = "inbound_call"
     started_hours_ago: float = 1.0
+    started_at: str | None = None  # ISO UTC; overrides started_hours_ago
     online: bool = True
     drain: bool = False
     max_drain_cycles: int = 30
@@ -86,6 +87,8 @@ def _next_number(db: CacheDB, marker: str) -> int:
 
 def _contact(args: DriverArgs, rng: random.Random, number: int) -> Contact:
     started = datetime.now(UTC) - timedelta(hours=args.started_hours_ago)
+    if args.started_at:
+        started = datetime.fromisoformat(args.started_at)
     return Contact(
         contact_id="",
         customer_id=rng.choice(args.customers),
@@ -120,10 +123,19 @@ def _cycle(engine: SyncEngine, db: CacheDB, log: _Log) -> int:
 
 
 def _login(api: ApiClient, args: DriverArgs) -> bool:
+    """Reuse the device's saved token when there is one (as the app does); log in otherwise."""
+    saved = Path(args.cache + ".token")
+    token = saved.read_text() if saved.exists() else ""
+    if token:
+        api.token = token
+        return True
     try:
         api.login(args.user, f"pw-{args.user}", args.device_id)
     except SyncError:
         return False
+    partial = saved.with_suffix(".tmp")
+    partial.write_text(api.token or "")
+    partial.replace(saved)
     return True
 
 
@@ -170,6 +182,11 @@ def _drain(engine: SyncEngine, db: CacheDB, api: ApiClient, args: DriverArgs, lo
         time.sleep(0.1 * cycle)
     db.close()
     return 3
+
+
+def child_main(args: DriverArgs) -> None:
+    """Entry point of a fork-server child: exit with the driver's code."""
+    raise SystemExit(run_driver(args))
 
 
 def main(argv: list[str] | None = None) -> int:
