@@ -13,8 +13,8 @@ from pathlib import Path
 
 from agentdesk.domain import Channel, Role, User
 from agentdesk.services.dto import UserSession
-from agentdesk.services.local_users import LocalUserRecord, remember_user, verify_local_user
 from agentdesk.store import CacheDB, StoreError
+from agentdesk.store.local_user import LocalUserRecord, remember_user, verify_local_user
 from agentdesk.sync import ApiClient, AuthExpired, Offline, ServerBusy, SyncError
 
 __all__ = ["AuthError", "AuthService", "LoginResult"]

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
-from agentdesk.domain import Campaign, Channel, Claim, Contact, CustomerView, TargetListEntry
-from agentdesk.policy import Decision, Reason, RuleSet, evaluate
+from agentdesk.domain import Campaign, Channel, Claim, Contact, Offer
+from agentdesk.policy import Decision, Reason, RuleSet, default_rules, evaluate
 from agentdesk.recommend import RecommendationResult, recommend
-from agentdesk.services import cache_reads
 from agentdesk.services.dto import (
     CampaignLine,
     ClaimTicket,
@@ -25,8 +25,9 @@ from agentdesk.services.dto import (
     Verdict,
 )
 from agentdesk.services.masking import show_id_number, show_phone
-from agentdesk.store import CacheDB
+from agentdesk.store import CacheDB, customer_repo
 from agentdesk.store.codec import parse_ts
+from agentdesk.store.customer_repo import CustomerBundle
 from agentdesk.sync import Claimed, ClaimManager, HeldClaim, Offline, PolicyBlocked
 
 __all__ = ["ClaimError", "CustomerNotFound", "CustomerService", "appointment_slots"]
@@ -35,6 +36,7 @@ Clock = Callable[[], datetime]
 SLOT_STEP = timedelta(minutes=30)
 SLOT_HORIZON = timedelta(days=3)
 MAX_SLOTS = 24
+HISTORY_WINDOW = timedelta(days=120)
 
 
 class CustomerNotFound(LookupError):
@@ -68,6 +70,16 @@ def _verdict(decision: Decision) -> Verdict:
         deferred_until=decision.deferred_until,
         budget_left=budget,
     )
+
+
+def _rule_set(data: dict[str, Any] | None) -> RuleSet:
+    """The pulled rule set, or the bundled defaults (before the first sync, or if unreadable)."""
+    if data is None:
+        return default_rules()
+    try:
+        return RuleSet.from_dict(data)
+    except (KeyError, ValueError, TypeError):
+        return default_rules()
 
 
 def appointment_slots(
@@ -115,39 +127,47 @@ class CustomerService:
         """
         now = self._clock()
         with self._db.reader() as conn:
-            view = cache_reads.customer_view(conn, customer_id)
-            if view is None:
+            bundle = customer_repo.load_customer_view(conn, customer_id)
+            if bundle is None:
                 raise CustomerNotFound(customer_id)
-            history = cache_reads.contacts(conn, customer_id, limit=200)
-            orders = cache_reads.orders(conn, customer_id)
-            targets = cache_reads.targets(conn, customer_id)
-            campaigns = [c for c in cache_reads.campaigns(conn) if c.active_at(now)]
-            offers = cache_reads.offers_for(conn, [c.campaign_id for c in campaigns])
-            claim = cache_reads.active_claim(conn, customer_id, now)
-            rules = cache_reads.rules(conn)
-            synced = cache_reads.synced_at(conn, customer_id)
-        channel = channel or self._session.channel
-        claims = (claim,) if claim else ()
+            history = customer_repo.load_history(
+                conn, bundle.view.customer_id, now - HISTORY_WINDOW
+            )
+            offers, campaigns = customer_repo.load_offers_and_campaigns(conn)
+            loaded = customer_repo.load_rules(conn)
+        rules = _rule_set(loaded.rules if loaded else None)
+        active = [c for c in campaigns if c.active_at(now)]
+        live = {c.campaign_id for c in active}
+        claim = (
+            bundle.active_claim
+            if bundle.active_claim and bundle.active_claim.valid_at(now)
+            else None
+        )
         return self._screen(
-            view, channel, history, orders, targets, campaigns, offers, claims, rules, now, synced
+            bundle,
+            channel or self._session.channel,
+            history,
+            [o for o in offers if o.campaign_id in live],
+            active,
+            (claim,) if claim else (),
+            rules,
+            now,
         )
 
     def _screen(
         self,
-        view: CustomerView,
+        bundle: CustomerBundle,
         channel: Channel | None,
         history: list[Contact],
-        orders: list,
-        targets: list[TargetListEntry],
+        offers: list[Offer],
         campaigns: list[Campaign],
-        offers: list,
         claims: tuple[Claim, ...],
         rules: RuleSet,
         now: datetime,
-        synced: str | None,
     ) -> CustomerScreen:
         user_id = self._session.user.user_id
         role = self._session.role
+        view, targets = bundle.view, list(bundle.targets)
         attrs = view.attributes
         if channel is None:
             verdict = Verdict(outcome="blocked", reasons=(ReasonLine(code="read_only"),))
@@ -207,8 +227,8 @@ class CustomerService:
             tenure_days=attrs.tenure_days_on(
                 now.date() if isinstance(now, datetime) else date.today()
             ),
-            contacts=tuple(history[:50]),
-            orders=tuple(orders),
+            contacts=bundle.contacts,
+            orders=bundle.orders,
             campaigns=tuple(
                 CampaignLine(by_campaign[t.campaign_id], t.in_control_group, t.wave)
                 for t in targets
@@ -232,10 +252,7 @@ class CustomerService:
                 SuppressedOffer(o.offer_id, o.title, _lines(reasons, "suppression"))
                 for o, reasons in result.suppressed
             ),
-            freshness=Freshness(
-                synced_at=parse_ts(synced) if synced else None,
-                usage_month=max((u.month for u in view.usage), default=None),
-            ),
+            freshness=Freshness(synced_at=bundle.synced_at, usage_month=bundle.usage_as_of),
             other_claim=other,
             appointment_slots=slots,
         )

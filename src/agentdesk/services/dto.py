@@ -241,7 +241,7 @@ class VisitEntry:
 
     customer_id: str
     name: str
-    address: str
+    detail: str  # churn level and contacts in the last 30 days
     segment: str
     value_tier: int
     planned: bool = False
