@@ -1,0 +1,97 @@
+"""Run the central service: migrate the store, bind the port, serve API v1 with uvicorn.
+
+``run(db_url, host, port)`` is what ``agentdesk-sync serve`` calls. Problems a user can fix (the
+port is taken, the database cannot be reached) end the process with one clear sentence on
+stderr and exit status 1, never a traceback.
+"""
+
+from __future__ import annotations
+
+import errno
+import importlib.util
+import logging
+import socket
+import sys
+
+import uvicorn
+
+from agentdesk_sync.app import create_app
+from agentdesk_sync.db.engine import migrate, resolve_db_url
+from agentdesk_sync.db.errors import StoreError
+
+__all__ = ["bind", "run"]
+
+_LOG = logging.getLogger(__name__)
+
+
+class PortUnavailable(OSError):
+    """The listening address cannot be bound."""
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A listening TCP socket on ``host:port``.
+
+    Raises:
+        PortUnavailable: The port is in use or the address cannot be bound.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            msg = f"Port {port} on {host} is already in use; stop the other program or pick --port."
+        else:
+            msg = f"Cannot listen on {host}:{port}: {exc.strerror or exc}."
+        raise PortUnavailable(msg) from None
+    return sock
+
+
+def _fail(message: str) -> None:
+    sys.stderr.write(message.rstrip() + "\n")
+    raise SystemExit(1)
+
+
+def _fast_options() -> dict[str, str]:
+    options = {}
+    if importlib.util.find_spec("uvloop") is not None:
+        options["loop"] = "uvloop"
+    if importlib.util.find_spec("httptools") is not None:
+        options["http"] = "httptools"
+    return options
+
+
+def run(db_url: str | None, host: str = "127.0.0.1", port: int = 8765) -> None:
+    """Migrate the store at ``db_url`` and serve API v1 on ``host:port`` until interrupted.
+
+    Args:
+        db_url: The central store URL (None: ``AGENTDESK_SYNC_DB`` or the embedded default).
+        host: Address to listen on.
+        port: TCP port.
+
+    Raises:
+        SystemExit: 1 with one sentence on stderr when the store or the port cannot be used.
+    """
+    try:
+        url = resolve_db_url(db_url)
+        migrate(url)
+        sock = bind(host, port)
+    except (StoreError, PortUnavailable) as exc:
+        _fail(str(exc))
+        return
+    config = uvicorn.Config(
+        create_app(url),
+        log_level="info",
+        access_log=False,
+        lifespan="on",
+        timeout_graceful_shutdown=5,
+        **_fast_options(),  # type: ignore[arg-type]
+    )
+    _LOG.info("agentdesk-sync listening on http://%s:%s", host, port)
+    try:
+        uvicorn.Server(config).run(sockets=[sock])
+    finally:
+        sock.close()
