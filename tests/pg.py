@@ -214,7 +214,10 @@ def _stop_quietly(cluster: PgCluster) -> None:
 def pg_cluster() -> Iterator[PgCluster]:
     """Start a throwaway PostgreSQL cluster for the session and stop it at the end."""
     bindir = find_pg_bindir()
-    cluster = PgCluster(bindir=bindir, root=Path(tempfile.mkdtemp(prefix="adpg-")))
+    # As root the server runs as ``postgres``, which must reach the folder: /tmp, not a private
+    # TMPDIR. The short path also keeps the Unix socket path under its length limit.
+    parent = "/tmp" if os.geteuid() == 0 and os.path.isdir("/tmp") else None
+    cluster = PgCluster(bindir=bindir, root=Path(tempfile.mkdtemp(prefix="adpg-", dir=parent)))
     atexit.register(_stop_quietly, cluster)  # also when the session dies before teardown
     try:
         cluster.init()
