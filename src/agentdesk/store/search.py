@@ -139,7 +139,8 @@ def parse_query(text: str) -> SearchQuery:
     raw = text.strip()
     compact = re.sub(r"[\s\-]", "", raw)
     if not compact:
-        return SearchQuery(raw, "all", (SearchPart("all", "FROM customer c", (), "c.id"),))
+        part = SearchPart("all", "FROM customer c", (), "c.customer_id")
+        return SearchQuery(raw, "all", (part,))
     if compact.isdigit():
         return SearchQuery(raw, "digits", tuple(_digit_parts(compact)))
     if _ID_RE.fullmatch(compact):
@@ -166,7 +167,7 @@ def _as_query(query: SearchQuery | str) -> SearchQuery:
 def _count_part(conn: sqlite3.Connection, part: SearchPart, cap: int | None) -> int:
     if cap is None:
         return int(conn.execute(f"SELECT count(*) {part.source}", part.params).fetchone()[0])
-    sql = f"SELECT count(*) FROM (SELECT 1 {part.source} LIMIT ?)"
+    sql = f"SELECT count(*) FROM (SELECT 1 {part.source} ORDER BY {part.order} LIMIT ?)"
     return int(conn.execute(sql, (*part.params, cap)).fetchone()[0])
 
 

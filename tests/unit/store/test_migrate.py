@@ -118,3 +118,14 @@ def test_failed_upgrade_restores_the_backup_byte_for_byte(
     assert str(backup) in caught.value.sentence
     assert outbox_ids(cache_with_outbox) == before
     assert current_revision(cache_with_outbox) == "0001"
+
+
+def test_the_whole_upgrade_is_one_transaction(tmp_path: Path) -> None:
+    path = tmp_path / "fresh.db"
+    with pytest.raises(MigrationFailed) as caught:
+        upgrade(path, script_location=scripts_with(tmp_path, BAD))
+    assert caught.value.backup is None
+    conn = sqlite3.connect(path)
+    tables = conn.execute("SELECT name FROM sqlite_master").fetchall()
+    conn.close()
+    assert tables == []  # revision 0001's tables were rolled back with 0002's failure

@@ -8,7 +8,7 @@ import pytest
 
 from agentdesk.domain import OfferReaction, Reaction
 from agentdesk.protocol import CallbackPayload, ItemError, PushResult
-from agentdesk.store import CacheDB, StoreError
+from agentdesk.store import CacheDB, StoreError, transaction
 from agentdesk.store.codec import dumps
 from agentdesk.store.outbox import get_entry, record_intent, record_outcome, resubmit_rejected
 from agentdesk.store.outbox_sync import counts, next_batch, requeue_inflight
@@ -148,3 +148,48 @@ def test_resubmitting_a_rejected_item_uses_a_new_uuid(db: CacheDB) -> None:
     with db.reader() as r:
         ids = [row[0] for row in r.execute("SELECT contact_id FROM contact")]
     assert ids == [new.id]
+
+
+def test_attention_dismiss_counts_and_pruning(db: CacheDB) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from agentdesk.protocol import Conflict
+    from agentdesk.store.outbox_sync import (
+        ack_through,
+        apply_push_results,
+        dismiss,
+        mark_inflight,
+        needs_attention,
+        prune_acked,
+    )
+
+    with db.writer() as w:
+        ok, dup, clash, bad = (record_outcome(w, make_contact(minutes=i)) for i in range(4))
+        mark_inflight(w, [ok.id, dup.id, clash.id, bad.id])
+        apply_push_results(
+            w,
+            [
+                PushResult(id=ok.id, status="applied", server_seq=10),
+                PushResult(id=dup.id, status="duplicate", server_seq=11),
+                PushResult(
+                    id=clash.id,
+                    status="applied_with_conflict",
+                    server_seq=12,
+                    conflict=Conflict(type="claimed_by_other"),
+                ),
+                PushResult(id=bad.id, status="rejected", error=ItemError(code="out_of_scope")),
+            ],
+        )
+        assert counts(w) == counts(w).__class__(waiting=0, conflicts=1, rejected=1)
+        assert get_entry(w, bad.id).last_error == "out_of_scope: "  # type: ignore[union-attr]
+        assert [e.id for e in needs_attention(w)] == [clash.id, bad.id]
+        assert dismiss(w, clash.id)
+        assert not dismiss(w, clash.id)
+        assert not dismiss(w, ok.id)
+        assert [e.id for e in needs_attention(w)] == [bad.id]
+        with transaction(w):
+            assert ack_through(w, 11) == 2
+        assert prune_acked(w, now=datetime.now(UTC)) == 0
+        assert prune_acked(w, now=datetime.now(UTC) + timedelta(days=31)) == 2
+        left = {r[0] for r in w.execute("SELECT id FROM outbox")}
+    assert left == {clash.id, bad.id}
