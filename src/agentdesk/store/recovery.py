@@ -67,12 +67,13 @@ def _is_corruption(exc: sqlite3.Error) -> bool:
     return name in _CORRUPT_CODES or "not a database" in text or "malformed" in text
 
 
-def check_file(path: Path, integrity: str = "quick") -> bool:
+def check_file(path: Path, integrity: str = "auto") -> bool:
     """Whether the file at ``path`` is a healthy SQLite database (a missing file is healthy).
 
     Args:
         path: the cache file.
-        integrity: ``"quick"``, ``"full"`` or ``"none"`` (header and schema only).
+        integrity: ``"quick"``, ``"full"``, ``"none"`` (header and schema only) or
+            ``"auto"`` (``quick`` when the last session did not close the file cleanly).
 
     Returns:
         ``False`` when the file is damaged.
@@ -88,6 +89,8 @@ def check_file(path: Path, integrity: str = "quick") -> bool:
         raise map_sqlite_error(exc) from exc
     try:
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        if integrity == "auto":
+            integrity = "none" if _closed_cleanly(conn) else "quick"
         if integrity != "none":
             pragma = "quick_check" if integrity == "quick" else "integrity_check"
             rows = conn.execute(f"PRAGMA {pragma}(1)").fetchall()
@@ -99,6 +102,14 @@ def check_file(path: Path, integrity: str = "quick") -> bool:
         raise map_sqlite_error(exc) from exc
     finally:
         conn.close()
+
+
+def _closed_cleanly(conn: sqlite3.Connection) -> bool:
+    try:
+        row = conn.execute("SELECT value FROM app_meta WHERE key = 'clean_shutdown'").fetchone()
+    except sqlite3.OperationalError:  # no app_meta yet: a file from before the first migration
+        return True
+    return row is None or row[0] == "1"
 
 
 def quarantine(path: Path) -> CorruptionReport:

@@ -75,7 +75,7 @@ def test_damaged_file_keeps_its_unsynced_items(tmp_path: Path) -> None:
 
             apply_changes(s, [customer_change(1, "C00000001", "张三", "13800138000")], "c", True)
     _damage_index_page(path)
-    with CacheDB.open(path) as db:
+    with CacheDB.open(path, integrity="quick") as db:
         report = db.recovery
         assert report is not None
         assert report.pending_outbox == 3
@@ -86,6 +86,26 @@ def test_damaged_file_keeps_its_unsynced_items(tmp_path: Path) -> None:
             again = record_outcome(w, make_contact(minutes=9))
         assert again.client_seq == 4
         assert count(db, "customer") == 0
+
+
+def test_after_an_unclean_shutdown_the_file_is_checked(tmp_path: Path) -> None:
+    path = tmp_path / "cache.db"
+    with CacheDB.open(path) as db, db.sync_writer() as s:
+        from agentdesk.store.apply import apply_changes
+        from tests.unit.store.conftest import customer_change
+
+        apply_changes(s, [customer_change(1, "C00000001", "张三", "13800138000")], "c", True)
+    _damage_index_page(path)
+    with CacheDB.open(path) as db:
+        assert db.recovery is None  # closed cleanly: no full read at start-up
+    raw = sqlite3.connect(path)
+    raw.execute(
+        "UPDATE app_meta SET value = '0' WHERE key = 'clean_shutdown'"
+    )  # as a crash leaves it
+    raw.commit()
+    raw.close()
+    with CacheDB.open(path) as db:
+        assert db.recovery is not None
 
 
 def test_full_disk_is_a_typed_error_and_nothing_half_written(db: CacheDB) -> None:
