@@ -24,9 +24,10 @@ def free_port() -> int:
 
 
 def _command(db_url: str, port: int) -> list[str]:
-    if importlib.util.find_spec("agentdesk_sync.cli") is not None:
-        return [sys.executable, "-m", "agentdesk_sync.cli", "serve", "--db", db_url,
-                "--host", "127.0.0.1", "--port", str(port)]  # fmt: skip
+    serve = ["serve", "--db", db_url, "--host", "127.0.0.1", "--port", str(port)]
+    script = Path(sys.executable).parent / "agentdesk-sync"
+    if script.exists() and importlib.util.find_spec("agentdesk_sync.cli") is not None:
+        return [str(script), *serve]
     code = (  # the CLI is not there yet: the same app under uvicorn
         "import sys, uvicorn; from agentdesk_sync.app import create_app; "
         "uvicorn.run(create_app(sys.argv[1]), host='127.0.0.1', port=int(sys.argv[2]), "
