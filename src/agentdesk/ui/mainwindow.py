@@ -231,7 +231,11 @@ class MainWindow(QMainWindow):
         self.show_message(
             _("Outcome saved at this desk; {n} waiting to sync.").format(n=saved.waiting)
         )
+        self._refresh_counts()
         self.sync.notify_local_write()
+
+    def _refresh_counts(self) -> None:
+        self.ctx.tasks.read(self.ctx.services.sync.refresh_counts, lambda _r: None)
 
     def _on_customer_report(self, customer_id: str, panel: str) -> None:
         if not customer_id:
@@ -245,6 +249,7 @@ class MainWindow(QMainWindow):
             lambda: feedback.report(customer_id, **values),
             lambda _r: (
                 self.show_message(_("Thank you: the report will be synced.")),
+                self._refresh_counts(),
                 self.sync.notify_local_write(),
             ),
         )

@@ -62,6 +62,8 @@ class SearchPanel(QWidget):
         header.setStretchLastSection(True)
         self.summary = QLabel()
         self.summary.setObjectName("freshness")
+        self._in_flight = False
+        self._open_after = False
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(_DEBOUNCE_MS)
@@ -90,36 +92,34 @@ class SearchPanel(QWidget):
         """Start a search now (latest request wins)."""
         query = text.strip()
         if not query:
+            self._in_flight = False
             self.model.set_page(None)
             self.summary.clear()
             return
         search = self._ctx.services.search
+        self._in_flight = True
         self._ctx.tasks.read(lambda: search.search(query), self._on_search_done, key="search")
 
     # -- slots ---------------------------------------------------------------------------------
     def _on_box_text_edited(self, _text: str) -> None:
+        self._open_after = False
         self._timer.start()
 
     def _on_timer_timeout(self) -> None:
         self.run_query(self.box.text())
 
     def _on_box_return_pressed(self) -> None:
-        if self._timer.isActive():  # Enter before the debounce fired: search, then open
+        """Enter opens the selected (or first) hit, waiting for a search still under way."""
+        if self._timer.isActive():
             self._timer.stop()
-            query = self.box.text().strip()
-            search = self._ctx.services.search
-            self._ctx.tasks.read(
-                lambda: search.search(query), self._on_search_then_open, key="search"
-            )
+            self.run_query(self.box.text())
+        if self._in_flight:
+            self._open_after = True
             return
-        row = self.table.currentIndex().row()
-        self._open_row(max(row, 0))
-
-    def _on_search_then_open(self, page: SearchPage) -> None:
-        self._on_search_done(page)
-        self._open_row(0)
+        self._open_row(max(self.table.currentIndex().row(), 0))
 
     def _on_search_done(self, page: SearchPage) -> None:
+        self._in_flight = False
         self.model.set_page(page)
         if page.first:
             self.table.selectRow(0)
@@ -127,6 +127,9 @@ class SearchPanel(QWidget):
             _("{n} found in {ms:.0f} ms").format(n=page.total_label, ms=page.elapsed_ms)
         )
         self.sig_results.emit(page)
+        if self._open_after:
+            self._open_after = False
+            self._open_row(0)
 
     def _fetch_window(
         self, query: str, start: int, size: int, deliver: Callable[[list[SearchHit]], None]
