@@ -37,29 +37,30 @@ def _next_change(events: Iterator[tuple[str, str]]) -> str:
 
 
 def test_a_push_in_scope_wakes_the_subscriber(live: LiveServer) -> None:
-    timeout = httpx.Timeout(30.0)
-    with httpx.Client(base_url=live.url, timeout=timeout) as client:
-        with client.stream("GET", "/v1/events", headers=_auth("fa1")) as stream:
-            assert stream.status_code == 200
-            assert stream.headers["content-type"].startswith("text/event-stream")
-            events = _events(stream.iter_lines())
-            assert next(events) == ("comment", "connected")
-            other = client.post(
-                "/v1/sync/push", json=batch(contact("C00000001")), headers=_auth("cc1")
-            )
-            mine = contact("C00000003", channel="store", started=day_time(1))
-            pushed = client.post("/v1/sync/push", json=batch(mine), headers=_auth("st1")).json()
-            assert other.json()["results"][0]["status"] == "applied"
-            data = _next_change(events)
+    with (
+        httpx.Client(base_url=live.url, timeout=30) as client,
+        client.stream("GET", "/v1/events", headers=_auth("fa1")) as stream,
+    ):
+        assert stream.status_code == 200
+        assert stream.headers["content-type"].startswith("text/event-stream")
+        events = _events(stream.iter_lines())
+        assert next(events) == ("comment", "connected")
+        other = client.post("/v1/sync/push", json=batch(contact("C00000001")), headers=_auth("cc1"))
+        mine = contact("C00000003", channel="store", started=day_time(1))
+        pushed = client.post("/v1/sync/push", json=batch(mine), headers=_auth("st1")).json()
+        assert other.json()["results"][0]["status"] == "applied"
+        data = _next_change(events)
     assert data == f'{{"seq":{pushed["write_checkpoint"]}}}'
 
 
 def test_the_stream_sends_heartbeats(live: LiveServer) -> None:
-    with httpx.Client(base_url=live.url, timeout=30) as client:
-        with client.stream("GET", "/v1/events", headers=_auth("cc1")) as stream:
-            events = _events(stream.iter_lines())
-            assert next(events) == ("comment", "connected")
-            assert next(events) == ("comment", "heartbeat")
+    with (
+        httpx.Client(base_url=live.url, timeout=30) as client,
+        client.stream("GET", "/v1/events", headers=_auth("cc1")) as stream,
+    ):
+        events = _events(stream.iter_lines())
+        assert next(events) == ("comment", "connected")
+        assert next(events) == ("comment", "heartbeat")
 
 
 def test_events_need_a_token(live: LiveServer) -> None:
