@@ -51,7 +51,9 @@ class DataInputError(StoreError):
     code = "invalid_input"
 
 
-def _where(url: URL) -> str:
+def _where(url: URL | None) -> str:
+    if url is None:
+        return "the database"
     if url.drivername.startswith("sqlite"):
         return f"the SQLite database {url.database}"
     host = url.host or "localhost"
@@ -77,12 +79,12 @@ def _pg_reason(text: str) -> str:
     return first.rstrip(".")
 
 
-def translate_db_error(exc: BaseException, url: URL) -> StoreError:
+def translate_db_error(exc: BaseException, url: URL | None = None) -> StoreError:
     """Turn a driver or SQLAlchemy connection failure into a one-sentence :class:`StoreError`.
 
     Args:
         exc: The exception raised while connecting or running the first statement.
-        url: The engine URL (its password is never shown).
+        url: The engine URL (its password is never shown), if known.
 
     Returns:
         A :class:`DatabaseUnavailable` describing what went wrong, or ``exc`` itself when it is
