@@ -53,6 +53,9 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=1, help="generator seed")
     parser.add_argument("--no-scaling", action="store_true", help="skip the scaling table")
     parser.add_argument("--no-append", action="store_true", help="do not write RESULTS.md")
+    parser.add_argument(
+        "--prepare", action="store_true", help="only build the cached data sets of --customers"
+    )
     return parser.parse_args(argv)
 
 
@@ -68,6 +71,22 @@ def _run_row(ctx: Ctx, pid: str, op: str, target: str, fn: Callable[[Ctx], Row])
     return row
 
 
+def _prepare(console: Console, customers: int, seed: int) -> int:
+    """Build (or find) the floor data set, the seeded central store and the synced cache."""
+    from bench.client import cached_client_db
+    from bench.dataset import central_db
+
+    with contextlib.ExitStack() as stack:
+        ctx = Ctx(repo=REPO, customers=customers, seed=seed, quick=True, console=console,
+                  stack=stack, status=lambda text: console.print(text))  # fmt: skip
+        for step, fn in (("floor", ctx.floor_db), ("central", lambda: central_db(ctx, customers)),
+                         ("client", lambda: cached_client_db(ctx, customers))):  # fmt: skip
+            start = time.perf_counter()
+            fn()
+            console.print(f"{step} data set ready after {time.perf_counter() - start:.0f} s")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the selected rows, print the table and append it to ``bench/RESULTS.md``."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -78,6 +97,8 @@ def main(argv: list[str] | None = None) -> int:
     console = Console()
     if not console.is_terminal:
         console = Console(width=200)
+    if args.prepare:
+        return _prepare(console, customers, args.seed)
     mode = "quick" if args.quick else "full"
     rows: list[Row] = []
     extra = ""

@@ -43,27 +43,37 @@ def p7(ctx: Ctx) -> Row:
 
 
 def p8(ctx: Ctx) -> Row:
-    """P8: first sync of a 100 k-customer scope, end to end."""
+    """P8: first sync of a 100 k-customer scope, end to end (stopped at 2× the target)."""
     row = Row("P8", "first sync, 100 k scope", "≤ 30 s (1 M: ≤ 60 s)")
     ours = full = None
     rows_pulled = 0
-    row.note = "login → snapshot pages → applied in the cache, service on loopback"
+    notes = ["login → snapshot pages → applied in a fresh cache, service on loopback"]
+    bound = False
     try:
-        ours, rows_pulled = prod.first_sync_scope(ctx)
-        full = prod.full_first_sync_seconds(ctx)
+        ours, rows_pulled, stopped = prod.first_sync_scope(ctx, budget=60.0)
+        if stopped:
+            bound = True
+            notes.append(stopped + " (figure is a lower bound)")
+        built = prod.full_first_sync_seconds(ctx)
+        full = built
+        if built is not None:
+            notes.append(
+                f"first sync of all {ctx.customers:,} when the cache was built: {built:.0f} s"
+            )
     except NotReady as exc:
         row.missing = True
-        row.note = f"not implemented yet: {exc}"
+        notes = [f"not implemented yet: {exc}"]
     ctx.status("floor: raw bulk apply of the same rows")
     # customers + ~3 holdings + ~5 contacts each when the product could not say how many it pulled
     floor_rows = rows_pulled or min(ctx.customers, 100_000) * 9
     floor = bulk_apply_seconds(ctx.scratch, max(floor_rows, 10_000))
-    metrics = [Metric("100 k", ours, ours, floor, 30.0)]
+    if rows_pulled:
+        notes.append(f"{rows_pulled:,} changes pulled; floor = raw bulk insert of as many rows")
+    metrics = [Metric("100 k", ours, ours, floor, 30.0, lower_bound=bound)]
     if full is not None and ctx.customers >= 1_000_000:
         metrics.append(Metric("1 M", full, full, None, 60.0))
-    if rows_pulled:
-        row.note += f"; {rows_pulled:,} rows pulled; floor = raw bulk insert of as many rows"
     row.metrics = metrics
+    row.note = "; ".join(notes)
     return row
 
 

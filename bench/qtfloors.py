@@ -44,11 +44,22 @@ print(f"SHOWN {shown} RSS {psutil.Process().memory_info().rss}", flush=True)
 """
 
 
+def _quiet(mode: Any, context: Any, message: str) -> None:
+    """Drop the offscreen plugin's chatter; print anything else."""
+    if "propagateSizeHints" not in message:
+        sys.stderr.write(message + "\n")
+
+
 def qt_app() -> QApplication:
     """The process's QApplication (offscreen unless a platform is set)."""
+    from PySide6.QtCore import qInstallMessageHandler
+
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     app = QApplication.instance()
-    return app if isinstance(app, QApplication) else QApplication([])
+    if isinstance(app, QApplication):
+        return app
+    qInstallMessageHandler(_quiet)
+    return QApplication([])
 
 
 def _fixed_table() -> QTableView:

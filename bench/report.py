@@ -56,6 +56,7 @@ class Metric:
     kind: str = "time"
     judged: str = "p95"
     unit: str = ""
+    lower_bound: bool = False
 
     @property
     def value(self) -> float | None:
@@ -66,7 +67,7 @@ class Metric:
     def passed(self) -> bool:
         """Whether the judged statistic meets the limit."""
         value = self.value
-        if value is None:
+        if value is None or self.lower_bound:  # a stopped measurement never passes
             return False
         return value >= self.limit if self.kind == "rate" else value <= self.limit
 
@@ -108,13 +109,17 @@ class Row:
         def lab(m: Metric, text: str) -> str:
             return f"{m.label} {text}" if multi and m.label else text
 
-        med = join([lab(m, fmt_value(m.median, m.kind, m.unit)) for m in self.metrics])
-        p95 = join([lab(m, _p95_text(m)) for m in self.metrics])
+        med = join([lab(m, _bound(m) + fmt_value(m.median, m.kind, m.unit)) for m in self.metrics])
+        p95 = join([lab(m, _bound(m) + _p95_text(m)) for m in self.metrics])
         flo = join([lab(m, fmt_value(m.floor, m.kind, m.unit)) for m in self.metrics])
         rat = join(
             [lab(m, f"{m.ratio:.1f}×" if m.ratio is not None else "—") for m in self.metrics]
         )
         return [self.pid, self.operation, med, p95, flo, rat, self.target, self.verdict, self.note]
+
+
+def _bound(m: Metric) -> str:
+    return "> " if m.lower_bound and m.median is not None else ""
 
 
 def _p95_text(m: Metric) -> str:

@@ -24,11 +24,29 @@ __all__ = ["PASSWORD", "Service", "login", "run_sync_cli", "serve"]
 PASSWORD = "bench-pass-1"
 
 
-def _cli(repo: Path) -> list[str]:
+# The Python entry points the CLI subcommands call (TEAM-CONTRACTS.md), used while the CLI
+# module does not exist yet: the same product code, started the same way in a child process.
+_FALLBACK = {
+    "seed": "import sys; from agentdesk_sync.seed import seed_database; "
+    "seed_database(sys.argv[3], int(sys.argv[5]), int(sys.argv[7]))",
+    "serve": "import sys; from agentdesk_sync.server import run; "
+    "run(sys.argv[3], sys.argv[5], int(sys.argv[7]))",
+}
+
+
+def _cli_exists() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("agentdesk_sync.cli") is not None
+
+
+def _cli(repo: Path, command: str = "") -> list[str]:
+    if not _cli_exists() and command in _FALLBACK:
+        return [sys.executable, "-c", _FALLBACK[command], command]
     script = Path(sys.executable).parent / "agentdesk-sync"
     if script.exists():
-        return [str(script)]
-    return [sys.executable, "-m", "agentdesk_sync.cli"]
+        return [str(script), *([command] if command else [])]
+    return [sys.executable, "-m", "agentdesk_sync.cli", *([command] if command else [])]
 
 
 def run_sync_cli(
@@ -40,8 +58,10 @@ def run_sync_cli(
         NotReady: the CLI or the subcommand does not exist yet.
         RuntimeError: the command failed.
     """
-    proc = subprocess.run([*_cli(repo), *args], cwd=repo, capture_output=True, text=True,
-                          timeout=timeout, check=False)  # fmt: skip
+    proc = subprocess.run(
+        [*_cli(repo, args[0]), *args[1:]], cwd=repo, capture_output=True, text=True,
+        timeout=timeout, check=False,
+    )  # fmt: skip
     err = proc.stderr.strip()
     if proc.returncode != 0:
         if "No module named" in err or "No such command" in err or "ImportError" in err:
@@ -71,7 +91,7 @@ def serve(repo: Path, db_url: str, log: Path) -> Iterator[Service]:
     env = {**os.environ, "AGENTDESK_SYNC_DB": db_url}
     with log.open("wb") as fh:
         proc = subprocess.Popen(
-            [*_cli(repo), "serve", "--db", db_url, "--host", "127.0.0.1", "--port", str(port)],
+            [*_cli(repo, "serve"), "--db", db_url, "--host", "127.0.0.1", "--port", str(port)],
             cwd=repo, env=env, stdout=fh, stderr=subprocess.STDOUT,
         )  # fmt: skip
         try:

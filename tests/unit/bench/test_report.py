@@ -70,3 +70,11 @@ def test_percentiles_interpolate() -> None:
     st = stat_of(values)
     assert st.n == 100
     assert st.median == 50.5
+
+
+def test_a_stopped_measurement_is_shown_as_a_lower_bound_and_never_passes() -> None:
+    stopped = Metric("100 k", 60.0, 60.0, 2.0, 30.0, lower_bound=True)
+    row = Row("P8", "first sync", "≤ 30 s", [stopped], note="stopped after 60 s")
+    cells = row.cells()
+    assert cells[2].startswith("> ")
+    assert row.verdict == "MISS"
