@@ -146,6 +146,8 @@ def main(argv: list[str] | None = None) -> int:
         return run_gui()
     except KeyboardInterrupt:
         return 1
+    except Exception as exc:  # the last line of defence: one sentence, never a traceback
+        return _fail(f"agentdesk stopped: {type(exc).__name__}: {exc}")
 
 
 if __name__ == "__main__":

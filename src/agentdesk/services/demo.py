@@ -48,7 +48,11 @@ DEMO_USERS: tuple[DemoUser, ...] = (
 
 
 def _sync_cli() -> list[str]:
-    return [sys.executable, "-c", "from agentdesk_sync.cli import main; main()"]
+    return [
+        sys.executable,
+        "-c",
+        "import sys; from agentdesk_sync.cli import main; sys.exit(main())",
+    ]
 
 
 class DemoService:

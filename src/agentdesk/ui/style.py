@@ -8,10 +8,11 @@ run time call :func:`repolish`.
 from __future__ import annotations
 
 import re
-from importlib import resources
 from pathlib import Path
 
 from PySide6.QtWidgets import QApplication, QWidget
+
+from agentdesk.paths import resource_path
 
 __all__ = ["apply_theme", "render_qss", "repolish", "resource_dir"]
 
@@ -19,11 +20,8 @@ _TOKEN = re.compile(r"\{\{\s*(\w+)\s*\}\}")
 
 
 def resource_dir() -> Path:
-    """The ``resources`` folder: inside the installed wheel, or the source checkout."""
-    packaged = Path(str(resources.files("agentdesk"))) / "resources"
-    if packaged.is_dir():
-        return packaged
-    return Path(__file__).resolve().parents[3] / "resources"
+    """The ``resources`` folder (installed wheel or source checkout)."""
+    return resource_path()
 
 
 def _read_tokens(text: str) -> dict[str, str]:
