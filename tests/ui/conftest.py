@@ -36,6 +36,7 @@ from agentdesk.services.auth import LoginResult
 from agentdesk.services.dto import UserSession
 from agentdesk.store import CacheDB
 from agentdesk.store.apply import apply_changes
+from tests.ui.central import central  # noqa: F401  (fixture)
 
 NOW = datetime.now(UTC)
 SURNAMES = "王李张刘陈杨黄赵吴周"

@@ -19,7 +19,7 @@ from agentdesk.ui.mainwindow import MainWindow
 from agentdesk.ui.sync_controller import SyncController
 from agentdesk.ui.tasks import TaskManager
 from agentdesk.ui.views.outcome_form import RESULT_KEYS
-from tests.ui.central import PASSWORD, Central, central  # noqa: F401
+from tests.ui.central import PASSWORD, Central
 
 
 def _auth(tmp_path: Path, api: Any) -> AuthService:
@@ -39,7 +39,7 @@ def _offline_api() -> ApiClient:
 
 
 @pytest.fixture
-def desktop(qtbot: Any, tmp_path: Path, central: Central) -> Any:  # noqa: F811
+def desktop(qtbot: Any, tmp_path: Path, central: Central) -> Any:
     login = _auth(tmp_path, central.api()).login("agent1", PASSWORD)
     services = build_services(login)
     tasks = TaskManager()
@@ -60,7 +60,7 @@ def desktop(qtbot: Any, tmp_path: Path, central: Central) -> Any:  # noqa: F811
 def test_first_sync_then_outcome_reaches_the_service(
     qtbot: Any, desktop: Any, central: Central
 ) -> None:
-    window, services, login = desktop
+    window, _services, login = desktop
     bar = window.sync_bar
     assert bar.state.text() == "● Offline"
     with qtbot.waitSignal(window.sync.sig_cycle_done, timeout=20000) as first:
@@ -81,7 +81,7 @@ def test_first_sync_then_outcome_reaches_the_service(
     assert saved.args[0].contact_id in {c["contact_id"] for c in view["recent_contacts"]}
 
 
-def test_offline_relogin_works_for_a_known_user_only(tmp_path: Path, central: Central) -> None:  # noqa: F811
+def test_offline_relogin_works_for_a_known_user_only(tmp_path: Path, central: Central) -> None:
     online = _auth(tmp_path, central.api()).login("agent1", PASSWORD)
     online.db.close()
     offline = _auth(tmp_path, _offline_api()).login("agent1", PASSWORD)
@@ -95,6 +95,6 @@ def test_offline_relogin_works_for_a_known_user_only(tmp_path: Path, central: Ce
         _auth(tmp_path, _offline_api()).login("someone-else", PASSWORD)
 
 
-def test_wrong_password_online_says_so(tmp_path: Path, central: Central) -> None:  # noqa: F811
+def test_wrong_password_online_says_so(tmp_path: Path, central: Central) -> None:
     with pytest.raises(AuthError, match="Wrong user name or password"):
         _auth(tmp_path, central.api()).login("agent1", "nope")
