@@ -1,0 +1,127 @@
+"""Import shared data (customers, campaigns, target lists, contacts) from CSV or NDJSON files.
+
+``run_import`` reads the file in batches, upserts by business key (a second import of the same
+file changes nothing), appends a change per written row, and never stops on a bad row: rejected
+rows go to the reject report (``line``, ``column``, ``value``, ``reason``).
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from agentdesk_sync.db.engine import make_engine, migrate
+from agentdesk_sync.db.errors import DataInputError
+from agentdesk_sync.importers.batch import Reject, import_batch
+from agentdesk_sync.importers.kinds import KINDS
+from agentdesk_sync.importers.mapping import Mapping, load_mapping
+from agentdesk_sync.importers.reader import BadLine, Record, read_records
+
+__all__ = ["KINDS", "ImportReport", "Mapping", "Reject", "load_mapping", "run_import"]
+
+BATCH = 5_000
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class ImportReport:
+    """What an import did."""
+
+    imported: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejects: list[Reject] = field(default_factory=list)
+    dry_run: bool = False
+
+    @property
+    def rejected(self) -> int:
+        """Number of rejected rows."""
+        return len(self.rejects)
+
+    def summary(self) -> str:
+        """``imported=N updated=N unchanged=N rejected=N`` (plus a dry-run note)."""
+        line = (
+            f"imported={self.imported} updated={self.updated} unchanged={self.unchanged} "
+            f"rejected={self.rejected}"
+        )
+        return line + (" (dry run: nothing written)" if self.dry_run else "")
+
+
+def write_rejects(path: Path, rejects: list[Reject]) -> None:
+    """Write the reject report CSV (``line,column,value,reason``), sorted by line."""
+    try:
+        with path.open("w", encoding="utf-8", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["line", "column", "value", "reason"])
+            for r in sorted(rejects, key=lambda r: r.line):
+                writer.writerow([r.line, r.column, r.value, r.reason])
+    except OSError as exc:
+        raise DataInputError(f"Cannot write the reject report {path}: {exc.strerror}.") from None
+
+
+def _flush(
+    engine: Engine, kind: str, records: list[Record], mapping: Mapping, report: ImportReport
+) -> None:
+    with Session(engine) as session:
+        result = import_batch(session, kind, records, mapping)
+        if report.dry_run:
+            session.rollback()
+        else:
+            session.commit()
+    report.imported += result.imported
+    report.updated += result.updated
+    report.unchanged += result.unchanged
+    report.rejects += result.rejects
+
+
+def run_import(
+    url: str,
+    kind: str,
+    path: Path,
+    *,
+    map_path: Path | None = None,
+    dry_run: bool = False,
+    rejects_path: Path | None = None,
+    progress: Progress | None = None,
+) -> ImportReport:
+    """Import ``path`` (``.csv`` or ``.ndjson``) of ``kind`` into the store at ``url``.
+
+    Raises:
+        DataInputError: Unknown kind, unreadable file or mapping: the import could not run.
+        DatabaseUnavailable: The store cannot be reached.
+    """
+    if kind not in KINDS:
+        raise DataInputError(f"Unknown import kind {kind!r}; use one of {', '.join(KINDS)}.")
+    mapping = load_mapping(map_path)
+    if not path.is_file():
+        raise DataInputError(f"The import file {path} does not exist.")
+    total = path.stat().st_size
+    migrate(url)
+    engine = make_engine(url)
+    report = ImportReport(dry_run=dry_run)
+    batch: list[Record] = []
+    try:
+        for item, done in read_records(
+            path, delimiter=mapping.delimiter, encoding=mapping.encoding
+        ):
+            if isinstance(item, BadLine):
+                report.rejects.append(Reject(item.line, "", item.value, item.reason))
+                continue
+            batch.append(item)
+            if len(batch) >= BATCH:
+                _flush(engine, kind, batch, mapping, report)
+                batch = []
+                if progress is not None:
+                    progress(done, total)
+        if batch:
+            _flush(engine, kind, batch, mapping, report)
+    finally:
+        engine.dispose()
+    if rejects_path is not None:
+        write_rejects(rejects_path, report.rejects)
+    return report
