@@ -20,8 +20,9 @@ class ServerEvent:
 def parse_events(lines: Iterable[str]) -> Iterator[ServerEvent]:
     """Turn the lines of an event stream into events.
 
-    Comment lines (``: ping``) and unknown fields are ignored; a blank line dispatches the event
-    being built, and an event without data is dropped, as the spec says.
+    A comment line (``: ping``, the server's heartbeat) yields a ``heartbeat`` event at once, so
+    that a listener can notice it was asked to stop; unknown fields are ignored; a blank line
+    dispatches the event being built, and an event without data is dropped, as the spec says.
 
     Args:
         lines: the stream's lines without their line terminators.
@@ -39,6 +40,7 @@ def parse_events(lines: Iterable[str]) -> Iterator[ServerEvent]:
             event, data = "", []
             continue
         if line.startswith(":"):
+            yield ServerEvent("heartbeat", line[1:].strip())
             continue
         name, _, value = line.partition(":")
         value = value.removeprefix(" ")

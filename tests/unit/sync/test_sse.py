@@ -8,6 +8,7 @@ from agentdesk.sync.sse import ServerEvent, parse_events
 def test_events_comments_multiline_and_ids() -> None:
     lines = [": keepalive", "", "event: change", "id: 9", "data: a", "data: b", "", "data: x", ""]
     assert list(parse_events(lines)) == [
+        ServerEvent("heartbeat", "keepalive"),
         ServerEvent("change", "a\nb", "9"),
         ServerEvent("message", "x", "9"),
     ]
