@@ -60,7 +60,7 @@ def _existing(session: Session, table: Table, keys: set[str]) -> dict[str, Row]:
         rows = {f"{k}:{c}": r for k, c, r in session.execute(stmt)}
         return {k: v for k, v in rows.items() if k in keys}
     key = table.c[_KEYS[table.name][0]]
-    return dict(session.execute(select(key, table.c.row).where(key.in_(keys))).tuples().all())
+    return dict(session.execute(select(key, table.c.row).where(key.in_(keys))).all())
 
 
 def _customer_regions(session: Session, ids: set[str]) -> dict[str, str]:
@@ -68,7 +68,7 @@ def _customer_regions(session: Session, ids: set[str]) -> dict[str, str]:
     stmt = select(customer.c.customer_id, customer.c.region_code).where(
         customer.c.customer_id.in_(ids)
     )
-    return dict(session.execute(stmt).tuples().all())
+    return dict(session.execute(stmt).all())
 
 
 def _check_refs(prepared: Prepared, regions: dict[str, str], campaigns: set[str]) -> None:

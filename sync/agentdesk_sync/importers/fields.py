@@ -145,14 +145,19 @@ def coerce(name: str, raw: Any, spec: FieldSpec, mapping: Mapping) -> Any:
     return _scalar(name, text, spec, mapping)
 
 
-def validate(values: dict[str, Any], cls: type[T]) -> T:
+def validate(values: dict[str, Any], cls: type[T], optional: tuple[str, ...] = ()) -> T:
     """Build ``cls`` from typed values, naming the field that fails.
+
+    Args:
+        values: Typed values by field name.
+        cls: The domain dataclass.
+        optional: Required fields that may nevertheless be empty.
 
     Raises:
         FieldError: A required field is missing or a value has the wrong type.
     """
     for name, spec in field_specs(cast(Any, cls)).items():
-        if spec.required and values.get(name) in (None, ""):
+        if spec.required and name not in optional and values.get(name) in (None, ""):
             raise FieldError(name, "required field is missing")
     try:
         return msgspec.convert(values, cls, strict=False)

@@ -130,7 +130,7 @@ def _campaign(values: Row, mapping: Mapping, existing: Row | None) -> Prepared:
     typed.setdefault("target_group", "")
     if "created_at" not in typed and "valid_from" in typed:
         typed["created_at"] = typed["valid_from"]
-    campaign = validate(typed, Campaign)
+    campaign = validate(typed, Campaign, optional=("strategy", "target_group"))
     return Prepared(campaign.campaign_id, _norm(to_row(campaign)), None, {})
 
 
