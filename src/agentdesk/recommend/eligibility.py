@@ -1,4 +1,4 @@
-"""Offer eligibility: segment, holdings, earlier acceptance, validity and the contact policy."""
+"""Offer eligibility: segment, holdings, contract end, acceptance, validity, contact policy."""
 
 from __future__ import annotations
 
@@ -16,15 +16,39 @@ from agentdesk.domain import (
     TargetListEntry,
 )
 from agentdesk.policy import Reason, RuleSet, evaluate
+from agentdesk.recommend.themes import offer_theme
 
 __all__ = ["offer_blocks"]
+
+_CONTRACT_DAYS = 60
 
 
 def _holds(view: CustomerView, product_code: str) -> bool:
     return any(h.product_code == product_code and h.status == "active" for h in view.holdings)
 
 
-def _product_blocks(view: CustomerView, offer: Offer, history: Sequence[Contact]) -> list[Reason]:
+def _contract_block(view: CustomerView, offer: Offer, now: datetime) -> Reason | None:
+    """A plan change waits until a running contract is within 60 days of its end."""
+    if offer_theme(offer) != "plan":
+        return None
+    ends = [
+        h.ends_on
+        for h in view.holdings
+        if h.kind == "contract" and h.status == "active" and h.ends_on is not None
+    ]
+    far = [end for end in ends if (end - now.date()).days > _CONTRACT_DAYS]
+    if not far:
+        return None
+    end = max(far)
+    return Reason(
+        code="under_contract",
+        detail={"ends_on": end.isoformat(), "days": (end - now.date()).days},
+    )
+
+
+def _product_blocks(
+    view: CustomerView, offer: Offer, history: Sequence[Contact], now: datetime
+) -> list[Reason]:
     found = []
     segment = view.attributes.segment_id
     if offer.eligible_segments and segment not in offer.eligible_segments:
@@ -42,6 +66,9 @@ def _product_blocks(view: CustomerView, offer: Offer, history: Sequence[Contact]
     ]
     if accepted:
         found.append(Reason(code="already_accepted", detail={"contact_ids": sorted(accepted)}))
+    contract = _contract_block(view, offer, now)
+    if contract is not None:
+        found.append(contract)
     if offer.requires_product and not _holds(view, offer.requires_product):
         found.append(
             Reason(code="requires_product", detail={"product_code": offer.requires_product})
@@ -69,7 +96,7 @@ def offer_blocks(
     campaigns, targets, history, claims = context
     if campaign is None:
         return [Reason(code="outside_validity", detail={"campaign_id": offer.campaign_id})]
-    found = _product_blocks(view, offer, history)
+    found = _product_blocks(view, offer, history, now)
     if offer.valid_until is not None and now >= offer.valid_until:
         detail = {"offer_id": offer.offer_id, "valid_to": offer.valid_until.isoformat()}
         found.append(Reason(code="outside_validity", rule_id="offer.validity", detail=detail))

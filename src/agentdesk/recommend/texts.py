@@ -81,6 +81,11 @@ def explain_suppression(reason: Reason, *, tz: tzinfo | None = None) -> str:
     }
     if reason.code in texts:
         return _(texts[reason.code])
+    if reason.code == "under_contract":
+        days = int(d["days"])
+        return ngettext(
+            "under contract for %(n)d more day", "under contract for %(n)d more days", days
+        ) % {"n": days}
     if reason.code == "outside_validity" and "valid_to" not in d:
         return _("the offer's campaign is not known or not running")
     return explain(reason, tz=tz)

@@ -221,3 +221,27 @@ def test_offer_themes() -> None:
     assert offer_theme(offer("O1", title="88 套餐")) == "plan"
     assert offer_theme(offer("O1", title="Pay by app")) == "e_channel"
     assert offer_theme(offer("O1", title="Music club")) == "other"
+
+
+def test_a_plan_change_waits_for_the_contract_to_near_its_end() -> None:
+    contract = Holding(
+        holding_id="H9",
+        customer_id=CID,
+        product_code="CONTRACT-24M",
+        product_name="24-month contract",
+        kind="contract",
+        ends_on=date(2027, 6, 1),
+    )
+    bound = CustomerView(attributes=customer(), holdings=(contract,))
+    plan = offer("O0001", title="88元套餐")
+    data = offer("O0002", title="10GB流量包")
+    result = recommend(bound, Channel.STORE, [plan, data], [campaign()], [], [], [], RULES, NOW)
+    assert [i.offer.offer_id for i in result.items] == ["O0002"]
+    assert result.suppressed[0][1][0].code == "under_contract"
+    assert result.suppressed[0][1][0].detail == {"ends_on": "2027-06-01", "days": 187}
+    a_month_before = NOW.replace(year=2027, month=5, day=1)  # 31 days left
+    long_campaign = campaign(valid_to=a_month_before.replace(year=2028))
+    near = recommend(
+        bound, Channel.STORE, [plan], [long_campaign], [], [], [], RULES, a_month_before
+    )
+    assert [i.offer.offer_id for i in near.items] == ["O0001"]

@@ -57,5 +57,7 @@ def test_suppression_lines() -> None:
     assert explain_suppression(Reason(code="outside_validity", detail={"campaign_id": "K9"})) == (
         "the offer's campaign is not known or not running"
     )
+    bound = Reason(code="under_contract", detail={"ends_on": "2027-06-01", "days": 187})
+    assert explain_suppression(bound) == "under contract for 187 more days"
     ended = Reason(code="outside_validity", detail={"valid_to": "2026-01-01T00:00:00+00:00"})
     assert explain_suppression(ended) == "The campaign is not running"
