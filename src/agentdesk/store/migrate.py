@@ -115,7 +115,9 @@ def _restore(path: Path, backup: Path) -> None:
     shutil.copyfile(backup, path)
 
 
-def upgrade(path: Path, *, script_location: Path = DEFAULT_SCRIPTS) -> MigrationResult:
+def upgrade(
+    path: Path, *, script_location: Path = DEFAULT_SCRIPTS, target: str = "head"
+) -> MigrationResult:
     """Bring the cache file at ``path`` to the newest schema; idempotent.
 
     No other connection may be open on the file while this runs (call it before opening the
@@ -124,6 +126,7 @@ def upgrade(path: Path, *, script_location: Path = DEFAULT_SCRIPTS) -> Migration
     Args:
         path: the cache file; created when missing.
         script_location: the Alembic scripts folder (tests pass a broken copy).
+        target: the revision to reach (tests build old files with it).
 
     Returns:
         What was done.
@@ -132,7 +135,7 @@ def upgrade(path: Path, *, script_location: Path = DEFAULT_SCRIPTS) -> Migration
         MigrationFailed: the upgrade failed; the file was restored from the backup.
         StoreError: the backup itself could not be taken (disk full, read-only…).
     """
-    head = head_revision(script_location)
+    head = head_revision(script_location) if target == "head" else target
     before = current_revision(path)
     if before == head:
         return MigrationResult(before, head, None)
@@ -145,7 +148,7 @@ def upgrade(path: Path, *, script_location: Path = DEFAULT_SCRIPTS) -> Migration
     try:
         with engine.begin() as conn:
             cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "head")
+            command.upgrade(cfg, target)
     except Exception as exc:
         engine.dispose()
         if backup is not None:

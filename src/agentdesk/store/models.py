@@ -70,6 +70,7 @@ class Customer(Base):
     name: Mapped[str] = mapped_column(String(100))
     name_chars: Mapped[str] = mapped_column(Text, default="")  # "张 三 丰" (FTS column)
     name_pinyin: Mapped[str] = mapped_column(Text, default="")  # "zhangsanfeng sanfeng feng zsf"
+    name_head: Mapped[str] = mapped_column(Text, default="", server_default="")  # "张 张三 张三丰"
     region_code: Mapped[str] = mapped_column(String(6), index=True)
     segment_id: Mapped[str] = mapped_column(String(4), default="")
     account_manager_id: Mapped[str | None] = mapped_column(String(64), index=True)

@@ -2,7 +2,8 @@
 
 SQLite 3.40's FTS5 ``trigram`` tokenizer finds nothing for 1–2 CJK characters (the commonest
 Chinese name searches), so names are indexed one character per token: ``张三丰`` becomes
-``"张 三 丰"`` and a query is a phrase of single characters (MACHINE-NOTES.md).
+``"张 三 丰"`` and a query is a phrase of single characters (MACHINE-NOTES.md). A second
+column holds the name's leading runs (``"张 张三 张三丰"``) so "starts with" is one token.
 
 Pinyin keys let a Latin keyboard find the same name: every joined suffix of the full pinyin
 (``zhangsanfeng sanfeng feng``), the initials (``zsf``), and the other readings of polyphonic
@@ -15,7 +16,7 @@ from __future__ import annotations
 import functools
 import unicodedata
 
-__all__ = ["is_cjk", "name_chars", "name_pinyin"]
+__all__ = ["is_cjk", "name_chars", "name_head", "name_pinyin"]
 
 
 def is_cjk(ch: str) -> bool:
@@ -27,6 +28,16 @@ def is_cjk(ch: str) -> bool:
 def name_chars(name: str) -> str:
     """The CJK characters of ``name`` separated by spaces (the FTS ``name_chars`` column)."""
     return " ".join(ch for ch in name if is_cjk(ch))
+
+
+def name_head(name: str) -> str:
+    """Every leading run of the name's CJK characters as one token: ``张 张三 张三丰``.
+
+    "Names that START with the query" is then a single-token lookup (``name_head : "张三"``),
+    far cheaper than FTS5's initial-token ``^`` phrase query on common characters.
+    """
+    chars = [ch for ch in name if is_cjk(ch)]
+    return " ".join("".join(chars[: i + 1]) for i in range(len(chars)))
 
 
 @functools.cache

@@ -14,7 +14,7 @@ from typing import Any
 from agentdesk.domain import Channel, ResultCode
 from agentdesk.protocol import Change
 from agentdesk.store.codec import dumps, ts_text
-from agentdesk.store.names import name_chars, name_pinyin
+from agentdesk.store.names import name_chars, name_head, name_pinyin
 
 __all__ = ["DELETES", "PARAMS", "UPSERTS"]
 
@@ -40,7 +40,7 @@ def _customer(ch: Change, synced_at: str) -> Params:
     id_number = a.get("id_number", "")
     return (
         ch.id, a.get("msisdn", ""), id_number, id_number[::-1], name, name_chars(name),
-        name_pinyin(name), a.get("region_code", ""), a.get("segment_id", ""),
+        name_pinyin(name), name_head(name), a.get("region_code", ""), a.get("segment_id", ""),
         a.get("account_manager_id"), a.get("value_class", ""), a.get("vip_level", ""),
         value.get("value_tier", 3), value.get("arpu_3m", 0.0), churn.get("risk_score", 0.0),
         churn.get("risk_level", "low"), a.get("number_status", ""), dumps(row), ch.seq, synced_at,
@@ -126,8 +126,9 @@ def _redirect(ch: Change, _at: str) -> Params:
 
 _CUSTOMER_COLS = (
     "customer_id", "msisdn", "id_number", "id_rev", "name", "name_chars", "name_pinyin",
-    "region_code", "segment_id", "account_manager_id", "value_class", "vip_level", "value_tier",
-    "arpu_3m", "churn_risk", "churn_level", "number_status", "row", "row_seq", "synced_at",
+    "name_head", "region_code", "segment_id", "account_manager_id", "value_class", "vip_level",
+    "value_tier", "arpu_3m", "churn_risk", "churn_level", "number_status", "row", "row_seq",
+    "synced_at",
 )  # fmt: skip
 _CONTACT_COLS = (
     "contact_id", "customer_id", "channel", "staff_id", "campaign_id", "started_at",

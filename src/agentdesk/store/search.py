@@ -127,10 +127,12 @@ def _digit_parts(digits: str) -> list[SearchPart]:
 
 
 def _name_parts(text: str) -> list[SearchPart]:
-    phrase = '"' + " ".join(ch for ch in text if is_cjk(ch)) + '"'
+    chars = [ch for ch in text if is_cjk(ch)]
+    phrase = '"' + " ".join(chars) + '"'
+    head = '"' + "".join(chars) + '"'
     return [
-        _fts_part("name", f"name_chars : ^ {phrase}"),
-        _fts_part("name", f"name_chars : {phrase} NOT name_chars : ^ {phrase}"),
+        _fts_part("name", f"name_head : {head}"),
+        _fts_part("name", f"name_chars : {phrase} NOT name_head : {head}"),
     ]
 
 

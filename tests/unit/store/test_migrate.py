@@ -17,8 +17,8 @@ GOOD = '''"""Add a column to the outbox."""
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002"
-down_revision = "0001"
+revision = "9002"
+down_revision = HEAD
 branch_labels = None
 depends_on = None
 
@@ -33,8 +33,8 @@ BAD = '''"""Half a migration, then a failure."""
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002"
-down_revision = "0001"
+revision = "9002"
+down_revision = HEAD
 branch_labels = None
 depends_on = None
 
@@ -48,9 +48,11 @@ def upgrade() -> None:
 
 
 def scripts_with(tmp_path: Path, text: str) -> Path:
+    """The real scripts plus one test revision ``9002`` on top of the current head."""
     target = tmp_path / "scripts"
     shutil.copytree(DEFAULT_SCRIPTS, target, ignore=shutil.ignore_patterns("__pycache__"))
-    (target / "versions" / "v0002_test.py").write_text(text, encoding="utf-8")
+    body = text.replace("HEAD", repr(head_revision()))
+    (target / "versions" / "v9002_test.py").write_text(body, encoding="utf-8")
     return target
 
 
@@ -85,7 +87,7 @@ def test_upgrade_backs_up_first_and_keeps_the_outbox(
     before = outbox_ids(cache_with_outbox)
     result = upgrade(cache_with_outbox, script_location=scripts_with(tmp_path, GOOD))
     assert result.changed
-    assert (result.from_revision, result.to_revision) == ("0001", "0002")
+    assert (result.from_revision, result.to_revision) == (head_revision(), "9002")
     assert result.backup is not None
     assert outbox_ids(result.backup) == before
     assert outbox_ids(cache_with_outbox) == before
@@ -117,7 +119,7 @@ def test_failed_upgrade_restores_the_backup_byte_for_byte(
     assert "sync is paused" in caught.value.sentence
     assert str(backup) in caught.value.sentence
     assert outbox_ids(cache_with_outbox) == before
-    assert current_revision(cache_with_outbox) == "0001"
+    assert current_revision(cache_with_outbox) == head_revision()
 
 
 def test_the_whole_upgrade_is_one_transaction(tmp_path: Path) -> None:
@@ -128,4 +130,30 @@ def test_the_whole_upgrade_is_one_transaction(tmp_path: Path) -> None:
     conn = sqlite3.connect(path)
     tables = conn.execute("SELECT name FROM sqlite_master").fetchall()
     conn.close()
-    assert tables == []  # revision 0001's tables were rolled back with 0002's failure
+    assert tables == []  # the real revisions' tables were rolled back with 9002's failure
+
+
+def test_v1_cache_upgrades_to_head_with_names_searchable(tmp_path: Path) -> None:
+    from agentdesk.store.search import search
+
+    path = tmp_path / "v1.db"
+    upgrade(path, target="0001")
+    conn = sqlite3.connect(path)
+    conn.execute(
+        "INSERT INTO customer (customer_id, msisdn, id_number, id_rev, name, name_chars, "
+        "name_pinyin, region_code, segment_id, value_class, vip_level, value_tier, arpu_3m, "
+        "churn_risk, churn_level, number_status, row, row_seq, synced_at) VALUES "
+        "('C00000001', '13800138000', '', '', '欧阳娜娜', '欧 阳 娜 娜', 'ouyangnana', '440100', "
+        "'SS1', '', '', 3, 0, 0, 'low', '', '{}', 1, '')"
+    )
+    conn.commit()
+    conn.close()
+    result = upgrade(path)
+    assert result.from_revision == "0001"
+    assert result.backup is not None
+    with CacheDB.open(path) as db, db.reader() as r:
+        assert [h.name for h in search(r, "欧阳")] == ["欧阳娜娜"]
+        assert [h.name for h in search(r, "娜")] == ["欧阳娜娜"]
+        assert [h.matched for h in search(r, "欧阳娜娜")] == ["name"]
+        head = r.execute("SELECT name_head FROM customer").fetchone()[0]
+    assert head == "欧 欧阳 欧阳娜 欧阳娜娜"
