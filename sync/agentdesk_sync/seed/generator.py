@@ -54,7 +54,7 @@ __all__ = [
 Row = dict[str, Any]
 CHUNK = 5_000
 _FAMILY_SHARE = 0.005
-_DUPLICATE_SHARE = 0.001
+_DUPLICATE_SHARE = 0.003
 _SHARED_ADDRESS = ("contact_address", "home_address", "postcode", "region_code",
                    "district_code", "region", "permanent_region")  # fmt: skip
 _SAME_PERSON = ("name", "id_number", "gender", "birth_date", "user_name", "account_holder", "extra")

@@ -1,0 +1,243 @@
+"""Customer merge (seed 002): find customers that are the same person, and merge two into one.
+
+Candidates follow the seed's rules: the same ID type and number, or the same name at the same
+address. :func:`merge_customers` moves everything of OTHER (holdings, usage months, contacts,
+target memberships, orders, portfolio entries, intents) to KEEP, fills KEEP's empty attributes
+from OTHER, deletes OTHER, leaves a ``customer_redirect`` OTHER → KEEP and publishes every change,
+all in one transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import delete, select, text, update
+from sqlalchemy.orm import Session
+
+from agentdesk_sync.db.changes import ChangeRow, append_changes
+from agentdesk_sync.db.engine import make_engine
+from agentdesk_sync.db.errors import DataInputError
+from agentdesk_sync.db.models import (
+    Claim,
+    Contact,
+    Customer,
+    CustomerRedirect,
+    Holding,
+    Intent,
+    MarketingOrder,
+    Portfolio,
+    TargetMember,
+    UsageMonth,
+)
+
+__all__ = ["Candidate", "MergeReport", "find_candidates", "merge_customers"]
+
+_SAME_ID = """
+SELECT a.customer_id, b.customer_id, a.name, b.name FROM customer a
+JOIN customer b ON a.id_type = b.id_type AND a.id_number = b.id_number
+ AND a.customer_id < b.customer_id
+WHERE a.id_number <> '' ORDER BY a.customer_id, b.customer_id LIMIT :limit
+"""
+_SAME_NAME_ADDRESS = """
+SELECT a.customer_id, b.customer_id, a.name, b.name FROM customer a
+JOIN customer b ON a.name = b.name AND a.contact_address = b.contact_address
+ AND a.customer_id < b.customer_id
+WHERE a.contact_address <> '' ORDER BY a.customer_id, b.customer_id LIMIT :limit
+"""
+_EMPTY: tuple[Any, ...] = (None, "", [], {})
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """Two customers that look like the same person; ``keep`` is the older id."""
+
+    keep: str
+    other: str
+    reasons: tuple[str, ...]
+    names: tuple[str, str]
+
+    def line(self) -> str:
+        """One tab-separated line: keep, other, reasons, names."""
+        return f"{self.keep}\t{self.other}\t{','.join(self.reasons)}\t{'/'.join(self.names)}"
+
+
+@dataclass
+class MergeReport:
+    """What a merge moved."""
+
+    keep: str
+    other: str
+    moved: dict[str, int] = field(default_factory=dict)
+    dropped: dict[str, int] = field(default_factory=dict)
+    filled: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        """One line for the terminal."""
+        moved = " ".join(f"{k}={v}" for k, v in self.moved.items())
+        return f"Merged {self.other} into {self.keep}: moved {moved}; {self.other} now redirects."
+
+
+def find_candidates(url: str, limit: int = 200) -> list[Candidate]:
+    """Candidate pairs by the seed-002 rules, same-ID pairs first."""
+    engine = make_engine(url)
+    pairs: dict[tuple[str, str], Candidate] = {}
+    try:
+        with engine.connect() as conn:
+            for reason, sql in (("same_id", _SAME_ID), ("same_name_address", _SAME_NAME_ADDRESS)):
+                for keep, other, name_a, name_b in conn.execute(text(sql), {"limit": limit}):
+                    known = pairs.get((keep, other))
+                    reasons = (*known.reasons, reason) if known else (reason,)
+                    pairs[(keep, other)] = Candidate(keep, other, reasons, (name_a, name_b))
+    finally:
+        engine.dispose()
+    return list(pairs.values())[:limit]
+
+
+class _Merge:
+    """The steps of one merge inside one session."""
+
+    def __init__(self, session: Session, keep: Customer, other: Customer) -> None:
+        self.session = session
+        self.keep = keep
+        self.other = other
+        self.report = MergeReport(keep.customer_id, other.customer_id)
+        self.changes: list[ChangeRow] = []
+
+    def put(self, entity: str, entity_id: str, row: dict[str, Any]) -> None:
+        kid = self.keep.customer_id
+        self.changes.append(ChangeRow(entity, entity_id, "put", row, self.keep.region_code, kid))
+
+    def remove(self, entity: str, entity_id: str) -> None:
+        oid = self.other.customer_id
+        self.changes.append(
+            ChangeRow(entity, entity_id, "remove", None, self.other.region_code, oid)
+        )
+
+    def count(self, what: str, moved: bool = True) -> None:
+        target = self.report.moved if moved else self.report.dropped
+        target[what] = target.get(what, 0) + 1
+
+    def move_simple(self, model: Any, entity: str, key: str) -> None:
+        """Rows keyed by their own id: re-point ``customer_id`` (column and row)."""
+        rows = self.session.scalars(
+            select(model).where(model.customer_id == self.other.customer_id)
+        )
+        for obj in rows:
+            obj.customer_id = self.keep.customer_id
+            obj.row = {**obj.row, "customer_id": self.keep.customer_id}
+            self.put(entity, getattr(obj, key), obj.row)
+            self.count(entity)
+
+    def move_usage(self) -> None:
+        kid, oid = self.keep.customer_id, self.other.customer_id
+        have = set(
+            self.session.scalars(select(UsageMonth.month).where(UsageMonth.customer_id == kid))
+        )
+        for obj in self.session.scalars(select(UsageMonth).where(UsageMonth.customer_id == oid)):
+            self.remove("usage", f"{oid}:{obj.month}")
+            if obj.month in have:
+                self.session.delete(obj)
+                self.count("usage", moved=False)
+                continue
+            row = {**obj.row, "customer_id": kid}
+            self.session.add(UsageMonth(customer_id=kid, month=obj.month, row=row))
+            self.session.delete(obj)
+            self.put("usage", f"{kid}:{obj.month}", row)
+            self.count("usage")
+
+    def move_targets(self) -> None:
+        kid, oid = self.keep.customer_id, self.other.customer_id
+        have = set(
+            self.session.scalars(
+                select(TargetMember.campaign_id).where(TargetMember.customer_id == kid)
+            )
+        )
+        for obj in self.session.scalars(
+            select(TargetMember).where(TargetMember.customer_id == oid)
+        ):
+            self.remove("target", f"{obj.campaign_id}:{oid}")
+            if obj.campaign_id not in have:
+                row = {**obj.row, "customer_id": kid, "customer_name": self.keep.name}
+                self.session.add(TargetMember(
+                    campaign_id=obj.campaign_id, customer_id=kid, row=row,
+                    in_control_group=obj.in_control_group, wave=obj.wave,
+                ))  # fmt: skip
+                self.put("target", f"{obj.campaign_id}:{kid}", row)
+                self.count("target")
+            else:
+                self.count("target", moved=False)
+            self.session.delete(obj)
+
+    def move_side_tables(self) -> None:
+        kid, oid = self.keep.customer_id, self.other.customer_id
+        held = set(
+            self.session.scalars(select(Portfolio.user_id).where(Portfolio.customer_id == kid))
+        )
+        for obj in self.session.scalars(select(Portfolio).where(Portfolio.customer_id == oid)):
+            if obj.user_id not in held:
+                self.session.add(Portfolio(user_id=obj.user_id, customer_id=kid))
+            self.session.delete(obj)
+        self.session.execute(
+            update(Intent).where(Intent.customer_id == oid).values(customer_id=kid)
+        )
+        if self.session.execute(delete(Claim).where(Claim.customer_id == oid)).rowcount:  # type: ignore[attr-defined]
+            self.remove("claim", oid)
+
+    def fill_and_finish(self) -> None:
+        kid, oid = self.keep.customer_id, self.other.customer_id
+        row = dict(self.keep.row)
+        attrs = dict(row["attributes"])
+        for name, value in self.other.row["attributes"].items():
+            if attrs.get(name) in _EMPTY and value not in _EMPTY:
+                attrs[name] = value
+                self.report.filled.append(name)
+        previous = list(attrs.get("previous_numbers") or [])
+        if self.other.msisdn not in (self.keep.msisdn, *previous):
+            attrs["previous_numbers"] = [*previous, self.other.msisdn]
+        self.keep.row = {**row, "attributes": attrs}
+        self.keep.id_number = attrs.get("id_number") or ""
+        self.keep.updated_at = datetime.now(UTC)
+        self.put("customer", kid, self.keep.row)
+        now = datetime.now(UTC)
+        self.session.execute(
+            update(CustomerRedirect).where(CustomerRedirect.new_id == oid).values(new_id=kid)
+        )
+        self.session.add(CustomerRedirect(old_id=oid, new_id=kid, merged_at=now))
+        self.session.delete(self.other)
+        self.remove("customer", oid)
+        self.changes.append(ChangeRow("redirect", oid, "put", {"new_id": kid}, None, kid))
+
+
+def _load(session: Session, customer_id: str) -> Customer:
+    customer = session.get(Customer, customer_id)
+    if customer is None:
+        raise DataInputError(f"There is no customer {customer_id}.")
+    return customer
+
+
+def merge_customers(url: str, keep: str, other: str) -> MergeReport:
+    """Merge customer ``other`` into ``keep`` in one transaction.
+
+    Raises:
+        DataInputError: Unknown customer, or both ids are the same.
+    """
+    if keep == other:
+        raise DataInputError("KEEP and OTHER are the same customer.")
+    engine = make_engine(url)
+    try:
+        with Session(engine) as session:
+            merge = _Merge(session, _load(session, keep), _load(session, other))
+            merge.move_simple(Holding, "holding", "holding_id")
+            merge.move_usage()
+            merge.move_simple(Contact, "contact", "contact_id")
+            merge.move_targets()
+            merge.move_simple(MarketingOrder, "order", "order_id")
+            merge.move_side_tables()
+            merge.fill_and_finish()
+            append_changes(session, merge.changes)
+            session.commit()
+    finally:
+        engine.dispose()
+    return merge.report

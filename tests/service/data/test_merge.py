@@ -1,0 +1,106 @@
+"""Customer merge (seed 002): candidates by the seed's rules, and a merge in one transaction."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import orjson
+import pytest
+from sqlalchemy import text
+
+from agentdesk_sync.cli import main
+from agentdesk_sync.db.engine import make_engine
+from agentdesk_sync.db.errors import DataInputError
+from agentdesk_sync.merge import find_candidates, merge_customers
+from agentdesk_sync.seed import seed_database
+
+ANCHOR = date(2026, 11, 26)
+
+
+def _rows(url: str, sql: str) -> list[tuple[object, ...]]:
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        rows = [tuple(r) for r in conn.execute(text(sql))]
+    engine.dispose()
+    return rows
+
+
+def _json(value: object) -> dict[str, object]:
+    return value if isinstance(value, dict) else orjson.loads(str(value))
+
+
+@pytest.fixture
+def seeded(db_url: str) -> str:
+    seed_database(db_url, 1500, 11, anchor=ANCHOR)
+    return db_url
+
+
+def _same_person_pair(url: str) -> tuple[str, str]:
+    pairs = [c for c in find_candidates(url) if "same_id" in c.reasons]
+    assert pairs, "the seed has people registered twice"
+    return pairs[0].keep, pairs[0].other
+
+
+def test_candidates_follow_the_seed_rules(seeded: str) -> None:
+    candidates = find_candidates(seeded)
+    assert candidates
+    for pair in candidates:
+        query = "SELECT id_type, id_number, name, contact_address FROM customer WHERE customer_id"
+        a, b = (_rows(seeded, f"{query} = '{cid}'")[0] for cid in (pair.keep, pair.other))
+        same_id = a[:2] == b[:2]
+        same_name_address = a[2:] == b[2:]
+        assert ("same_id" in pair.reasons) == same_id
+        assert ("same_name_address" in pair.reasons) == same_name_address
+        assert pair.keep < pair.other
+
+
+def test_merge_moves_everything_and_redirects(seeded: str) -> None:
+    keep, other = _same_person_pair(seeded)
+    count = f"SELECT count(*) FROM {{}} WHERE customer_id = '{other}'"
+    before = {
+        t: _rows(seeded, count.format(t))[0][0] for t in ("holding", "contact", "usage_month")
+    }
+    keep_contacts = _rows(seeded, f"SELECT count(*) FROM contact WHERE customer_id = '{keep}'")[0][
+        0
+    ]
+    report = merge_customers(seeded, keep, other)
+    assert report.moved.get("holding", 0) == before["holding"]
+    assert report.moved.get("contact", 0) == before["contact"]
+    for table in ("holding", "contact", "usage_month", "target_member", "marketing_order"):
+        assert _rows(seeded, count.format(table)) == [(0,)]
+    assert _rows(seeded, f"SELECT count(*) FROM customer WHERE customer_id = '{other}'") == [(0,)]
+    after = _rows(seeded, f"SELECT count(*) FROM contact WHERE customer_id = '{keep}'")[0][0]
+    assert after == keep_contacts + before["contact"]
+    assert _rows(seeded, "SELECT old_id, new_id FROM customer_redirect") == [(other, keep)]
+    log = _rows(seeded, "SELECT entity, entity_id, op, row FROM change_log ORDER BY server_seq")
+    assert ("customer", other, "remove") in [(e, i, o) for e, i, o, _ in log]
+    redirect = next(r for e, i, o, r in log if e == "redirect")
+    assert _json(redirect) == {"new_id": keep}
+    moved = [i for e, i, o, _ in log if e == "contact" and o == "put"]
+    assert len(moved) == before["contact"]
+    stamped = _rows(seeded, f"SELECT row_seq FROM customer WHERE customer_id = '{keep}'")[0][0]
+    assert isinstance(stamped, int)
+    assert stamped > 0
+    phone = _rows(seeded, f"SELECT row FROM customer WHERE customer_id = '{keep}'")[0][0]
+    assert _json(phone)["attributes"]["previous_numbers"]  # type: ignore[index]
+
+
+def test_merge_refuses_unknown_or_same_ids(seeded: str) -> None:
+    with pytest.raises(DataInputError, match="There is no customer C99999999"):
+        merge_customers(seeded, "C00000001", "C99999999")
+    with pytest.raises(DataInputError, match="same customer"):
+        merge_customers(seeded, "C00000001", "C00000001")
+    assert _rows(seeded, "SELECT count(*) FROM change_log") == [(0,)]
+
+
+def test_cli_merge(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    url = f"sqlite:///{tmp_path}/c.db"
+    seed_database(url, 1500, 11, anchor=ANCHOR)
+    assert main(["merge-candidates", "--db", url]) == 0
+    out = capsys.readouterr().out
+    keep, other = out.splitlines()[0].split("\t")[:2]
+    assert main(["merge", keep, other, "--db", url]) == 0
+    assert f"Merged {other} into {keep}" in capsys.readouterr().out
+    assert main(["merge", keep, other, "--db", url]) == 1
+    assert f"There is no customer {other}." in capsys.readouterr().err
