@@ -61,7 +61,8 @@ test: venv sysdeps-test
 	@rc=0; \
 	$(MAKE) lint || rc=1; \
 	echo "== pytest"; \
-	$(BIN)/pytest -p no:cacheprovider -q --require-postgres $(PYTEST_ARGS) || rc=$$?; \
+	$(BIN)/pytest -p no:cacheprovider -q --require-postgres --durations=15 $(PYTEST_ARGS) \
+		|| rc=$$?; \
 	if [ $$rc -ne 0 ]; then echo "make test: FAILED (exit $$rc)"; fi; \
 	exit $$rc
 
