@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import signal
 import time
 import traceback
 from collections.abc import Callable
@@ -57,6 +58,10 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
         "--prepare", action="store_true", help="only build the cached data sets of --customers"
     )
     return parser.parse_args(argv)
+
+
+def _interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _run_row(ctx: Ctx, pid: str, op: str, target: str, fn: Callable[[Ctx], Row]) -> Row:
@@ -113,16 +118,25 @@ def main(argv: list[str] | None = None) -> int:
                   console=console, stack=stack)  # fmt: skip
         ctx.tick = lambda: progress.advance(row_task)
         ctx.status = lambda text: progress.update(row_task, status=text[:60])
-        for pid, op, target, fn in rows_todo:
-            progress.reset(row_task, description=f"{pid} {op}", total=None, status="")
-            row = _run_row(ctx, pid, op, target, fn)
-            rows.append(row)
-            progress.advance(overall)
-        if not args.no_scaling and not wanted:
-            from bench.scaling import run_scaling
+        signal.signal(signal.SIGTERM, _interrupt)
+        try:
+            for pid, op, target, fn in rows_todo:
+                progress.reset(row_task, description=f"{pid} {op}", total=None, status="")
+                console.log(f"{pid} {op}: start")
+                row = _run_row(ctx, pid, op, target, fn)
+                console.log(f"{pid}: {row.verdict} after {row.seconds:.0f} s")
+                rows.append(row)
+                progress.advance(overall)
+            if not args.no_scaling and not wanted:
+                from bench.scaling import run_scaling
 
-            progress.reset(row_task, description="scaling", total=None, status="")
-            extra = run_scaling(ctx)
+                progress.reset(row_task, description="scaling", total=None, status="")
+                extra = run_scaling(ctx)
+        except KeyboardInterrupt:
+            done = {r.pid for r in rows}
+            rows += [Row(pid, op, target, missing=True, note="not run: the run was interrupted")
+                     for pid, op, target, _fn in rows_todo if pid not in done]  # fmt: skip
+            mode += " (interrupted)"
     elapsed = time.perf_counter() - started
     title = f"agentdesk bench ({mode}, {customers:,} customers, {elapsed:.0f} s)"
     render(rows, console, title)

@@ -60,19 +60,39 @@ class PgCluster:
         return self.url(name)
 
 
-@contextlib.contextmanager
-def pg_cluster() -> Iterator[PgCluster]:
-    """Start a private cluster (fsync on, synchronous_commit on) and delete it afterwards."""
-    bindir = _bindir()
-    root = Path(tempfile.mkdtemp(prefix="adbench-pg-"))
-    if os.geteuid() == 0:
-        shutil.chown(root, "postgres", "postgres")
-    data = root / "data"
+def _initdb(bindir: Path, data: Path) -> None:
     subprocess.run(
         _as_postgres([str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres",
                       "-E", "UTF8", "--locale=C.UTF-8"]),
         check=True, capture_output=True,
     )  # fmt: skip
+
+
+@contextlib.contextmanager
+def pg_cluster(template: Path | None = None, data: Path | None = None) -> Iterator[PgCluster]:
+    """Start a cluster (fsync on, synchronous_commit on); stop it at the end.
+
+    Args:
+        template: a stopped data folder to copy (a seeded store); the copy is deleted at the end.
+        data: a data folder to use in place and keep (initdb'd when missing), to build a
+            template.
+    """
+    bindir = _bindir()
+    root = Path(tempfile.mkdtemp(prefix="adbench-pg-"))
+    if os.geteuid() == 0:
+        shutil.chown(root, "postgres", "postgres")
+    if data is not None:
+        data.parent.mkdir(parents=True, exist_ok=True)
+        if os.geteuid() == 0:
+            shutil.chown(data.parent, "postgres", "postgres")
+        if not (data / "PG_VERSION").exists():
+            _initdb(bindir, data)
+    else:
+        data = root / "data"
+        if template is not None:
+            subprocess.run(["cp", "-a", str(template), str(data)], check=True)
+        else:
+            _initdb(bindir, data)
     port = free_port()
     opts = (
         f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=on "
@@ -81,7 +101,7 @@ def pg_cluster() -> Iterator[PgCluster]:
     ctl = str(bindir / "pg_ctl")
     subprocess.run(
         _as_postgres([ctl, "-D", str(data), "-l", str(root / "server.log"), "-o", opts, "-w",
-                      "-t", "60", "start"]),
+                      "-t", "120", "start"]),
         check=True, capture_output=True,
     )  # fmt: skip
     try:
