@@ -37,7 +37,7 @@ def _customer(ch: Change, synced_at: str) -> Params:
     value = row.get("value", {})
     churn = row.get("churn", {})
     name = a.get("name", "")
-    id_number = a.get("id_number", "")
+    id_number = str(a.get("id_number", "")).upper()  # a trailing check letter is searched as X
     return (
         ch.id, a.get("msisdn", ""), id_number, id_number[::-1], name, name_chars(name),
         name_pinyin(name), name_head(name), a.get("region_code", ""), a.get("segment_id", ""),

@@ -13,7 +13,7 @@ PEOPLE = [
     ("C00000001", "张三", "13800138000", "440103199001011234"),
     ("C00000002", "张三丰", "13800139111", "44010319850505567X"),
     ("C00000003", "李张三", "13912345678", "110101197001012222"),
-    ("C00000004", "王小明", "15011112222", "440106200002023333"),
+    ("C00000004", "王小明", "15011112222", "44010620000202333x"),
     ("C00000005", "曾小贤", "18622223333", "440104198812124444"),
     ("C00000006", "欧阳娜娜", "13700001111", "440105199509095555"),
     ("C00000007", "张伟", "13800001234", "440111199303036666"),
@@ -74,7 +74,9 @@ def test_id_number_prefix_and_suffix(filled: CacheDB) -> None:
     assert names(filled, "567x") == ["张三丰"]
     assert names(filled, "44010319850505567X") == ["张三丰"]
     # 4-8 digits that are no phone prefix: ID prefix and then ID suffix
-    assert names(filled, "3333") == ["王小明"]
+    assert names(filled, "333X") == ["王小明"]  # stored upper-case whatever the server sent
+    # 4-8 digits that are no phone prefix: ID prefix, then ID suffix
+    assert names(filled, "4444") == ["曾小贤"]
 
 
 def test_customer_id_prefix(filled: CacheDB) -> None:
