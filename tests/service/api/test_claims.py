@@ -14,7 +14,7 @@ from .conftest import GZ, Api, LiveServer, add_user, insert_customer
 def _claim(api: Api, user: str, customer: str = "C00000001", **kw: object) -> httpx.Response:
     body = {
         "customer_id": customer,
-        "channel": "outbound_call",
+        "channel": "inbound_call",
         "purpose": "contact",
         "ttl_s": 900,
         **kw,
@@ -43,7 +43,7 @@ def test_grant_reclaim_conflict_renew_release(api: Api) -> None:
     error = taken.json()["error"]
     assert error["code"] == "claimed"
     assert error["details"]["holder"]["user_id"] == "cc1"
-    assert error["details"]["holder"]["channel"] == "outbound_call"
+    assert error["details"]["holder"]["channel"] == "inbound_call"
     assert error["details"]["holder"]["lease_until"].endswith("Z")
     renewed = api.post("cc1", f"/v1/claims/{granted['claim_id']}/renew", {"ttl_s": 1800})
     assert renewed.status_code == 200
@@ -100,7 +100,7 @@ def test_scope_and_unknown_customers(api: Api) -> None:
 
 def test_policy_blocked_claim_carries_the_reasons(api: Api, sync_engine: Engine) -> None:
     insert_customer(sync_engine, "C00000009", GZ, do_not_contact=True)
-    resp = _claim(api, "cc1", customer="C00000009")
+    resp = _claim(api, "cc1", customer="C00000009", channel="outbound_call")
     assert resp.status_code == 409
     error = resp.json()["error"]
     assert error["code"] == "policy_blocked"
@@ -127,7 +127,7 @@ def test_racing_claimers_get_exactly_one_holder_and_growing_fences(
     ):
 
         def claim(user: str) -> httpx.Response:
-            body = {"customer_id": "C00000002", "channel": "outbound_call", "ttl_s": 600}
+            body = {"customer_id": "C00000002", "channel": "inbound_call", "ttl_s": 600}
             return client.post(
                 "/v1/claims", json=body, headers={"Authorization": f"Bearer tok-{user}"}
             )

@@ -137,7 +137,11 @@ def test_frequency_cap_conflict_names_the_other_contact(api: Api) -> None:
 
 
 def test_contact_while_someone_else_holds_the_claim_is_claimed_by_other(api: Api) -> None:
-    claim = api.post("fa1", "/v1/claims", {"customer_id": "C00000003", "channel": "field_visit"})
+    claim = api.post(
+        "fa1",
+        "/v1/claims",
+        {"customer_id": "C00000003", "channel": "field_visit", "purpose": "visit_plan"},
+    )
     assert claim.status_code == 201, claim.text
     pitched = contact("C00000003", channel="store", started=day_time(0, 0), campaign_id="K0001")
     pitched["payload"]["started_at"] = pitched["payload"]["ended_at"] = _now_iso()

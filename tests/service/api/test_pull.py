@@ -88,7 +88,7 @@ def test_field_user_pulls_only_the_portfolio(api: Api) -> None:
 def test_claims_appear_in_the_feed(api: Api) -> None:
     _changes, cursor, _ = _drain(api, "cc2")
     granted = api.post(
-        "cc1", "/v1/claims", {"customer_id": "C00000001", "channel": "outbound_call"}
+        "cc1", "/v1/claims", {"customer_id": "C00000001", "channel": "inbound_call"}
     ).json()
     api.delete("cc1", f"/v1/claims/{granted['claim_id']}")
     feed, _cursor, _ = _drain(api, "cc2", cursor)
