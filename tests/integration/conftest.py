@@ -40,9 +40,9 @@ def central(tmp_path: Path) -> Iterator[Central]:
     """A seeded central store served by a real ``agentdesk-sync serve`` process."""
     db_url = f"sqlite:///{tmp_path / 'central.db'}"
     customers = prepare_central(db_url, customers=12)
-    service = ServiceProcess(db_url, tmp_path / "service.log").start()
-    yield Central(db_url, customers, service)
-    service.stop()
+    central = Central(db_url, customers, ServiceProcess(db_url, tmp_path / "service.log").start())
+    yield central
+    central.service.stop()  # the test may have replaced it (restart on the same port)
 
 
 @pytest.fixture

@@ -56,8 +56,18 @@ class ServiceProcess:
         """``http://127.0.0.1:PORT``."""
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 60.0) -> ServiceProcess:
-        """Start and wait until ``/v1/health`` answers."""
+    def start(self, timeout: float = 120.0) -> ServiceProcess:
+        """Start and wait until ``/v1/health`` answers (the process is killed if it never does)."""
+        try:
+            return self._start(timeout)
+        except BaseException:
+            if self._proc is not None:
+                self._proc.kill()
+                self._proc.wait()
+                self._proc = None
+            raise
+
+    def _start(self, timeout: float) -> ServiceProcess:
         log = self._log_path.open("ab")
         env = os.environ | {"PYTHONUNBUFFERED": "1"}
         self._proc = subprocess.Popen(

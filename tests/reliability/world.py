@@ -54,10 +54,12 @@ def prepare_central(
     *,
     customers: int = 20,
     users: Iterable[tuple[str, str]] = (("cc1", "call_centre"), ("cc2", "call_centre")),
+    portfolios: dict[str, list[str]] | None = None,
 ) -> list[str]:
     """Migrate ``db_url`` and add ``customers`` customers of :data:`REGION` and the users.
 
-    Every user gets the password ``pw-<user>`` and the region :data:`REGION`.
+    Every user gets the password ``pw-<user>`` and the region :data:`REGION`; ``portfolios``
+    gives field users their customers.
 
     Returns:
         The customer ids.
@@ -70,7 +72,9 @@ def prepare_central(
         with Session(engine) as session, session.begin():
             session.execute(insert(m.Customer), [_customer_values(c, REGION, now) for c in ids])
             for user, role in users:
-                create_user(session, user, f"pw-{user}", role, regions=[REGION])
+                portfolio = (portfolios or {}).get(user, [])
+                regions = [] if role == "field" else [REGION]
+                create_user(session, user, f"pw-{user}", role, regions=regions, portfolio=portfolio)
     finally:
         engine.dispose()
     return ids

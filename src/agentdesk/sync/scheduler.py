@@ -32,7 +32,7 @@ class SyncScheduler:
     Args:
         engine: the engine to run.
         interval: seconds between periodic cycles.
-        debounce: seconds to wait after a local write before syncing it.
+        debounce: least seconds between write-triggered cycles (leading edge).
         backoff: failure backoff (full jitter, capped at 5 min by default).
         listen_events: also follow ``/v1/events`` (Server-Sent Events) on a second thread.
         sse_read_timeout: seconds of stream silence after which the listener reconnects.
@@ -64,6 +64,7 @@ class SyncScheduler:
         self._write_due = _NEVER
         self._kick_due = _NEVER
         self._backoff_until = 0.0
+        self._last_cycle = float("-inf")
         self._reconnected = False  # a reconnect arrived while a cycle ran: no backoff after it
         self._listeners: list[ReportListener] = []
         self._threads: list[threading.Thread] = []
@@ -100,9 +101,14 @@ class SyncScheduler:
         self._listeners.append(listener)
 
     def notify_local_write(self) -> None:
-        """A new outbox item was committed: sync it within ``debounce`` seconds."""
+        """A new outbox item was committed: sync it now, or ``debounce`` s after the last cycle.
+
+        The debounce is leading-edge: the first write after a quiet spell is pushed at once (other
+        channels need the fact now), and a burst of writes costs at most one cycle a ``debounce``.
+        """
         with self._cond:
-            self._write_due = min(self._write_due, self._clock() + self._debounce)
+            due = max(self._clock(), self._last_cycle + self._debounce)
+            self._write_due = min(self._write_due, due)
             self._cond.notify_all()
 
     def notify_reconnect(self) -> None:
@@ -134,6 +140,7 @@ class SyncScheduler:
                 if delay <= 0:
                     self._write_due = self._kick_due = _NEVER
                     self._reconnected = False
+                    self._last_cycle = self._clock()
                     return True
                 self._cond.wait(min(delay, 3600.0))
         return False
