@@ -8,17 +8,19 @@ harmless and an older row never replaces a newer one (SYNC.md §4).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
-from agentdesk.domain import Channel, ResultCode
-from agentdesk.protocol import Change
+from agentdesk.domain import Channel, CustomerAttributes, CustomerView, ResultCode
+from agentdesk.protocol import Change, to_row
 from agentdesk.store.codec import dumps, ts_text
 from agentdesk.store.names import name_chars, name_head, name_pinyin
 
-__all__ = ["DELETES", "PARAMS", "UPSERTS"]
+__all__ = ["DELETES", "PARAMS", "UPSERTS", "compact", "compact_customer_row"]
 
 Params = tuple[Any, ...]
+_MISSING = object()
 
 
 def _upsert(table: str, key: str, columns: tuple[str, ...]) -> str:
@@ -29,6 +31,38 @@ def _upsert(table: str, key: str, columns: tuple[str, ...]) -> str:
         f"INSERT INTO {table} ({cols}) VALUES ({marks}) ON CONFLICT({key}) DO UPDATE SET {sets} "
         f"WHERE excluded.row_seq >= {table}.row_seq"
     )
+
+
+@functools.cache
+def _customer_defaults() -> dict[str, Any]:
+    blank = CustomerView(attributes=CustomerAttributes(customer_id="", msisdn="", name=""))
+    return to_row(blank)
+
+
+_ALWAYS = frozenset({"customer_id", "msisdn", "name"})
+
+
+def compact(row: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
+    """``row`` without the fields equal to the dataclass defaults (``from_row`` restores them).
+
+    A 1 M-customer cache shrinks several-fold (the wire row carries every IVOC field), and
+    with it every full-table step: snapshot index builds, the FTS rebuild, backups.
+    """
+    out: dict[str, Any] = {}
+    for key, value in row.items():
+        default = defaults.get(key, _MISSING)
+        if isinstance(value, dict) and isinstance(default, dict):
+            inner = compact(value, default)
+            if inner:
+                out[key] = inner
+        elif key in _ALWAYS or value != default:
+            out[key] = value
+    return out
+
+
+def compact_customer_row(row: dict[str, Any]) -> dict[str, Any]:
+    """The stored form of a pulled ``customer`` row (see :func:`compact`)."""
+    return compact(row, _customer_defaults())
 
 
 def _customer(ch: Change, synced_at: str) -> Params:
@@ -43,7 +77,8 @@ def _customer(ch: Change, synced_at: str) -> Params:
         name_pinyin(name), name_head(name), a.get("region_code", ""), a.get("segment_id", ""),
         a.get("account_manager_id"), a.get("value_class", ""), a.get("vip_level", ""),
         value.get("value_tier", 3), value.get("arpu_3m", 0.0), churn.get("risk_score", 0.0),
-        churn.get("risk_level", "low"), a.get("number_status", ""), dumps(row), ch.seq, synced_at,
+        churn.get("risk_level", "low"), a.get("number_status", ""),
+        dumps(compact_customer_row(row)), ch.seq, synced_at,
     )  # fmt: skip
 
 
