@@ -3,6 +3,12 @@
 An independent brute-force oracle (:mod:`tests.unit.policy.oracle`) decides the cap, gap,
 quiet-hours and claim rules. Histories mix past and future contacts (offline contacts pushed
 late), claims of other users, and clock movements.
+
+Definition tested for a deferral: ``deferred_until`` is the least instant ``t >= now`` at which no
+deferring rule (caps, gap, quiet hours) fires, the history being unchanged. So at
+``deferred_until - 1 µs`` (and at every instant in ``[now, deferred_until)``) the contact is not
+allowed, and at ``deferred_until`` it is allowed, unless a claim of another user that was acquired
+after ``now`` covers that instant (claims block while their lease lasts; they never defer).
 """
 
 from __future__ import annotations
