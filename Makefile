@@ -3,7 +3,7 @@
 #
 #   make venv         .venv with uv and the project (editable, dev extra) pinned by requirements.lock
 #   make lock         re-resolve requirements.lock from pyproject.toml
-#   make lint         ruff check, ruff format --check, mypy, lint-imports
+#   make lint         ruff check, ruff format --check, mypy, lint-imports, deptry (undeclared deps)
 #   make test         lint + the whole pytest suite (PostgreSQL tests must run, none may be skipped)
 #   make demo ARGS=…  the desktop with demo data (agentdesk demo)
 #   make bench [QUICK=1], make reliability [ITER=20], make package, make i18n, make clean
@@ -51,6 +51,7 @@ lint: venv
 	echo "== ruff format --check"; $(BIN)/ruff format --check . || rc=1; \
 	echo "== mypy";               $(BIN)/mypy || rc=1; \
 	echo "== lint-imports";       $(BIN)/lint-imports || rc=1; \
+	echo "== deptry";             $(BIN)/deptry src sync tests bench || rc=1; \
 	exit $$rc
 
 pytest: venv sysdeps-test
