@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from agentdesk.domain import (
@@ -58,7 +59,13 @@ _SHANGHAI_S = 8 * 3600
 
 def iso_utc(epoch_s: int) -> str:
     """RFC 3339 UTC text of a whole-second epoch time, as ``to_row`` writes datetimes."""
-    return datetime.fromtimestamp(epoch_s, UTC).isoformat()[:19] + "Z"
+    day, second = divmod(epoch_s, 86400)
+    return f"{_day_text(day)}T{second // 3600:02d}:{second // 60 % 60:02d}:{second % 60:02d}Z"
+
+
+@lru_cache(maxsize=4096)
+def _day_text(day: int) -> str:
+    return datetime.fromtimestamp(day * 86400, UTC).date().isoformat()
 
 
 def _staff(rng: random.Random, channel: str, attrs: Row) -> str:
@@ -72,19 +79,28 @@ def _staff(rng: random.Random, channel: str, attrs: Row) -> str:
     return f"cc_{region}_{randint(rng, 1, 40)}"
 
 
-def _one_contact(rng: random.Random, attrs: Row, catalog: Catalog, anchor_s: int) -> Row:
+def _campaigns_by_channel(catalog: Catalog) -> dict[str, list[Campaign]]:
+    by_channel: dict[str, list[Campaign]] = {}
+    for campaign in catalog[0]:
+        for channel in campaign.channels:
+            by_channel.setdefault(channel.value, []).append(campaign)
+    return by_channel
+
+
+def _one_contact(
+    rng: random.Random, attrs: Row, catalog: Catalog, anchor_s: int,
+    by_channel: dict[str, list[Campaign]],
+) -> Row:  # fmt: skip
     channel = _CHANNELS.pick(rng)
     if channel in ("field_visit", "phone") and not attrs["account_manager_id"]:
         channel = "outbound_call"
-    local_s = randint(rng, 9 * 3600, 20 * 3600 - 1)
-    started = anchor_s - randint(rng, 1, 90) * 86400 + local_s - _SHANGHAI_S
-    calls = channel in ("outbound_call", "phone")
-    result = (
-        "reached_no_offer"
-        if channel == "sms"
-        else (_CALL_RESULTS if calls else _FACE_RESULTS).pick(rng)
-    )
-    campaigns = [c for c in catalog[0] if channel in c.channels]
+    started = anchor_s - (1 + int(rng.random() * 90)) * 86400 + 3600 + int(rng.random() * 39600)
+    if channel == "sms":
+        result = "reached_no_offer"
+    else:
+        table = _CALL_RESULTS if channel in ("outbound_call", "phone") else _FACE_RESULTS
+        result = table.pick(rng)
+    campaigns = by_channel.get(channel)
     campaign = pick(rng, campaigns) if campaigns and rng.random() < 0.6 else None
     reactions = []
     if campaign and result in ("reached_accepted", "reached_declined"):
@@ -94,23 +110,32 @@ def _one_contact(rng: random.Random, attrs: Row, catalog: Catalog, anchor_s: int
             {"offer_id": offer.offer_id, "reaction": reaction, "campaign_id": campaign.campaign_id}
         )
     reached = not result.startswith("not_reached") and result != "wrong_number"
-    duration = _DURATION_S.get(channel) or (randint(rng, 20, 420) if reached else 30)
-    row = dict(_CONTACT)
-    row.update(
-        contact_id=uuid7_at(rng, started * 1000), customer_id=attrs["customer_id"],
-        channel=channel, started_at=iso_utc(started), ended_at=iso_utc(started + duration),
-        result_code=result, staff_id=_staff(rng, channel, attrs),
-        campaign_id=campaign.campaign_id if campaign else None,
-        next_appointment_at=iso_utc(started + randint(rng, 1, 5) * 86400)
-        if result == "reached_callback" else None,
-        note=pick(rng, _NOTES), reactions=reactions,
-    )  # fmt: skip
-    return row
+    duration = _DURATION_S.get(channel) or ((20 + int(rng.random() * 400)) if reached else 30)
+    callback = None
+    if result == "reached_callback":
+        callback = iso_utc(started + (1 + int(rng.random() * 5)) * 86400)
+    return {
+        "contact_id": uuid7_at(rng, started * 1000),
+        "customer_id": attrs["customer_id"],
+        "channel": channel,
+        "started_at": iso_utc(started),
+        "ended_at": iso_utc(started + duration),
+        "result_code": result,
+        "staff_id": _staff(rng, channel, attrs),
+        "campaign_id": campaign.campaign_id if campaign else None,
+        "opportunity_id": None,
+        "next_appointment_at": callback,
+        "note": pick(rng, _NOTES),
+        "reactions": reactions,
+        "server_seq": None,
+    }
 
 
 def make_contacts(rng: random.Random, attrs: Row, catalog: Catalog, anchor_s: int) -> list[Row]:
     """About five contacts over the 90 days before ``anchor_s``, oldest first."""
-    contacts = [_one_contact(rng, attrs, catalog, anchor_s) for _ in range(_COUNT.pick(rng))]
+    by_channel = _campaigns_by_channel(catalog)
+    count = _COUNT.pick(rng)
+    contacts = [_one_contact(rng, attrs, catalog, anchor_s, by_channel) for _ in range(count)]
     return sorted(contacts, key=lambda c: (c["started_at"], c["contact_id"]))
 
 

@@ -17,7 +17,6 @@ from agentdesk.domain import (
     CustomerAttributes,
     CustomerView,
     Holding,
-    UsageMonth,
     ValueInfo,
 )
 from agentdesk.protocol import to_row
@@ -34,7 +33,6 @@ Row = dict[str, Any]
 _ATTRS = to_row(CustomerAttributes(customer_id="", msisdn="", name=""))
 _VIEW = to_row(CustomerView(attributes=CustomerAttributes(customer_id="", msisdn="", name="")))
 _HOLDING = to_row(Holding(holding_id="", customer_id="", product_code="", product_name="", kind=""))
-_USAGE = to_row(UsageMonth(customer_id="", month="", voice_min=0, data_mb=0, sms_count=0, arpu=0))
 _VALUE = to_row(ValueInfo())
 _CHURN = to_row(ChurnInfo())
 _SENSITIVE = ("outbound_call", "sms", "field_visit")
@@ -76,7 +74,7 @@ def make_person(rng: random.Random, index: int, anchor: date) -> Person:
     birth = date.fromordinal(anchor.toordinal() - age_days)
     profile = pick_profile(rng, age_days // 365)
     city = pick_city(rng)
-    district, address, postcode = pick_address(rng, city)
+    district, address, postcode = pick_address(rng, city, birth.year)
     high = profile.value_class.value == "high_value"
     msisdn = make_msisdn(rng, index)
     today = anchor.toordinal()
@@ -145,23 +143,27 @@ def make_holdings(rng: random.Random, person: Person, anchor: date) -> list[Row]
 def make_usage(rng: random.Random, person: Person, anchor: date) -> list[Row]:
     """6–12 months of usage ending with the month before ``anchor``."""
     base = person.profile.base_arpu
-    heavy = rng.random() < 0.25
+    heavy = 1.3 if rng.random() < 0.25 else 1.0
     cid = person.attrs["customer_id"]
     current = anchor.year * 12 + anchor.month - 1
+    months = 6 + int(rng.random() * 7)
+    rnd = rng.random
     rows = []
-    for back in range(randint(rng, 6, 12), 0, -1):
+    for back in range(months, 0, -1):
         year, month = divmod(current - back, 12)
-        factor = uniform(rng, 0.8, 1.2) * (1.3 if heavy else 1.0)
-        row = dict(_USAGE)
-        row.update(
-            customer_id=cid, month=f"{year:04d}-{month + 1:02d}",
-            voice_min=int(base * 3.2 * factor),
-            data_mb=int(base * 190 * factor * factor), sms_count=randint(rng, 0, 40),
-            arpu=round(base * factor, 2),
-            roaming_min=randint(rng, 0, 60) if rng.random() < 0.1 else 0,
-            overage_fee=round(base * 0.15 * factor, 2) if heavy else 0.0,
-        )  # fmt: skip
-        rows.append(row)
+        factor = (0.8 + 0.4 * rnd()) * heavy
+        rows.append(
+            {
+                "customer_id": cid,
+                "month": f"{year:04d}-{month + 1:02d}",
+                "voice_min": int(base * 3.2 * factor),
+                "data_mb": int(base * 190 * factor * factor),
+                "sms_count": int(rnd() * 41),
+                "arpu": round(base * factor, 2),
+                "roaming_min": int(rnd() * 61) if rnd() < 0.1 else 0,
+                "overage_fee": round(base * 0.15 * factor, 2) if heavy > 1 else 0.0,
+            }
+        )
     return rows
 
 

@@ -49,12 +49,9 @@ def make_msisdn(rng: random.Random, index: int) -> str:
 
 def uuid7_at(rng: random.Random, epoch_ms: int) -> str:
     """A UUIDv7 string whose time part is ``epoch_ms`` and whose random bits come from ``rng``."""
-    value = (
-        ((epoch_ms & 0xFFFF_FFFF_FFFF) << 80)
-        | (0x7 << 76)
-        | (rng.getrandbits(12) << 64)
-        | (0b10 << 62)
-        | rng.getrandbits(62)
-    )
-    text = f"{value:032x}"
-    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+    bits = rng.getrandbits(74)
+    rand_a = bits >> 62
+    rand_b = (bits & ((1 << 62) - 1)) | (1 << 63)  # variant 0b10
+    high = f"{epoch_ms & 0xFFFF_FFFF_FFFF:012x}"
+    low = f"{rand_b:016x}"
+    return f"{high[:8]}-{high[8:]}-7{rand_a:03x}-{low[:4]}-{low[4:]}"

@@ -51,6 +51,7 @@ class District:
 
     code: str
     name: str
+    since: int = 0  # first year the code was in use (0: always)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,21 +64,26 @@ class City:
     districts: tuple[District, ...]
 
 
-def _load_current() -> dict[str, str]:
+def _load_current() -> dict[str, tuple[str, int]]:
     path = resource_path("data", "cn_admin_division_codes.csv")
     with path.open(encoding="utf-8", newline="") as handle:
-        return {row["code"]: row["name"] for row in csv.DictReader(handle) if not row["end_year"]}
+        return {
+            row["code"]: (row["name"], int(row["start_year"] or 0))
+            for row in csv.DictReader(handle)
+            if not row["end_year"]
+        }
 
 
 @cache
 def cities() -> dict[str, City]:
     """Every current city keyed by its ``XXXX00`` code (municipalities as ``XX0100``)."""
-    names = _load_current()
+    current = _load_current()
+    names = {code: name for code, (name, _) in current.items()}
     by_city: dict[str, list[District]] = {}
-    for code, name in sorted(names.items()):
+    for code, (name, since) in sorted(current.items()):
         if code.endswith("00") or name == "市辖区":
             continue
-        by_city.setdefault(code[:4] + "00", []).append(District(code, name))
+        by_city.setdefault(code[:4] + "00", []).append(District(code, name, since))
     result: dict[str, City] = {}
     for code in sorted({c[:4] + "00" for c in names if not c.endswith("0000")}):
         province = names.get(code[:2] + "0000", "")
@@ -104,13 +110,19 @@ def pick_city(rng: random.Random) -> City:
     return _city_table().pick(rng)
 
 
-def pick_address(rng: random.Random, city: City) -> tuple[District, str, str]:
-    """A district of ``city``, a full street address in it, and a postcode.
+def city_as_district(city: City) -> District:
+    """The city itself as a district (for people born before any of its districts existed)."""
+    return District(city.code, "", 0)
+
+
+def pick_address(rng: random.Random, city: City, born: int) -> tuple[District, str, str]:
+    """A district of ``city`` that existed in year ``born``, an address in it, and a postcode.
 
     Returns:
         ``(district, address, postcode)``; the address starts with province, city and district.
     """
-    district = pick(rng, city.districts)
+    existing = [d for d in city.districts if d.since <= born] or [city_as_district(city)]
+    district = pick(rng, existing)
     estate = pick(rng, _ESTATE_HEADS) + pick(rng, _ESTATES)
     address = (
         f"{city.province}{city.name}{district.name if district.code != city.code else ''}"
