@@ -30,6 +30,7 @@ from agentdesk.store.meta import ensure_device_id, next_client_seq
 
 __all__ = [
     "INTENT_KINDS",
+    "OUTBOX_COLUMNS",
     "PAYLOAD_SCHEMA",
     "OutboxEntry",
     "contact_payload",
@@ -42,7 +43,7 @@ __all__ = [
 PAYLOAD_SCHEMA = 1
 INTENT_KINDS = ("reaction", "callback", "visit_plan", "feedback")
 
-_COLUMNS = (
+OUTBOX_COLUMNS = (
     "id, client_seq, kind, payload_schema, payload, payload_hash, claim_id, fence, "
     "created_at_local, state, attempts, next_attempt_at, last_error, server_seq, result, "
     "dismissed_at, replaces_id"
@@ -232,7 +233,7 @@ def resubmit_rejected(
 
 def get_entry(conn: sqlite3.Connection, entry_id: str) -> OutboxEntry | None:
     """One outbox item by id, or ``None``."""
-    row = conn.execute(f"SELECT {_COLUMNS} FROM outbox WHERE id = ?", (entry_id,)).fetchone()
+    row = conn.execute(f"SELECT {OUTBOX_COLUMNS} FROM outbox WHERE id = ?", (entry_id,)).fetchone()
     return None if row is None else OutboxEntry.from_db(row)
 
 

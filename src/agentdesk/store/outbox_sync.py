@@ -25,7 +25,7 @@ import msgspec
 from agentdesk.protocol import PushItem, PushResult
 from agentdesk.store.codec import dumps, now_text, ts_text
 from agentdesk.store.db import transaction
-from agentdesk.store.outbox import _COLUMNS, OutboxEntry
+from agentdesk.store.outbox import OUTBOX_COLUMNS, OutboxEntry
 
 __all__ = [
     "OutboxCounts",
@@ -78,7 +78,7 @@ def next_batch(
     """
     at = ts_text(now or datetime.now(UTC))
     rows = conn.execute(
-        f"SELECT {_COLUMNS}, length(payload) FROM outbox WHERE state = 'pending' "
+        f"SELECT {OUTBOX_COLUMNS}, length(payload) FROM outbox WHERE state = 'pending' "
         "ORDER BY client_seq LIMIT ?",
         (limit,),
     ).fetchall()
@@ -186,7 +186,7 @@ def ack_through(conn: sqlite3.Connection, server_seq: int, now: datetime | None 
 def needs_attention(conn: sqlite3.Connection) -> list[OutboxEntry]:
     """Conflicts and rejections nobody has dismissed, oldest first."""
     rows = conn.execute(
-        f"SELECT {_COLUMNS} FROM outbox WHERE state IN ('conflict', 'rejected') "
+        f"SELECT {OUTBOX_COLUMNS} FROM outbox WHERE state IN ('conflict', 'rejected') "
         "AND dismissed_at IS NULL ORDER BY client_seq"
     ).fetchall()
     return [OutboxEntry.from_db(r) for r in rows]
