@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from sqlalchemy.exc import DBAPIError
@@ -124,6 +124,15 @@ def _read_portfolio(path: Path | None) -> list[str]:
     return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
 
 
+def _managed_by(session: Any, username: str) -> list[str]:
+    from sqlalchemy import select
+
+    from agentdesk_sync.db.models import Customer
+
+    stmt = select(Customer.customer_id).where(Customer.account_manager_id == username)
+    return list(session.scalars(stmt.order_by(Customer.customer_id)))
+
+
 @app.command("create-user")
 def create_user(
     username: Annotated[str, typer.Option(help="Login name (also the user id).")],
@@ -133,7 +142,11 @@ def create_user(
     region: Annotated[list[str] | None, typer.Option(help="Region code (repeatable).")] = None,
     channel: Annotated[list[str] | None, typer.Option(help="Channel (repeatable).")] = None,
     portfolio_file: Annotated[
-        Path | None, typer.Option(help="File with one customer id per line (field users).")
+        Path | None,
+        typer.Option(
+            help="File with one customer id per line (field users); without it a field user "
+            "gets the customers whose account manager id is the username."
+        ),
     ] = None,
     name: Annotated[str | None, typer.Option(help="Display name.")] = None,
 ) -> None:
@@ -148,6 +161,8 @@ def create_user(
     engine = make_engine(url)
     try:
         with Session(engine) as session:
+            if role is Role.FIELD and portfolio_file is None:
+                portfolio = _managed_by(session, username)
             auth.create_user(
                 session, username, password, role.value, region or [], channel or [],
                 portfolio, name=name,
@@ -157,7 +172,8 @@ def create_user(
         raise DataInputError(str(exc)) from None
     finally:
         engine.dispose()
-    _say(f"User {username} ({role.value}) saved.")
+    extra = f" with {len(portfolio)} customers in the portfolio" if role is Role.FIELD else ""
+    _say(f"User {username} ({role.value}) saved{extra}.")
 
 
 @app.command("import")

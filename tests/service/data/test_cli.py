@@ -113,3 +113,25 @@ def test_console_script_exit_status(tmp_path: Path) -> None:
     )  # fmt: skip
     assert proc.returncode == 1
     assert proc.stderr.startswith("The database URL scheme")
+
+
+def test_field_user_gets_the_customers_they_manage(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite:///{tmp_path}/c.db"
+    assert main(["seed", "--db", url, "--customers", "400", "--anchor", "2026-11-26"]) == 0
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        manager, managed = conn.execute(
+            text("SELECT account_manager_id, count(*) FROM customer WHERE account_manager_id"
+                 " IS NOT NULL GROUP BY 1 ORDER BY 2 DESC LIMIT 1")
+        ).one()  # fmt: skip
+    capsys.readouterr()
+    code = main(["create-user", "--db", url, "--username", manager, "--password", "pw",
+                 "--role", "field"])  # fmt: skip
+    assert code == 0
+    assert f"with {managed} customers" in capsys.readouterr().out
+    with engine.connect() as conn:
+        held = conn.execute(text(f"SELECT count(*) FROM portfolio WHERE user_id = '{manager}'"))
+        assert held.scalar() == managed
+    engine.dispose()
