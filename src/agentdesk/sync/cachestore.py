@@ -37,7 +37,11 @@ class CacheSyncStore:
         self._crash = crash_hook if crash_hook is not None else crash_hook_from_env()
 
     def prepare(self) -> None:
-        """Before a cycle: requeue items sent but never answered."""
+        """Before a cycle: requeue items sent but never answered (a crash, a cut connection)."""
+        self.requeue_unanswered()
+
+    def requeue_unanswered(self) -> None:
+        """Items marked in flight without an answer go back to ``pending``."""
         with self.db.sync_writer() as conn:
             outbox_sync.requeue_inflight(conn)
 

@@ -124,6 +124,7 @@ class SyncEngine:
             self.store.apply_push_results(response.results)
             self._hit("after_local_ack")
             if self._tally(report, response):
+                self.store.requeue_unanswered()  # the tail after a retry was never processed
                 return
 
     def _tally(self, report: SyncReport, response: PushResponse) -> bool:

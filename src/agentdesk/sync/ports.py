@@ -52,6 +52,9 @@ class SyncStore(Protocol):
     def prepare(self) -> None:
         """Repair what a crash left (requeue items sent but never answered)."""
 
+    def requeue_unanswered(self) -> None:
+        """Items marked in flight that the last push did not answer go back to pending."""
+
     def next_batch(self, max_items: int, max_bytes: int) -> Sequence[OutboxEntry]:
         """Pending and in-flight items in ``client_seq`` order, within both limits."""
 

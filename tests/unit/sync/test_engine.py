@@ -1,0 +1,196 @@
+"""SyncEngine against the real local store, with the service faked at the HTTP transport."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from agentdesk.domain import Channel, Contact, ResultCode
+from agentdesk.store import CacheDB
+from agentdesk.store.outbox import get_entry, record_outcome
+from agentdesk.store.outbox_sync import counts
+from agentdesk.sync import ApiClient, Offline, ProtocolError, StatusSnapshot, SyncEngine
+from agentdesk.sync.cachestore import CacheSyncStore
+
+
+class FakeService:
+    """Just enough of push/pull: per-note push statuses, scripted pull pages."""
+
+    def __init__(self) -> None:
+        self.seq = 0
+        self.pushes: list[list[dict[str, Any]]] = []
+        self.statuses: dict[str, str] = {}  # note -> status to answer
+        self.pages: list[dict[str, Any]] = []
+        self.pull_cursors: list[str] = []
+        self.reset_once = False
+        self.down = False
+        self.bad_results = False
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        if self.down:
+            raise httpx.ConnectError("refused")
+        if request.url.path == "/v1/sync/push":
+            return self._push(json.loads(request.content)["items"])
+        self.pull_cursors.append(request.url.params.get("cursor", ""))
+        if self.reset_once:
+            self.reset_once = False
+            self.pull_cursors.append("<409>")
+            error = {"code": "reset_required", "message": "too old", "details": {}}
+            return httpx.Response(409, json={"error": error})
+        page = self.pages.pop(0) if self.pages else {"changes": [], "cursor": "c-end"}
+        return httpx.Response(200, json={"up_to_date": not self.pages} | page)
+
+    def _push(self, items: list[dict[str, Any]]) -> httpx.Response:
+        self.pushes.append(items)
+        results = []
+        for item in items:
+            status = self.statuses.get(item["payload"]["note"], "applied")
+            if status == "retry":
+                error = {"code": "busy", "retry_after_ms": 50}
+                results.append({"id": item["id"], "status": "retry", "error": error})
+                break
+            self.seq += 1
+            results.append({"id": item["id"], "status": status, "server_seq": self.seq})
+        if self.bad_results:
+            results = list(reversed(results))
+        return httpx.Response(200, json={"results": results, "write_checkpoint": self.seq})
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Iterator[CacheDB]:
+    db = CacheDB.open(tmp_path / "cache.db")
+    yield db
+    db.close()
+
+
+@pytest.fixture
+def service() -> FakeService:
+    return FakeService()
+
+
+def _engine(db: CacheDB, service: FakeService) -> SyncEngine:
+    api = ApiClient("http://svc", token="t", transport=httpx.MockTransport(service))
+    return SyncEngine(CacheSyncStore(db, crash_hook=None), api, "dev-1")
+
+
+def _record(db: CacheDB, note: str) -> str:
+    started = datetime.now(UTC) - timedelta(hours=1)
+    contact = Contact(contact_id="", customer_id="C00000001", channel=Channel.INBOUND_CALL,
+                      started_at=started, ended_at=started + timedelta(minutes=2),
+                      result_code=ResultCode.REACHED_NO_OFFER, staff_id="u", note=note)  # fmt: skip
+    with db.writer() as conn:
+        return record_outcome(conn, contact).id
+
+
+def _state(db: CacheDB, item_id: str) -> str:
+    with db.reader() as conn:
+        entry = get_entry(conn, item_id)
+    assert entry is not None
+    return entry.state
+
+
+def test_push_stops_at_the_first_retry_so_nothing_overtakes_it(
+    db: CacheDB, service: FakeService
+) -> None:
+    ids = [_record(db, note) for note in ("a", "b", "c")]
+    service.statuses["b"] = "retry"
+    report = _engine(db, service).run_once()
+    assert report.retry
+    assert report.retry_after == pytest.approx(0.05)
+    assert len(service.pushes) == 1
+    assert service.pull_cursors == []  # no pull while the push is unfinished
+    assert [_state(db, i) for i in ids] == ["inflight", "pending", "pending"]
+
+
+def test_big_outboxes_go_in_batches_of_500_in_device_order(
+    db: CacheDB, service: FakeService
+) -> None:
+    for n in range(1_100):
+        _record(db, f"n{n}")
+    report = _engine(db, service).run_once()
+    assert report.ok
+    assert [len(p) for p in service.pushes] == [500, 500, 100]
+    seqs = [item["seq"] for push in service.pushes for item in push]
+    assert seqs == sorted(seqs)
+    with db.reader() as conn:
+        assert counts(conn).waiting == 0
+
+
+def test_conflicts_and_rejections_are_counted_and_shown(db: CacheDB, service: FakeService) -> None:
+    _record(db, "ok")
+    _record(db, "clash")
+    _record(db, "bad")
+    service.statuses |= {"clash": "applied_with_conflict", "bad": "rejected"}
+    engine = _engine(db, service)
+    seen: list[StatusSnapshot] = []
+    engine.status.subscribe(seen.append)
+    report = engine.run_once()
+    assert (report.acked, report.conflicts, report.rejected) == (1, 1, 1)
+    assert seen[-1].conflicts == 1
+    assert seen[-1].rejected == 1
+    assert seen[-1].state == "online"
+    assert seen[-1].last_success is not None
+
+
+def test_offline_keeps_everything_and_the_next_cycle_resends_the_same_ids(
+    db: CacheDB, service: FakeService
+) -> None:
+    item = _record(db, "x")
+    service.down = True
+    engine = _engine(db, service)
+    report = engine.run_once()
+    assert isinstance(report.error, Offline)
+    assert engine.status.snapshot.state == "offline"
+    assert engine.status.snapshot.waiting == 1
+    service.down = False
+    assert engine.run_once().ok
+    assert [i["id"] for p in service.pushes for i in p] == [item]
+
+
+def test_reset_required_rebuilds_the_cache_and_never_touches_the_outbox(
+    db: CacheDB, service: FakeService
+) -> None:
+    clash = _record(db, "clash")
+    service.statuses["clash"] = "applied_with_conflict"
+    engine = _engine(db, service)
+    assert engine.run_once().ok
+    item = _record(db, "new")
+    service.reset_once = True
+    report = engine.run_once()
+    assert report.reset
+    assert report.ok
+    assert report.acked == 1
+    after_409 = service.pull_cursors[service.pull_cursors.index("<409>") + 1 :]
+    assert after_409[0] == ""  # the re-snapshot starts from scratch
+    assert _state(db, item) in ("inflight", "acked")
+    assert _state(db, clash) == "conflict"
+
+
+def test_results_that_do_not_match_the_batch_are_a_bug(db: CacheDB, service: FakeService) -> None:
+    _record(db, "a")
+    _record(db, "b")
+    service.bad_results = True
+    report = _engine(db, service).run_once()
+    assert isinstance(report.error, ProtocolError)
+
+
+def test_snapshot_progress_reaches_the_status(db: CacheDB, service: FakeService) -> None:
+    service.pages = [
+        {"changes": [], "cursor": "s1", "progress": {"done": 10, "total": 20}},
+        {"changes": [], "cursor": "s2", "progress": {"done": 20, "total": 20}},
+        {"changes": [], "cursor": "feed"},
+    ]
+    engine = _engine(db, service)
+    seen: list[StatusSnapshot] = []
+    engine.status.subscribe(seen.append)
+    report = engine.run_once()
+    assert report.pages == 3
+    assert (10, 20) in [(s.snapshot_done, s.snapshot_total) for s in seen]
+    assert engine.status.snapshot.snapshot_total == 0
+    assert service.pull_cursors == ["", "s1", "s2"]
