@@ -56,7 +56,7 @@ class ServiceProcess:
         """``http://127.0.0.1:PORT``."""
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 120.0) -> ServiceProcess:
+    def start(self, timeout: float = 600.0) -> ServiceProcess:
         """Start and wait until ``/v1/health`` answers (the process is killed if it never does)."""
         try:
             return self._start(timeout)
