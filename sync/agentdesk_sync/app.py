@@ -22,7 +22,7 @@ from agentdesk_sync.api.customers import router as customers_router
 from agentdesk_sync.api.items import NOTIFY_CHANNEL
 from agentdesk_sync.api.sync import router as sync_router
 from agentdesk_sync.api.system import router as system_router
-from agentdesk_sync.db.engine import db_kind, make_async_engine, resolve_db_url
+from agentdesk_sync.db.engine import db_kind, make_async_engine, make_engine, resolve_db_url
 from agentdesk_sync.deps import AppState
 from agentdesk_sync.errors import install_handlers
 from agentdesk_sync.events import Broadcaster, listen_postgres, stop_task
@@ -52,6 +52,7 @@ def create_app(db_url: str, *, pool_size: int = 10, heartbeat_s: float = 15.0) -
     engine = make_async_engine(url, **pool)
     state = AppState(
         engine=engine,
+        sync_engine=make_engine(url, **pool),
         sessions=async_sessionmaker(engine, expire_on_commit=False),
         dialect=kind,
         db_url=url,
@@ -71,6 +72,7 @@ def create_app(db_url: str, *, pool_size: int = 10, heartbeat_s: float = 15.0) -
                 await stop_task(task)
             state.tasks.clear()
             await engine.dispose()
+            state.sync_engine.dispose()
 
     app = FastAPI(
         title="agentdesk-sync",

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import Depends, Request
+from sqlalchemy import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 if TYPE_CHECKING:
@@ -27,6 +28,7 @@ class AppState:
 
     Attributes:
         engine: The async engine of the central store.
+        sync_engine: A synchronous engine for the push pipeline (run in worker threads).
         sessions: ``async_sessionmaker(engine, expire_on_commit=False)``.
         dialect: ``"postgresql"`` or ``"sqlite"``.
         db_url: The database URL the app was built with.
@@ -39,6 +41,7 @@ class AppState:
     """
 
     engine: AsyncEngine
+    sync_engine: Engine
     sessions: async_sessionmaker[AsyncSession]
     dialect: str
     db_url: str

@@ -17,12 +17,13 @@ A database failure on an item answers ``retry`` and stops the batch: later items
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import insert, select, update
+import anyio.to_thread
+from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from agentdesk.domain import Channel, Contact, OfferReaction, Reaction, ResultCode
 from agentdesk.policy import RuleSet, Violation, check_contact
@@ -39,27 +40,28 @@ from agentdesk.protocol import (
 )
 from agentdesk_sync.api import intents
 from agentdesk_sync.api.items import (
+    Events,
     Reject,
     decode_payload,
     encode_result,
-    high_water,
+    high_water_sync,
+    item_txn,
     payload_hash,
-    publish,
+    publish_sync,
     rejected,
     replay,
     retry,
-    write_txn,
 )
-from agentdesk_sync.api.loaders import attributes_of, current_rules, load_claims, load_history
+from agentdesk_sync.api.loaders import HISTORY_DAYS, attributes_of, claims_of, history_of, rules_now
 from agentdesk_sync.api.wire import iso, parse_ts, utcnow
 from agentdesk_sync.auth import Principal
 from agentdesk_sync.db import models as m
 from agentdesk_sync.db.changes import ChangeRow
 from agentdesk_sync.deps import AppState
 from agentdesk_sync.errors import is_transient_db_error
-from agentdesk_sync.scope import lookup_customer
+from agentdesk_sync.scope import find_customer
 
-__all__ = ["SCHEMAS", "PushContext", "push"]
+__all__ = ["SCHEMAS", "PushContext", "conflict_of", "push"]
 
 _LOG = logging.getLogger(__name__)
 SCHEMAS = frozenset({1})
@@ -74,45 +76,76 @@ class PushContext:
     principal: Principal
     device_id: str
     rules: RuleSet
+    events: Events
 
 
 async def push(state: AppState, principal: Principal, request: PushRequest) -> PushResponse:
-    """Process a push batch and answer per item, in request order."""
-    async with state.engine.connect() as conn:
-        rules = await current_rules(conn, state)
-    ctx = PushContext(state, principal, request.device_id[:64], rules)
+    """Process a push batch and answer per item, in request order.
+
+    The batch runs in one worker thread on the synchronous engine (one thread hop per batch);
+    on SQLite under the app's write lock. Change announcements of SQLite commits are broadcast
+    when the batch returns (PostgreSQL sent ``NOTIFY`` inside each transaction).
+    """
+    events: Events = []
+    run = lambda: _run_batch(state, principal, request, events)  # noqa: E731
+    if state.is_sqlite:
+        async with state.write_lock:
+            response = await anyio.to_thread.run_sync(run)
+    else:
+        response = await anyio.to_thread.run_sync(run)
+    for seq, scopes in events:
+        state.broadcaster.publish(seq, scopes)
+    return response
+
+
+def _run_batch(
+    state: AppState, principal: Principal, request: PushRequest, events: Events
+) -> PushResponse:
+    try:
+        with state.sync_engine.connect() as conn:
+            rules = rules_now(conn, state)
+    except DBAPIError as exc:
+        if not is_transient_db_error(exc):
+            raise
+        return PushResponse(results=[retry(i.id) for i in request.items], write_checkpoint=0)
+    ctx = PushContext(state, principal, request.device_id[:64], rules, events)
     order = sorted(range(len(request.items)), key=lambda i: request.items[i].seq)
     results: dict[int, PushResult] = {}
     stopped = False
     for index in order:
         item = request.items[index]
-        results[index] = retry(item.id) if stopped else await _process(ctx, item)
+        results[index] = retry(item.id) if stopped else _process(ctx, item)
         stopped = stopped or results[index].status == "retry"
     ordered = [results[i] for i in range(len(request.items))]
     seqs = [r.server_seq for r in ordered if r.status in _DONE and r.server_seq]
-    checkpoint = max(seqs) if seqs else await _current_high_water(state)
+    checkpoint = max(seqs) if seqs else _current_high_water(state)
     return PushResponse(results=ordered, write_checkpoint=checkpoint)
 
 
-async def _current_high_water(state: AppState) -> int:
+def _current_high_water(state: AppState) -> int:
     try:
-        async with state.engine.connect() as conn:
-            return await high_water(conn)
+        with state.sync_engine.connect() as conn:
+            return high_water_sync(conn)
     except DBAPIError:
         return 0
 
 
-async def _process(ctx: PushContext, item: PushItem) -> PushResult:
+Handler = Callable[[PushContext, PushItem, str], PushResult]
+
+
+def _process(ctx: PushContext, item: PushItem) -> PushResult:
     if item.schema not in SCHEMAS:
         details: dict[str, object] = {"supported": sorted(SCHEMAS)}
         return rejected(item.id, "schema_unsupported", "Unsupported payload schema.", details)
-    handler = _contact if item.kind == "contact" else intents.HANDLERS.get(item.kind)
+    handler: Handler | None = (
+        _contact if item.kind == "contact" else intents.HANDLERS.get(item.kind)
+    )
     if handler is None:
         details = {"fields": {"kind": f"unknown kind {item.kind!r}"}}
         return rejected(item.id, "invalid_payload", "Unknown item kind.", details)
     for attempt in range(2):
         try:
-            return await handler(ctx, item, payload_hash(item))
+            return handler(ctx, item, payload_hash(item))
         except Reject as exc:
             return rejected(item.id, exc.code, exc.message, exc.details)
         except IntegrityError:
@@ -126,31 +159,30 @@ async def _process(ctx: PushContext, item: PushItem) -> PushResult:
     return retry(item.id)
 
 
+def _parse(fields: dict[str, str], name: str, fn: Callable[[str], object], value: str) -> object:
+    try:
+        return fn(value)
+    except (ValueError, TypeError):
+        fields[name] = f"invalid value {value!r}"
+        return None
+
+
 def _contact_of(p: ContactPayload, item: PushItem, staff_id: str, customer_id: str) -> Contact:
     fields: dict[str, str] = {}
-
-    def conv(name: str, fn: object, value: object) -> object:
-        try:
-            return fn(value)  # type: ignore[operator]
-        except (ValueError, TypeError):
-            fields[name] = f"invalid value {value!r}"
-            return None
-
-    channel = conv("channel", Channel, p.channel)
-    code = conv("result_code", ResultCode, p.result_code)
-    started = conv("started_at", parse_ts, p.started_at)
-    ended = conv("ended_at", parse_ts, p.ended_at)
-    nxt = (
-        conv("next_appointment_at", parse_ts, p.next_appointment_at)
-        if p.next_appointment_at
-        else None
-    )
-    reactions = []
-    for i, r in enumerate(p.reactions):
-        kind = conv(f"reactions[{i}].reaction", Reaction, r.reaction)
-        reactions.append(
-            OfferReaction(offer_id=r.offer_id, reaction=kind, campaign_id=r.campaign_id)  # type: ignore[arg-type]
-        )  # type: ignore[arg-type]
+    values = {
+        "channel": _parse(fields, "channel", Channel, p.channel),
+        "result_code": _parse(fields, "result_code", ResultCode, p.result_code),
+        "started_at": _parse(fields, "started_at", parse_ts, p.started_at),
+        "ended_at": _parse(fields, "ended_at", parse_ts, p.ended_at),
+    }
+    if p.next_appointment_at:
+        values["next_appointment_at"] = _parse(
+            fields, "next_appointment_at", parse_ts, p.next_appointment_at
+        )
+    reactions = [
+        (r, _parse(fields, f"reactions[{i}].reaction", Reaction, r.reaction))
+        for i, r in enumerate(p.reactions)
+    ]
     if p.contact_id != item.id:
         fields["contact_id"] = "must equal the item id"
     if fields:
@@ -158,89 +190,75 @@ def _contact_of(p: ContactPayload, item: PushItem, staff_id: str, customer_id: s
     return Contact(
         contact_id=item.id,
         customer_id=customer_id,
-        channel=channel,  # type: ignore[arg-type]
-        started_at=started,  # type: ignore[arg-type]
-        ended_at=ended,  # type: ignore[arg-type]
-        result_code=code,  # type: ignore[arg-type]
         staff_id=staff_id,
         campaign_id=p.campaign_id,
         opportunity_id=p.opportunity_id,
-        next_appointment_at=nxt,  # type: ignore[arg-type]
         note=p.note,
-        reactions=tuple(reactions),
+        reactions=tuple(
+            OfferReaction(offer_id=r.offer_id, reaction=kind, campaign_id=r.campaign_id)  # type: ignore[arg-type]
+            for r, kind in reactions
+        ),
+        **values,  # type: ignore[arg-type]
     )
 
 
-async def _existing(conn: AsyncConnection, item: PushItem, digest: str) -> PushResult | None:
+def _existing(conn: Connection, item: PushItem, digest: str) -> PushResult | None:
     stmt = select(m.Contact.payload_hash, m.Contact.result, m.Contact.server_seq)
-    row = (await conn.execute(stmt.where(m.Contact.contact_id == item.id))).first()
+    row = conn.execute(stmt.where(m.Contact.contact_id == item.id)).first()
     if row is None:
         return None
     if row.payload_hash != digest or row.result is None:
-        raise Reject(
-            "idempotency_key_reuse",
-            "This id was already used for a different item.",
-            {"id": item.id},
-        )
+        details = {"id": item.id}
+        raise Reject("idempotency_key_reuse", "This id was already used for another item.", details)
     return replay(row.result, row.server_seq)
 
 
-async def _contact(ctx: PushContext, item: PushItem, digest: str) -> PushResult:
+def _contact(ctx: PushContext, item: PushItem, digest: str) -> PushResult:
     payload: ContactPayload = decode_payload(item.payload, ContactPayload)
     if not ctx.principal.contacts_customers:
         raise Reject("forbidden", "Your role does not record contacts.")
-    _contact_of(payload, item, ctx.principal.user_id, payload.customer_id)  # validate before txn
-    async with write_txn(ctx.state) as conn:
-        found = await _existing(conn, item, digest)
+    _contact_of(payload, item, ctx.principal.user_id, payload.customer_id)  # validate first
+    with item_txn(ctx.state, ctx.events) as conn:
+        found = _existing(conn, item, digest)
         if found is not None:
             return found
-        ref = await lookup_customer(conn, ctx.principal, payload.customer_id, lock=True)
-        if ref is None:
-            raise Reject(
-                "invalid_payload",
-                "Unknown customer.",
-                {"fields": {"customer_id": "unknown customer"}},
-            )
-        if not ref.in_scope:
-            raise Reject(
-                "out_of_scope",
-                "This customer is outside your scope.",
-                {"customer_id": ref.customer_id},
-            )
-        contact = _contact_of(payload, item, ctx.principal.user_id, ref.customer_id)
-        now = utcnow()
-        history = await load_history(conn, ref.customer_id, now)
-        claims = await load_claims(conn, [ref.customer_id])
-        current = claims[0] if claims else None
-        violations = check_contact(
-            contact,
-            attributes_of(ref.row),
-            history,
-            claims,
-            ctx.rules,
-            fence=item.fence,
-            current_fence=current.fence if current else None,
-        )
-        result = _result(item.id, violations, now)
-        row = to_row(contact)
-        await conn.execute(
-            insert(m.Contact).values(**_ledger_values(contact, row, item, digest, result, ctx, now))
-        )
-        changes = [
-            ChangeRow(
-                "contact",
-                item.id,
-                "put",
-                {**row, "result": encode_result(result)},
-                ref.region_code,
-                ref.customer_id,
-            )
-        ]
-        if payload.release_claim and current and current.holder_id == ctx.principal.user_id:
-            changes.append(
-                await _release(conn, current.claim_id, ref.customer_id, ref.region_code, now)
-            )
-        seqs = await publish(conn, changes)
+        return _apply_contact(conn, ctx, item, payload, digest)
+
+
+def _apply_contact(
+    conn: Connection, ctx: PushContext, item: PushItem, payload: ContactPayload, digest: str
+) -> PushResult:
+    ref = find_customer(conn, ctx.principal, payload.customer_id, lock=True)
+    if ref is None:
+        fields = {"customer_id": "unknown customer"}
+        raise Reject("invalid_payload", "Unknown customer.", {"fields": fields})
+    if not ref.in_scope:
+        details = {"customer_id": ref.customer_id}
+        raise Reject("out_of_scope", "This customer is outside your scope.", details)
+    contact = _contact_of(payload, item, ctx.principal.user_id, ref.customer_id)
+    now = utcnow()
+    since = min(now, contact.started_at) - timedelta(days=HISTORY_DAYS)
+    history = history_of(conn, ref.customer_id, since)
+    claims = claims_of(conn, [ref.customer_id])
+    current = claims[0] if claims else None
+    violations = check_contact(
+        contact,
+        attributes_of(ref.row),
+        history,
+        claims,
+        ctx.rules,
+        fence=item.fence,
+        current_fence=current.fence if current else None,
+    )
+    result = _result(item.id, violations, now)
+    row = to_row(contact)
+    values = _ledger_values(contact, row, digest, result, ctx.device_id, now)
+    conn.execute(insert(m.Contact).values(**values))
+    wire = {**row, "result": encode_result(result)}
+    changes = [ChangeRow("contact", item.id, "put", wire, ref.region_code, ref.customer_id)]
+    if payload.release_claim and current and current.holder_id == ctx.principal.user_id:
+        changes.append(_release(conn, current.claim_id, ref.customer_id, ref.region_code, now))
+    seqs = publish_sync(conn, changes)
     return PushResult(
         id=item.id, status=result.status, server_seq=seqs[0], conflict=result.conflict
     )
@@ -249,14 +267,13 @@ async def _contact(ctx: PushContext, item: PushItem, digest: str) -> PushResult:
 def _ledger_values(
     contact: Contact,
     row: dict[str, object],
-    item: PushItem,
     digest: str,
     result: PushResult,
-    ctx: PushContext,
+    device_id: str,
     now: datetime,
 ) -> dict[str, object]:
     return {
-        "contact_id": item.id,
+        "contact_id": contact.contact_id,
         "customer_id": contact.customer_id,
         "channel": contact.channel.value,
         "staff_id": contact.staff_id,
@@ -267,7 +284,7 @@ def _ledger_values(
         "is_marketing": contact.is_marketing,
         "reached": contact.reached,
         "row": row,
-        "device_id": ctx.device_id,
+        "device_id": device_id,
         "payload_hash": digest,
         "result": encode_result(result),
         "server_seq": 0,
@@ -275,32 +292,24 @@ def _ledger_values(
     }
 
 
-async def _release(
-    conn: AsyncConnection, claim_id: str, customer_id: str, region: str, now: datetime
+def _release(
+    conn: Connection, claim_id: str, customer_id: str, region: str, now: datetime
 ) -> ChangeRow:
-    stmt = (
-        update(m.Claim)
-        .where(
-            m.Claim.customer_id == customer_id,
-            m.Claim.claim_id == claim_id,
-            m.Claim.lease_until > now,
-        )
-        .values(lease_until=now)
-    )
-    await conn.execute(stmt)
+    mine = (m.Claim.customer_id == customer_id, m.Claim.claim_id == claim_id)
+    stmt = update(m.Claim).where(*mine, m.Claim.lease_until > now).values(lease_until=now)
+    conn.execute(stmt)
     return ChangeRow("claim", customer_id, "remove", None, region, customer_id)
 
 
 def _result(item_id: str, violations: list[Violation], now: datetime) -> PushResult:
     if not violations:
         return PushResult(id=item_id, status="applied")
-    return PushResult(
-        id=item_id, status="applied_with_conflict", conflict=conflict_of(violations, now)
-    )
+    conflict = conflict_of(violations, now)
+    return PushResult(id=item_id, status="applied_with_conflict", conflict=conflict)
 
 
 def conflict_of(violations: list[Violation], now: datetime) -> Conflict:
-    """The structured conflict of a contact that broke policy (first violation leads)."""
+    """The structured conflict of a contact that broke policy (the first violation leads)."""
     first = violations[0]
     other = ConflictOther(
         channel=first.other_channel.value if first.other_channel else None,

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, literal, or_, select, true
+from sqlalchemy import ColumnElement, Connection, and_, exists, literal, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from agentdesk_sync.auth import Principal
@@ -24,6 +24,7 @@ __all__ = [
     "CustomerRef",
     "change_scope",
     "customer_scope",
+    "find_customer",
     "forbidden",
     "load_customer",
     "lookup_customer",
@@ -96,20 +97,20 @@ def _visible(principal: Principal) -> ColumnElement[bool]:
     return Customer.region_code.in_(principal.regions)
 
 
-async def resolve_redirect(conn: AsyncConnection, customer_id: str) -> str | None:
+def resolve_redirect(conn: Connection, customer_id: str) -> str | None:
     """The kept id of a merged-away customer id, or None when ``customer_id`` was never merged."""
     current, seen = customer_id, 0
     while seen < _MAX_REDIRECTS:
         stmt = select(CustomerRedirect.new_id).where(CustomerRedirect.old_id == current)
-        new_id = (await conn.execute(stmt)).scalar_one_or_none()
+        new_id = conn.execute(stmt).scalar_one_or_none()
         if new_id is None:
             return None if seen == 0 else current
         current, seen = new_id, seen + 1
     return current
 
 
-async def lookup_customer(
-    conn: AsyncConnection, principal: Principal, customer_id: str, *, lock: bool = False
+def find_customer(
+    conn: Connection, principal: Principal, customer_id: str, *, lock: bool = False
 ) -> CustomerRef | None:
     """Find a customer (following redirects) and whether ``principal`` may see it.
 
@@ -128,16 +129,23 @@ async def lookup_customer(
         stmt = stmt.where(Customer.customer_id == customer_id)
         if lock and conn.dialect.name == "postgresql":
             stmt = stmt.with_for_update(of=Customer)
-        row = (await conn.execute(stmt)).first()
+        row = conn.execute(stmt).first()
         if row is not None:
             return CustomerRef(
                 row.customer_id, row.region_code, row.row, row.row_seq, bool(row.visible)
             )
-        kept = await resolve_redirect(conn, customer_id)
+        kept = resolve_redirect(conn, customer_id)
         if kept is None:
             return None
         customer_id = kept
     return None
+
+
+async def lookup_customer(
+    conn: AsyncConnection, principal: Principal, customer_id: str, *, lock: bool = False
+) -> CustomerRef | None:
+    """:func:`find_customer` on an async connection."""
+    return await conn.run_sync(find_customer, principal, customer_id, lock=lock)
 
 
 async def load_customer(

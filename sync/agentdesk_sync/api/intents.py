@@ -8,12 +8,12 @@ a replay gets the same one.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import msgspec
-from sqlalchemy import insert, select
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Connection, insert, select
 
 from agentdesk.domain import Channel
 from agentdesk.policy import Outcome, evaluate
@@ -29,27 +29,27 @@ from agentdesk_sync.api.items import (
     Reject,
     decode_payload,
     encode_result,
-    high_water,
+    high_water_sync,
+    item_txn,
     rejected,
     replay,
-    write_txn,
 )
-from agentdesk_sync.api.loaders import attributes_of, load_claims, load_history
+from agentdesk_sync.api.loaders import HISTORY_DAYS, attributes_of, claims_of, history_of
 from agentdesk_sync.api.wire import iso, parse_ts, utcnow
 from agentdesk_sync.db import models as m
-from agentdesk_sync.scope import CustomerRef, lookup_customer
+from agentdesk_sync.scope import CustomerRef, find_customer
 
 if TYPE_CHECKING:
     from agentdesk_sync.ledger import PushContext
 
 __all__ = ["HANDLERS"]
 
-Handler = Callable[["PushContext", PushItem, str], Awaitable[PushResult]]
-Check = Callable[[AsyncConnection, "PushContext", Any], Awaitable[str | None]]
+Handler = Callable[["PushContext", PushItem, str], PushResult]
+Check = Callable[[Connection, "PushContext", Any], str | None]
 
 
-async def _scoped(conn: AsyncConnection, ctx: PushContext, customer_id: str) -> CustomerRef:
-    ref = await lookup_customer(conn, ctx.principal, customer_id)
+def _scoped(conn: Connection, ctx: PushContext, customer_id: str) -> CustomerRef:
+    ref = find_customer(conn, ctx.principal, customer_id)
     if ref is None:
         raise Reject(
             "invalid_payload", "Unknown customer.", {"fields": {"customer_id": "unknown customer"}}
@@ -66,7 +66,7 @@ def _contacting(ctx: PushContext) -> None:
         raise Reject("forbidden", "Your role does not contact customers.")
 
 
-async def _check_callback(conn: AsyncConnection, ctx: PushContext, p: CallbackPayload) -> str:
+def _check_callback(conn: Connection, ctx: PushContext, p: CallbackPayload) -> str:
     _contacting(ctx)
     try:
         due, channel = parse_ts(p.due_at), Channel(p.channel)
@@ -74,14 +74,14 @@ async def _check_callback(conn: AsyncConnection, ctx: PushContext, p: CallbackPa
         raise Reject(
             "invalid_payload", "The call-back is invalid.", {"fields": {"due_at/channel": str(exc)}}
         ) from exc
-    ref = await _scoped(conn, ctx, p.customer_id)
-    history = await load_history(conn, ref.customer_id, utcnow())
+    ref = _scoped(conn, ctx, p.customer_id)
+    history = history_of(conn, ref.customer_id, utcnow() - timedelta(days=HISTORY_DAYS))
     decision = evaluate(
         attributes_of(ref.row),
         channel,
         None,
         history,
-        await load_claims(conn, [ref.customer_id]),
+        claims_of(conn, [ref.customer_id]),
         ctx.rules,
         due,
         user_id=ctx.principal.user_id,
@@ -98,11 +98,11 @@ async def _check_callback(conn: AsyncConnection, ctx: PushContext, p: CallbackPa
     return ref.customer_id
 
 
-async def _check_visit_plan(conn: AsyncConnection, ctx: PushContext, p: VisitPlanPayload) -> None:
+def _check_visit_plan(conn: Connection, ctx: PushContext, p: VisitPlanPayload) -> None:
     _contacting(ctx)
     outside = []
     for customer_id in p.customer_ids:
-        ref = await lookup_customer(conn, ctx.principal, customer_id)
+        ref = find_customer(conn, ctx.principal, customer_id)
         if ref is None or not ref.in_scope:
             outside.append(customer_id)
     if outside:
@@ -111,24 +111,22 @@ async def _check_visit_plan(conn: AsyncConnection, ctx: PushContext, p: VisitPla
         )
 
 
-async def _check_reaction(
-    conn: AsyncConnection, ctx: PushContext, p: ReactionPayload
-) -> str | None:
+def _check_reaction(conn: Connection, ctx: PushContext, p: ReactionPayload) -> str | None:
     _contacting(ctx)
     if p.customer_id is None:
         return None
-    return (await _scoped(conn, ctx, p.customer_id)).customer_id
+    return _scoped(conn, ctx, p.customer_id).customer_id
 
 
-async def _check_feedback(conn: AsyncConnection, ctx: PushContext, p: FeedbackPayload) -> str:
-    return (await _scoped(conn, ctx, p.customer_id)).customer_id
+def _check_feedback(conn: Connection, ctx: PushContext, p: FeedbackPayload) -> str:
+    return _scoped(conn, ctx, p.customer_id).customer_id
 
 
-async def _receipt(conn: AsyncConnection, item: PushItem, digest: str) -> PushResult | None:
+def _receipt(conn: Connection, item: PushItem, digest: str) -> PushResult | None:
     stmt = select(
         m.MutationReceipt.payload_hash, m.MutationReceipt.response, m.MutationReceipt.server_seq
     )
-    row = (await conn.execute(stmt.where(m.MutationReceipt.id == item.id))).first()
+    row = conn.execute(stmt.where(m.MutationReceipt.id == item.id)).first()
     if row is None:
         return None
     if row.payload_hash != digest:
@@ -140,10 +138,10 @@ async def _receipt(conn: AsyncConnection, item: PushItem, digest: str) -> PushRe
     return replay(row.response, row.server_seq)
 
 
-async def _store_receipt(
-    conn: AsyncConnection, ctx: PushContext, item: PushItem, digest: str, result: PushResult
+def _store_receipt(
+    conn: Connection, ctx: PushContext, item: PushItem, digest: str, result: PushResult
 ) -> None:
-    await conn.execute(
+    conn.execute(
         insert(m.MutationReceipt).values(
             id=item.id,
             device_id=ctx.device_id,
@@ -158,22 +156,22 @@ async def _store_receipt(
 
 
 def _handler(cls: type[Any], check: Check) -> Handler:
-    async def handle(ctx: PushContext, item: PushItem, digest: str) -> PushResult:
+    def handle(ctx: PushContext, item: PushItem, digest: str) -> PushResult:
         payload = decode_payload(item.payload, cls)
-        async with write_txn(ctx.state) as conn:
-            found = await _receipt(conn, item, digest)
+        with item_txn(ctx.state, ctx.events) as conn:
+            found = _receipt(conn, item, digest)
             if found is not None:
                 return found
             try:
-                customer_id = await check(conn, ctx, payload)
+                customer_id = check(conn, ctx, payload)
             except Reject as exc:
                 if not exc.store:
                     raise
                 result = rejected(item.id, exc.code, exc.message, exc.details)
-                await _store_receipt(conn, ctx, item, digest, result)
+                _store_receipt(conn, ctx, item, digest, result)
                 return result
             row = {**msgspec.to_builtins(payload), "user_id": ctx.principal.user_id}
-            await conn.execute(
+            conn.execute(
                 insert(m.Intent).values(
                     id=item.id,
                     kind=item.kind,
@@ -184,8 +182,8 @@ def _handler(cls: type[Any], check: Check) -> Handler:
                     created_at=utcnow(),
                 )
             )
-            result = PushResult(id=item.id, status="applied", server_seq=await high_water(conn))
-            await _store_receipt(conn, ctx, item, digest, result)
+            result = PushResult(id=item.id, status="applied", server_seq=high_water_sync(conn))
+            _store_receipt(conn, ctx, item, digest, result)
             return result
 
     return handle

@@ -11,12 +11,12 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
 import msgspec
-from sqlalchemy import func, select, text
+from sqlalchemy import Connection, func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.orm import Session
 
@@ -29,12 +29,16 @@ from agentdesk_sync.deps import AppState
 __all__ = [
     "NOTIFY_CHANNEL",
     "RETRY_AFTER_MS",
+    "Events",
     "Reject",
     "decode_payload",
     "encode_result",
     "high_water",
+    "high_water_sync",
+    "item_txn",
     "payload_hash",
     "publish",
+    "publish_sync",
     "rejected",
     "replay",
     "retry",
@@ -118,9 +122,31 @@ def replay(stored: dict[str, Any], server_seq: int | None) -> PushResult:
     return msgspec.structs.replace(original, status=status, server_seq=seq)
 
 
+Events = list[tuple[int, list[tuple[str, str]]]]
+
+
+@contextmanager
+def item_txn(state: AppState, events: Events) -> Iterator[Connection]:
+    """One synchronous write transaction (run it in a worker thread).
+
+    On SQLite it starts with ``BEGIN IMMEDIATE`` (the caller holds the app's write lock); the
+    change announcements of a committed transaction are appended to ``events`` for the caller
+    to broadcast. On PostgreSQL they went out as ``NOTIFY`` inside the transaction.
+    """
+    with state.sync_engine.connect() as conn:
+        if state.is_sqlite:
+            conn = conn.execution_options(sqlite_begin="IMMEDIATE")
+        try:
+            with conn.begin():
+                yield conn
+            events.extend(conn.info.pop(_EVENTS, ()))
+        finally:
+            conn.info.pop(_EVENTS, None)
+
+
 @asynccontextmanager
 async def write_txn(state: AppState) -> AsyncIterator[AsyncConnection]:
-    """One write transaction (committed on exit, rolled back on an exception)."""
+    """One async write transaction (committed on exit, rolled back on an exception)."""
     if state.is_sqlite:
         async with state.write_lock:
             conn = await state.engine.connect()
@@ -138,18 +164,27 @@ async def write_txn(state: AppState) -> AsyncIterator[AsyncConnection]:
         yield conn
 
 
-async def publish(conn: AsyncConnection, changes: Sequence[ChangeRow]) -> list[int]:
-    """Append ``changes`` to the change log (taking seq numbers last) and notify listeners."""
-    seqs: list[int] = await conn.run_sync(lambda sync: append_changes(Session(bind=sync), changes))
+def publish_sync(conn: Connection, changes: Sequence[ChangeRow]) -> list[int]:
+    """Append ``changes`` to the change log (taking seq numbers last) and announce them.
+
+    PostgreSQL: ``NOTIFY`` in the same transaction. SQLite: the announcement waits in
+    ``conn.info`` until the transaction helper sees the commit.
+    """
+    seqs = append_changes(Session(bind=conn), changes)
     if not seqs:
         return seqs
     if conn.dialect.name == "postgresql":
         payload = _notify_payload(seqs[-1], changes)
-        await conn.execute(text("SELECT pg_notify(:c, :p)"), {"c": NOTIFY_CHANNEL, "p": payload})
+        conn.execute(text("SELECT pg_notify(:c, :p)"), {"c": NOTIFY_CHANNEL, "p": payload})
     else:
         scopes = [(c.region_code or "", c.customer_id or "") for c in changes]
         conn.info.setdefault(_EVENTS, []).append((seqs[-1], scopes))
     return seqs
+
+
+async def publish(conn: AsyncConnection, changes: Sequence[ChangeRow]) -> list[int]:
+    """:func:`publish_sync` on an async connection."""
+    return await conn.run_sync(publish_sync, changes)
 
 
 def _notify_payload(seq: int, changes: Sequence[ChangeRow]) -> str:
@@ -160,7 +195,12 @@ def _notify_payload(seq: int, changes: Sequence[ChangeRow]) -> str:
     return body
 
 
-async def high_water(conn: AsyncConnection) -> int:
+def high_water_sync(conn: Connection) -> int:
     """The newest ``server_seq`` in the change log (0 when empty)."""
-    value = (await conn.execute(select(func.max(ChangeLog.server_seq)))).scalar_one_or_none()
+    value = conn.execute(select(func.max(ChangeLog.server_seq))).scalar_one_or_none()
     return int(value or 0)
+
+
+async def high_water(conn: AsyncConnection) -> int:
+    """:func:`high_water_sync` on an async connection."""
+    return await conn.run_sync(high_water_sync)

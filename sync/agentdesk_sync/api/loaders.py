@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import msgspec
-from sqlalchemy import func, select
+from sqlalchemy import Connection, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from agentdesk.domain import (
@@ -20,11 +20,8 @@ from agentdesk.domain import (
     Contact,
     CustomerAttributes,
     CustomerView,
-    Holding,
-    MarketingOrder,
     Offer,
     TargetListEntry,
-    UsageMonth,
 )
 from agentdesk.policy import RuleSet, default_rules
 from agentdesk.protocol import from_row
@@ -36,13 +33,16 @@ __all__ = [
     "HISTORY_DAYS",
     "attributes_of",
     "claim_row",
+    "claims_of",
     "current_rules",
+    "history_of",
     "load_campaigns",
     "load_claims",
     "load_history",
     "load_offers",
     "load_targets",
     "load_view",
+    "rules_now",
 ]
 
 HISTORY_DAYS = 90
@@ -53,35 +53,42 @@ def attributes_of(row: dict[str, Any]) -> CustomerAttributes:
     return from_row(row.get("attributes", row), CustomerAttributes)
 
 
-async def current_rules(conn: AsyncConnection, state: AppState) -> RuleSet:
+def rules_now(conn: Connection, state: AppState) -> RuleSet:
     """The newest rule set in the store (cached by version), or the default rules."""
-    version = (await conn.execute(select(func.max(m.RuleSet.version)))).scalar_one_or_none()
+    version = conn.execute(select(func.max(m.RuleSet.version))).scalar_one_or_none()
     if version is None:
         if state.rules_cache is None or state.rules_cache[0] != 0:
             state.rules_cache = (0, default_rules())
         return state.rules_cache[1]  # type: ignore[no-any-return]
     if state.rules_cache is None or state.rules_cache[0] != version:
         stmt = select(m.RuleSet.rules).where(m.RuleSet.version == version)
-        rules = (await conn.execute(stmt)).scalar_one()
+        rules = conn.execute(stmt).scalar_one()
         state.rules_cache = (version, RuleSet.from_dict(rules))
     return state.rules_cache[1]  # type: ignore[no-any-return]
+
+
+async def current_rules(conn: AsyncConnection, state: AppState) -> RuleSet:
+    """:func:`rules_now` on an async connection."""
+    return await conn.run_sync(rules_now, state)
+
+
+def history_of(conn: Connection, customer_id: str, since: datetime) -> list[Contact]:
+    """The customer's contacts started at or after ``since``, oldest first, all channels."""
+    stmt = (
+        select(m.Contact.row, m.Contact.server_seq)
+        .where(m.Contact.customer_id == customer_id, m.Contact.started_at >= since)
+        .order_by(m.Contact.started_at)
+    )
+    return [
+        from_row({**r.row, "server_seq": r.server_seq}, Contact) for r in conn.execute(stmt).all()
+    ]
 
 
 async def load_history(
     conn: AsyncConnection, customer_id: str, now: datetime, days: int = HISTORY_DAYS
 ) -> list[Contact]:
     """The customer's contacts of the last ``days`` days, oldest first, all channels."""
-    stmt = (
-        select(m.Contact.row, m.Contact.server_seq)
-        .where(
-            m.Contact.customer_id == customer_id, m.Contact.started_at >= now - timedelta(days=days)
-        )
-        .order_by(m.Contact.started_at)
-    )
-    out = []
-    for row in (await conn.execute(stmt)).all():
-        out.append(from_row({**row.row, "server_seq": row.server_seq}, Contact))
-    return out
+    return await conn.run_sync(history_of, customer_id, now - timedelta(days=days))
 
 
 def claim_row(row: Any) -> dict[str, Any]:
@@ -112,10 +119,15 @@ def _claim(row: Any) -> Claim:
     )
 
 
-async def load_claims(conn: AsyncConnection, customer_ids: Sequence[str]) -> list[Claim]:
+def claims_of(conn: Connection, customer_ids: Sequence[str]) -> list[Claim]:
     """Claim rows of the customers (valid or not: the policy compares with ``now``)."""
     stmt = select(m.Claim).where(m.Claim.customer_id.in_(list(customer_ids)))
-    return [_claim(row) for row in (await conn.execute(stmt)).all()]
+    return [_claim(row) for row in conn.execute(stmt).all()]
+
+
+async def load_claims(conn: AsyncConnection, customer_ids: Sequence[str]) -> list[Claim]:
+    """:func:`claims_of` on an async connection."""
+    return await conn.run_sync(claims_of, customer_ids)
 
 
 async def load_campaigns(conn: AsyncConnection, ids: Sequence[str] | None = None) -> list[Campaign]:
@@ -154,18 +166,3 @@ async def load_view(conn: AsyncConnection, row: dict[str, Any], customer_id: str
     except msgspec.ValidationError:
         base["holdings"], base["usage"] = [], []
         return from_row(base, CustomerView)
-
-
-def decode_orders(rows: Sequence[dict[str, Any]]) -> list[MarketingOrder]:
-    """Marketing orders from stored rows."""
-    return [from_row(r, MarketingOrder) for r in rows]
-
-
-def decode_holdings(rows: Sequence[dict[str, Any]]) -> list[Holding]:
-    """Holdings from stored rows."""
-    return [from_row(r, Holding) for r in rows]
-
-
-def decode_usage(rows: Sequence[dict[str, Any]]) -> list[UsageMonth]:
-    """Usage months from stored rows."""
-    return [from_row(r, UsageMonth) for r in rows]
