@@ -14,7 +14,7 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QDialog, QMessageBox
 
 from agentdesk.paths import Paths
-from agentdesk.services import Services, build_services
+from agentdesk.services import Services, build_services, compute
 from agentdesk.services.auth import AuthService, LoginResult
 from agentdesk.settings import Settings, load_settings, save_settings
 from agentdesk.ui.context import UiContext
@@ -91,6 +91,7 @@ class Desktop:
 
     def start(self, *, sync: bool = True) -> None:
         """Load the home list and start syncing."""
+        self.tasks.compute(compute.warm_up, on_done=lambda _ok: None)
         self.services.sync.refresh_counts()
         self.window.refresh_home()
         if sync:

@@ -207,9 +207,9 @@ def make_ui(qtbot: Any, build: Any) -> Iterator[Any]:
 
     made: list[Ui] = []
 
-    def make(role: Role = Role.CALL_CENTRE, language: str = "en") -> Ui:
+    def make(role: Role = Role.CALL_CENTRE, language: str = "en", processes: bool = False) -> Ui:
         built = build(role)
-        tasks = TaskManager()
+        tasks = TaskManager(use_processes=processes)
         ctx = UiContext(tasks=tasks, services=built.services, session=built.session)
         sync = SyncController(tasks, built.services.sync)
         switcher = LanguageSwitcher()

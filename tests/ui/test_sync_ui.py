@@ -42,7 +42,7 @@ def _offline_api() -> ApiClient:
 def desktop(qtbot: Any, tmp_path: Path, central: Central) -> Any:
     login = _auth(tmp_path, central.api()).login("agent1", PASSWORD)
     services = build_services(login)
-    tasks = TaskManager()
+    tasks = TaskManager(use_processes=False)
     sync = SyncController(tasks, services.sync)
     language = LanguageSwitcher()
     language.install("en")

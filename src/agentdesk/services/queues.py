@@ -12,11 +12,11 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from agentdesk.domain import Campaign, Channel
-from agentdesk.policy import RuleSet, default_rules
 from agentdesk.protocol import VisitPlanPayload
 from agentdesk.recommend import CallListEntry as RankInput
 from agentdesk.recommend import rank_call_list
 from agentdesk.services import cache_reads
+from agentdesk.services.customer import RuleCache
 from agentdesk.services.dto import (
     AttentionItem,
     CallListEntry,
@@ -32,7 +32,7 @@ from agentdesk.store.outbox import record_intent
 __all__ = ["CallListService", "SupervisorService", "VisitPlanService"]
 
 Clock = Callable[[], datetime]
-CALL_LIST_SIZE = 200
+CALL_LIST_SIZE = 100
 PLAN_SIZE = 8
 HISTORY = timedelta(days=120)
 CONFLICT_WINDOW = timedelta(days=30)
@@ -42,13 +42,6 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def _rules(data: dict[str, object] | None) -> RuleSet:
-    try:
-        return RuleSet.from_dict(data) if data else default_rules()  # type: ignore[arg-type]
-    except (KeyError, ValueError, TypeError):
-        return default_rules()
-
-
 class CallListService:
     """The call-centre agent's outbound list."""
 
@@ -56,6 +49,7 @@ class CallListService:
         self._db = db
         self._session = session
         self._clock = clock
+        self._rules = RuleCache()
 
     def entries(self) -> list[CallListEntry]:
         """Callable customers by score, then the deferred ones (with when they come back)."""
@@ -89,7 +83,7 @@ class CallListService:
         ranked = rank_call_list(
             inputs,
             [],
-            _rules(loaded.rules if loaded else None),
+            self._rules.get(loaded),
             now,
             user_id=self._session.user.user_id,
             campaigns=list(campaigns.values()),

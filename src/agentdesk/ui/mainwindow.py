@@ -15,7 +15,7 @@ from __future__ import annotations
 from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtWidgets import QDialog, QMainWindow, QSplitter, QTabWidget, QWidget
 
-from agentdesk.domain import Reaction, Role
+from agentdesk.domain import Channel, Reaction, Role
 from agentdesk.i18n import _
 from agentdesk.services.dto import AttentionItem, OutcomeSaved, SearchHit
 from agentdesk.sync.report import SyncReport
@@ -95,8 +95,14 @@ class MainWindow(QMainWindow):
         else:
             return None
         if hasattr(view, "sig_open_customer"):
-            view.sig_open_customer.connect(self.open_customer)  # type: ignore[attr-defined]
+            view.sig_open_customer.connect(self._on_home_open)  # type: ignore[attr-defined]
         return view
+
+    def _on_home_open(self, customer_id: str) -> None:
+        """A work-list customer is contacted on the proactive channel (outbound call, visit)."""
+        channels = self.ctx.session.user.effective_channels
+        proactive = [c for c in channels if not c.customer_initiated]
+        self.open_customer(customer_id, proactive[0] if proactive else None)
 
     def _wire(self) -> None:
         self.search.sig_open_customer.connect(self.open_customer)
@@ -138,9 +144,9 @@ class MainWindow(QMainWindow):
         if self.home is not None and hasattr(self.home, "refresh"):
             self.home.refresh()  # type: ignore[attr-defined]
 
-    def open_customer(self, customer_id: str) -> None:
-        """Open a customer in the customer view."""
-        self.customer.open_customer(customer_id)
+    def open_customer(self, customer_id: str, channel: Channel | None = None) -> None:
+        """Open a customer in the customer view (the user's default channel if None)."""
+        self.customer.open_customer(customer_id, channel)
 
     def focus_search(self, text: str | None = None) -> None:
         """Ctrl+F / F3."""

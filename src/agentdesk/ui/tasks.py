@@ -6,12 +6,18 @@ Three executors:
   so there is exactly one writer at a time.
 * ``reader``: a small pool for read queries and HTTP look-ups.
 * ``sync``: one thread for the pure sync engine, so a long pull never delays a search.
+* ``compute``: one worker PROCESS for CPU-heavy pure-Python reads (opening a customer, ranking
+  a call list): on a thread they would hold the GIL and make the window stutter.
 
 Results come back to the GUI thread through one queued Qt signal. Callbacks therefore always
 run on the GUI thread and may touch widgets.
 
 Hazards:
     * A task function must not touch widgets: it runs on a worker.
+    * Workers run CPU-bound Python (ranking, policy, decoding). With the default 5 ms GIL switch
+      interval two busy workers starve the GUI thread for 100-300 ms on a 2-core machine;
+      :class:`TaskManager` lowers the interval to 1 ms (process-wide) so the GUI thread gets the
+      interpreter back within a frame.
     * ``key=`` makes "latest request wins": starting a task with the same key requests
       interruption of the previous one, and the previous result is dropped even if it finishes.
 """
@@ -19,9 +25,12 @@ Hazards:
 from __future__ import annotations
 
 import logging
+import multiprocessing
+import sys
 import threading
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Generic, TypeVar
 
 from PySide6.QtCore import QObject, Qt, Signal
@@ -30,6 +39,7 @@ __all__ = ["TaskManager", "TaskState"]
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
+GIL_SWITCH_S = 0.001
 
 
 class TaskState(Generic[T]):
@@ -78,11 +88,16 @@ class TaskManager(QObject):
     sig_error = Signal(str)
     sig_busy_changed = Signal(int)
 
-    def __init__(self, read_workers: int = 2, parent: QObject | None = None) -> None:
+    def __init__(
+        self, read_workers: int = 1, parent: QObject | None = None, *, use_processes: bool = True
+    ) -> None:
         super().__init__(parent)
+        sys.setswitchinterval(min(sys.getswitchinterval(), GIL_SWITCH_S))
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="ad-writer")
         self._reader = ThreadPoolExecutor(read_workers, thread_name_prefix="ad-reader")
         self._sync = ThreadPoolExecutor(1, thread_name_prefix="ad-sync")
+        self._procs: ProcessPoolExecutor | None = None
+        self._use_processes = use_processes
         self._latest: dict[str, TaskState[Any]] = {}
         self._in_flight = 0
         self._closed = False
@@ -106,6 +121,51 @@ class TaskManager(QObject):
         """Run one sync cycle (or login/first sync) on the sync thread."""
         return self._submit(self._sync, fn, on_done, **kw)
 
+    def compute(
+        self,
+        fn: Callable[..., T],
+        *args: Any,
+        on_done: Callable[[T], None],
+        on_error: Callable[[BaseException], None] | None = None,
+        key: str | None = None,
+    ) -> TaskState[T]:
+        """Run a top-level function with picklable ``args`` in the worker process.
+
+        With ``use_processes=False`` (tests) the same function runs on the reader thread.
+        """
+        state: TaskState[T] = TaskState(self, None)
+        self._track(state, key)
+        pool = self._process_pool() if self._use_processes else self._reader
+        future = pool.submit(fn, *args)
+        state.future = future
+        future.add_done_callback(lambda f: self._on_process_done(state, f, on_done, on_error, key))
+        return state
+
+    def _process_pool(self) -> ProcessPoolExecutor:
+        if self._procs is None:
+            self._procs = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+        return self._procs
+
+    def _on_process_done(
+        self,
+        state: TaskState[T],
+        future: Future[T],
+        on_done: Callable[[T], None],
+        on_error: Callable[[BaseException], None] | None,
+        key: str | None,
+    ) -> None:
+        if future.cancelled():
+            self.run_on_main(lambda: self._finish(state, key))
+            return
+        error = future.exception()
+        if error is not None:
+            if isinstance(error, BrokenProcessPool):
+                self._procs = None  # a crashed worker process is replaced on the next call
+            self.run_on_main(lambda: self._deliver_error(state, error, on_error, key))
+            return
+        result = future.result()
+        self.run_on_main(lambda: self._deliver(state, result, on_done, key))
+
     @property
     def in_flight(self) -> int:
         """Tasks started and not yet delivered."""
@@ -118,6 +178,9 @@ class TaskManager(QObject):
             state.request_interruption()
         for pool in (self._reader, self._sync, self._writer):
             pool.shutdown(wait=wait, cancel_futures=True)
+        if self._procs is not None:
+            self._procs.shutdown(wait=wait, cancel_futures=True)
+            self._procs = None
 
     # -- internals -----------------------------------------------------------------------------
     def _submit(
@@ -132,15 +195,18 @@ class TaskManager(QObject):
         with_state: bool = False,
     ) -> TaskState[T]:
         state: TaskState[T] = TaskState(self, on_progress)
+        self._track(state, key)
+        args = (state,) if with_state else ()
+        state.future = pool.submit(self._run, state, fn, args, on_done, on_error, key)
+        return state
+
+    def _track(self, state: TaskState[Any], key: str | None) -> None:
         if key is not None:
             previous = self._latest.get(key)
             if previous is not None:
                 previous.request_interruption()
             self._latest[key] = state
         self._set_in_flight(+1)
-        args = (state,) if with_state else ()
-        state.future = pool.submit(self._run, state, fn, args, on_done, on_error, key)
-        return state
 
     def _run(
         self,

@@ -12,8 +12,9 @@ from collections.abc import Callable
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QLabel, QSplitter, QVBoxLayout, QWidget
 
-from agentdesk.domain import Reaction
+from agentdesk.domain import Channel, Reaction
 from agentdesk.i18n import _
+from agentdesk.services import compute
 from agentdesk.services.dto import ClaimTicket, CustomerScreen, OutcomeDraft, OutcomeSaved
 from agentdesk.ui.context import UiContext
 from agentdesk.ui.views.customer_tabs import CustomerTabs
@@ -72,20 +73,28 @@ class CustomerPanel(QWidget):
 
     # -- opening -------------------------------------------------------------------------------
     def open_customer(
-        self, customer_id: str, on_open: Callable[[CustomerScreen], None] | None = None
+        self,
+        customer_id: str,
+        channel: Channel | None = None,
+        on_open: Callable[[CustomerScreen], None] | None = None,
     ) -> None:
         """Load and show ``customer_id`` (latest open wins)."""
         self.loading.setText(_("Opening {id}…").format(id=customer_id))
         self.loading.show()
-        customers = self._ctx.services.customers
 
         def done(screen: CustomerScreen) -> None:
             self.show_screen(screen)
             if on_open is not None:
                 on_open(screen)
 
-        self._ctx.tasks.read(
-            lambda: customers.open(customer_id), done, on_error=self._on_open_failed, key="open"
+        self._ctx.tasks.compute(
+            compute.open_customer,
+            self._ctx.session,
+            customer_id,
+            channel,
+            on_done=done,
+            on_error=self._on_open_failed,
+            key="open",
         )
 
     def show_screen(self, screen: CustomerScreen | None) -> None:

@@ -7,6 +7,7 @@ from typing import Any
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from agentdesk.i18n import _
+from agentdesk.services import compute
 from agentdesk.services.dto import AttentionItem, SupervisorStats
 from agentdesk.services.figures import acceptance_rate
 from agentdesk.ui import texts
@@ -44,8 +45,9 @@ class SupervisorView(QWidget):
 
     def refresh(self) -> None:
         """Reload the figures on a worker."""
-        service = self._ctx.services.supervisor
-        self._ctx.tasks.read(service.stats, self._on_stats, key="supervisor")
+        self._ctx.tasks.compute(
+            compute.supervisor_stats, self._ctx.session, on_done=self._on_stats, key="supervisor"
+        )
 
     def _on_stats(self, stats: SupervisorStats) -> None:
         self._stats = stats

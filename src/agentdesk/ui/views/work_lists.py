@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from agentdesk.i18n import _
+from agentdesk.services import compute
 from agentdesk.services.dto import CallListEntry, VisitEntry
 from agentdesk.ui import texts
 from agentdesk.ui.context import UiContext
@@ -102,8 +103,9 @@ class CallListView(QWidget):
 
     def refresh(self) -> None:
         """Reload the list on a worker."""
-        service = self._ctx.services.call_list
-        self._ctx.tasks.read(service.entries, self._on_entries, key="call_list")
+        self._ctx.tasks.compute(
+            compute.call_list, self._ctx.session, on_done=self._on_entries, key="call_list"
+        )
 
     def _on_entries(self, entries: list[CallListEntry]) -> None:
         current = self.table.currentIndex().row()
@@ -143,9 +145,14 @@ class FieldView(QTabWidget):
 
     def refresh(self) -> None:
         """Reload both lists on a worker."""
-        service = self._ctx.services.visits
-        self._ctx.tasks.read(service.today, self._on_today, key="visits_today")
-        self._ctx.tasks.read(service.portfolio, self._on_portfolio, key="portfolio")
+        self._ctx.tasks.compute(
+            compute.visit_plan, self._ctx.session, on_done=self._on_visits, key="visits"
+        )
+
+    def _on_visits(self, lists: tuple[list[VisitEntry], list[VisitEntry]]) -> None:
+        today, portfolio = lists
+        self._on_portfolio(portfolio)
+        self._on_today(today)
 
     def _on_today(self, entries: list[VisitEntry]) -> None:
         self.today.rows_model.set_rows(entries)
