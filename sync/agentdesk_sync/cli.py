@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import os
 import sys
 from collections.abc import Callable, Iterator
 from datetime import date
@@ -19,7 +20,7 @@ import typer
 from sqlalchemy.exc import DBAPIError
 
 from agentdesk.domain import Role
-from agentdesk_sync.db.engine import make_engine, migrate, resolve_db_url
+from agentdesk_sync.db.engine import DB_ENV, make_engine, migrate, resolve_db_url
 from agentdesk_sync.db.errors import DataInputError, StoreError, translate_db_error
 
 __all__ = ["app", "main"]
@@ -223,16 +224,22 @@ def merge_candidates(
     _say(f"{len(pairs)} candidate pair(s).")
 
 
-@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+@app.command()
 def simulate(
-    ctx: typer.Context,
     db: DbOption = None,
+    agents: Annotated[int, typer.Option(min=1, help="Simulated frontline users.")] = 30,
+    customers: Annotated[int, typer.Option(min=1, help="Customers to seed.")] = 2000,
+    hours: Annotated[float, typer.Option(min=0.1, help="Length of the working day.")] = 8.0,
+    offline_share: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="Share of agents working offline.")
+    ] = 0.3,
+    seed: Annotated[int, typer.Option(help="Seed of the simulation and the data set.")] = 1,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
 ) -> None:
-    """Drive a simulated working day against a fresh service (options: see simulate --help)."""
+    """Drive a simulated working day against its own service (default DB: a temp SQLite)."""
     simulation = importlib.import_module("agentdesk_sync.simulate")
-
-    argv = [*(["--db", db] if db else []), *ctx.args]
-    code = int(simulation.main(argv) or 0)
+    url = db or os.environ.get(DB_ENV) or None
+    code = int(simulation.main(url, agents, customers, hours, offline_share, seed, json_out) or 0)
     if code:
         raise typer.Exit(code)
 
