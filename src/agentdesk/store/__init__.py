@@ -3,6 +3,7 @@
 from agentdesk.store.db import CacheDB, open_user_cache, transaction
 from agentdesk.store.errors import (
     CacheIOError,
+    CacheTooNewError,
     CorruptCacheError,
     DatabaseLockedError,
     DiskFullError,
@@ -17,6 +18,7 @@ from agentdesk.store.recovery import CorruptionReport
 __all__ = [
     "CacheDB",
     "CacheIOError",
+    "CacheTooNewError",
     "CorruptCacheError",
     "CorruptionReport",
     "DatabaseLockedError",

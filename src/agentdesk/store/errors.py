@@ -11,7 +11,8 @@ report and stop), after qutebrowser's ``KnownError``/``BugError``::
     │   ├── ReadOnlyCacheError      SQLITE_READONLY / EACCES / EROFS
     │   ├── CacheIOError            SQLITE_IOERR and other OS failures
     │   ├── CorruptCacheError       the file is not a database or fails its integrity check
-    │   └── MigrationFailed         the schema upgrade failed and the backup was restored
+    │   ├── MigrationFailed         the schema upgrade failed and the backup was restored
+    │   └── CacheTooNewError        a newer agentdesk wrote the file: update the app
     └── StoreBugError               constraint violations, SQL errors: a defect in agentdesk
 
 :func:`map_sqlite_error` turns a ``sqlite3.Error`` into one of these.
@@ -24,6 +25,7 @@ from pathlib import Path
 
 __all__ = [
     "CacheIOError",
+    "CacheTooNewError",
     "CorruptCacheError",
     "DatabaseLockedError",
     "DiskFullError",
@@ -111,6 +113,15 @@ class MigrationFailed(StoreEnvironmentError):
         )
         self.backup = backup
         self.cause = cause
+
+
+class CacheTooNewError(StoreEnvironmentError):
+    """The cache file's schema is newer than this agentdesk knows (an older app was started)."""
+
+    default_sentence = (
+        "The local cache was written by a newer version of agentdesk; update agentdesk to "
+        "open it (nothing was changed and your unsynced items are safe)."
+    )
 
 
 class StoreBugError(StoreError):

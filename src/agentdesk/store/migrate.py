@@ -23,7 +23,12 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.pool import NullPool
 
-from agentdesk.store.errors import MigrationFailed, StoreError, map_sqlite_error
+from agentdesk.store.errors import (
+    CacheTooNewError,
+    MigrationFailed,
+    StoreError,
+    map_sqlite_error,
+)
 
 __all__ = ["MigrationResult", "current_revision", "head_revision", "upgrade"]
 
@@ -75,6 +80,15 @@ def _config(script_location: Path) -> Config:
 def head_revision(script_location: Path = DEFAULT_SCRIPTS) -> str | None:
     """The newest revision the code knows."""
     return ScriptDirectory.from_config(_config(script_location)).get_current_head()
+
+
+def _known(script_location: Path, revision: str) -> bool:
+    """Whether this code knows ``revision`` (a newer agentdesk may have written the file)."""
+    scripts = ScriptDirectory.from_config(_config(script_location))
+    try:
+        return scripts.get_revision(revision) is not None
+    except Exception:  # alembic raises several resolution errors for unknown ids
+        return False
 
 
 def current_revision(path: Path) -> str | None:
@@ -133,12 +147,15 @@ def upgrade(
 
     Raises:
         MigrationFailed: the upgrade failed; the file was restored from the backup.
+        CacheTooNewError: a newer agentdesk wrote the file (nothing was changed).
         StoreError: the backup itself could not be taken (disk full, read-only…).
     """
     head = head_revision(script_location) if target == "head" else target
     before = current_revision(path)
     if before == head:
         return MigrationResult(before, head, None)
+    if before is not None and not _known(script_location, before):
+        raise CacheTooNewError()
     try:
         backup = _backup(path, before) if _has_tables(path) else None
     except (sqlite3.Error, OSError) as exc:

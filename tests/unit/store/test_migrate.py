@@ -157,3 +157,15 @@ def test_v1_cache_upgrades_to_head_with_names_searchable(tmp_path: Path) -> None
         assert [h.matched for h in search(r, "欧阳娜娜")] == ["name"]
         head = r.execute("SELECT name_head FROM customer").fetchone()[0]
     assert head == "欧 欧阳 欧阳娜 欧阳娜娜"
+
+
+def test_file_from_a_newer_agentdesk_is_left_alone(tmp_path: Path, cache_with_outbox: Path) -> None:
+    from agentdesk.store import CacheTooNewError
+
+    upgrade(cache_with_outbox, script_location=scripts_with(tmp_path, GOOD))
+    before = cache_with_outbox.read_bytes()
+    with pytest.raises(CacheTooNewError) as caught:
+        upgrade(cache_with_outbox)
+    assert "newer version" in caught.value.sentence
+    assert cache_with_outbox.read_bytes() == before
+    assert len(list(cache_with_outbox.parent.glob("*.bak"))) == 1
