@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import anyio.to_thread
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from agentdesk.domain import Channel, Contact, OfferReaction, Reaction, ResultCode
@@ -66,6 +66,10 @@ __all__ = ["SCHEMAS", "PushContext", "conflict_of", "push"]
 _LOG = logging.getLogger(__name__)
 SCHEMAS = frozenset({1})
 _DONE = ("applied", "applied_with_conflict", "duplicate")
+_DEDUPE = select(m.Contact.payload_hash, m.Contact.result, m.Contact.server_seq).where(
+    m.Contact.contact_id == bindparam("id")
+)
+_INSERT_CONTACT = insert(m.Contact)
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,8 +207,7 @@ def _contact_of(p: ContactPayload, item: PushItem, staff_id: str, customer_id: s
 
 
 def _existing(conn: Connection, item: PushItem, digest: str) -> PushResult | None:
-    stmt = select(m.Contact.payload_hash, m.Contact.result, m.Contact.server_seq)
-    row = conn.execute(stmt.where(m.Contact.contact_id == item.id)).first()
+    row = conn.execute(_DEDUPE, {"id": item.id}).first()
     if row is None:
         return None
     if row.payload_hash != digest or row.result is None:
@@ -253,7 +256,7 @@ def _apply_contact(
     result = _result(item.id, violations, now)
     row = to_row(contact)
     values = _ledger_values(contact, row, digest, result, ctx.device_id, now)
-    conn.execute(insert(m.Contact).values(**values))
+    conn.execute(_INSERT_CONTACT, values)
     wire = {**row, "result": encode_result(result)}
     changes = [ChangeRow("contact", item.id, "put", wire, ref.region_code, ref.customer_id)]
     if payload.release_claim and current and current.holder_id == ctx.principal.user_id:

@@ -10,10 +10,22 @@ Merged-away ids are followed through ``customer_redirect`` to the kept customer.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, and_, exists, literal, or_, select, true
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Select,
+    and_,
+    bindparam,
+    exists,
+    literal,
+    or_,
+    select,
+    true,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from agentdesk_sync.auth import Principal
@@ -87,22 +99,37 @@ def change_scope(principal: Principal) -> ColumnElement[bool]:
     return or_(is_global, ChangeLog.region_code.in_(principal.regions))
 
 
-def _visible(principal: Principal) -> ColumnElement[bool]:
+def _scope_kind(principal: Principal) -> str:
     if principal.uses_portfolio:
-        return exists().where(
-            Portfolio.user_id == principal.user_id, Portfolio.customer_id == Customer.customer_id
+        return "portfolio"
+    return "all" if principal.sees_all else "regions"
+
+
+@functools.cache
+def _customer_stmt(kind: str, lock: bool) -> Select[Any]:
+    """The prepared customer lookup (built once per scope kind; parameters bound at execute)."""
+    visible: ColumnElement[bool]
+    if kind == "portfolio":
+        visible = exists().where(
+            Portfolio.user_id == bindparam("uid"), Portfolio.customer_id == Customer.customer_id
         )
-    if principal.sees_all:
-        return literal(True)
-    return Customer.region_code.in_(principal.regions)
+    elif kind == "all":
+        visible = literal(True)
+    else:
+        visible = Customer.region_code.in_(bindparam("regions", expanding=True))
+    cols = (Customer.customer_id, Customer.region_code, Customer.row, Customer.row_seq)
+    stmt = select(*cols, visible.label("visible")).where(Customer.customer_id == bindparam("cid"))
+    return stmt.with_for_update(of=Customer) if lock else stmt
+
+
+_REDIRECT = select(CustomerRedirect.new_id).where(CustomerRedirect.old_id == bindparam("old"))
 
 
 def resolve_redirect(conn: Connection, customer_id: str) -> str | None:
     """The kept id of a merged-away customer id, or None when ``customer_id`` was never merged."""
     current, seen = customer_id, 0
     while seen < _MAX_REDIRECTS:
-        stmt = select(CustomerRedirect.new_id).where(CustomerRedirect.old_id == current)
-        new_id = conn.execute(stmt).scalar_one_or_none()
+        new_id = conn.execute(_REDIRECT, {"old": current}).scalar_one_or_none()
         if new_id is None:
             return None if seen == 0 else current
         current, seen = new_id, seen + 1
@@ -123,13 +150,15 @@ def find_customer(
     Returns:
         The customer, or None when it does not exist.
     """
-    cols = (Customer.customer_id, Customer.region_code, Customer.row, Customer.row_seq)
+    kind = _scope_kind(principal)
+    stmt = _customer_stmt(kind, lock and conn.dialect.name == "postgresql")
+    params: dict[str, Any] = {}
+    if kind == "portfolio":
+        params["uid"] = principal.user_id
+    elif kind == "regions":
+        params["regions"] = list(principal.regions)
     for _ in range(2):
-        stmt = select(*cols, _visible(principal).label("visible"))
-        stmt = stmt.where(Customer.customer_id == customer_id)
-        if lock and conn.dialect.name == "postgresql":
-            stmt = stmt.with_for_update(of=Customer)
-        row = conn.execute(stmt).first()
+        row = conn.execute(stmt, {**params, "cid": customer_id}).first()
         if row is not None:
             return CustomerRef(
                 row.customer_id, row.region_code, row.row, row.row_seq, bool(row.visible)

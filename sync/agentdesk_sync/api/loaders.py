@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import msgspec
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from agentdesk.domain import (
@@ -46,6 +46,12 @@ __all__ = [
 ]
 
 HISTORY_DAYS = 90
+_HISTORY = (
+    select(m.Contact.row, m.Contact.server_seq)
+    .where(m.Contact.customer_id == bindparam("cid"), m.Contact.started_at >= bindparam("since"))
+    .order_by(m.Contact.started_at)
+)
+_CLAIMS = select(m.Claim).where(m.Claim.customer_id.in_(bindparam("ids", expanding=True)))
 
 
 def attributes_of(row: dict[str, Any]) -> CustomerAttributes:
@@ -74,14 +80,8 @@ async def current_rules(conn: AsyncConnection, state: AppState) -> RuleSet:
 
 def history_of(conn: Connection, customer_id: str, since: datetime) -> list[Contact]:
     """The customer's contacts started at or after ``since``, oldest first, all channels."""
-    stmt = (
-        select(m.Contact.row, m.Contact.server_seq)
-        .where(m.Contact.customer_id == customer_id, m.Contact.started_at >= since)
-        .order_by(m.Contact.started_at)
-    )
-    return [
-        from_row({**r.row, "server_seq": r.server_seq}, Contact) for r in conn.execute(stmt).all()
-    ]
+    rows = conn.execute(_HISTORY, {"cid": customer_id, "since": since}).all()
+    return [from_row({**r.row, "server_seq": r.server_seq}, Contact) for r in rows]
 
 
 async def load_history(
@@ -121,8 +121,7 @@ def _claim(row: Any) -> Claim:
 
 def claims_of(conn: Connection, customer_ids: Sequence[str]) -> list[Claim]:
     """Claim rows of the customers (valid or not: the policy compares with ``now``)."""
-    stmt = select(m.Claim).where(m.Claim.customer_id.in_(list(customer_ids)))
-    return [_claim(row) for row in conn.execute(stmt).all()]
+    return [_claim(row) for row in conn.execute(_CLAIMS, {"ids": list(customer_ids)}).all()]
 
 
 async def load_claims(conn: AsyncConnection, customer_ids: Sequence[str]) -> list[Claim]:
