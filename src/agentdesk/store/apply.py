@@ -183,6 +183,7 @@ def finish_snapshot(conn: sqlite3.Connection) -> None:
     """Leave bulk mode: recreate indexes, rebuild the name index, recreate triggers, ANALYZE."""
     with transaction(conn):
         restore_after_bulk(conn)
+    conn.execute("PRAGMA analysis_limit = 1000")  # sampled statistics: seconds -> milliseconds
     conn.execute("ANALYZE")
 
 
