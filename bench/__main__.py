@@ -57,6 +57,7 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--prepare", action="store_true", help="only build the cached data sets of --customers"
     )
+    parser.add_argument("--prepare-pg", action="store_true", help="only seed the PostgreSQL store")
     return parser.parse_args(argv)
 
 
@@ -76,16 +77,22 @@ def _run_row(ctx: Ctx, pid: str, op: str, target: str, fn: Callable[[Ctx], Row])
     return row
 
 
-def _prepare(console: Console, customers: int, seed: int) -> int:
+def _prepare(console: Console, customers: int, seed: int, *, pg_only: bool = False) -> int:
     """Build (or find) the floor data set, the seeded central store and the synced cache."""
     from bench.client import cached_client_db
     from bench.dataset import central_db
+    from bench.pgdata import pg_template
 
     with contextlib.ExitStack() as stack:
         ctx = Ctx(repo=REPO, customers=customers, seed=seed, quick=True, console=console,
                   stack=stack, status=lambda text: console.print(text))  # fmt: skip
-        for step, fn in (("floor", ctx.floor_db), ("central", lambda: central_db(ctx, customers)),
-                         ("client", lambda: cached_client_db(ctx, customers))):  # fmt: skip
+        steps: list[tuple[str, Callable[[], object]]] = [
+            ("floor", ctx.floor_db), ("central", lambda: central_db(ctx, customers)),
+            ("client", lambda: cached_client_db(ctx, customers)),
+        ]  # fmt: skip
+        if pg_only:
+            steps = [("postgresql", lambda: pg_template(ctx, customers))]
+        for step, fn in steps:
             start = time.perf_counter()
             fn()
             console.print(f"{step} data set ready after {time.perf_counter() - start:.0f} s")
@@ -102,8 +109,8 @@ def main(argv: list[str] | None = None) -> int:
     console = Console()
     if not console.is_terminal:
         console = Console(width=200)
-    if args.prepare:
-        return _prepare(console, customers, args.seed)
+    if args.prepare or args.prepare_pg:
+        return _prepare(console, customers, args.seed, pg_only=args.prepare_pg)
     mode = "quick" if args.quick else "full"
     rows: list[Row] = []
     extra = ""

@@ -25,10 +25,17 @@ def _pg(ctx: Ctx) -> Any:
     return pg_cluster_of(ctx)
 
 
+def _pg_size_note(ctx: Ctx, notes: list[str]) -> None:
+    size = ctx.cache.get("pg-size")
+    if size and size != ctx.customers:
+        notes.append(f"PostgreSQL store seeded with {size:,} customers (the {ctx.customers:,} "
+                     "one is not prepared yet)")  # fmt: skip
+
+
 def p10(ctx: Ctx) -> Row:
     """P10: acquire a claim before dialling, p95 under 50 concurrent agents."""
     row = Row("P10", "claim under 50 agents", "≤ 20 ms p95")
-    per_agent = 20 if ctx.quick else 60
+    per_agent = 10 if ctx.quick else 60
     ctx.status("floor: raw upserts, 50 threads (SQLite)")
     floor_sq = floor_upsert_sqlite(ctx.scratch, 50, per_agent, ctx.customers)
     pg = _pg(ctx)
@@ -49,6 +56,7 @@ def p10(ctx: Ctx) -> Row:
         notes = [f"not implemented yet: {exc}"]
     if pg is None:
         notes.append("PostgreSQL could not start")
+    _pg_size_note(ctx, notes)
     for backend in ("sqlite", "postgresql"):
         answers = ctx.cache.get(f"claim-answers-{backend}")
         if answers:
@@ -95,6 +103,7 @@ def p12(ctx: Ctx) -> Row:
     except NotReady as exc:
         row.missing = True
         notes = [f"not implemented yet: {exc}"]
+    _pg_size_note(ctx, notes)
     for backend in ("sqlite", "postgresql"):
         load = ctx.cache.get(f"load-{backend}")
         if load:

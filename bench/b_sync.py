@@ -84,7 +84,8 @@ def p9(ctx: Ctx) -> Row:
     with bare_server(ctx.repo) as port:
         floor = floor_rtt(port, ctx.reps)
     ours = None
-    row.note = "A records + syncs; B is notified by SSE and pulls; both on the 1 M scope"
+    row.note = (f"SyncScheduler defaults: A syncs after the local write (debounced), B wakes on "
+                f"SSE and pulls; {ctx.customers:,}-customer caches")  # fmt: skip
     try:
         samples = prod.propagation_samples(ctx, 10 if ctx.quick else 40)
         ours = stat_of(samples)

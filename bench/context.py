@@ -99,7 +99,7 @@ class Ctx:
     @property
     def spawn_reps(self) -> int:
         """Repetitions of a cold start (a fresh process each)."""
-        return 5 if self.quick else 10
+        return 3 if self.quick else 10
 
     @property
     def data_root(self) -> Path:

@@ -50,16 +50,32 @@ def pg_template(ctx: Ctx, size: int) -> Path:
     return template
 
 
+def _complete(ctx: Ctx, size: int) -> bool:
+    info = ctx.data_root / f"{ctx.seed}-{size}" / "pg.json"
+    return info.exists() and bool(json.loads(info.read_text()).get("complete"))
+
+
+def _ready_size(ctx: Ctx) -> int:
+    """The run's size, or in a quick run a smaller seeded store while the right one is missing."""
+    if _complete(ctx, ctx.customers) or not ctx.quick:
+        return ctx.customers
+    smaller = [s for s in (10_000, 100_000) if s < ctx.customers and _complete(ctx, s)]
+    return max(smaller) if smaller else ctx.customers
+
+
 def pg_cluster_of(ctx: Ctx) -> Any:
     """The run's cluster (a copy of the seeded folder), or None when it cannot start."""
     if "pg" not in ctx.cache:
         from bench.context import NotReady
         from bench.pgcluster import pg_cluster
 
+        template: Path | None = None
+        size = _ready_size(ctx)
         try:
-            template: Path | None = pg_template(ctx, ctx.customers)
+            template = pg_template(ctx, size)
         except NotReady:
             template = None
+        ctx.cache["pg-size"] = size
         try:
             ctx.status("starting a throwaway PostgreSQL cluster (fsync on)")
             ctx.cache["pg"] = ctx.stack.enter_context(pg_cluster(template=template))
@@ -82,6 +98,7 @@ def pg_service(ctx: Ctx, size: int) -> Service:
             raise RuntimeError(msg)
         if not ctx.cache.get("pg-seeded"):
             raise NotReady("agentdesk-sync seed (PostgreSQL)")
+        size = int(ctx.cache.get("pg-size", size))
         log = ctx.scratch / f"serve-pg-{size}.log"
         ctx.cache[key] = ctx.stack.enter_context(serve(ctx.repo, cluster.url(DB_NAME), log))
     return ctx.cache[key]  # type: ignore[no-any-return]

@@ -235,6 +235,14 @@ def _agent_api(base_url: str, k: int) -> Any:
     return api
 
 
+def _agents(base_url: str, n: int) -> list[Any]:
+    """``n`` logged-in agent clients (logins run 8 at a time; not timed)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(8) as pool:
+        return list(pool.map(lambda k: _agent_api(base_url, k), range(n)))
+
+
 def _run_agents(agents: int, work: Any) -> None:
     errors: list[BaseException] = []
 
@@ -257,7 +265,7 @@ def claim_latency(ctx: Ctx, backend: str, agents: int, per_agent: int) -> Stat:
     """``ApiClient.acquire_claim`` latency with ``agents`` concurrent logged-in agents."""
     svc = service_for(ctx, backend)
     ids = _customer_ids(ctx, agents * per_agent)
-    apis = [_agent_api(svc.base_url, k) for k in range(agents)]
+    apis = _agents(svc.base_url, agents)
     samples: list[float] = []
     answers: dict[str, int] = {}
     lock = threading.Lock()
@@ -311,7 +319,7 @@ def contact_load(ctx: Ctx, backend: str, seconds: float) -> tuple[float, float, 
     """(contacts/s, median, p99) of one-contact pushes by ``LOAD_CLIENTS`` concurrent agents."""
     svc = service_for(ctx, backend)
     ids = _customer_ids(ctx, 5_000)
-    apis = [_agent_api(svc.base_url, k) for k in range(LOAD_CLIENTS)]
+    apis = _agents(svc.base_url, LOAD_CLIENTS)
     samples: list[float] = []
     done = [0]
     lock = threading.Lock()

@@ -96,7 +96,7 @@ def serve(repo: Path, db_url: str, log: Path) -> Iterator[Service]:
         )  # fmt: skip
         try:
             try:
-                wait_http(port, "/v1/health", 120, proc)
+                wait_http(port, "/v1/health", 900, proc)
             except RuntimeError as exc:
                 tail = log.read_text(errors="replace")[-600:]
                 if "No such command" in tail or "No module named" in tail:
