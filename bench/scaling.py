@@ -7,6 +7,7 @@ not exist yet leaves its cells empty and says so.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from bench import product as prod
@@ -19,11 +20,19 @@ __all__ = ["run_scaling"]
 OPS = ("search", "open", "push", "pull")
 
 
-def _sizes(ctx: Ctx) -> list[int]:
+def _sizes(ctx: Ctx) -> tuple[list[int], list[int]]:
+    """Sizes to measure, and sizes skipped because their data set is not prepared yet."""
     sizes = [10_000, 100_000]
     if not ctx.quick:
         sizes.append(1_000_000)
-    return [s for s in sizes if s <= max(ctx.customers, 100_000)]
+    sizes = [s for s in sizes if s <= max(ctx.customers, 100_000)]
+    ready = [s for s in sizes if s == ctx.customers or _prepared(ctx, s)]
+    return ready, [s for s in sizes if s not in ready]
+
+
+def _prepared(ctx: Ctx, size: int) -> bool:
+    info = ctx.data_root / f"{ctx.seed}-{size}" / "client.json"
+    return info.exists() and bool(json.loads(info.read_text()).get("complete"))
 
 
 def _floor_figures(ctx: Ctx, size: int) -> dict[str, float]:
@@ -79,7 +88,11 @@ def run_scaling(ctx: Ctx) -> str:
     """Measure every size, plot, and return the markdown table."""
     table: dict[int, dict[str, float]] = {}
     notes = set()
-    for size in _sizes(ctx):
+    sizes, skipped = _sizes(ctx)
+    for size in skipped:
+        notes.add(f"{size:,}: data set not prepared yet (`python -m bench --prepare --customers "
+                  f"{size}`), not measured")  # fmt: skip
+    for size in sizes:
         ctx.status(f"scaling: {size:,} customers")
         figures = {f"floor {k}": v for k, v in _floor_figures(ctx, size).items()}
         ours, note = _ours_figures(ctx, size)
