@@ -180,12 +180,17 @@ class SyncEngine:
             self._crash(point)
 
     def _publish(self, report: SyncReport) -> None:
-        counts = self.store.counts()
-        fields: dict[str, object] = {
-            "waiting": int(getattr(counts, "waiting", 0)),
-            "conflicts": int(getattr(counts, "conflicts", 0)),
-            "rejected": int(getattr(counts, "rejected", 0)),
-        }
+        fields: dict[str, object] = {}
+        try:
+            counts = self.store.counts()
+        except Exception:  # the store's own error is already on its way to the caller
+            counts = None
+        if counts is not None:
+            fields |= {
+                "waiting": int(getattr(counts, "waiting", 0)),
+                "conflicts": int(getattr(counts, "conflicts", 0)),
+                "rejected": int(getattr(counts, "rejected", 0)),
+            }
         error = report.error
         if error is None:
             fields |= {"state": "online", "last_error": None}
