@@ -23,7 +23,7 @@ from agentdesk.domain import (
     ValueInfo,
 )
 from agentdesk.protocol import to_row
-from agentdesk_sync.importers.fields import FieldError, coerce, field_specs, validate
+from agentdesk_sync.importers.fields import FieldError, FieldSpec, coerce, field_specs, validate
 from agentdesk_sync.importers.mapping import Mapping
 
 __all__ = ["KINDS", "KindSpec", "Prepared", "key_of", "prepare"]
@@ -65,13 +65,34 @@ def _norm(row: Row) -> Row:
     return normalised
 
 
+def _plan(cls: type, mapping: Mapping, prefix: str) -> list[tuple[str, str, str, FieldSpec]]:
+    key = (cls, prefix)
+    if key not in mapping.plans:
+        mapping.plans[key] = [
+            (name, prefix + name, mapping.source_of(prefix + name), spec)
+            for name, spec in field_specs(cls).items()
+        ]
+    plan: list[tuple[str, str, str, FieldSpec]] = mapping.plans[key]
+    return plan
+
+
+def _used_columns(mapping: Mapping) -> set[str]:
+    if "used" not in mapping.plans:
+        used = {mapping.source_of(f) for f in field_specs(CustomerAttributes)}
+        mapping.plans["used"] = used | set(mapping.columns.values())
+    columns: set[str] = mapping.plans["used"]
+    return columns
+
+
 def _typed(values: Row, cls: type, mapping: Mapping, prefix: str = "") -> Row:
     typed: Row = {}
-    for name, spec in field_specs(cls).items():
-        ours = prefix + name
-        source = mapping.source_of(ours)
-        raw = values[source] if source in values else mapping.default(ours, values)
-        if source not in values and ours not in mapping.defaults:
+    defaults = mapping.defaults
+    for name, ours, source, spec in _plan(cls, mapping, prefix):
+        if source in values:
+            raw = values[source]
+        elif ours in defaults:
+            raw = mapping.default(ours, values)
+        else:
             continue
         try:
             value = coerce(ours, raw, spec, mapping)
@@ -97,9 +118,7 @@ def key_of(kind: str, values: Row, mapping: Mapping) -> str:
 def _customer(values: Row, mapping: Mapping, existing: Row | None) -> Prepared:
     base = existing or {}
     attrs = {**base.get("attributes", {}), **_typed(values, CustomerAttributes, mapping)}
-    used = {mapping.source_of(f) for f in field_specs(CustomerAttributes)} | set(
-        mapping.columns.values()
-    )
+    used = _used_columns(mapping)
     extra = {
         k: str(v)
         for k, v in values.items()

@@ -32,6 +32,7 @@ class Mapping:
     date_format: str | None = None
     datetime_format: str | None = None
     list_separator: str = "|"
+    plans: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def source_of(self, our_field: str) -> str:
         """The source column that feeds ``our_field``."""
@@ -82,8 +83,7 @@ def load_mapping(path: Path | None) -> Mapping:
         raise DataInputError(f"The mapping file {path} has unknown options: {sorted(unknown)}.")
     if not all(isinstance(v, str) for v in columns.values()):
         raise DataInputError(f"Every [columns] entry of {path} must name a source column.")
+    text_options: dict[str, Any] = {k: str(v) for k, v in options.items()}
     return Mapping(
-        columns=dict(columns),
-        defaults=dict(_table(data, "defaults", path)),
-        **{k: str(v) for k, v in options.items()},
+        columns=dict(columns), defaults=dict(_table(data, "defaults", path)), **text_options
     )
