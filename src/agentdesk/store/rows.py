@@ -46,13 +46,15 @@ def compact(row: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
     """``row`` without the fields equal to the dataclass defaults (``from_row`` restores them).
 
     A 1 M-customer cache shrinks several-fold (the wire row carries every IVOC field), and
-    with it every full-table step: snapshot index builds, the FTS rebuild, backups.
+    with it every full-table step: snapshot index builds, the FTS rebuild, backups. Nested
+    dataclass blocks (``attributes``, ``value``, ``churn``) are compacted one level down.
     """
     out: dict[str, Any] = {}
     for key, value in row.items():
         default = defaults.get(key, _MISSING)
-        if isinstance(value, dict) and isinstance(default, dict):
-            inner = compact(value, default)
+        if type(value) is dict and type(default) is dict and default:
+            get = default.get
+            inner = {k: v for k, v in value.items() if k in _ALWAYS or v != get(k, _MISSING)}
             if inner:
                 out[key] = inner
         elif key in _ALWAYS or value != default:
