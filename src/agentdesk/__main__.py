@@ -75,7 +75,7 @@ def _demo_folder() -> Path:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    if args.smoke or args.screenshot:
+    if args.smoke or (args.screenshot and not os.environ.get("DISPLAY")):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from agentdesk.services.demo import DemoError, DemoService
 

@@ -78,25 +78,46 @@ class DemoDriver(QObject):
         if report.error is not None:
             self.fail(f"The first sync failed: {report.error}.")
             return
-        self.window.refresh_home()
-        if self.show == "supervisor" or self.show == "field":
-            QTimer.singleShot(1500, self._finish_screenshot)
+        if self.show in ("supervisor", "field"):
+            self.window.home.sig_loaded.connect(self._on_home_loaded)
+            self.window.refresh_home()
             return
+        self.window.refresh_home()
         self.window.search.sig_results.connect(self._on_results)
         self.window.focus_search("13")
+
+    def _on_home_loaded(self) -> None:
+        self.window.home.sig_loaded.disconnect(self._on_home_loaded)
+        if self.show == "field":
+            table = self.window.home.today
+            first = table.rows_model.row_object(0)
+            if first is not None:
+                self.window.customer.sig_opened.connect(self._on_field_opened)
+                table.selectRow(0)
+                self.window._on_home_open(first.customer_id)
+                return
+        QTimer.singleShot(800, self._finish_screenshot)
+
+    def _on_field_opened(self, _screen: CustomerScreen) -> None:
+        self.window.customer.sig_opened.disconnect(self._on_field_opened)
+        QTimer.singleShot(800, self._finish_screenshot)
 
     def _on_results(self, page: SearchPage) -> None:
         self.window.search.sig_results.disconnect(self._on_results)
         if not page.first:
             self.fail("The synced cache has no customer to open.")
             return
-        ranked = sorted(page.first, key=lambda h: not h.vip)
+        self._candidates = [h.customer_id for h in sorted(page.first, key=lambda h: not h.vip)][:8]
         self.window.customer.sig_opened.connect(self._on_opened)
-        self.window.open_customer(ranked[0].customer_id)
+        self.window.open_customer(self._candidates.pop(0))
 
     def _on_opened(self, screen: CustomerScreen) -> None:
+        if not screen.offers and self._candidates:  # show one with offers to pitch
+            self.window.open_customer(self._candidates.pop(0))
+            return
         self.window.customer.sig_opened.disconnect(self._on_opened)
         self.screen = screen
+        self.window.customer.offers.toggle_suppressed.setChecked(True)
         panel = self.window.customer
         panel.react(Reaction.ACCEPT)
         code = ResultCode.REACHED_ACCEPTED if screen.offers else ResultCode.REACHED_NO_OFFER

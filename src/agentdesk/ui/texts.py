@@ -26,9 +26,11 @@ __all__ = [
     "fmt_datetime",
     "fmt_money",
     "fmt_time",
+    "holding_kind_label",
     "result_label",
     "segment_label",
     "verdict_label",
+    "vip_label",
 ]
 
 
@@ -82,6 +84,28 @@ def segment_label(segment: Segment | str) -> str:
         "SS9": _("Traditional, frugal"),
     }
     return f"{segment} {names.get(str(segment), '')}".strip()
+
+
+def vip_label(level: str) -> str:
+    """客户等级."""
+    return {
+        "diamond": _("Diamond"),
+        "platinum": _("Platinum"),
+        "gold": _("Gold"),
+        "silver": _("Silver"),
+    }.get(level, level)
+
+
+def holding_kind_label(kind: str) -> str:
+    """What kind of product a holding is."""
+    return {
+        "plan": _("Plan"),
+        "data_pack": _("Data pack"),
+        "broadband": _("Broadband"),
+        "handset": _("Handset"),
+        "value_added": _("Value-added"),
+        "contract": _("Contract"),
+    }.get(kind, kind)
 
 
 def verdict_label(outcome: str) -> str:

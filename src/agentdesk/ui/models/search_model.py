@@ -32,7 +32,7 @@ class SearchResultsModel(QAbstractTableModel):
     """
 
     COLUMNS = ("name", "phone", "id_number", "segment", "region")
-    WIDTHS = (110, 110, 170, 50, 70)
+    WIDTHS = (78, 96, 140, 40, 50)
 
     def __init__(self, fetch_window: FetchWindow, parent: QObject | None = None) -> None:
         super().__init__(parent)

@@ -100,7 +100,9 @@ class CustomerHeader(QWidget):
         attrs, view = screen.view.attributes, screen.view
         specs: list[tuple[str, str]] = []
         if attrs.vip_level != VipLevel.NONE:
-            specs.append((_("VIP {level}").format(level=attrs.vip_level.value), "info"))
+            specs.append(
+                (_("VIP {level}").format(level=texts.vip_label(attrs.vip_level.value)), "info")
+            )
         if view.churn.risk_level == "high":
             specs.append((_("Churn risk"), "danger"))
         if attrs.do_not_contact:

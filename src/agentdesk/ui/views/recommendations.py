@@ -90,7 +90,7 @@ class OfferCardWidget(QFrame):
 
     def _title_text(self) -> str:
         fee = texts.fmt_money(self.offer.monthly_fee)
-        return f"{self.index + 1}. {self.offer.title}  ({fee}/{_('month')})"
+        return f"{self.index + 1}. {self.offer.title}  " + _("({fee}/month)").format(fee=fee)
 
 
 class RecommendationsPanel(QWidget):

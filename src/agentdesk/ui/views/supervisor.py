@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from agentdesk.i18n import _
@@ -28,7 +29,13 @@ def _conflict_columns() -> list[Column[AttentionItem]]:
 
 
 class SupervisorView(QWidget):
-    """Charts on top, the latest conflicts below."""
+    """Charts on top, the latest conflicts below.
+
+    Signals:
+        sig_loaded: figures arrived and are drawn.
+    """
+
+    sig_loaded = Signal()
 
     def __init__(self, ctx: UiContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -59,6 +66,7 @@ class SupervisorView(QWidget):
         self.charts.show_stats(stats)
         self.conflicts.rows_model.set_rows(stats.recent_conflicts)
         self.retranslate()
+        self.sig_loaded.emit()
 
     def retranslate(self) -> None:
         """Re-render in the current language."""

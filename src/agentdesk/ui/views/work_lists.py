@@ -122,9 +122,15 @@ class CallListView(QWidget):
 
 
 class FieldView(QTabWidget):
-    """Today's visit plan and the whole portfolio (works offline)."""
+    """Today's visit plan and the whole portfolio (works offline).
+
+    Signals:
+        sig_open_customer: (str) Enter on a row.
+        sig_loaded: both lists arrived.
+    """
 
     sig_open_customer = Signal(str)
+    sig_loaded = Signal()
 
     def __init__(self, ctx: UiContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -153,6 +159,7 @@ class FieldView(QTabWidget):
         today, portfolio = lists
         self._on_portfolio(portfolio)
         self._on_today(today)
+        self.sig_loaded.emit()
 
     def _on_today(self, entries: list[VisitEntry]) -> None:
         self.today.rows_model.set_rows(entries)
