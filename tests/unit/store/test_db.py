@@ -169,3 +169,23 @@ def test_closed_cache_refuses_work(tmp_path: Path) -> None:
     db.close()
     with pytest.raises(StoreError), db.writer():
         pass
+
+
+def test_readers_are_not_blocked_by_an_open_write(db: CacheDB) -> None:
+    from agentdesk.store import transaction
+
+    with db.writer() as w:
+        record_outcome(w, make_contact())
+        with transaction(w):
+            w.execute("DELETE FROM outbox")
+            # a UI reader during the writer's transaction: not blocked, sees the committed state
+            assert count(db, "outbox") == 1
+    assert count(db, "outbox") == 0
+
+
+def test_user_cache_lives_in_the_data_folder(agentdesk_dirs: dict[str, Path]) -> None:
+    from agentdesk.store import open_user_cache
+
+    with open_user_cache("li.na") as db:
+        assert db.path.name == "cache.db"
+        assert agentdesk_dirs["AGENTDESK_DATA_DIR"] in db.path.parents
