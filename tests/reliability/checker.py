@@ -97,13 +97,16 @@ class Verdict:
     conflicts_flagged: int = 0
     conflicts_expected: int = 0
     rejected_facts: int = 0
+    unexpected_exits: list[int | None] = field(default_factory=list)
     notes: dict[str, object] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
-        """No loss, no duplicate, caches intact, cursors monotonic, every conflict flagged."""
-        return not (
-            self.lost
+        """Work was done; no loss, no duplicate, no failed client, caches intact, cursors
+        monotonic, every conflict flagged."""
+        return self.acked > 0 and not (
+            self.unexpected_exits
+            or self.lost
             or self.duplicated
             or self.integrity_failures
             or self.cursor_backwards

@@ -47,6 +47,7 @@ class Lab:
         self.proxy = FaultProxy("127.0.0.1", self.service.port, seed=seed).start()
         self.devices: set[str] = set()
         self.crashes = 0
+        self.unexpected_exits: list[int | None] = []
 
     def close(self) -> None:
         """Stop the proxy and the service."""
@@ -81,8 +82,7 @@ class Lab:
         if process.is_alive():
             process.kill()
             process.join()
-        self.crashes += process.exitcode == 86
-        return process.exitcode
+        return self._exited(process.exitcode, killed=False)
 
     def kill_when(
         self, args: DriverArgs, ready: Callable[[str], bool], delay: float, timeout: float = 60.0
@@ -100,8 +100,21 @@ class Lab:
         time.sleep(delay)
         process.kill()
         process.join()
-        self.crashes += process.exitcode == 86
-        return process.exitcode
+        return self._exited(process.exitcode, killed=True)
+
+    def finished(self, process: multiprocessing.process.BaseProcess) -> None:
+        """Book the end of a process started with :meth:`start` and joined by the caller."""
+        self._exited(process.exitcode, killed=False)
+
+    def _exited(self, code: int | None, *, killed: bool) -> int | None:
+        """Count crash-point exits; remember exits that are neither normal nor planned."""
+        self.crashes += code == 86
+        planned = {0, 86, -9} if killed else {0, 86}
+        if code not in planned:
+            self.unexpected_exits.append(code)
+            if len(self.unexpected_exits) >= 5:
+                raise RuntimeError(f"client processes keep failing (exit codes {code}); see logs")
+        return code
 
     def drain(self, devices: list[str] | None = None) -> None:
         """Quiesce: every device syncs until its outbox is empty (no faults)."""
@@ -122,6 +135,7 @@ class Lab:
         """Check every device against the ledger."""
         verdict = check(scenario, iterations, self.histories(), ledger(self.db_url), **kwargs)
         verdict.notes["crash_points_hit"] = self.crashes
+        verdict.unexpected_exits = list(self.unexpected_exits)
         verdict.notes["proxy"] = {
             "connections": self.proxy.stats.connections,
             "cuts": self.proxy.stats.cuts,

@@ -111,9 +111,10 @@ def network_chaos(lab: Lab, iterations: int, rng: random.Random) -> Verdict:
         process.join(rng.uniform(0.2, 1.0))
         lab.proxy.clear()
         process.join(60)
-        if process.is_alive():
+        if process.is_alive():  # a hang: booked as an unexpected exit
             process.kill()
             process.join()
+        lab.finished(process)
     lab.drain(devices)
     return lab.verdict("network_chaos", iterations)
 
