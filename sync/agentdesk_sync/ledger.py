@@ -16,16 +16,18 @@ A database failure on an item answers ``retry`` and stops the batch: later items
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import anyio.to_thread
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, Select, bindparam, insert, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from agentdesk.domain import Channel, Contact, OfferReaction, Reaction, ResultCode
+from agentdesk.domain import Channel, Claim, Contact, OfferReaction, Reaction, ResultCode
 from agentdesk.policy import RuleSet, Violation, check_contact
 from agentdesk.protocol import (
     Conflict,
@@ -52,14 +54,21 @@ from agentdesk_sync.api.items import (
     replay,
     retry,
 )
-from agentdesk_sync.api.loaders import HISTORY_DAYS, attributes_of, claims_of, history_of, rules_now
+from agentdesk_sync.api.loaders import (
+    HISTORY_DAYS,
+    attributes_of,
+    claim_of,
+    claims_of,
+    history_of,
+    rules_now,
+)
 from agentdesk_sync.api.wire import iso, parse_ts, utcnow
 from agentdesk_sync.auth import Principal
 from agentdesk_sync.db import models as m
 from agentdesk_sync.db.changes import ChangeRow
 from agentdesk_sync.deps import AppState
 from agentdesk_sync.errors import is_transient_db_error
-from agentdesk_sync.scope import find_customer
+from agentdesk_sync.scope import CustomerRef, find_customer, scope_params, visible_clause
 
 __all__ = ["SCHEMAS", "PushContext", "conflict_of", "push"]
 
@@ -208,12 +217,52 @@ def _contact_of(p: ContactPayload, item: PushItem, staff_id: str, customer_id: s
 
 def _existing(conn: Connection, item: PushItem, digest: str) -> PushResult | None:
     row = conn.execute(_DEDUPE, {"id": item.id}).first()
-    if row is None:
-        return None
+    return None if row is None else _replay_or_reuse(item, digest, row)
+
+
+def _replay_or_reuse(item: PushItem, digest: str, row: Any) -> PushResult:
     if row.payload_hash != digest or row.result is None:
         details = {"id": item.id}
         raise Reject("idempotency_key_reuse", "This id was already used for another item.", details)
     return replay(row.result, row.server_seq)
+
+
+@functools.cache
+def _first_look_stmt(kind: str, lock: bool) -> Select[Any]:
+    """One round trip: the customer (locked), its claim, and a ledger row with the item's id."""
+    c, k, led = m.Customer, m.Claim, m.Contact
+    stmt = (
+        select(
+            c.customer_id, c.region_code, c.row, c.row_seq, visible_clause(kind).label("visible"),
+            led.payload_hash, led.result, led.server_seq, led.contact_id,
+            k.claim_id, k.holder_id, k.channel, k.fence, k.lease_until, k.purpose,
+            k.acquired_at,
+        )
+        .select_from(c)
+        .outerjoin(k, k.customer_id == c.customer_id)
+        .outerjoin(led, led.contact_id == bindparam("item_id"))
+        .where(c.customer_id == bindparam("cid"))
+    )  # fmt: skip
+    return stmt.with_for_update(of=c) if lock else stmt
+
+
+def _first_look(
+    conn: Connection, ctx: PushContext, item: PushItem, customer_id: str, digest: str
+) -> tuple[PushResult | None, CustomerRef | None, list[Claim]]:
+    kind, params = scope_params(ctx.principal)
+    stmt = _first_look_stmt(kind, conn.dialect.name == "postgresql")
+    row = conn.execute(stmt, {**params, "cid": customer_id, "item_id": item.id}).first()
+    if row is None:  # unknown or merged-away id: the slow path
+        found = _existing(conn, item, digest)
+        if found is not None:
+            return found, None, []
+        ref = find_customer(conn, ctx.principal, customer_id, lock=True)
+        return None, ref, claims_of(conn, [ref.customer_id]) if ref else []
+    if row.contact_id is not None:
+        return _replay_or_reuse(item, digest, row), None, []
+    ref = CustomerRef(row.customer_id, row.region_code, row.row, row.row_seq, bool(row.visible))
+    claim = [] if row.claim_id is None else [claim_of(row)]  # joined on customer_id
+    return None, ref, claim
 
 
 def _contact(ctx: PushContext, item: PushItem, digest: str) -> PushResult:
@@ -222,16 +271,21 @@ def _contact(ctx: PushContext, item: PushItem, digest: str) -> PushResult:
         raise Reject("forbidden", "Your role does not record contacts.")
     _contact_of(payload, item, ctx.principal.user_id, payload.customer_id)  # validate first
     with item_txn(ctx.state, ctx.events) as conn:
-        found = _existing(conn, item, digest)
+        found, ref, claims = _first_look(conn, ctx, item, payload.customer_id, digest)
         if found is not None:
             return found
-        return _apply_contact(conn, ctx, item, payload, digest)
+        return _apply_contact(conn, ctx, item, payload, digest, ref, claims)
 
 
 def _apply_contact(
-    conn: Connection, ctx: PushContext, item: PushItem, payload: ContactPayload, digest: str
+    conn: Connection,
+    ctx: PushContext,
+    item: PushItem,
+    payload: ContactPayload,
+    digest: str,
+    ref: CustomerRef | None,
+    claims: list[Claim],
 ) -> PushResult:
-    ref = find_customer(conn, ctx.principal, payload.customer_id, lock=True)
     if ref is None:
         fields = {"customer_id": "unknown customer"}
         raise Reject("invalid_payload", "Unknown customer.", {"fields": fields})
@@ -242,7 +296,6 @@ def _apply_contact(
     now = utcnow()
     since = min(now, contact.started_at) - timedelta(days=HISTORY_DAYS)
     history = history_of(conn, ref.customer_id, since)
-    claims = claims_of(conn, [ref.customer_id])
     current = claims[0] if claims else None
     violations = check_contact(
         contact,

@@ -42,6 +42,8 @@ __all__ = [
     "lookup_customer",
     "not_found",
     "resolve_redirect",
+    "scope_params",
+    "visible_clause",
 ]
 
 _MAX_REDIRECTS = 8
@@ -105,9 +107,19 @@ def _scope_kind(principal: Principal) -> str:
     return "all" if principal.sees_all else "regions"
 
 
-@functools.cache
-def _customer_stmt(kind: str, lock: bool) -> Select[Any]:
-    """The prepared customer lookup (built once per scope kind; parameters bound at execute)."""
+def scope_params(principal: Principal) -> tuple[str, dict[str, Any]]:
+    """The scope kind of ``principal`` and the parameters its prepared statements need."""
+    kind = _scope_kind(principal)
+    params: dict[str, Any] = {}
+    if kind == "portfolio":
+        params["uid"] = principal.user_id
+    elif kind == "regions":
+        params["regions"] = list(principal.regions)
+    return kind, params
+
+
+def visible_clause(kind: str) -> ColumnElement[bool]:
+    """Whether ``customer`` is visible, for a scope kind (parameters ``uid`` / ``regions``)."""
     visible: ColumnElement[bool]
     if kind == "portfolio":
         visible = exists().where(
@@ -117,8 +129,15 @@ def _customer_stmt(kind: str, lock: bool) -> Select[Any]:
         visible = literal(True)
     else:
         visible = Customer.region_code.in_(bindparam("regions", expanding=True))
+    return visible
+
+
+@functools.cache
+def _customer_stmt(kind: str, lock: bool) -> Select[Any]:
+    """The prepared customer lookup (built once per scope kind; parameters bound at execute)."""
     cols = (Customer.customer_id, Customer.region_code, Customer.row, Customer.row_seq)
-    stmt = select(*cols, visible.label("visible")).where(Customer.customer_id == bindparam("cid"))
+    visible = visible_clause(kind).label("visible")
+    stmt = select(*cols, visible).where(Customer.customer_id == bindparam("cid"))
     return stmt.with_for_update(of=Customer) if lock else stmt
 
 
@@ -150,13 +169,8 @@ def find_customer(
     Returns:
         The customer, or None when it does not exist.
     """
-    kind = _scope_kind(principal)
+    kind, params = scope_params(principal)
     stmt = _customer_stmt(kind, lock and conn.dialect.name == "postgresql")
-    params: dict[str, Any] = {}
-    if kind == "portfolio":
-        params["uid"] = principal.user_id
-    elif kind == "regions":
-        params["regions"] = list(principal.regions)
     for _ in range(2):
         row = conn.execute(stmt, {**params, "cid": customer_id}).first()
         if row is not None:

@@ -32,6 +32,7 @@ from agentdesk_sync.deps import AppState
 __all__ = [
     "HISTORY_DAYS",
     "attributes_of",
+    "claim_of",
     "claim_row",
     "claims_of",
     "current_rules",
@@ -105,7 +106,8 @@ def claim_row(row: Any) -> dict[str, Any]:
     }
 
 
-def _claim(row: Any) -> Claim:
+def claim_of(row: Any) -> Claim:
+    """A domain :class:`Claim` from a ``claim`` row."""
     return Claim(
         claim_id=row.claim_id,
         customer_id=row.customer_id,
@@ -121,7 +123,7 @@ def _claim(row: Any) -> Claim:
 
 def claims_of(conn: Connection, customer_ids: Sequence[str]) -> list[Claim]:
     """Claim rows of the customers (valid or not: the policy compares with ``now``)."""
-    return [_claim(row) for row in conn.execute(_CLAIMS, {"ids": list(customer_ids)}).all()]
+    return [claim_of(row) for row in conn.execute(_CLAIMS, {"ids": list(customer_ids)}).all()]
 
 
 async def load_claims(conn: AsyncConnection, customer_ids: Sequence[str]) -> list[Claim]:
