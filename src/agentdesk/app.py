@@ -137,16 +137,17 @@ def run_gui(options: AppOptions | None = None) -> int:
     language.install(options.language or settings.language)
     url = options.service_url or settings.service_url
     auth = AuthService(paths.user_cache_db, url, settings.device_id)
+    login: LoginResult | None
     if options.username and options.password:
         login = auth.login(options.username, options.password)
     else:
-        boot_tasks = TaskManager()
+        boot_tasks = TaskManager(use_processes=False)
         try:
             login = _login_interactive(auth, boot_tasks, settings.last_username)
         finally:
             boot_tasks.shutdown()
-        if login is None:
-            return 1
+    if login is None:
+        return 1
     settings = settings.replace(last_username=options.username or login.session.user.user_id)
     save_settings(settings, paths)
     desktop = Desktop(login, settings, paths, language, options.screen_pop_name)

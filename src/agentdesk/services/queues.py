@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from agentdesk.domain import Campaign, Channel
+from agentdesk.domain import Campaign, Channel, CustomerAttributes
 from agentdesk.protocol import VisitPlanPayload
 from agentdesk.recommend import CallListEntry as RankInput
 from agentdesk.recommend import rank_call_list
@@ -68,7 +68,7 @@ class CallListService:
             attrs = cache_reads.customer_attributes(conn, ids)
             history = cache_reads.histories(conn, ids, now - HISTORY)
             loaded = customer_repo.load_rules(conn)
-        first = {}
+        first: dict[str, str] = {}
         for row in rows:
             first.setdefault(row.customer_id, row.campaign_id)
         inputs = [
@@ -97,7 +97,7 @@ class CallListService:
 
     def _entry(
         self,
-        customer,
+        customer: CustomerAttributes,
         campaign: Campaign | None,
         score: float,
         outcome: str,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import QObject, QTimer
 from PySide6.QtWidgets import QApplication, QWidget
@@ -59,7 +60,7 @@ class DemoDriver(QObject):
         self._watchdog.start(timeout_ms)
 
     @property
-    def window(self):
+    def window(self) -> Any:  # the MainWindow; kept loose to avoid an import cycle
         return self.d.window  # type: ignore[attr-defined]
 
     def start(self) -> None:

@@ -12,6 +12,9 @@ supervisor  campaign and conflict charts, search
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+
 from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtWidgets import QDialog, QMainWindow, QSplitter, QTabWidget, QWidget
 
@@ -115,8 +118,8 @@ class MainWindow(QMainWindow):
         self.sync_bar.sig_attention_clicked.connect(self.show_attention)
         self.ctx.tasks.sig_error.connect(self.show_message)
 
-    def _handlers(self) -> dict[str, object]:
-        handlers: dict[str, object] = {
+    def _handlers(self) -> dict[str, Callable[[], object]]:
+        handlers: dict[str, Callable[[], object]] = {
             "search": self.focus_search,
             "next_customer": self.next_customer,
             "accept": lambda: self.customer.react(Reaction.ACCEPT),
@@ -135,8 +138,8 @@ class MainWindow(QMainWindow):
             "help": self.show_help,
         }
         for i in range(10):
-            handlers[f"result_{i}"] = lambda i=i: self.customer.select_result(i)
-        return handlers  # type: ignore[return-value]
+            handlers[f"result_{i}"] = functools.partial(self.customer.select_result, i)
+        return handlers
 
     # -- actions -------------------------------------------------------------------------------
     def refresh_home(self) -> None:
@@ -253,12 +256,13 @@ class MainWindow(QMainWindow):
         feedback = self.ctx.services.feedback
         self.ctx.tasks.write(
             lambda: feedback.report(customer_id, **values),
-            lambda _r: (
-                self.show_message(_("Thank you: the report will be synced.")),
-                self._refresh_counts(),
-                self.sync.notify_local_write(),
-            ),
+            self._on_feedback_saved,
         )
+
+    def _on_feedback_saved(self, _item_id: str) -> None:
+        self.show_message(_("Thank you: the report will be synced."))
+        self._refresh_counts()
+        self.sync.notify_local_write()
 
     def _on_sync_cycle_done(self, report: SyncReport) -> None:
         if report.pulled:
@@ -271,7 +275,7 @@ class MainWindow(QMainWindow):
             )
 
     def _current_id(self) -> str | None:
-        screen = self.customer.screen
+        screen = self.customer.current
         return None if screen is None else screen.view.customer_id
 
     # -- language ------------------------------------------------------------------------------

@@ -53,7 +53,7 @@ class TaskState(Generic[T]):
         self._manager = manager
         self._cancel = threading.Event()
         self._on_progress = on_progress
-        self.future: Future[T] | None = None
+        self.future: Future[Any] | None = None
 
     def request_interruption(self) -> None:
         """Ask the worker to stop; its result will be dropped."""
@@ -197,7 +197,7 @@ class TaskManager(QObject):
         state: TaskState[T] = TaskState(self, on_progress)
         self._track(state, key)
         args = (state,) if with_state else ()
-        state.future = pool.submit(self._run, state, fn, args, on_done, on_error, key)
+        state.future = pool.submit(self._run, state, fn, args, on_done, on_error, key)  # type: ignore[arg-type]
         return state
 
     def _track(self, state: TaskState[Any], key: str | None) -> None:

@@ -43,7 +43,7 @@ class CustomerPanel(QWidget):
     def __init__(self, ctx: UiContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._ctx = ctx
-        self.screen: CustomerScreen | None = None
+        self.current: CustomerScreen | None = None
         self.claim: ClaimTicket | None = None
         self.header = CustomerHeader()
         self.tabs = CustomerTabs()
@@ -100,7 +100,7 @@ class CustomerPanel(QWidget):
     def show_screen(self, screen: CustomerScreen | None) -> None:
         """Show an already loaded screen."""
         self.loading.hide()
-        self.screen = screen
+        self.current = screen
         self.claim = None
         self.header.show_screen(screen)
         self.tabs.show_screen(screen)
@@ -128,11 +128,11 @@ class CustomerPanel(QWidget):
 
     def save(self) -> bool:
         """Ctrl+Enter."""
-        return self.screen is not None and self.outcome.submit()
+        return self.current is not None and self.outcome.submit()
 
     def toggle_claim(self) -> None:
         """Claim the customer before calling/visiting, or release the claim."""
-        screen = self.screen
+        screen = self.current
         if screen is None or screen.channel is None:
             return
         customers = self._ctx.services.customers
@@ -176,8 +176,8 @@ class CustomerPanel(QWidget):
         self.sig_saved.emit(saved)
 
     def _on_tabs_report(self, panel: str) -> None:
-        if self.screen is not None:
-            self.sig_report.emit(self.screen.view.customer_id, panel)
+        if self.current is not None:
+            self.sig_report.emit(self.current.view.customer_id, panel)
 
     def retranslate(self) -> None:
         """Re-render in the current language."""
