@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from agentdesk.domain import Channel, Role, User
+from agentdesk.i18n import _
 from agentdesk.services.dto import UserSession
 from agentdesk.store import CacheDB, StoreError
 from agentdesk.store.local_user import LocalUserRecord, remember_user, verify_local_user
@@ -78,13 +79,15 @@ class AuthService:
             answer = api.login(username, password, self._device_id)
         except AuthExpired as exc:
             api.close()
-            raise AuthError("Wrong user name or password.") from exc
+            raise AuthError(_("Wrong user name or password.")) from exc
         except (Offline, ServerBusy):
             api.close()
             return self._offline(username, password)
         except SyncError as exc:
             api.close()
-            raise AuthError(f"The service refused the login ({exc.code}).") from exc
+            raise AuthError(
+                _("The service refused the login ({code}).").format(code=exc.code)
+            ) from exc
         info = answer.user
         user = User(
             user_id=info.id,
@@ -109,15 +112,17 @@ class AuthService:
         path = self._cache_path(username)
         if not path.exists():
             raise AuthError(
-                "The service cannot be reached, and this user has never logged in on this "
-                "computer, so there is no offline copy to work with."
+                _(
+                    "The service cannot be reached, and this user has never logged in on this "
+                    "computer, so there is no offline copy to work with."
+                )
             )
         db = self._open(username)
         with db.reader() as conn:
             record: LocalUserRecord | None = verify_local_user(conn, username, password)
         if record is None:
             db.close()
-            raise AuthError("Offline login failed: wrong user name or password.")
+            raise AuthError(_("Offline login failed: wrong user name or password."))
         session = UserSession(
             user=record.user,
             device_id=self._device_id,

@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from agentdesk.domain import Campaign, Channel, Claim, Contact, Offer
+from agentdesk.i18n import _
 from agentdesk.policy import Decision, Reason, RuleSet, default_rules, evaluate
 from agentdesk.recommend import RecommendationResult, recommend
 from agentdesk.services.dto import (
@@ -292,19 +293,22 @@ class CustomerService:
         """
         if self._claims is None:
             raise ClaimError(
-                "Claims need a connection; the outcome is still saved and checked at sync."
+                _("Claims need a connection; the outcome is still saved and checked at sync.")
             )
         try:
             held = self._claims.acquire(customer_id, channel.value)
         except Claimed as exc:
             who = exc.holder.get("name") or exc.holder.get("user_id", "?")
-            raise ClaimError(f"Being worked by {who} ({exc.holder.get('channel', '')}).") from exc
+            held_on = exc.holder.get("channel", "")
+            raise ClaimError(
+                _("Being worked by {who} ({channel}).").format(who=who, channel=held_on)
+            ) from exc
         except PolicyBlocked as exc:
             raise ClaimError(
-                "The contact policy does not allow contacting this customer now."
+                _("The contact policy does not allow contacting this customer now.")
             ) from exc
         except Offline as exc:
-            raise ClaimError("No connection: claims need the service.") from exc
+            raise ClaimError(_("No connection: claims need the service.")) from exc
         return ClaimTicket(
             claim_id=held.claim_id,
             customer_id=customer_id,

@@ -241,11 +241,12 @@ class VisitEntry:
 
     customer_id: str
     name: str
-    detail: str  # churn level and contacts in the last 30 days
+    churn_level: str  # low | medium | high
     segment: str
     value_tier: int
     planned: bool = False
     visited: bool = False
+    contacts_30d: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,7 @@ they come back; blocked ones are left out.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
@@ -140,10 +141,7 @@ class VisitPlanService:
         if planned:
             return [self._visit(r, planned=True) for r in planned]
         suggestion = [e for e in self.portfolio() if not e.visited][:PLAN_SIZE]
-        return [
-            VisitEntry(e.customer_id, e.name, e.detail, e.segment, e.value_tier, True, False)
-            for e in suggestion
-        ]
+        return [dataclasses.replace(e, planned=True) for e in suggestion]
 
     def plan_today(self, customer_ids: list[str]) -> str:
         """Record today's visit plan (outbox intent ``visit_plan``); returns its id."""
@@ -161,9 +159,15 @@ class VisitPlanService:
     def _visit(self, row: lists_repo.PortfolioRow, planned: bool = False) -> VisitEntry:
         today = self._clock().date().isoformat()
         visited = bool(row.last_contact_at and row.last_contact_at.startswith(today))
-        risk = f"{row.churn_level} · {row.contacts_30d}/30d"
         return VisitEntry(
-            row.customer_id, row.name, risk, row.segment_id, row.value_tier, planned, visited
+            row.customer_id,
+            row.name,
+            row.churn_level,
+            row.segment_id,
+            row.value_tier,
+            planned,
+            visited,
+            row.contacts_30d,
         )
 
 

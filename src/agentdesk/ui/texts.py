@@ -28,6 +28,7 @@ __all__ = [
     "fmt_time",
     "holding_kind_label",
     "result_label",
+    "risk_label",
     "segment_label",
     "verdict_label",
     "vip_label",
@@ -84,6 +85,11 @@ def segment_label(segment: Segment | str) -> str:
         "SS9": _("Traditional, frugal"),
     }
     return f"{segment} {names.get(str(segment), '')}".strip()
+
+
+def risk_label(level: str) -> str:
+    """Churn risk level."""
+    return {"low": _("low"), "medium": _("medium"), "high": _("high")}.get(level, level)
 
 
 def vip_label(level: str) -> str:

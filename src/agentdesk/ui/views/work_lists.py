@@ -79,7 +79,11 @@ def _visit_columns() -> list[Column[VisitEntry]]:
         Column(lambda: _("Name"), lambda e: ("✓ " if e.visited else "") + e.name, 110),
         Column(lambda: _("Segment"), lambda e: e.segment, 50),
         Column(lambda: _("Tier"), lambda e: e.value_tier, 40),
-        Column(lambda: _("Churn risk · contacts (30 d)"), lambda e: e.detail, 160),
+        Column(
+            lambda: _("Churn risk · contacts (30 d)"),
+            lambda e: f"{texts.risk_label(e.churn_level)} · {e.contacts_30d}",
+            160,
+        ),
     ]
 
 
