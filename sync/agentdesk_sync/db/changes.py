@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 import orjson
-from sqlalchemy import Connection, Table, and_, func, insert, select, text, update
+from sqlalchemy import Connection, Table, insert, text
 from sqlalchemy.orm import Session
 
 from agentdesk_sync.db.models import (
@@ -141,31 +141,25 @@ def _stamp(conn: Connection, changes: Sequence[ChangeRow], seqs: list[int]) -> N
     by_entity: dict[str, dict[str, int]] = {}
     for (entity, entity_id), seq in newest.items():
         by_entity.setdefault(entity, {})[entity_id] = seq
-    for entity, ids in by_entity.items():
+    for entity, ids in by_entity.items():  # one statement per entity kind
         if entity in _SINGLE_KEY:
-            _stamp_single(conn, entity, ids, seqs[0], seqs[-1])
+            _stamp_single(conn, entity, ids)
         elif entity == "target":
             _stamp_targets(conn, ids)
 
 
-def _stamp_single(conn: Connection, entity: str, ids: dict[str, int], low: int, high: int) -> None:
+def _stamp_single(conn: Connection, entity: str, ids: dict[str, int]) -> None:
     table, key, column = _SINGLE_KEY[entity]
-    if len(ids) <= _STAMP_ONE_BY_ONE:
-        stmt = text(f"UPDATE {table.name} SET {column} = :seq WHERE {key} = :id")
-        conn.execute(stmt, [{"seq": seq, "id": eid} for eid, seq in ids.items()])
+    if conn.dialect.name == "postgresql" and len(ids) > _STAMP_ONE_BY_ONE:
+        stmt = text(
+            f"UPDATE {table.name} AS t SET {column} = v.seq"
+            " FROM unnest(CAST(:ids AS text[]), CAST(:seqs AS bigint[])) AS v(id, seq)"
+            f" WHERE t.{key} = v.id"
+        )
+        conn.execute(stmt, {"ids": list(ids), "seqs": list(ids.values())})
         return
-    in_range = and_(
-        _LOG.c.entity == entity,
-        _LOG.c.op == "put",
-        _LOG.c.server_seq.between(low, high),
-    )
-    newest = (
-        select(func.max(_LOG.c.server_seq))
-        .where(in_range, _LOG.c.entity_id == table.c[key])
-        .scalar_subquery()
-    )
-    changed = select(_LOG.c.entity_id).where(in_range)
-    conn.execute(update(table).where(table.c[key].in_(changed)).values({column: newest}))
+    stmt = text(f"UPDATE {table.name} SET {column} = :seq WHERE {key} = :id")
+    conn.execute(stmt, [{"seq": seq, "id": eid} for eid, seq in ids.items()])
 
 
 def _stamp_targets(conn: Connection, ids: dict[str, int]) -> None:
