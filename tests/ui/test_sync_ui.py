@@ -98,3 +98,17 @@ def test_offline_relogin_works_for_a_known_user_only(tmp_path: Path, central: Ce
 def test_wrong_password_online_says_so(tmp_path: Path, central: Central) -> None:
     with pytest.raises(AuthError, match="Wrong user name or password"):
         _auth(tmp_path, central.api()).login("agent1", "nope")
+
+
+def test_damaged_cache_is_moved_aside_and_said_once(tmp_path: Path, central: Central) -> None:
+    path = tmp_path / "users" / "agent1" / "cache.db"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"this is not a database" * 100)
+    login = _auth(tmp_path, central.api()).login("agent1", PASSWORD)
+    try:
+        sentence = login.recovery_sentence
+        assert sentence is not None
+        assert "damaged" in sentence
+        assert path.exists()  # a fresh cache took its place
+    finally:
+        login.db.close()
