@@ -68,3 +68,24 @@ def test_events_need_a_token(live: LiveServer) -> None:
         resp = client.get("/v1/events")
     assert resp.status_code == 401
     assert resp.json()["error"]["code"] == "unauthorized"
+
+
+def test_subscribers_are_woken_only_for_their_scope() -> None:
+    from agentdesk.domain import Role
+    from agentdesk_sync.auth import Principal
+    from agentdesk_sync.events import Broadcaster
+
+    hub = Broadcaster()
+    agent = hub.subscribe(Principal("cc1", "A", Role.CALL_CENTRE, (), ("440100",)))
+    field = hub.subscribe(Principal("fa1", "F", Role.FIELD, (), ()), frozenset({"C00000003"}))
+    boss = hub.subscribe(Principal("sup", "S", Role.SUPERVISOR, (), ()))
+    hub.publish(5, [("310100", "C00000004")])
+    assert (agent.latest, field.latest, boss.latest) == (None, None, 5)
+    hub.publish(6, [("310100", "C00000003")])
+    assert (agent.latest, field.latest, boss.latest) == (None, 6, 6)
+    hub.publish(7, [("", "")])  # a global row (campaign, rule set)
+    assert (agent.latest, field.latest, boss.latest) == (7, 7, 7)
+    hub.publish_json('{"s": 8, "k": [["440100", "C00000001"]]}')
+    assert (agent.latest, field.latest) == (8, 7)
+    hub.unsubscribe(agent)
+    assert hub.count == 2
