@@ -107,7 +107,8 @@ def p12(ctx: Ctx) -> Row:
     for backend in ("sqlite", "postgresql"):
         load = ctx.cache.get(f"load-{backend}")
         if load:
-            notes.append(f"{backend}: {load['applied']} of {load['requests']} pushes applied")
+            notes.append(f"{backend}: {load['applied']} of {load['requests']} pushes applied, "
+                         f"{load['busy']} answered 503")  # fmt: skip
     metrics += _rate_metrics("SQLite", ours_sq, fl_sq.n / fl_sq.total, fl_sq.median)
     if fl_pg is not None:
         metrics += _rate_metrics("PG", ours_pg, fl_pg.n / fl_pg.total, fl_pg.median)
