@@ -10,7 +10,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QMessageLogContext, QTimer, QtMsgType, qInstallMessageHandler
 from PySide6.QtWidgets import QApplication, QDialog, QMessageBox
 
 from agentdesk.paths import Paths
@@ -51,10 +51,19 @@ class AppOptions:
     extra: dict[str, object] = field(default_factory=dict)
 
 
+def _on_qt_message(kind: QtMsgType, _context: QMessageLogContext, message: str) -> None:
+    """Qt's own log lines to stderr, without the offscreen plugin's harmless size-hint notice."""
+    if "propagateSizeHints" in message:
+        return
+    if kind != QtMsgType.QtDebugMsg:
+        sys.stderr.write(message + "\n")
+
+
 def ensure_app(argv: list[str] | None = None) -> QApplication:
     """The QApplication (created once), themed."""
     app = QApplication.instance()
     if app is None:
+        qInstallMessageHandler(_on_qt_message)
         app = QApplication(argv or sys.argv[:1])
         app.setApplicationName("agentdesk")
         app.setOrganizationName("agentdesk")
