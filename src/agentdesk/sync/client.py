@@ -190,7 +190,8 @@ class ApiClient:
                 method, path, content=content, params=params, headers=all_headers
             )
         except httpx.TransportError as exc:
-            raise Offline(f"{type(exc).__name__}: {exc}") from exc
+            timed_out = isinstance(exc, httpx.TimeoutException)
+            raise Offline(f"{type(exc).__name__}: {exc}", details={"timeout": timed_out}) from exc
         if resp.status_code >= 400:
             raise error_for_response(resp)
         return resp

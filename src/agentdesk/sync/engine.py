@@ -26,6 +26,8 @@ from agentdesk.sync.status import SyncStatus
 __all__ = ["MAX_PUSH_BYTES", "SyncEngine"]
 
 MAX_PUSH_BYTES = 256 * 1024
+DEFAULT_PULL_LIMIT = 10_000
+MIN_PULL_LIMIT = 250
 _EXTRA_PULLS = 2  # up-to-date pages to wait for the write checkpoint before giving up
 
 
@@ -45,7 +47,8 @@ class SyncEngine:
         crash_hook: test-only crash points; read from the environment by default.
         max_items: items per push request.
         max_bytes: payload bytes per push request.
-        pull_limit: changes per pull page (None: the service's default).
+        pull_limit: changes per pull page (None: the service's default); halved after a page
+            timed out, down to 250.
     """
 
     def __init__(
@@ -151,7 +154,7 @@ class SyncEngine:
             if cancel is not None and cancel.is_set():
                 report.cancelled = True
                 return
-            page = self.api.pull(cursor, limit=self._pull_limit)
+            page = self._pull_page(cursor)
             self._apply_page(page)
             report.pulled += len(page.changes)
             report.pages += 1
@@ -161,6 +164,17 @@ class SyncEngine:
                 if seen >= report.write_checkpoint or extra >= _EXTRA_PULLS:
                     return
                 extra += 1
+
+    def _pull_page(self, cursor: str) -> PullResponse:
+        """One page; a read timeout halves the page size for the next try (a slow link or a
+        busy service must not make the same too-big page time out forever)."""
+        try:
+            return self.api.pull(cursor, limit=self._pull_limit)
+        except Offline as exc:
+            if exc.details.get("timeout"):
+                current = self._pull_limit or DEFAULT_PULL_LIMIT
+                self._pull_limit = max(MIN_PULL_LIMIT, current // 2)
+            raise
 
     def _apply_page(self, page: PullResponse) -> None:
         snapshot = page.progress is not None and not page.up_to_date

@@ -31,6 +31,8 @@ class FakeService:
         self.reset_once = False
         self.down = False
         self.bad_results = False
+        self.slow_pulls = 0
+        self.limits: list[str | None] = []
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         if self.down:
@@ -38,6 +40,10 @@ class FakeService:
         if request.url.path == "/v1/sync/push":
             return self._push(json.loads(request.content)["items"])
         self.pull_cursors.append(request.url.params.get("cursor", ""))
+        self.limits.append(request.url.params.get("limit"))
+        if self.slow_pulls:
+            self.slow_pulls -= 1
+            raise httpx.ReadTimeout("slow page")
         if self.reset_once:
             self.reset_once = False
             self.pull_cursors.append("<409>")
@@ -194,3 +200,15 @@ def test_snapshot_progress_reaches_the_status(db: CacheDB, service: FakeService)
     assert (10, 20) in [(s.snapshot_done, s.snapshot_total) for s in seen]
     assert engine.status.snapshot.snapshot_total == 0
     assert service.pull_cursors == ["", "s1", "s2"]
+
+
+def test_a_page_that_times_out_is_asked_for_in_smaller_pages(
+    db: CacheDB, service: FakeService
+) -> None:
+    service.slow_pulls = 2
+    engine = _engine(db, service)
+    first = engine.run_once()
+    assert isinstance(first.error, Offline)
+    assert engine.run_once().error is not None
+    assert engine.run_once().ok
+    assert service.limits[:3] == [None, "5000", "2500"]
