@@ -12,6 +12,7 @@ Exit codes: 0 done, 1 failed (one sentence on stderr), 2 bad usage.
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
 import sys
 from pathlib import Path
@@ -135,6 +136,7 @@ def _run_demo_gui(args: argparse.Namespace, url: str, username: str, password: s
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``agentdesk`` script."""
+    multiprocessing.freeze_support()  # the compute worker process in a frozen (PyInstaller) build
     args = _parser().parse_args(argv)
     try:
         if args.command == "open":
