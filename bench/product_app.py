@@ -73,8 +73,12 @@ def _app_env(ctx: Ctx) -> dict[str, str]:
 
 def _spawn(env: dict[str, str], timeout: float = 300) -> tuple[float, int, int | None]:
     start = time.time()
-    proc = subprocess.run([sys.executable, "-c", CHILD], env=env, capture_output=True,
-                          text=True, timeout=timeout, check=False)  # fmt: skip
+    try:
+        proc = subprocess.run([sys.executable, "-c", CHILD], env=env, capture_output=True,
+                              text=True, timeout=timeout, check=False)  # fmt: skip
+    except subprocess.TimeoutExpired as exc:
+        msg = f"the app process did not finish within {timeout:.0f} s"
+        raise RuntimeError(msg) from exc
     shown = rss = None
     after = None
     for line in proc.stdout.splitlines():
