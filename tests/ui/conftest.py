@@ -227,6 +227,7 @@ def make_ui(qtbot: Any, build: Any) -> Iterator[Any]:
     for ui in made:
         ui.sync.stop()
         ui.tasks.shutdown(wait=True)
+        ui.language.install("en")  # Qt's own translator is application-wide
     from agentdesk import i18n
 
     i18n.install("en")

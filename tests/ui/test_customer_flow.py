@@ -117,3 +117,16 @@ def _local_contact(ui: Any, contact_id: str) -> dict[str, Any]:
             "SELECT row FROM contact WHERE contact_id = ?", (contact_id,)
         ).fetchone()[0]
     return json.loads(text)
+
+
+def test_offer_cards_in_chinese_have_distinct_translated_reasons(qtbot: Any, make_ui: Any) -> None:
+    ui = make_ui(language="zh_CN")
+    with qtbot.waitSignal(ui.window.customer.sig_opened, timeout=20000):
+        ui.window.open_customer("C00000010")  # segment SS1: high value, offers made for it
+    cards = ui.window.customer.offers.cards
+    assert cards
+    for card in cards:
+        lines = card.reasons.text().splitlines()
+        assert len(lines) == len(set(lines)), lines
+        assert "/月" in card.title.text()
+        assert "month" not in card.title.text()

@@ -54,8 +54,10 @@ def explain_factor(reason: Reason) -> str:
     if code == "churn_risk":
         level = str(d["level"])
         return _("churn risk %(level)s") % {"level": _(_LEVELS.get(level, level))}
-    if code in ("segment_match", "high_value"):
-        return _("segment %(segment)s") % {"segment": _segment(d)}
+    if code == "segment_match":
+        return _("offer made for segment %(segment)s") % {"segment": _segment(d)}
+    if code == "high_value":
+        return _("high-value customer (%(segment)s)") % {"segment": _segment(d)}
     if code == "on_target_list":
         return _("on the campaign's target list (wave %(wave)s)") % {"wave": d["wave"]}
     if code == "campaign_priority":

@@ -18,11 +18,17 @@ from agentdesk.domain import Contact, CustomerAttributes
 from agentdesk.protocol import from_row
 from agentdesk.store.codec import parse_ts, ts_text
 
-__all__ = ["ConflictRow", "customer_attributes", "histories", "recent_conflicts"]
+__all__ = [
+    "ConflictRow",
+    "customer_attributes",
+    "histories",
+    "other_contact_times",
+    "recent_conflicts",
+]
 
 _CHUNK = 500
 
-ConflictRow = tuple[str, str, str, datetime | None, str, str]
+ConflictRow = tuple[str, str, str, datetime | None, str, str, dict[str, object]]
 
 
 def _chunks(ids: Sequence[str]) -> list[list[str]]:
@@ -59,14 +65,47 @@ def histories(
 
 
 def recent_conflicts(conn: sqlite3.Connection, limit: int = 100) -> list[ConflictRow]:
-    """The newest contacts the service flagged: (id, customer, channel, when, type, staff)."""
+    """The newest flagged contacts: (id, customer, channel, when, type, staff, conflict).
+
+    ``conflict`` is the service's conflict object (rule, limit, the other contact's channel and
+    agent) as stored with the contact.
+    """
     rows = conn.execute(
         "SELECT contact_id, customer_id, channel, started_at, "
-        "json_extract(result, '$.conflict.type') AS kind, staff_id FROM contact "
+        "json_extract(result, '$.conflict.type') AS kind, staff_id, "
+        "json_extract(result, '$.conflict') FROM contact "
         "WHERE result IS NOT NULL AND kind IS NOT NULL ORDER BY started_at DESC LIMIT ?",
         (limit,),
     ).fetchall()
     return [
-        (cid, customer, channel, parse_ts(started) if started else None, kind, staff)
-        for cid, customer, channel, started, kind, staff in rows
+        (
+            cid,
+            customer,
+            channel,
+            parse_ts(started) if started else None,
+            kind,
+            staff,
+            _conflict_object(conflict),
+        )
+        for cid, customer, channel, started, kind, staff, conflict in rows
     ]
+
+
+def _conflict_object(text: str | None) -> dict[str, object]:
+    try:
+        value = json.loads(text) if text else {}
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def other_contact_times(conn: sqlite3.Connection, detail: dict[str, object]) -> dict[str, object]:
+    """``detail`` plus ``other_at`` (ISO text) when the other contact of a conflict is cached."""
+    other = detail.get("other")
+    ids = other.get("contact_ids") if isinstance(other, dict) else None
+    if not ids or not isinstance(ids, list):
+        return detail
+    row = conn.execute(
+        "SELECT started_at FROM contact WHERE contact_id = ?", (str(ids[0]),)
+    ).fetchone()
+    return {**detail, "other_at": row[0]} if row and row[0] else detail

@@ -262,6 +262,8 @@ class CampaignProgress:
     control_size: int = 0
     control_accepted: int = 0
     by_channel: dict[str, int] = field(default_factory=dict)
+    treatment_took: int | None = None
+    """Treated customers who took the offer by any route (contact or holding), for the lift."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -40,11 +40,12 @@ def acceptance_rate(accepted: int, base: int) -> float:
 def control_lift(progress: CampaignProgress) -> float | None:
     """Acceptance-rate lift of the targets over the control group (None without a control group).
 
-    The target rate counts accepted contacts over targets; the control rate counts control-group
-    customers who took the offer by themselves.
+    Both rates count customers who took one of the campaign's products by any route (the
+    target rate falls back to accepted contacts when that figure is unknown), over the group size.
     """
     if progress.control_size == 0:
         return None
-    target = acceptance_rate(progress.accepted, progress.targets)
+    took = progress.accepted if progress.treatment_took is None else progress.treatment_took
+    target = acceptance_rate(took, progress.targets)
     control = acceptance_rate(progress.control_accepted, progress.control_size)
     return target - control

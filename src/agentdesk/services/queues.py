@@ -191,7 +191,10 @@ class SupervisorService:
                 for p in progress
             }
             by_type = dict(stats_repo.conflicts_by_type(conn, since))
-            recent = cache_reads.recent_conflicts(conn)
+            recent = [
+                (*row[:6], cache_reads.other_contact_times(conn, row[6]))
+                for row in cache_reads.recent_conflicts(conn)
+            ]
         items = tuple(
             AttentionItem(
                 item_id=cid,
@@ -199,10 +202,10 @@ class SupervisorService:
                 state="conflict",
                 customer_id=customer,
                 code=kind,
-                detail={"channel": channel, "summary": staff},
+                detail={"channel": channel, "summary": staff, "staff_id": staff, **conflict},
                 created_at=when,
             )
-            for cid, customer, channel, when, kind, staff in recent
+            for cid, customer, channel, when, kind, staff, conflict in recent
         )
         by_channel: dict[str, int] = {}
         for item in items:
@@ -215,9 +218,12 @@ class SupervisorService:
                 targets=p.targets,
                 contacted=p.contacted,
                 reached=p.reached,
-                accepted=groups[p.campaign_id].treatment_accepted,
+                # from the ledger only: a customer counts as accepted when one of the campaign's
+                # contacts ended "reached: accepted", so accepted <= reached <= contacted.
+                accepted=min(p.accepted, p.reached),
                 control_size=p.control,
                 control_accepted=groups[p.campaign_id].control_accepted,
+                treatment_took=groups[p.campaign_id].treatment_accepted,
             )
             for p in progress
         )

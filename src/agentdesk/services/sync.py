@@ -7,9 +7,11 @@ The cycle itself is the pure :class:`agentdesk.sync.SyncEngine`; the UI runs
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
+from agentdesk.services.cache_reads import other_contact_times
 from agentdesk.services.dto import AttentionItem
 from agentdesk.store import CacheDB
 from agentdesk.store.outbox import OutboxEntry
@@ -56,7 +58,11 @@ class SyncService:
     def attention(self) -> list[AttentionItem]:
         """Conflicts and rejected items nobody dismissed yet, oldest first."""
         with self._db.reader() as conn:
-            return [attention_item(e) for e in needs_attention(conn)]
+            items = [attention_item(e) for e in needs_attention(conn)]
+            return [
+                replace(i, detail=other_contact_times(conn, i.detail)) if i.detail else i
+                for i in items
+            ]
 
     def dismiss(self, item_id: str) -> bool:
         """Hide an item from "Needs attention" (it stays in the outbox history)."""

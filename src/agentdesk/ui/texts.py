@@ -14,13 +14,15 @@ from PySide6.QtCore import QDate, QDateTime, QLocale, QTimeZone
 
 from agentdesk.domain import Channel, ResultCode, Segment
 from agentdesk.i18n import _
-from agentdesk.policy import Reason
+from agentdesk.policy import Reason, Violation
 from agentdesk.policy import texts as policy_texts
 from agentdesk.recommend.texts import explain_factor, explain_suppression
 from agentdesk.services.dto import ReasonLine
 
 __all__ = [
     "channel_label",
+    "conflict_detail",
+    "conflict_label",
     "explain",
     "fmt_date",
     "fmt_datetime",
@@ -153,6 +155,63 @@ def _fallback(reason: ReasonLine) -> str:
         "suppressed": _("Declined recently (cool-down)"),
     }
     return labels.get(reason.code, reason.code.replace("_", " ")) + until
+
+
+def conflict_label(code: str) -> str:
+    """A short name for a conflict or refusal code (chart axis, list column)."""
+    labels = {
+        "frequency_cap": _("Contact limit"),
+        "min_gap": _("Too close together"),
+        "claimed_by_other": _("Claimed by another user"),
+        "stale_fence": _("Expired claim"),
+        "quiet_hours": _("Quiet hours"),
+        "do_not_contact": _("Do not contact"),
+        "sensitive_channel": _("Sensitive channel"),
+        "suppressed": _("Offer in cool-down"),
+        "out_of_scope": _("Outside your scope"),
+        "invalid_payload": _("Invalid data"),
+    }
+    return labels.get(code, _("Other ({code})").format(code=code))
+
+
+def _parse(value: object) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def conflict_detail(code: str, detail: dict[str, Any]) -> str:
+    """A sentence for a conflict: the broken rule, who else contacted, on which channel, when."""
+    found = detail.get("other")
+    other: dict[str, Any] = found if isinstance(found, dict) else {}
+    count = detail.get("count_after")
+    violation = Violation(
+        type=code,
+        rule_id=str(detail.get("rule_id") or ""),
+        limit=str(detail.get("limit") or ""),
+        count_after=int(count) if isinstance(count, int) else 0,
+        other_agent_id=other.get("agent_id"),
+        claim_until=_parse(other.get("claim_until")),
+    )
+    try:
+        rule = policy_texts.explain_violation(violation)
+    except (KeyError, ValueError, TypeError):
+        rule = conflict_label(code)
+    sentence = rule
+    agent, channel = other.get("agent_id"), other.get("channel")
+    if agent or channel:
+        sentence += _(". Other contact: {agent} by {channel}").format(
+            agent=agent or _("another user"), channel=channel_label(channel) or _("unknown")
+        )
+        when = _parse(detail.get("other_at"))
+        if when is not None:
+            sentence += " " + _("on {when}").format(when=fmt_datetime(when))
+    if detail.get("rule_id"):
+        sentence += " " + _("(rule {rule})").format(rule=detail["rule_id"])
+    return sentence
 
 
 def _locale() -> QLocale:

@@ -28,9 +28,13 @@ def english() -> Iterator[None]:
         (
             "segment_match",
             {"segment": "SS2", "name": "high_value_trendy"},
-            "segment SS2 high value trendy",
+            "offer made for segment SS2 high value trendy",
         ),
-        ("high_value", {"segment": "SS9", "name": "custom"}, "segment SS9 custom"),
+        (
+            "high_value",
+            {"segment": "SS9", "name": "custom"},
+            "high-value customer (SS9 custom)",
+        ),
         ("on_target_list", {"wave": 2}, "on the campaign's target list (wave 2)"),
         ("campaign_priority", {"priority": 80}, "campaign priority 80"),
         ("prefers_channel", {"rank": 1}, "prefers this channel"),

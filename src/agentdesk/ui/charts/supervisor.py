@@ -8,6 +8,7 @@ from PySide6.QtWidgets import QVBoxLayout, QWidget
 from agentdesk.i18n import _
 from agentdesk.services.dto import SupervisorStats
 from agentdesk.services.figures import acceptance_rate, control_lift
+from agentdesk.ui import texts
 
 __all__ = ["SupervisorCharts"]
 
@@ -75,7 +76,7 @@ class SupervisorCharts(QWidget):
         plot.setTitle(_("Conflicts by type"), size="9pt")
         items = sorted(stats.conflicts_by_type.items())
         plot.getAxis("bottom").setTicks(
-            [[(i, k.replace("_", " ")) for i, (k, _v) in enumerate(items)]]
+            [[(i, texts.conflict_label(k)) for i, (k, _v) in enumerate(items)]]
         )
         plot.addItem(
             pg.BarGraphItem(

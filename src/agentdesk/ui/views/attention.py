@@ -40,10 +40,10 @@ def what_to_do(item: AttentionItem) -> str:
         return advice[item.code]
     if item.state == "rejected":
         return _("Refused by the service ({code}): correct it and save again.").format(
-            code=item.code
+            code=texts.conflict_label(item.code)
         )
     return _("Saved with a policy conflict ({code}): your supervisor has been told.").format(
-        code=item.code
+        code=texts.conflict_label(item.code)
     )
 
 
@@ -56,7 +56,13 @@ def _columns() -> list[Column[AttentionItem]]:
             lambda a: _("conflict") if a.state == "conflict" else _("refused"),
             70,
         ),
-        Column(lambda: _("What to do"), what_to_do, 420, tooltip=what_to_do),
+        Column(lambda: _("What to do"), what_to_do, 360, tooltip=what_to_do),
+        Column(
+            lambda: _("Detail"),
+            lambda a: texts.conflict_detail(a.code, a.detail) if a.state == "conflict" else "",
+            400,
+            tooltip=lambda a: texts.conflict_detail(a.code, a.detail),
+        ),
     ]
 
 
@@ -90,7 +96,7 @@ class AttentionDialog(QDialog):
         layout.addWidget(buttons)
         if items:
             self.table.selectRow(0)
-        self.resize(900, 360)
+        self.resize(1200, 360)
 
     def _on_dismiss_clicked(self) -> None:
         row = self.table.currentIndex().row()

@@ -21,10 +21,18 @@ __all__ = ["SupervisorView"]
 
 def _conflict_columns() -> list[Column[AttentionItem]]:
     return [
-        Column(lambda: _("When"), lambda a: texts.fmt_datetime(a.created_at), 120),
+        Column(lambda: _("When"), lambda a: texts.fmt_datetime(a.created_at), 150),
         Column(lambda: _("Customer"), lambda a: a.customer_id, 90),
-        Column(lambda: _("Conflict"), lambda a: a.code.replace("_", " "), 120),
-        Column(lambda: _("Detail"), lambda a: a.detail.get("summary", ""), 200),
+        Column(lambda: _("Conflict"), lambda a: texts.conflict_label(a.code), 110),
+        Column(
+            lambda: _("Detail"),
+            lambda a: _("{staff}: {sentence}").format(
+                staff=a.detail.get("staff_id") or "",
+                sentence=texts.conflict_detail(a.code, a.detail),
+            ),
+            420,
+            tooltip=lambda a: texts.conflict_detail(a.code, a.detail),
+        ),
     ]
 
 
