@@ -244,11 +244,12 @@ def _agent_api(base_url: str, k: int) -> Any:
 
 
 def _agents(base_url: str, n: int) -> list[Any]:
-    """``n`` logged-in agent clients (logins run 8 at a time; not timed)."""
-    from concurrent.futures import ThreadPoolExecutor
+    """``n`` logged-in agent clients, one login after the other (setup, not timed).
 
-    with ThreadPoolExecutor(8) as pool:
-        return list(pool.map(lambda k: _agent_api(base_url, k), range(n)))
+    Concurrent logins made the embedded-SQLite service answer 503 "database unavailable"
+    (2026-11-26), so the setup logs in sequentially.
+    """
+    return [_agent_api(base_url, k) for k in range(n)]
 
 
 def _run_agents(agents: int, work: Any) -> None:
