@@ -75,7 +75,7 @@ def _rate_metrics(label: str, ours: tuple[float, float, float] | None, floor_rat
         Metric(
             f"{label} tx/s", rate, None, floor_rate, 500, kind="rate", judged="median", unit="tx"
         ),
-        Metric(f"{label} p99", p50, p99, floor_median, 0.050, judged="p99"),
+        Metric(f"{label} latency", p50, p99, floor_median, 0.050, judged="p99"),
     ]
 
 
