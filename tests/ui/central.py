@@ -115,6 +115,7 @@ def _customers(engine: object) -> None:
                 )
             )
         create_user(session, "agent1", PASSWORD, "call_centre", regions=["440100"], name="坐席一")
+        create_user(session, "agent2", PASSWORD, "call_centre", regions=["440100"], name="坐席二")
         session.commit()
 
 

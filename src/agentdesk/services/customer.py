@@ -6,6 +6,7 @@ service runs, so it works offline. Claims (online only) are taken and released h
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -29,7 +30,8 @@ from agentdesk.services.masking import show_id_number, show_phone
 from agentdesk.store import CacheDB, customer_repo
 from agentdesk.store.codec import parse_ts
 from agentdesk.store.customer_repo import CustomerBundle
-from agentdesk.sync import Claimed, ClaimManager, HeldClaim, Offline, PolicyBlocked
+from agentdesk.sync import Claimed, ClaimManager, HeldClaim, Offline, PolicyBlocked, SyncError
+from agentdesk.sync.claims import DEFAULT_TTL_S
 
 __all__ = ["ClaimError", "CustomerNotFound", "CustomerService", "appointment_slots"]
 
@@ -147,6 +149,7 @@ class CustomerService:
         self._claims = claims
         self._clock = clock
         self._rules = RuleCache()
+        self.claim_ttl_s = DEFAULT_TTL_S
 
     def open(self, customer_id: str, channel: Channel | None = None) -> CustomerScreen:
         """Everything the customer view shows, for ``channel`` (the user's default if None).
@@ -296,7 +299,7 @@ class CustomerService:
                 _("Claims need a connection; the outcome is still saved and checked at sync.")
             )
         try:
-            held = self._claims.acquire(customer_id, channel.value)
+            held = self._claims.acquire(customer_id, channel.value, ttl_s=self.claim_ttl_s)
         except Claimed as exc:
             who = exc.holder.get("name") or exc.holder.get("user_id", "?")
             held_on = exc.holder.get("channel", "")
@@ -314,19 +317,39 @@ class CustomerService:
             customer_id=customer_id,
             fence=held.fence,
             lease_until=parse_ts(held.lease_until),
+            ttl_s=held.ttl_s,
         )
+
+    def renew(self, ticket: ClaimTicket) -> ClaimTicket:
+        """Extend a held claim by its TTL (called every TTL/3 while the customer stays open).
+
+        Raises:
+            ClaimError: the lease was lost (expired, taken over) or the service is unreachable.
+        """
+        if self._claims is None:
+            raise ClaimError(_("No connection: claims need the service."))
+        try:
+            held = self._claims.renew(_held(ticket))
+        except Offline as exc:
+            raise ClaimError(_("No connection: claims need the service.")) from exc
+        except SyncError as exc:
+            raise ClaimError(_("The claim was lost; check the contact history.")) from exc
+        return dataclasses.replace(ticket, lease_until=parse_ts(held.lease_until))
 
     def release(self, ticket: ClaimTicket) -> None:
         """Give a claim back (the outcome releases it by itself)."""
         if self._claims is None:
             return
-        held = HeldClaim(
-            claim_id=ticket.claim_id,
-            customer_id=ticket.customer_id,
-            channel="",
-            fence=ticket.fence,
-            ttl_s=0,
-            lease_until="",
-            deadline=0.0,
-        )
-        self._claims.release(held)
+        self._claims.release(_held(ticket))
+
+
+def _held(ticket: ClaimTicket) -> HeldClaim:
+    return HeldClaim(
+        claim_id=ticket.claim_id,
+        customer_id=ticket.customer_id,
+        channel="",
+        fence=ticket.fence,
+        ttl_s=ticket.ttl_s,
+        lease_until="",
+        deadline=0.0,
+    )

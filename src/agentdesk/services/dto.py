@@ -219,6 +219,7 @@ class ClaimTicket:
     fence: int
     lease_until: datetime
     message: str = ""
+    ttl_s: int = 900
 
 
 @dataclass(frozen=True, slots=True)

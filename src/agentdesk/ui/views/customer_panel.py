@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
+from datetime import UTC, datetime
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QLabel, QSplitter, QVBoxLayout, QWidget
 
 from agentdesk.domain import Channel, Reaction
@@ -45,6 +46,9 @@ class CustomerPanel(QWidget):
         self._ctx = ctx
         self.current: CustomerScreen | None = None
         self.claim: ClaimTicket | None = None
+        self.renewals = 0
+        self._renew_timer = QTimer(self)
+        self._renew_timer.timeout.connect(self._on_renew_timer_timeout)
         self.header = CustomerHeader()
         self.tabs = CustomerTabs()
         self.offers = RecommendationsPanel()
@@ -101,7 +105,10 @@ class CustomerPanel(QWidget):
         """Show an already loaded screen."""
         self.loading.hide()
         self.current = screen
-        self.claim = None
+        if self.claim is not None and (
+            screen is None or screen.view.customer_id != self.claim.customer_id
+        ):
+            self.release_claim()  # the customer was closed: give the claim back
         self.header.show_screen(screen)
         self.tabs.show_screen(screen)
         self.offers.show_screen(screen)
@@ -137,21 +144,58 @@ class CustomerPanel(QWidget):
             return
         customers = self._ctx.services.customers
         if self.claim is not None:
-            ticket = self.claim
-            self.claim = None
-            self._ctx.tasks.read(
-                lambda: customers.release(ticket),
-                lambda _r: self.sig_message.emit(_("Claim released.")),
-                on_error=self._on_claim_failed,
-            )
+            self.release_claim()
             return
         channel, cid = screen.channel, screen.view.customer_id
         self._ctx.tasks.read(
             lambda: customers.claim(cid, channel), self._on_claimed, on_error=self._on_claim_failed
         )
 
+    def release_claim(self) -> None:
+        """Give the held claim back (Ctrl+K again, or the customer was closed)."""
+        ticket, self.claim = self.claim, None
+        self._renew_timer.stop()
+        if ticket is None:
+            return
+        customers = self._ctx.services.customers
+        self._ctx.tasks.read(
+            lambda: customers.release(ticket),
+            lambda _r: self.sig_message.emit(_("Claim released.")),
+            on_error=self._on_claim_failed,
+        )
+
+    def _on_renew_timer_timeout(self) -> None:
+        ticket = self.claim
+        if ticket is None:
+            self._renew_timer.stop()
+            return
+        customers = self._ctx.services.customers
+        self._ctx.tasks.read(
+            lambda: customers.renew(ticket), self._on_renewed, on_error=self._on_renew_failed
+        )
+
+    def _on_renewed(self, ticket: ClaimTicket) -> None:
+        if self.claim is not None and self.claim.claim_id == ticket.claim_id:
+            self.claim = ticket
+            self.renewals += 1
+
+    def _on_renew_failed(self, exc: BaseException) -> None:
+        if self.claim is None:
+            return
+        if self.claim.lease_until > datetime.now(UTC):
+            return  # try again at the next tick while the lease still runs
+        self.claim = None
+        self._renew_timer.stop()
+        self._on_claim_failed(exc)
+
     def _on_claimed(self, ticket: ClaimTicket) -> None:
+        current = self.current
+        if current is None or current.view.customer_id != ticket.customer_id:
+            self.claim = ticket
+            self.release_claim()  # the customer was closed while we asked
+            return
         self.claim = ticket
+        self._renew_timer.start(max(1000, ticket.ttl_s * 1000 // 3))
         self.sig_message.emit(
             ticket.message or _("Claimed: others see you are working this customer.")
         )
@@ -172,7 +216,8 @@ class CustomerPanel(QWidget):
         self._ctx.tasks.write(lambda: outcomes.record(draft), on_done, on_error=on_error)
 
     def _on_outcome_saved(self, saved: OutcomeSaved) -> None:
-        self.claim = None  # released with the outcome at push time
+        self.claim = None  # the outcome carries release_claim: released at push time
+        self._renew_timer.stop()
         self.sig_saved.emit(saved)
 
     def _on_tabs_report(self, panel: str) -> None:

@@ -122,13 +122,19 @@ class CustomerHeader(QWidget):
             self.claim.hide()
             return
         who = claim.holder_name or claim.holder_id
-        self.claim.setText(
-            _("Being worked by {who} ({channel}) until {until}").format(
-                who=who,
-                channel=texts.channel_label(claim.channel),
-                until=texts.fmt_time(claim.lease_until),
+        values = {
+            "who": who,
+            "channel": texts.channel_label(claim.channel),
+            "until": texts.fmt_time(claim.lease_until),
+            "since": texts.fmt_time(claim.acquired_at),
+        }
+        if claim.acquired_at is None:
+            text = _("Being worked by {who} ({channel}) until {until}").format(**values)
+        else:
+            text = _("Being worked by {who} ({channel}) since {since}, until {until}").format(
+                **values
             )
-        )
+        self.claim.setText(text)
         self.claim.show()
 
     def _show_verdict(self, screen: CustomerScreen) -> None:
