@@ -101,17 +101,24 @@ def apply_changes(
         StoreError: nothing was applied (the cursor did not move).
     """
     synced_at = now_text()
-    puts: dict[str, list[tuple[object, ...]]] = defaultdict(list)
+    puts: dict[str, list[tuple[object, ...]]] = {}
     removes: dict[str, list[tuple[str, int]]] = defaultdict(list)
     skipped = 0
-    for ch in changes:
-        if ch.entity not in UPSERTS:
+    page_max = 0
+    for ch in changes:  # hot loop (SYNC.md S4): plain lookups, no per-row helper calls
+        entity = ch.entity
+        build = PARAMS.get(entity)
+        if ch.seq > page_max:
+            page_max = ch.seq
+        if build is None:
             skipped += 1
         elif ch.op == "put" and ch.row is not None:
-            puts[ch.entity].append(PARAMS[ch.entity](ch, synced_at))
+            bucket = puts.get(entity)
+            if bucket is None:
+                bucket = puts[entity] = []
+            bucket.append(build(ch, synced_at))
         else:
-            removes[ch.entity].append((ch.id, ch.seq))
-    page_max = max((ch.seq for ch in changes), default=0)
+            removes[entity].append((ch.id, ch.seq))
     with transaction(conn):
         for entity, params in puts.items():
             conn.executemany(UPSERTS[entity], params)

@@ -8,6 +8,7 @@ paths). ``payload_hash`` is the SHA-256 hex of the canonical JSON (keys sorted, 
 from __future__ import annotations
 
 import hashlib
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,11 +27,19 @@ __all__ = [
 ]
 
 
+_TS_WIDTH = 27
+_UTC_TEXT = re.compile(
+    r"\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d{6})?Z"
+)
+
+
 def ts_text(value: datetime | str | None) -> str | None:
     """A datetime (or RFC 3339 text) as fixed-width UTC text; ``None`` stays ``None``."""
     if value is None:
         return None
     if isinstance(value, str):
+        if _UTC_TEXT.fullmatch(value):  # the wire's usual form: no datetime round trip
+            return value if len(value) == _TS_WIDTH else f"{value[:19]}.000000Z"
         value = parse_ts(value)
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)

@@ -124,6 +124,10 @@ def _order(ch: Change, _at: str) -> Params:
     )  # fmt: skip
 
 
+_WE_START: dict[str, bool] = {c.value: not c.customer_initiated for c in Channel}
+_REACHED: dict[str, bool] = {r.value: r.reached for r in ResultCode}
+
+
 def _contact(ch: Change, _at: str) -> Params:
     row = ch.row or {}
     result = row.get("result")
@@ -131,10 +135,8 @@ def _contact(ch: Change, _at: str) -> Params:
     reactions = row.get("reactions") or []
     channel = row.get("channel", "")
     code = row.get("result_code", "")
-    try:
-        started_by_us = not Channel(channel).customer_initiated
-        reached = ResultCode(code).reached
-    except ValueError:
+    started_by_us, reached = _WE_START.get(channel, False), _REACHED.get(code, False)
+    if channel not in _WE_START or code not in _REACHED:  # unknown value: neither counts
         started_by_us, reached = False, False
     return (
         ch.id, row.get("customer_id", ""), channel, row.get("staff_id", ""), campaign_id,
