@@ -21,7 +21,14 @@ from agentdesk.protocol import to_row
 from agentdesk_sync.seed.fast import Weighted, pick, randint
 from agentdesk_sync.seed.identity import uuid7_at
 
-__all__ = ["Catalog", "iso_utc", "make_contacts", "make_orders", "make_targets"]
+__all__ = [
+    "Catalog",
+    "campaigns_by_channel",
+    "iso_utc",
+    "make_contacts",
+    "make_orders",
+    "make_targets",
+]
 
 Row = dict[str, Any]
 Catalog = tuple[list[Campaign], dict[str, list[Offer]]]
@@ -79,7 +86,8 @@ def _staff(rng: random.Random, channel: str, attrs: Row) -> str:
     return f"cc_{region}_{randint(rng, 1, 40)}"
 
 
-def _campaigns_by_channel(catalog: Catalog) -> dict[str, list[Campaign]]:
+def campaigns_by_channel(catalog: Catalog) -> dict[str, list[Campaign]]:
+    """The catalog's campaigns per channel value."""
     by_channel: dict[str, list[Campaign]] = {}
     for campaign in catalog[0]:
         for channel in campaign.channels:
@@ -131,9 +139,16 @@ def _one_contact(
     }
 
 
-def make_contacts(rng: random.Random, attrs: Row, catalog: Catalog, anchor_s: int) -> list[Row]:
-    """About five contacts over the 90 days before ``anchor_s``, oldest first."""
-    by_channel = _campaigns_by_channel(catalog)
+def make_contacts(
+    rng: random.Random, attrs: Row, catalog: Catalog, anchor_s: int,
+    by_channel: dict[str, list[Campaign]] | None = None,
+) -> list[Row]:  # fmt: skip
+    """About five contacts over the 90 days before ``anchor_s``, oldest first.
+
+    ``by_channel`` (:func:`campaigns_by_channel` of ``catalog``) saves recomputing it per call.
+    """
+    if by_channel is None:
+        by_channel = campaigns_by_channel(catalog)
     count = _COUNT.pick(rng)
     contacts = [_one_contact(rng, attrs, catalog, anchor_s, by_channel) for _ in range(count)]
     return sorted(contacts, key=lambda c: (c["started_at"], c["contact_id"]))

@@ -29,7 +29,13 @@ from agentdesk.domain import (
     UsageMonth,
 )
 from agentdesk.protocol import from_row
-from agentdesk_sync.seed.activity import Catalog, make_contacts, make_orders, make_targets
+from agentdesk_sync.seed.activity import (
+    Catalog,
+    campaigns_by_channel,
+    make_contacts,
+    make_orders,
+    make_targets,
+)
 from agentdesk_sync.seed.catalog import campaigns_and_offers
 from agentdesk_sync.seed.customers import (
     Person,
@@ -118,6 +124,7 @@ def generate_chunk(seed: int, chunk: int, n: int, anchor: date) -> ChunkRows:
     """Chunk number ``chunk`` (0-based) of a data set of ``n`` customers, as wire rows."""
     rng = random.Random(seed * 1_000_003 + chunk)
     cat = _catalog_by_campaign(anchor)
+    by_channel = campaigns_by_channel(cat)
     anchor_s = int(anchor_time(anchor).timestamp())
     rows = ChunkRows()
     previous: Person | None = None
@@ -131,7 +138,7 @@ def generate_chunk(seed: int, chunk: int, n: int, anchor: date) -> ChunkRows:
         rows.customers.append(customer_row(rng, person, holdings, usage, anchor))
         rows.holdings += holdings
         rows.usage += usage
-        rows.contacts += make_contacts(rng, person.attrs, cat, anchor_s)
+        rows.contacts += make_contacts(rng, person.attrs, cat, anchor_s, by_channel)
         targets = make_targets(rng, person.attrs, cat)
         rows.targets += targets
         rows.orders += make_orders(rng, targets, anchor_s)

@@ -1,7 +1,8 @@
 """Load the generated data set into a central store, fast and only once.
 
 Chunks are generated (and encoded) in worker processes and written one transaction per chunk:
-``executemany`` on SQLite, ``COPY`` on PostgreSQL. Seeded rows carry ``row_seq = 0`` and the
+``executemany`` on SQLite, ``COPY`` on PostgreSQL, with the secondary indexes dropped and rebuilt
+at the end (:mod:`agentdesk_sync.seed.bulk`). Seeded rows carry ``row_seq = 0`` and the
 change log stays empty (clients take a snapshot first). The seed arguments are recorded in
 ``meta('seed')``; seeding again with the same arguments does nothing.
 """
@@ -22,6 +23,7 @@ from sqlalchemy import Engine, insert, select, text
 from agentdesk_sync.db.engine import make_engine, migrate
 from agentdesk_sync.db.errors import DataInputError, translate_db_error
 from agentdesk_sync.db.models import Meta
+from agentdesk_sync.seed.bulk import bulk_mode
 from agentdesk_sync.seed.generator import catalog, chunk_count, generate_chunk
 from agentdesk_sync.seed.tables import COLUMNS, Tables, catalog_tables, chunk_tables
 
@@ -114,18 +116,17 @@ def _load(
         dialect = engine.dialect.name
         driver: Any = raw.driver_connection
         insert = _insert_sqlite if dialect == "sqlite" else _insert_pg
-        if dialect == "sqlite":
-            driver.execute("PRAGMA cache_size=-262144")
-        insert(driver, catalog_tables(*catalog(anchor)))
-        done = 0
-        workers = min(2, os.cpu_count() or 1)
-        for tables in _chunks(n, seed, anchor, dialect, workers):
-            insert(driver, tables)
-            for name, rows in tables.items():
-                counts[name] = counts.get(name, 0) + len(rows)
-            done = min(n, done + len(tables["customer"]))
-            if progress is not None:
-                progress(done, n)
+        with bulk_mode(driver, dialect):
+            insert(driver, catalog_tables(*catalog(anchor)))
+            done = 0
+            workers = min(2, os.cpu_count() or 1)
+            for tables in _chunks(n, seed, anchor, dialect, workers):
+                insert(driver, tables)
+                for name, rows in tables.items():
+                    counts[name] = counts.get(name, 0) + len(rows)
+                done = min(n, done + len(tables["customer"]))
+                if progress is not None:
+                    progress(done, n)
     finally:
         raw.close()
     return counts
