@@ -144,10 +144,11 @@ def test_gui_keeps_ticking_during_login_and_sync(
         api_factory=lambda _url: central.api(),
     )
     tasks = TaskManager(use_processes=False)
-    beat = Heartbeat()
-    beat.start()
+    login_beat = Heartbeat()
+    login_beat.start()
     with qtbot.waitCallback(timeout=20000) as logged_in:
         tasks.sync(lambda: auth.login("agent1", PASSWORD), logged_in)
+    login_beat.stop()
     login = logged_in.args[0]
     services = build_services(login)
     sync = SyncController(tasks, services.sync)
@@ -156,13 +157,18 @@ def test_gui_keeps_ticking_during_login_and_sync(
     window = MainWindow(UiContext(tasks, services, login.session), sync, language)
     qtbot.addWidget(window)
     window.show()
+    qtbot.waitExposed(window)
+    qtbot.wait(50)  # the first paint is set-up, not sync
+    beat = Heartbeat()
+    beat.start()
     with qtbot.waitSignal(sync.sig_cycle_done, timeout=20000) as done:
         sync.sync_now()
     beat.stop()
     try:
         assert done.args[0].ok
-        assert not beat.blocking_calls, beat.verdict()
-        assert beat.max_busy < BUSY_LIMIT_MS, beat.verdict()
+        for measured in (login_beat, beat):
+            assert not measured.blocking_calls, measured.verdict()
+            assert measured.max_busy < BUSY_LIMIT_MS, measured.verdict()
     finally:
         sync.stop()
         tasks.shutdown(wait=True)

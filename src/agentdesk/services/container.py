@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from agentdesk.services.auth import LoginResult
+from agentdesk.services.counter import CounterService
 from agentdesk.services.customer import CustomerService
 from agentdesk.services.outcome import FeedbackService, OutcomeService
 from agentdesk.services.queues import CallListService, SupervisorService, VisitPlanService
@@ -36,6 +37,7 @@ class Services:
     visits: VisitPlanService
     supervisor: SupervisorService
     sync: SyncService
+    counter: CounterService
     settings_changed: Callable[..., None] = field(default=_ignore)
 
     def close(self) -> None:
@@ -64,4 +66,5 @@ def build_services(login: LoginResult, *, status: SyncStatus | None = None) -> S
         visits=VisitPlanService(db, session),
         supervisor=SupervisorService(db, session),
         sync=SyncService(db, engine, status),
+        counter=CounterService(db, session),
     )

@@ -27,6 +27,7 @@ from agentdesk.ui.language import LanguageSwitcher
 from agentdesk.ui.shortcuts import bind_shortcuts
 from agentdesk.ui.sync_controller import SyncController
 from agentdesk.ui.views.attention import AttentionDialog
+from agentdesk.ui.views.counter import StoreCounterView
 from agentdesk.ui.views.customer_panel import CustomerPanel
 from agentdesk.ui.views.dialogs import (
     FeedbackDialog,
@@ -95,6 +96,8 @@ class MainWindow(QMainWindow):
             view = FieldView(self.ctx)
         elif role in (Role.SUPERVISOR, Role.ADMIN):
             view = SupervisorView(self.ctx)
+        elif role == Role.STORE:
+            view = StoreCounterView(self.ctx)
         else:
             return None
         if hasattr(view, "sig_open_customer"):
@@ -242,6 +245,11 @@ class MainWindow(QMainWindow):
         )
         self._refresh_counts()
         self.sync.notify_local_write()
+        home = self.home
+        if isinstance(home, StoreCounterView):
+            home.refresh()  # the customer just served joins today's walk-ins
+        elif isinstance(home, CallListView):
+            home.callbacks.refresh()  # a call-back set on the outcome is due today
 
     def _refresh_counts(self) -> None:
         self.ctx.tasks.read(self.ctx.services.sync.refresh_counts, lambda _r: None)

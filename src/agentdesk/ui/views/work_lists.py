@@ -99,14 +99,20 @@ class CallListView(QWidget):
         self.title.setObjectName("offerTitle")
         self.table = ListTable(_call_columns())
         self.table.sig_open_customer.connect(self.sig_open_customer)
+        from agentdesk.ui.views.counter import CallbacksDueView
+
+        self.callbacks = CallbacksDueView(ctx)
+        self.callbacks.sig_open_customer.connect(self.sig_open_customer)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.callbacks)
         layout.addWidget(self.title)
         layout.addWidget(self.table, 1)
         self.retranslate()
 
     def refresh(self) -> None:
-        """Reload the list on a worker."""
+        """Reload the list (and the call-backs due) on workers."""
+        self.callbacks.refresh()
         self._ctx.tasks.compute(
             compute.call_list, self._ctx.session, on_done=self._on_entries, key="call_list"
         )
@@ -123,6 +129,7 @@ class CallListView(QWidget):
         n = self.table.rows_model.rowCount()
         self.title.setText(_("Call list ({n})").format(n=n))
         self.table.rows_model.retranslate()
+        self.callbacks.retranslate()
 
 
 class FieldView(QTabWidget):
