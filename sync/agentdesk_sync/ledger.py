@@ -1,6 +1,7 @@
 """``POST /v1/sync/push``: the contact ledger and the per-item push pipeline (SYNC.md §2, §5).
 
-Items run in device ``seq`` order, each in its own transaction:
+Items run in device ``seq`` order, each in its own transaction (on SQLite: its own SAVEPOINT of
+one batch transaction, so a batch costs one commit):
 
 1. dedupe by id (``contact.contact_id`` for facts, ``mutation_receipt`` for intents): the same id
    with the same payload hash answers ``duplicate`` with the original result; with another
@@ -11,11 +12,13 @@ Items run in device ``seq`` order, each in its own transaction:
 4. the ledger row, the claim release and the change-log rows commit together.
 
 A database failure on an item answers ``retry`` and stops the batch: later items answer
-``retry`` too, so a device's mutations are never applied out of order.
+``retry`` too, so a device's mutations are never applied out of order. If the SQLite batch
+commit itself fails, every item answers ``retry`` (nothing was stored).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 from collections.abc import Callable
@@ -44,6 +47,7 @@ from agentdesk_sync.api import intents
 from agentdesk_sync.api.items import (
     Events,
     Reject,
+    batch_txn,
     decode_payload,
     encode_result,
     high_water_sync,
@@ -90,6 +94,7 @@ class PushContext:
     device_id: str
     rules: RuleSet
     events: Events
+    outer: Connection | None = None
 
 
 async def push(state: AppState, principal: Principal, request: PushRequest) -> PushResponse:
@@ -122,6 +127,20 @@ def _run_batch(
             raise
         return PushResponse(results=[retry(i.id) for i in request.items], write_checkpoint=0)
     ctx = PushContext(state, principal, request.device_id[:64], rules, events)
+    try:
+        with batch_txn(state, events) as outer:
+            ordered = _run_items(dataclasses.replace(ctx, outer=outer), request)
+    except DBAPIError as exc:  # the SQLite batch commit failed: nothing was stored
+        if not is_transient_db_error(exc):
+            raise
+        _LOG.warning("push batch: commit failed, asking for retry: %s", exc)
+        return PushResponse(results=[retry(i.id) for i in request.items], write_checkpoint=0)
+    seqs = [r.server_seq for r in ordered if r.status in _DONE and r.server_seq]
+    checkpoint = max(seqs) if seqs else _current_high_water(state)
+    return PushResponse(results=ordered, write_checkpoint=checkpoint)
+
+
+def _run_items(ctx: PushContext, request: PushRequest) -> list[PushResult]:
     order = sorted(range(len(request.items)), key=lambda i: request.items[i].seq)
     results: dict[int, PushResult] = {}
     stopped = False
@@ -129,10 +148,7 @@ def _run_batch(
         item = request.items[index]
         results[index] = retry(item.id) if stopped else _process(ctx, item)
         stopped = stopped or results[index].status == "retry"
-    ordered = [results[i] for i in range(len(request.items))]
-    seqs = [r.server_seq for r in ordered if r.status in _DONE and r.server_seq]
-    checkpoint = max(seqs) if seqs else _current_high_water(state)
-    return PushResponse(results=ordered, write_checkpoint=checkpoint)
+    return [results[i] for i in range(len(request.items))]
 
 
 def _current_high_water(state: AppState) -> int:
@@ -270,7 +286,7 @@ def _contact(ctx: PushContext, item: PushItem, digest: str) -> PushResult:
     if not ctx.principal.contacts_customers:
         raise Reject("forbidden", "Your role does not record contacts.")
     _contact_of(payload, item, ctx.principal.user_id, payload.customer_id)  # validate first
-    with item_txn(ctx.state, ctx.events) as conn:
+    with item_txn(ctx.state, ctx.events, ctx.outer) as conn:
         found, ref, claims = _first_look(conn, ctx, item, payload.customer_id, digest)
         if found is not None:
             return found

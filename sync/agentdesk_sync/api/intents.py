@@ -158,7 +158,7 @@ def _store_receipt(
 def _handler(cls: type[Any], check: Check) -> Handler:
     def handle(ctx: PushContext, item: PushItem, digest: str) -> PushResult:
         payload = decode_payload(item.payload, cls)
-        with item_txn(ctx.state, ctx.events) as conn:
+        with item_txn(ctx.state, ctx.events, ctx.outer) as conn:
             found = _receipt(conn, item, digest)
             if found is not None:
                 return found

@@ -1,8 +1,10 @@
 """Building blocks of push processing shared by facts (contacts) and intents.
 
-* one write transaction per item (:func:`write_txn`): on SQLite under the app's write lock with
-  ``BEGIN IMMEDIATE``; on PostgreSQL a plain transaction whose per-customer row lock and the
-  sequencer lock serialise what must be serialised;
+* push items: on SQLite one ``BEGIN IMMEDIATE`` transaction per batch (:func:`batch_txn`, under
+  the app's write lock) with a SAVEPOINT per item (SYNC.md §4.2); on PostgreSQL one transaction
+  per item (:func:`item_txn`) whose per-customer row lock and the sequencer lock serialise what
+  must be serialised (a batch-wide transaction would hold the sequencer lock across items);
+* one async write transaction (:func:`write_txn`) for claims;
 * :func:`publish` appends change-log rows through :func:`agentdesk_sync.db.changes.append_changes`
   and, on PostgreSQL, ``NOTIFY``s in the same transaction;
 * payload hashing, stored results (replayed byte-identical), and the item outcomes.
@@ -13,7 +15,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
-from typing import Any
+from typing import Any, cast
 
 import msgspec
 from sqlalchemy import Connection, func, select, text
@@ -31,6 +33,7 @@ __all__ = [
     "RETRY_AFTER_MS",
     "Events",
     "Reject",
+    "batch_txn",
     "decode_payload",
     "encode_result",
     "high_water",
@@ -126,13 +129,48 @@ Events = list[tuple[int, list[tuple[str, str]]]]
 
 
 @contextmanager
-def item_txn(state: AppState, events: Events) -> Iterator[Connection]:
-    """One synchronous write transaction (run it in a worker thread).
+def batch_txn(state: AppState, events: Events) -> Iterator[Connection | None]:
+    """The outer transaction of a push batch on SQLite (None on PostgreSQL).
 
-    On SQLite it starts with ``BEGIN IMMEDIATE`` (the caller holds the app's write lock); the
-    change announcements of a committed transaction are appended to ``events`` for the caller
-    to broadcast. On PostgreSQL they went out as ``NOTIFY`` inside the transaction.
+    ``BEGIN IMMEDIATE`` once for the whole batch (the caller holds the app's write lock); items
+    run in savepoints (:func:`item_txn` with ``outer``). The change announcements are appended
+    to ``events`` after the commit; a failing commit raises (nothing of the batch is stored).
     """
+    if not state.is_sqlite:
+        yield None
+        return
+    with state.sync_engine.connect() as conn:
+        conn = conn.execution_options(sqlite_begin="IMMEDIATE")
+        try:
+            with conn.begin():
+                yield conn
+            events.extend(conn.info.pop(_EVENTS, ()))
+        finally:
+            conn.info.pop(_EVENTS, None)
+
+
+@contextmanager
+def item_txn(
+    state: AppState, events: Events, outer: Connection | None = None
+) -> Iterator[Connection]:
+    """The write transaction of one item (run it in a worker thread).
+
+    With ``outer`` (a :func:`batch_txn` connection) the item runs in a SAVEPOINT of it and its
+    announcements wait for the batch commit. Otherwise on SQLite it starts with
+    ``BEGIN IMMEDIATE`` (the caller holds the app's write lock) and the announcements of the
+    committed transaction are appended to ``events``; on PostgreSQL they went out as ``NOTIFY``
+    inside the transaction.
+    """
+    if outer is not None:
+        pending = outer.info.setdefault(_EVENTS, [])
+        mark = len(pending)
+        try:
+            with outer.begin_nested():
+                yield outer
+        except BaseException:
+            del pending[mark:]  # the rolled-back item announces nothing
+            raise
+        return
     with state.sync_engine.connect() as conn:
         if state.is_sqlite:
             conn = conn.execution_options(sqlite_begin="IMMEDIATE")
@@ -164,13 +202,31 @@ async def write_txn(state: AppState) -> AsyncIterator[AsyncConnection]:
         yield conn
 
 
+class _Bound:
+    """What :func:`append_changes` uses of a Session, on a plain connection.
+
+    A real ``Session(bind=conn)`` would join (and end) the item's SAVEPOINT when it is
+    discarded; this stand-in leaves transaction control to the caller.
+    """
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def flush(self) -> None:
+        """Nothing to flush: the push pipeline writes with Core statements."""
+
+    def connection(self) -> Connection:
+        """The connection of the item's transaction."""
+        return self._conn
+
+
 def publish_sync(conn: Connection, changes: Sequence[ChangeRow]) -> list[int]:
     """Append ``changes`` to the change log (taking seq numbers last) and announce them.
 
     PostgreSQL: ``NOTIFY`` in the same transaction. SQLite: the announcement waits in
     ``conn.info`` until the transaction helper sees the commit.
     """
-    seqs = append_changes(Session(bind=conn), changes)
+    seqs = append_changes(cast(Session, _Bound(conn)), changes)
     if not seqs:
         return seqs
     if conn.dialect.name == "postgresql":
