@@ -13,7 +13,7 @@ from id_validator import validator
 from sqlalchemy import text
 
 from agentdesk.protocol import to_row
-from agentdesk_sync.db.engine import make_engine
+from agentdesk_sync.db.engine import make_engine, migrate
 from agentdesk_sync.db.errors import DataInputError
 from agentdesk_sync.seed import generate, generate_chunk, seed_database
 from agentdesk_sync.seed.identity import id_check_char
@@ -148,3 +148,25 @@ def test_seed_loads_once(db_url: str) -> None:
     assert counts["campaign"] == 8
     assert changes == 0
     assert seqs == 0
+
+
+def test_seed_keeps_the_lookup_indexes(db_url: str) -> None:
+    migrate(db_url)
+    engine = make_engine(db_url)
+    migrate_names = _index_names(engine)
+    engine.dispose()
+    seed_database(db_url, 120, 4, anchor=ANCHOR)
+    engine = make_engine(db_url)
+    names = _index_names(engine)
+    engine.dispose()
+    assert {"ix_customer_msisdn", "ix_customer_id_number", "ix_contact_customer_started"} <= names
+    assert migrate_names <= names
+
+
+def _index_names(engine) -> set[str]:  # type: ignore[no-untyped-def]
+    if engine.dialect.name == "sqlite":
+        sql = "SELECT name FROM sqlite_master WHERE type = 'index'"
+    else:
+        sql = "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()"
+    with engine.connect() as conn:
+        return {row[0] for row in conn.execute(text(sql))}
