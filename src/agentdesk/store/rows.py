@@ -135,8 +135,8 @@ def _contact(ch: Change, _at: str) -> Params:
     reactions = row.get("reactions") or []
     channel = row.get("channel", "")
     code = row.get("result_code", "")
-    started_by_us, reached = _WE_START.get(channel, False), _REACHED.get(code, False)
-    if channel not in _WE_START or code not in _REACHED:  # unknown value: neither counts
+    started_by_us, reached = _WE_START.get(channel), _REACHED.get(code)
+    if started_by_us is None or reached is None:  # a value this build does not know
         started_by_us, reached = False, False
     return (
         ch.id, row.get("customer_id", ""), channel, row.get("staff_id", ""), campaign_id,
