@@ -15,6 +15,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from agentdesk.domain import CustomerAttributes, CustomerView
+from agentdesk.policy import default_rules
 from agentdesk.protocol import to_row
 from agentdesk_sync.auth import create_user
 from agentdesk_sync.db import models as m
@@ -55,11 +56,15 @@ def prepare_central(
     customers: int = 20,
     users: Iterable[tuple[str, str]] = (("cc1", "call_centre"), ("cc2", "call_centre")),
     portfolios: dict[str, list[str]] | None = None,
+    all_day: bool = True,
 ) -> list[str]:
     """Migrate ``db_url`` and add ``customers`` customers of :data:`REGION` and the users.
 
     Every user gets the password ``pw-<user>`` and the region :data:`REGION`; ``portfolios``
-    gives field users their customers.
+    gives field users their customers. With ``all_day`` (the default) the store gets a rule set
+    without quiet hours, so that what the harness does at the wall-clock time it runs does not
+    depend on the hour of the day in China; quiet hours are proven by the policy's own tests,
+    which fix the clock.
 
     Returns:
         The customer ids.
@@ -75,9 +80,20 @@ def prepare_central(
                 portfolio = (portfolios or {}).get(user, [])
                 regions = [] if role == "field" else [REGION]
                 create_user(session, user, f"pw-{user}", role, regions=regions, portfolio=portfolio)
+            if all_day:
+                session.execute(insert(m.RuleSet), [_all_day_rules(now)])
     finally:
         engine.dispose()
     return ids
+
+
+def _all_day_rules(now: datetime) -> dict[str, object]:
+    """The default rule set without its quiet-hours rule, as the next rule_set version."""
+    rules = default_rules().to_dict()
+    rules["rules"] = [r for r in rules["rules"] if r["kind"] != "quiet_hours"]
+    rules["version"] = rules["version"] + 1
+    source = "# default rules without quiet hours (test harness)\n"
+    return {"version": rules["version"], "source": source, "rules": rules, "created_at": now}
 
 
 @dataclass(frozen=True, slots=True)
