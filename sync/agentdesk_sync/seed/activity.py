@@ -67,7 +67,12 @@ _SHANGHAI_S = 8 * 3600
 def iso_utc(epoch_s: int) -> str:
     """RFC 3339 UTC text of a whole-second epoch time, as ``to_row`` writes datetimes."""
     day, second = divmod(epoch_s, 86400)
-    return f"{_day_text(day)}T{second // 3600:02d}:{second // 60 % 60:02d}:{second % 60:02d}Z"
+    return _day_text(day) + _clock_text(second)
+
+
+@lru_cache(maxsize=86400)
+def _clock_text(second: int) -> str:
+    return f"T{second // 3600:02d}:{second // 60 % 60:02d}:{second % 60:02d}Z"
 
 
 @lru_cache(maxsize=4096)

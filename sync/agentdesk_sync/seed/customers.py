@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
 from agentdesk.domain import (
@@ -140,6 +141,14 @@ def make_holdings(rng: random.Random, person: Person, anchor: date) -> list[Row]
     return rows
 
 
+@lru_cache(maxsize=16)
+def _month_labels(current: int) -> tuple[str, ...]:
+    """``YYYY-MM`` of the month ``back`` months before month number ``current``, by ``back``."""
+    return tuple(
+        f"{(current - back) // 12:04d}-{(current - back) % 12 + 1:02d}" for back in range(13)
+    )
+
+
 def make_usage(rng: random.Random, person: Person, anchor: date) -> list[Row]:
     """6–12 months of usage ending with the month before ``anchor``."""
     base = person.profile.base_arpu
@@ -149,13 +158,13 @@ def make_usage(rng: random.Random, person: Person, anchor: date) -> list[Row]:
     months = 6 + int(rng.random() * 7)
     rnd = rng.random
     rows = []
+    labels = _month_labels(current)
     for back in range(months, 0, -1):
-        year, month = divmod(current - back, 12)
         factor = (0.8 + 0.4 * rnd()) * heavy
         rows.append(
             {
                 "customer_id": cid,
-                "month": f"{year:04d}-{month + 1:02d}",
+                "month": labels[back],
                 "voice_min": int(base * 3.2 * factor),
                 "data_mb": int(base * 190 * factor * factor),
                 "sms_count": int(rnd() * 41),
