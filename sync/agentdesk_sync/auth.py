@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Annotated, Any
@@ -34,6 +35,7 @@ __all__ = [
     "PrincipalDep",
     "create_user",
     "current_principal",
+    "forget_token",
     "issue_token",
     "revoke_token",
     "token_hash",
@@ -41,6 +43,8 @@ __all__ = [
 ]
 
 TOKEN_TTL = timedelta(hours=12)
+TOKEN_CACHE_S = 10.0  # a token revoked by another service process is refused within 10 s
+_TOKEN_CACHE_MAX = 10_000
 _HASHER = PasswordHasher()  # argon2id, 64 MiB, t=3: immutable, thread-safe
 
 
@@ -168,6 +172,7 @@ async def verify_login(session: AsyncSession, username: str, password: str) -> P
             select(*cols, AppUser.password_hash).where(AppUser.username == username)
         )
     ).first()
+    await session.rollback()  # never hold a (SQLite) transaction across the argon2 check
     stored = row.password_hash if row else _HASHER.hash("x")  # same cost for unknown users
     try:
         await anyio.to_thread.run_sync(_HASHER.verify, stored, password)
@@ -220,21 +225,40 @@ def _bearer(request: Request) -> str:
 async def current_principal(request: Request) -> Principal:
     """FastAPI dependency: the user of a valid, unexpired, unrevoked bearer token.
 
+    A token looked up in the last :data:`TOKEN_CACHE_S` seconds is answered from the app's
+    token cache (logout drops it at once, see :func:`forget_token`).
+
     Raises:
         ApiError: 401 ``unauthorized``.
     """
     digest = token_hash(_bearer(request))
+    state = get_state(request)
+    now = utcnow()
+    cached = state.token_cache.get(digest)
+    if cached is not None and time.monotonic() - cached[0] < TOKEN_CACHE_S and cached[2] > now:
+        principal: Principal = cached[1]
+        return principal
     cols = (AppUser.user_id, AppUser.name, AppUser.role, AppUser.channels, AppUser.regions)
     stmt = (
         select(*cols, AuthToken.expires_at, AuthToken.revoked)
         .join(AuthToken, AuthToken.user_id == AppUser.user_id)
         .where(AuthToken.token_hash == digest)
     )
-    async with get_state(request).engine.connect() as conn:
+    async with state.engine.connect() as conn:
         row = (await conn.execute(stmt)).first()
-    if row is None or row.revoked or as_utc(row.expires_at) <= utcnow():
+    if row is None or row.revoked or as_utc(row.expires_at) <= now:
+        state.token_cache.pop(digest, None)
         raise _unauthorized("The token is missing, expired or revoked.")
-    return _principal(row, digest)
+    principal = _principal(row, digest)
+    if len(state.token_cache) >= _TOKEN_CACHE_MAX:
+        state.token_cache.clear()
+    state.token_cache[digest] = (time.monotonic(), principal, as_utc(row.expires_at))
+    return principal
+
+
+def forget_token(request: Request, digest: str) -> None:
+    """Drop a (revoked) token from the app's token cache."""
+    get_state(request).token_cache.pop(digest, None)
 
 
 PrincipalDep = Annotated[Principal, Depends(current_principal)]

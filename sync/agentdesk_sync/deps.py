@@ -38,6 +38,8 @@ class AppState:
         max_body_bytes: Request bodies above this size get 413.
         heartbeat_s: Seconds between SSE heartbeat comments.
         tasks: Background tasks (the PostgreSQL change listener).
+        token_cache: SHA-256 of a bearer token -> (monotonic time looked up, principal, token
+            expiry); see :func:`agentdesk_sync.auth.current_principal`.
     """
 
     engine: AsyncEngine
@@ -51,6 +53,7 @@ class AppState:
     max_body_bytes: int = 2 * 1024 * 1024
     heartbeat_s: float = 15.0
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    token_cache: dict[str, tuple[float, Any, Any]] = field(default_factory=dict)
 
     @property
     def is_sqlite(self) -> bool:

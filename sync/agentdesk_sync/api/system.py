@@ -12,7 +12,13 @@ from agentdesk.protocol import Health, LoginRequest, LoginResponse, UserInfo
 from agentdesk_sync import __version__
 from agentdesk_sync.api import openapi
 from agentdesk_sync.api.wire import decode_body, iso, json_response
-from agentdesk_sync.auth import PrincipalDep, issue_token, revoke_token, verify_login
+from agentdesk_sync.auth import (
+    PrincipalDep,
+    forget_token,
+    issue_token,
+    revoke_token,
+    verify_login,
+)
 from agentdesk_sync.deps import SessionDep, StateDep
 
 __all__ = ["router"]
@@ -51,7 +57,8 @@ async def login(request: Request, state: StateDep, session: SessionDep) -> Respo
 
 
 @router.post("/auth/logout", status_code=204, responses=openapi.answers(None, 204, 401))
-async def logout(principal: PrincipalDep, session: SessionDep) -> Response:
+async def logout(request: Request, principal: PrincipalDep, session: SessionDep) -> Response:
     """Revoke the token of this request."""
     await revoke_token(session, principal.token_hash)
+    forget_token(request, principal.token_hash)
     return Response(status_code=204)
