@@ -31,7 +31,8 @@ class DemoDriver(QObject):
         service_url: where to verify the outcome arrived.
         smoke: record an outcome, sync it and verify it through the API.
         screenshot: save the main window there.
-        show: what to show before the screenshot (customer, attention, field, supervisor).
+        show: what to show before the screenshot (customer, attention, field, supervisor,
+            counter).
     """
 
     def __init__(
@@ -124,7 +125,7 @@ class DemoDriver(QObject):
         code = ResultCode.REACHED_ACCEPTED if screen.offers else ResultCode.REACHED_NO_OFFER
         panel.select_result(RESULT_KEYS.index(code))
         panel.outcome.note.setPlainText("演示：客户有兴趣 demo note")
-        if not self.smoke and self.show != "attention":
+        if not self.smoke and self.show not in ("attention", "counter"):
             QTimer.singleShot(300, self._finish_screenshot)
             return
         panel.sig_saved.connect(self._on_saved)
@@ -156,6 +157,10 @@ class DemoDriver(QObject):
             return
         if self.show == "attention":
             self.window.show_attention()
+            QTimer.singleShot(800, self._finish_screenshot)
+            return
+        if self.show == "counter":  # the customer just served is in today's walk-ins
+            self.window.work.setCurrentIndex(0)
             QTimer.singleShot(800, self._finish_screenshot)
             return
         self._finish_screenshot()
