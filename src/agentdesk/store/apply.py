@@ -40,6 +40,7 @@ __all__ = [
 ]
 
 DEFAULT_STREAM = "all"
+_REBUILD_CACHE_KIB = -262144  # 256 MB page cache only while finish_snapshot rebuilds
 
 _CUSTOMER_CHILDREN = (
     "DELETE FROM holding WHERE customer_id = ?",
@@ -188,8 +189,13 @@ def begin_snapshot(conn: sqlite3.Connection) -> None:
 
 def finish_snapshot(conn: sqlite3.Connection) -> None:
     """Leave bulk mode: recreate indexes, rebuild the name index, recreate triggers, ANALYZE."""
-    with transaction(conn):
-        restore_after_bulk(conn)
+    previous = conn.execute("PRAGMA cache_size").fetchone()[0]
+    conn.execute(f"PRAGMA cache_size = {_REBUILD_CACHE_KIB}")  # index sorts + FTS merges in RAM
+    try:
+        with transaction(conn):
+            restore_after_bulk(conn)
+    finally:
+        conn.execute(f"PRAGMA cache_size = {int(previous)}")
     conn.execute("PRAGMA analysis_limit = 1000")  # sampled statistics: seconds -> milliseconds
     conn.execute("ANALYZE")
 
