@@ -28,7 +28,7 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 def _registry() -> list[tuple[str, str, str, Callable[[Ctx], Row]]]:
-    from bench import b_open, b_search, b_service, b_sync, b_ui
+    from bench import b_open, b_policy, b_search, b_service, b_sync, b_ui
 
     return [
         ("P1", "phone prefix search", "≤ 5 ms query, ≤ 50 ms painted", b_search.p1),
@@ -43,6 +43,12 @@ def _registry() -> list[tuple[str, str, str, Callable[[Ctx], Row]]]:
         ("P10", "claim under 50 agents", "≤ 20 ms p95", b_service.p10),
         ("P11", "client RSS, 1 M cache", "≤ 300 MB", b_ui.p11),
         ("P12", "service capacity", "≥ 500 tx/s, p99 ≤ 50 ms, SQLite and PG", b_service.p12),
+        (
+            "E1",
+            "policy + recommendations for one customer (client, offline)",
+            "≤ 2 ms",
+            b_policy.e1,
+        ),
     ]
 
 
