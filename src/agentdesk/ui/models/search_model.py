@@ -127,7 +127,7 @@ def _column_title(column: str) -> str:
         "name": _("Name"),
         "phone": _("Phone"),
         "id_number": _("ID number"),
-        "segment": _("Segment"),
+        "segment": _("Seg."),  # short: the column is 40 px wide
         "region": _("Region"),
     }
     return titles[column]

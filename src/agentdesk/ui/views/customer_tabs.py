@@ -76,9 +76,9 @@ class TablePanel(QWidget):
 
 def _holding_columns() -> list[Column[Holding]]:
     return [
-        Column(lambda: _("Product"), lambda h: h.product_name, 180),
+        Column(lambda: _("Product"), lambda h: h.product_name, 170),
         Column(lambda: _("Kind"), lambda h: texts.holding_kind_label(h.kind), 90),
-        Column(lambda: _("Monthly fee"), lambda h: texts.fmt_money(h.monthly_fee), 90),
+        Column(lambda: _("Monthly fee"), lambda h: texts.fmt_money(h.monthly_fee), 100),
         Column(lambda: _("Since"), lambda h: texts.fmt_date(h.started_on), 90),
         Column(lambda: _("Ends"), lambda h: texts.fmt_date(h.ends_on), 90),
     ]
