@@ -6,9 +6,11 @@ the real service over its in-process HTTP client):
 
 * a hook on Qt's event dispatcher (``aboutToBlock`` / ``awake``) times every stretch during which
   the GUI thread is not waiting for events: every slot, callback, paint and the test's own
-  direct calls (``run_query``, ``open_customer``, ``sync_now``) run inside such a stretch. A
-  SQL query or an HTTP request run on the GUI thread blocks in one stretch, CPU-bound or not, so
-  no stretch may exceed 100 ms;
+  direct calls (``run_query``, ``open_customer``, ``sync_now``) run inside such a stretch. No
+  stretch may use more than 100 ms of the GUI thread's own CPU time (``time.thread_time``), and
+  none may last more than 1 s of wall time (a wait on a lock or a future on the GUI thread).
+  Wall time below that is reported, not asserted: on a loaded 2-core CI machine it also counts
+  time the OS gave to other processes;
 * ``sys.setprofile`` on the GUI thread (it sees that thread only) records every call into
   ``sqlite3`` (execute, commit, ...) and into a socket (connect, send, recv): the GUI thread
   must make none, however fast the call happens to be on this small data set;
@@ -24,6 +26,7 @@ from __future__ import annotations
 import socket
 import sqlite3
 import sys
+import time
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -39,7 +42,8 @@ from agentdesk.ui.sync_controller import SyncController
 from agentdesk.ui.tasks import TaskManager
 from tests.ui.central import PASSWORD, Central
 
-BUSY_LIMIT_MS = 100
+BUSY_LIMIT_MS = 100  # GUI-thread CPU time in one stretch
+WALL_LIMIT_MS = 1000  # wall time in one stretch: a wait on a lock or future on the GUI thread
 
 
 class Heartbeat:
@@ -53,8 +57,10 @@ class Heartbeat:
         self.dispatcher = QAbstractEventDispatcher.instance()
         self.last = 0
         self.busy_since: int | None = None
+        self.cpu_since = 0.0
         self.max_gap = 0
         self.max_busy = 0
+        self.max_busy_cpu = 0
         self.stretches = 0
         self.ticks = 0
         self.blocking_calls: list[str] = []
@@ -70,6 +76,7 @@ class Heartbeat:
         self.clock.start()
         self.last = 0
         self.busy_since = 0  # the caller's own code runs until the loop next waits
+        self.cpu_since = time.thread_time()
         self.dispatcher.aboutToBlock.connect(self._on_about_to_block)
         self.dispatcher.awake.connect(self._on_awake)
         self.timer.start()
@@ -86,10 +93,13 @@ class Heartbeat:
     def _on_awake(self) -> None:
         if self.busy_since is None:
             self.busy_since = self.clock.elapsed()
+            self.cpu_since = time.thread_time()
 
     def _on_about_to_block(self) -> None:
         if self.busy_since is not None:
             self.max_busy = max(self.max_busy, self.clock.elapsed() - self.busy_since)
+            cpu_ms = round((time.thread_time() - self.cpu_since) * 1000)
+            self.max_busy_cpu = max(self.max_busy_cpu, cpu_ms)
             self.stretches += 1
         self.busy_since = None
 
@@ -102,7 +112,8 @@ class Heartbeat:
     def verdict(self) -> str:
         return (
             f"I/O on the GUI thread: {sorted(set(self.blocking_calls))[:8]}; "
-            f"GUI thread busy {self.max_busy} ms in one stretch ({self.stretches} stretches; "
+            f"GUI thread busy {self.max_busy_cpu} ms CPU / {self.max_busy} ms wall in one stretch "
+            f"({self.stretches} stretches; "
             f"largest heartbeat gap {self.max_gap} ms, {self.ticks} ticks)"
         )
 
@@ -129,7 +140,8 @@ def test_gui_keeps_ticking_during_search_open_and_call_list(qtbot: Any, make_ui:
     assert beat.ticks >= 3
     assert beat.stretches >= 3
     assert not beat.blocking_calls, beat.verdict()
-    assert beat.max_busy < BUSY_LIMIT_MS, beat.verdict()
+    assert beat.max_busy_cpu < BUSY_LIMIT_MS, beat.verdict()
+    assert beat.max_busy < WALL_LIMIT_MS, beat.verdict()
     assert window.search.box.text() == ""  # run_query does not type into the box
     assert window.search.model.hit(0).name.startswith("王小")  # the last query won
 
@@ -168,7 +180,8 @@ def test_gui_keeps_ticking_during_login_and_sync(
         assert done.args[0].ok
         for measured in (login_beat, beat):
             assert not measured.blocking_calls, measured.verdict()
-            assert measured.max_busy < BUSY_LIMIT_MS, measured.verdict()
+            assert measured.max_busy_cpu < BUSY_LIMIT_MS, measured.verdict()
+            assert measured.max_busy < WALL_LIMIT_MS, measured.verdict()
     finally:
         sync.stop()
         tasks.shutdown(wait=True)
