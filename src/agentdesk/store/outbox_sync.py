@@ -22,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 
 import msgspec
 
-from agentdesk.protocol import PushItem, PushResult
+from agentdesk.protocol import PushResult
 from agentdesk.store.codec import dumps, now_text, ts_text
 from agentdesk.store.db import transaction
 from agentdesk.store.outbox import OUTBOX_COLUMNS, OutboxEntry
@@ -38,7 +38,6 @@ __all__ = [
     "next_batch",
     "prune_acked",
     "requeue_inflight",
-    "to_push_item",
 ]
 
 
@@ -49,19 +48,6 @@ class OutboxCounts:
     waiting: int
     conflicts: int
     rejected: int
-
-
-def to_push_item(entry: OutboxEntry) -> PushItem:
-    """The wire item of an outbox entry."""
-    return PushItem(
-        id=entry.id,
-        seq=entry.client_seq,
-        kind=entry.kind,
-        schema=entry.payload_schema,
-        payload=entry.payload,
-        claim_id=entry.claim_id,
-        fence=entry.fence,
-    )
 
 
 def next_batch(
