@@ -116,6 +116,14 @@ def _customers(engine: object) -> None:
             )
         create_user(session, "agent1", PASSWORD, "call_centre", regions=["440100"], name="坐席一")
         create_user(session, "agent2", PASSWORD, "call_centre", regions=["440100"], name="坐席二")
+        create_user(
+            session,
+            "am1",
+            PASSWORD,
+            "field",
+            portfolio=[f"C{i:08d}" for i in range(1, len(NAMES) + 1)],
+            name="客户经理一",
+        )
         session.commit()
 
 

@@ -35,6 +35,7 @@ __all__ = [
     "OfferCard",
     "OutcomeDraft",
     "OutcomeSaved",
+    "PreclaimSummary",
     "ReasonLine",
     "SearchHit",
     "SearchPage",
@@ -248,6 +249,21 @@ class VisitEntry:
     planned: bool = False
     visited: bool = False
     contacts_30d: int = 0
+    claim_until: datetime | None = None  # pre-claimed (or claimed) until, server time
+    refused: str | None = None  # why pre-claiming was refused: claimed | policy_blocked | ...
+    refused_by: str = ""  # who holds the customer, when ``refused == "claimed"``
+    refused_reasons: tuple[ReasonLine, ...] = ()  # the policy's reasons, for ``policy_blocked``
+
+
+@dataclass(frozen=True, slots=True)
+class PreclaimSummary:
+    """What "Claim my visits" got: the plan with each visit's answer, and the counts."""
+
+    plan: tuple[VisitEntry, ...]
+    held: int
+    refused: int
+    left_out: int = 0  # planned visits beyond the 200 that may be pre-claimed
+    hours: float = 12.0
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,26 +9,39 @@ they come back; blocked ones are left out.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
 from agentdesk.domain import Campaign, Channel, CustomerAttributes
+from agentdesk.i18n import _
 from agentdesk.protocol import VisitPlanPayload
 from agentdesk.recommend import CallListEntry as RankInput
 from agentdesk.recommend import rank_call_list
 from agentdesk.services import cache_reads
-from agentdesk.services.customer import RuleCache
+from agentdesk.services.customer import ClaimError, RuleCache
 from agentdesk.services.dto import (
     AttentionItem,
     CallListEntry,
     CampaignProgress,
+    PreclaimSummary,
+    ReasonLine,
     SupervisorStats,
     UserSession,
     VisitEntry,
 )
 from agentdesk.services.masking import show_phone
-from agentdesk.store import CacheDB, customer_repo, lists_repo, stats_repo
+from agentdesk.store import (
+    CacheDB,
+    customer_repo,
+    lists_repo,
+    stats_repo,
+    transaction,
+    visit_plan_repo,
+)
+from agentdesk.store.codec import parse_ts
 from agentdesk.store.outbox import record_intent
+from agentdesk.sync import ClaimManager, Offline, ServerBusy
+from agentdesk.sync.claims import MAX_PRECLAIM_CUSTOMERS, MAX_PRECLAIM_S, PreclaimResult
 
 __all__ = ["CallListService", "SupervisorService", "VisitPlanService"]
 
@@ -37,6 +50,7 @@ CALL_LIST_SIZE = 100
 PLAN_SIZE = 8
 HISTORY = timedelta(days=120)
 CONFLICT_WINDOW = timedelta(days=30)
+_CLAIM_CHUNK = 20  # visits asked per ClaimManager.preclaim_visits call (progress steps)
 
 
 def _utc_now() -> datetime:
@@ -116,12 +130,34 @@ class CallListService:
 
 
 class VisitPlanService:
-    """The account manager's portfolio and today's visit plan."""
+    """The account manager's portfolio and today's visit plan.
 
-    def __init__(self, db: CacheDB, session: UserSession, clock: Clock = _utc_now) -> None:
+    The plan is kept in the local cache (editing works offline); "Claim my visits" pre-claims
+    it through the service (online only) and stores, per visit, the lease end or the refusal.
+
+    Args:
+        db: the user's cache.
+        session: the logged-in user.
+        claims: the claim client (None offline).
+        clock: wall clock (tests pin it).
+    """
+
+    def __init__(
+        self,
+        db: CacheDB,
+        session: UserSession,
+        claims: ClaimManager | None = None,
+        clock: Clock = _utc_now,
+    ) -> None:
         self._db = db
         self._session = session
+        self._claims = claims
         self._clock = clock
+
+    @property
+    def online(self) -> bool:
+        """Whether claims can be asked for (a service connection exists)."""
+        return self._claims is not None
 
     def portfolio(self) -> list[VisitEntry]:
         """The portfolio, most at risk and most valuable first."""
@@ -134,20 +170,125 @@ class VisitPlanService:
         return [self._visit(r) for r in rows]
 
     def today(self) -> list[VisitEntry]:
-        """Today's plan: the planned visits, or a suggestion of the most urgent customers."""
-        day = self._clock().date().isoformat()
+        """Today's plan: the saved plan, else a suggestion of the most urgent customers."""
+        day = self._day()
         with self._db.reader() as conn:
-            planned = lists_repo.visit_plan(conn, day)
+            saved = visit_plan_repo.plan_rows(conn, day, now=self._clock())
+            if saved:
+                return [self._with_claim(self._visit(row, planned=True), i) for i, row in saved]
+            planned = lists_repo.visit_plan(conn, day)  # a plan recorded before the plan table
         if planned:
             return [self._visit(r, planned=True) for r in planned]
         suggestion = [e for e in self.portfolio() if not e.visited][:PLAN_SIZE]
         return [dataclasses.replace(e, planned=True) for e in suggestion]
 
+    def save_plan(self, customer_ids: Sequence[str]) -> list[VisitEntry]:
+        """Make ``customer_ids`` today's plan, in this order (offline too); returns the plan."""
+        with self._db.writer() as conn, transaction(conn):
+            visit_plan_repo.save_plan(conn, self._day(), customer_ids)
+        return self.today()
+
+    def claim_plan(
+        self,
+        customer_ids: Sequence[str] | None = None,
+        *,
+        hours: float = MAX_PRECLAIM_S / 3600,
+        progress: Callable[[float], None] | None = None,
+    ) -> PreclaimSummary:
+        """Pre-claim today's plan before going offline (at most 200 visits, at most 12 h).
+
+        ``customer_ids`` (the plan as edited on screen) is saved as today's plan first; None
+        claims the saved plan (or the suggestion, which then becomes the plan).
+
+        Visits already claimed (lease still running) are asked again: the service answers the
+        holder's own claim with the same claim id, so asking twice is harmless.
+
+        Raises:
+            ClaimError: offline, or the service is unreachable or busy.
+        """
+        if self._claims is None:
+            raise ClaimError(
+                _("Claiming visits needs a connection; the plan is kept on this computer.")
+            )
+        planned = (
+            list(customer_ids)
+            if customer_ids is not None
+            else [e.customer_id for e in self.today()]
+        )
+        with self._db.writer() as conn, transaction(conn):  # a suggestion becomes the plan
+            visit_plan_repo.save_plan(conn, self._day(), planned)
+        ids = list(dict.fromkeys(planned))[:MAX_PRECLAIM_CUSTOMERS]
+        hours = min(hours, MAX_PRECLAIM_S / 3600)
+        result = PreclaimResult()
+        try:
+            for start in range(0, len(ids), _CLAIM_CHUNK):
+                part = self._claims.preclaim_visits(
+                    ids[start : start + _CLAIM_CHUNK], Channel.FIELD_VISIT.value, hours=hours
+                )
+                result.held.extend(part.held)
+                result.refused.update(part.refused)
+                if progress is not None:
+                    progress(min(1.0, (start + _CLAIM_CHUNK) / len(ids)))
+        except Offline as exc:
+            self._record(result)  # keep what was granted before the connection dropped
+            raise ClaimError(
+                _("No connection: claims need the service. The plan is kept on this computer.")
+            ) from exc
+        except ServerBusy as exc:
+            self._record(result)
+            raise ClaimError(_("The service is busy; try claiming again in a minute.")) from exc
+        self._record(result)
+        return PreclaimSummary(
+            plan=tuple(self.today()),
+            held=len(result.held),
+            refused=len(result.refused),
+            left_out=max(0, len(dict.fromkeys(planned)) - len(ids)),
+            hours=hours,
+        )
+
     def plan_today(self, customer_ids: list[str]) -> str:
         """Record today's visit plan (outbox intent ``visit_plan``); returns its id."""
-        payload = VisitPlanPayload(day=self._clock().date().isoformat(), customer_ids=customer_ids)
+        payload = VisitPlanPayload(day=self._day(), customer_ids=customer_ids)
         with self._db.writer() as conn:
             return record_intent(conn, "visit_plan", payload).id
+
+    def _record(self, result: PreclaimResult) -> None:
+        held = {h.customer_id: (h.claim_id, h.fence, h.lease_until) for h in result.held}
+        refused = {cid: (exc.code, dict(exc.details)) for cid, exc in result.refused.items()}
+        if not held and not refused:
+            return
+        with self._db.writer() as conn, transaction(conn):
+            visit_plan_repo.record_claims(conn, self._day(), held, refused)
+
+    def _day(self) -> str:
+        return self._clock().date().isoformat()
+
+    def _with_claim(self, entry: VisitEntry, item: visit_plan_repo.PlanItem) -> VisitEntry:
+        if item.claim_until:
+            until = parse_ts(item.claim_until)
+            if until > self._clock():
+                return dataclasses.replace(entry, claim_until=until)
+            return entry  # the pre-claim ran out: neither claimed nor refused any more
+        if item.refused_code:
+            detail = item.refused_detail or {}
+            holder = detail.get("holder") or {}
+            reasons = tuple(
+                ReasonLine(
+                    code=str(r.get("code", "")),
+                    detail=dict(r.get("detail") or {}),
+                    until=parse_ts(r["until"]) if r.get("until") else None,
+                    rule_id=r.get("rule_id"),
+                )
+                for r in detail.get("reasons") or ()
+                if isinstance(r, dict)
+            )
+            return dataclasses.replace(
+                entry,
+                refused=item.refused_code,
+                refused_by=str(holder.get("name") or holder.get("user_id") or ""),
+                refused_reasons=reasons,
+            )
+        return entry
 
     def _all(self, conn: object) -> list[lists_repo.PortfolioRow]:
         sql = (

@@ -100,6 +100,8 @@ class MainWindow(QMainWindow):
             view = StoreCounterView(self.ctx)
         else:
             return None
+        if isinstance(view, FieldView):
+            view.sig_message.connect(self.show_message)
         if hasattr(view, "sig_open_customer"):
             view.sig_open_customer.connect(self._on_home_open)  # type: ignore[attr-defined]
         return view
@@ -137,6 +139,7 @@ class MainWindow(QMainWindow):
             "sync": self.sync.sync_now,
             "attention": self.show_attention,
             "work_list": lambda: self.work.setCurrentIndex(0),
+            "claim_visits": self.claim_visits,
             "settings": self.show_settings,
             "help": self.show_help,
         }
@@ -166,6 +169,16 @@ class MainWindow(QMainWindow):
             self.work.setCurrentIndex(0)
             if not table.open_next():
                 self.show_message(_("End of the list."))
+
+    def claim_visits(self) -> None:
+        """Ctrl+Shift+K: pre-claim today's visits (account managers only)."""
+        home = self.home
+        if isinstance(home, FieldView):
+            self.work.setCurrentIndex(0)
+            home.setCurrentIndex(0)
+            home.claim_visits()
+        else:
+            self.show_message(_("Only account managers pre-claim visits."))
 
     def open_msisdn(self, msisdn: str) -> None:
         """Screen-pop: 1 match opens, several ask, none pre-fills the search."""

@@ -11,16 +11,22 @@ from PySide6.QtWidgets import QWidget
 
 from agentdesk.i18n import N_, _
 
-__all__ = ["KEYMAP", "KeyBinding", "bind_shortcuts", "shortcut_rows"]
+__all__ = ["KEYMAP", "KeyBinding", "bind_shortcuts", "keys_of", "shortcut_rows"]
 
 
 @dataclass(frozen=True)
 class KeyBinding:
-    """An action name, its keys, and the description (``N_`` marked, translated on display)."""
+    """An action name, its keys, and the description (``N_`` marked, translated on display).
+
+    ``scope`` is ``window`` (bound window-wide by :func:`bind_shortcuts`) or ``field`` (bound by
+    the account manager's visit-plan view on its own tables, so Delete/Alt+Up keep working in
+    text fields and combo boxes elsewhere).
+    """
 
     action: str
     keys: tuple[str, ...]
     description: str
+    scope: str = "window"
 
 
 KEYMAP: tuple[KeyBinding, ...] = (
@@ -42,6 +48,17 @@ KEYMAP: tuple[KeyBinding, ...] = (
     KeyBinding("sync", ("F5",), N_("Sync now")),
     KeyBinding("attention", ("Ctrl+Shift+A",), N_("Needs attention list")),
     KeyBinding("work_list", ("Ctrl+1",), N_("Go to the work list")),
+    KeyBinding(
+        "claim_visits",
+        ("Ctrl+Shift+K",),
+        N_("Visits: claim my visits before going offline (up to 12 h, 200 customers)"),
+    ),
+    KeyBinding(
+        "plan_add", ("Ins",), N_("Visits: add the portfolio customer to today's plan"), "field"
+    ),
+    KeyBinding("plan_remove", ("Del",), N_("Visits: remove the visit from today's plan"), "field"),
+    KeyBinding("plan_up", ("Alt+Up",), N_("Visits: move the visit earlier"), "field"),
+    KeyBinding("plan_down", ("Alt+Down",), N_("Visits: move the visit later"), "field"),
     KeyBinding("settings", ("Ctrl+,",), N_("Settings and language")),
     KeyBinding("help", ("F1",), N_("This shortcut sheet")),
 )
@@ -61,12 +78,17 @@ def shortcut_rows() -> list[tuple[str, str]]:
     return rows
 
 
+def keys_of(action: str) -> tuple[str, ...]:
+    """The keys of ``action`` in the keymap (empty when unknown)."""
+    return next((b.keys for b in KEYMAP if b.action == action), ())
+
+
 def bind_shortcuts(window: QWidget, handlers: dict[str, Callable[[], object]]) -> list[QShortcut]:
     """Create window-wide shortcuts for every action that has a handler."""
     made: list[QShortcut] = []
     for binding in KEYMAP:
         handler = handlers.get(binding.action)
-        if handler is None:
+        if handler is None or binding.scope != "window":
             continue
         for keys in binding.keys:
             shortcut = QShortcut(QKeySequence(keys), window)

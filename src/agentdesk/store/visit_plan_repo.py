@@ -1,0 +1,128 @@
+"""The field user's visit plan for a day, kept on this device (table ``visit_plan_item``).
+
+The plan is edited offline (add, remove, reorder); pre-claiming the plan stores, per customer,
+either the claim the service granted (id, fence, until) or why it refused (code and detail).
+Changing the plan keeps what was answered for the customers that stay in it.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from agentdesk.store.codec import dumps, loads, now_text, ts_text
+from agentdesk.store.lists_repo import PortfolioRow
+
+__all__ = ["PlanItem", "load_plan", "plan_rows", "record_claims", "save_plan"]
+
+
+@dataclass(frozen=True, slots=True)
+class PlanItem:
+    """One planned visit.
+
+    Attributes:
+        customer_id: the customer to visit.
+        position: 0-based place in the day's order.
+        claim_id: the pre-claim held, if any.
+        fence: its fencing token.
+        claim_until: the service's lease end (UTC text), if claimed.
+        refused_code: why the service refused the claim (``claimed``, ``policy_blocked``, ...).
+        refused_detail: the refusal's details (holder, policy reasons).
+    """
+
+    customer_id: str
+    position: int
+    claim_id: str | None = None
+    fence: int | None = None
+    claim_until: str | None = None
+    refused_code: str | None = None
+    refused_detail: dict[str, Any] | None = None
+
+
+def load_plan(conn: sqlite3.Connection, day: str) -> list[PlanItem]:
+    """The plan of ``day`` (``YYYY-MM-DD``) in visiting order; empty when none was made."""
+    rows = conn.execute(
+        "SELECT customer_id, position, claim_id, fence, claim_until, refused_code, "
+        "refused_detail FROM visit_plan_item WHERE day = ? ORDER BY position",
+        (day,),
+    )
+    return [
+        PlanItem(cid, pos, claim, fence, until, code, loads(detail) if detail else None)
+        for cid, pos, claim, fence, until, code, detail in rows
+    ]
+
+
+def save_plan(conn: sqlite3.Connection, day: str, customer_ids: Sequence[str]) -> None:
+    """Make ``customer_ids`` (duplicates dropped) the plan of ``day``, in this order.
+
+    Claim answers of customers that stay in the plan are kept; removed customers lose theirs.
+    """
+    ids = list(dict.fromkeys(customer_ids))
+    marks = ", ".join("?" for _ in ids)
+    if ids:
+        conn.execute(
+            f"DELETE FROM visit_plan_item WHERE day = ? AND customer_id NOT IN ({marks})",
+            (day, *ids),
+        )
+    else:
+        conn.execute("DELETE FROM visit_plan_item WHERE day = ?", (day,))
+    conn.executemany(
+        "INSERT INTO visit_plan_item (day, customer_id, position) VALUES (?, ?, ?) "
+        "ON CONFLICT (day, customer_id) DO UPDATE SET position = excluded.position",
+        [(day, cid, pos) for pos, cid in enumerate(ids)],
+    )
+
+
+def record_claims(
+    conn: sqlite3.Connection,
+    day: str,
+    held: Mapping[str, tuple[str, int, str]],
+    refused: Mapping[str, tuple[str, dict[str, Any]]],
+) -> None:
+    """Store what pre-claiming answered.
+
+    Args:
+        conn: a writer connection.
+        day: the plan's day.
+        held: customer id -> (claim id, fence, lease end as UTC text).
+        refused: customer id -> (error code, details).
+    """
+    at = now_text()
+    conn.executemany(
+        "UPDATE visit_plan_item SET claim_id = ?, fence = ?, claim_until = ?, "
+        "refused_code = NULL, refused_detail = NULL, answered_at = ? "
+        "WHERE day = ? AND customer_id = ?",
+        [(claim_id, fence, until, at, day, cid) for cid, (claim_id, fence, until) in held.items()],
+    )
+    conn.executemany(
+        "UPDATE visit_plan_item SET claim_id = NULL, fence = NULL, claim_until = NULL, "
+        "refused_code = ?, refused_detail = ?, answered_at = ? WHERE day = ? AND customer_id = ?",
+        [(code, dumps(detail), at, day, cid) for cid, (code, detail) in refused.items()],
+    )
+
+
+def plan_rows(
+    conn: sqlite3.Connection, day: str, *, now: datetime | None = None
+) -> list[tuple[PlanItem, PortfolioRow]]:
+    """The plan of ``day`` with each customer's portfolio row (customers no longer cached drop)."""
+    items = load_plan(conn, day)
+    if not items:
+        return []
+    month = ts_text((now or datetime.now(UTC)) - timedelta(days=30))
+    marks = ", ".join("?" for _ in items)
+    sql = (
+        "SELECT c.customer_id, c.name, c.msisdn, c.segment_id, c.value_tier, c.churn_risk, "
+        "c.churn_level, "
+        "(SELECT max(k.started_at) FROM contact k WHERE k.customer_id = c.customer_id), "
+        "(SELECT count(*) FROM contact k WHERE k.customer_id = c.customer_id "
+        "AND k.started_at >= ?), "
+        "(SELECT count(*) FROM marketing_order o WHERE o.customer_id = c.customer_id "
+        "AND o.status IN ('open', 'in_progress')) "
+        f"FROM customer c WHERE c.customer_id IN ({marks})"
+    )
+    params = (month, *(i.customer_id for i in items))
+    found = {row[0]: PortfolioRow(*row) for row in conn.execute(sql, params)}
+    return [(i, found[i.customer_id]) for i in items if i.customer_id in found]

@@ -1,0 +1,218 @@
+"""The account manager's visit plan: edit it offline from the portfolio, pre-claim it online.
+
+Editing runs against the real local cache (offline session); claiming runs against the real
+in-process service, with another agent holding one of the customers.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PySide6.QtCore import QModelIndex, Qt
+
+from agentdesk.domain import Role
+from agentdesk.services import build_services
+from agentdesk.services.auth import AuthService
+from agentdesk.services.dto import ReasonLine, VisitEntry
+from agentdesk.services.queues import VisitPlanService
+from agentdesk.sync import ApiClient, Claimed
+from agentdesk.ui.context import UiContext
+from agentdesk.ui.language import LanguageSwitcher
+from agentdesk.ui.mainwindow import MainWindow
+from agentdesk.ui.models.visit_plan_model import MIME_TYPE, VisitPlanModel
+from agentdesk.ui.sync_controller import SyncController
+from agentdesk.ui.tasks import TaskManager
+from agentdesk.ui.views.work_lists import FieldView, claim_text
+from tests.ui.central import PASSWORD, Central
+
+
+def _loaded(qtbot: Any, window: Any) -> FieldView:
+    home = window.home
+    assert isinstance(home, FieldView)
+    with qtbot.waitSignal(home.sig_loaded, timeout=10000):
+        window.refresh_home()
+    return home
+
+
+def _saved_ids(services: Any, session: Any) -> list[str]:
+    fresh = VisitPlanService(services.db, session)  # reads the cache, not the widgets
+    return [e.customer_id for e in fresh.today()]
+
+
+def test_plan_is_edited_with_the_keyboard_offline_and_kept_in_the_cache(
+    qtbot: Any, make_ui: Any
+) -> None:
+    ui = make_ui(Role.FIELD)
+    home = _loaded(qtbot, ui.window)
+    plan = home.plan_model
+    before = plan.customer_ids()
+    assert 0 < len(before) <= 8  # the suggestion of the most urgent customers
+
+    # Insert on the portfolio adds the selected customer at the end of the plan
+    home.setCurrentIndex(1)
+    newcomer = next(
+        r
+        for r in range(home.portfolio.rows_model.rowCount())
+        if home.portfolio.rows_model.row_object(r).customer_id not in before
+    )
+    home.portfolio.setFocus()
+    home.portfolio.selectRow(newcomer)
+    added = home.portfolio.rows_model.row_object(newcomer).customer_id
+    with qtbot.waitSignal(home.sig_plan_saved, timeout=5000):
+        qtbot.keyClick(home.portfolio, Qt.Key.Key_Insert)
+    assert plan.customer_ids() == [*before, added]
+    assert home.tabText(0) == f"Today's visits ({len(before) + 1})"
+    qtbot.keyClick(home.portfolio, Qt.Key.Key_Insert)  # twice: said, not duplicated
+    assert plan.customer_ids().count(added) == 1
+    assert "already in today's plan" in home.status.text()
+
+    # Alt+Up moves the new visit to second place; Delete removes the first visit
+    home.setCurrentIndex(0)
+    home.today.setFocus()
+    home.today.selectRow(len(before))
+    for _step in range(len(before) - 1):
+        qtbot.keyClick(home.today, Qt.Key.Key_Up, Qt.KeyboardModifier.AltModifier)
+    assert plan.customer_ids()[1] == added
+    assert home.today.currentIndex().row() == 1  # the selection follows the visit
+    home.today.selectRow(0)
+    with qtbot.waitSignal(home.sig_plan_saved, timeout=5000):
+        qtbot.keyClick(home.today, Qt.Key.Key_Delete)
+    expected = [added, *before[1:]]
+    assert plan.customer_ids() == expected
+    assert _saved_ids(ui.services, ui.window.ctx.session) == expected
+
+    # offline: claiming says it needs a connection and leaves the plan alone
+    qtbot.keyClick(
+        ui.window,
+        Qt.Key.Key_K,
+        Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier,
+    )
+    assert "needs a connection" in home.status.text()
+    assert plan.customer_ids() == expected
+    assert all(claim_text(e) == "Not claimed" for e in plan.rows())
+
+    # the edited plan comes back from the cache on reload
+    with qtbot.waitSignal(home.sig_loaded, timeout=10000):
+        ui.window.refresh_home()
+    assert plan.customer_ids() == expected
+
+
+def _entry(cid: str) -> VisitEntry:
+    return VisitEntry(cid, f"客户{cid}", "high", "SS3", 2, planned=True)
+
+
+def test_plan_model_reorders_by_drag_and_drop_and_passes_the_model_tester(
+    qtbot: Any, qtmodeltester: Any
+) -> None:
+    from agentdesk.ui.views.work_lists import _plan_columns
+
+    model = VisitPlanModel(_plan_columns())
+    model.set_rows([_entry(c) for c in ("A", "B", "C", "D")])
+    qtmodeltester.check(model)
+    data = model.mimeData([model.index(0, 1)])
+    assert data.hasFormat(MIME_TYPE)
+    with qtbot.waitSignal(model.sig_edited, timeout=1000):
+        # dropped between C and D; returns False so the view does not delete the dragged row
+        assert not model.dropMimeData(data, Qt.DropAction.MoveAction, 3, 0, QModelIndex())
+    assert model.customer_ids() == ["B", "C", "A", "D"]
+    data = model.mimeData([model.index(3, 0)])
+    model.dropMimeData(data, Qt.DropAction.MoveAction, -1, -1, model.index(0, 0))  # onto B
+    assert model.customer_ids() == ["D", "B", "C", "A"]
+    assert model.flags(model.index(0, 0)) & Qt.ItemFlag.ItemIsDragEnabled
+    assert not model.append(_entry("B"))  # already planned
+    qtmodeltester.check(model)
+
+
+def test_claim_column_says_why_a_visit_was_refused(qtbot: Any) -> None:
+    until = datetime(2026, 11, 26, 10, 30, tzinfo=UTC)
+    held = VisitEntry("A", "王小明", "low", "SS3", 1, claim_until=until)
+    assert claim_text(held).startswith("Claimed until ")
+    other = VisitEntry("B", "李建国", "low", "SS3", 1, refused="claimed", refused_by="坐席二")
+    assert claim_text(other) == "Refused: 坐席二 is working this customer"
+    policy = VisitEntry(
+        "C",
+        "张丽华",
+        "low",
+        "SS3",
+        1,
+        refused="policy_blocked",
+        refused_reasons=(ReasonLine(code="do_not_contact"),),
+    )
+    assert claim_text(policy).startswith("Refused by the contact policy: ")
+    assert "do_not_contact" not in claim_text(policy)  # worded, not the code
+
+
+@pytest.fixture
+def field_desktop(qtbot: Any, tmp_path: Path, central: Central) -> Any:
+    auth = AuthService(
+        lambda user: tmp_path / "users" / user / "cache.db",
+        "http://testserver",
+        "dev-am",
+        api_factory=lambda _url: central.api(),
+    )
+    login = auth.login("am1", PASSWORD)
+    services = build_services(login)
+    tasks = TaskManager(use_processes=False)
+    sync = SyncController(tasks, services.sync)
+    language = LanguageSwitcher()
+    language.install("en")
+    window = MainWindow(UiContext(tasks, services, login.session), sync, language)
+    qtbot.addWidget(window)
+    window.show()
+    window.windowHandle().requestActivate()
+    qtbot.waitUntil(window.isActiveWindow, timeout=5000)
+    with qtbot.waitSignal(window.sync.sig_cycle_done, timeout=20000):
+        window.sync.sync_now()
+    yield window, services
+    sync.stop()
+    tasks.shutdown(wait=True)
+    services.db.close()
+
+
+def _other(central: Central) -> ApiClient:
+    api = central.api()
+    api.login("agent2", PASSWORD, "dev-2")
+    return api
+
+
+def test_claim_my_visits_holds_the_plan_for_12_hours_and_shows_refusals(
+    qtbot: Any, field_desktop: Any, central: Central
+) -> None:
+    window, _services = field_desktop
+    home = _loaded(qtbot, window)
+    plan = home.plan_model
+    ids = plan.customer_ids()
+    assert len(ids) >= 3
+    other = _other(central)
+    taken = ids[1]
+    other.acquire_claim(taken, "store")  # another agent serves this customer at a counter
+    with qtbot.waitSignal(home.sig_claimed, timeout=30000) as done:
+        qtbot.keyClick(
+            window,
+            Qt.Key.Key_K,
+            Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier,
+        )
+    summary = done.args[0]
+    assert (summary.held, summary.refused) == (len(ids) - 1, 1)
+    rows = {e.customer_id: e for e in plan.rows()}
+    assert claim_text(rows[taken]) == "Refused: 坐席二 is working this customer"
+    now = datetime.now(UTC)
+    for cid in ids:
+        if cid == taken:
+            continue
+        assert rows[cid].claim_until is not None
+        assert rows[cid].claim_until - now > timedelta(hours=11)  # a 12-hour lease
+        assert claim_text(rows[cid]).startswith("Claimed until ")
+    assert f"{len(ids) - 1} of {len(ids)} visits claimed" in home.status.text()
+    with pytest.raises(Claimed):  # the pre-claim keeps others off while we are offline
+        other.acquire_claim(ids[0], "store")
+
+    # the answers are in the cache: a reload (offline or not) still shows them
+    with qtbot.waitSignal(home.sig_loaded, timeout=10000):
+        window.refresh_home()
+    again = {e.customer_id: e for e in plan.rows()}
+    assert again[taken].refused == "claimed"
+    assert again[ids[0]].claim_until is not None
