@@ -185,6 +185,8 @@ async def eligibility(
             if not found:
                 raise ApiError(404, "not_found", "No such campaign.", {"campaign_id": campaign_id})
             campaign = found[0]
+        targets = await load_targets(conn, ref.customer_id)
+        rivals = {t.campaign_id for t in targets} - {campaign_id}
         decision = evaluate(
             attributes_of(ref.row),
             channel,
@@ -194,7 +196,8 @@ async def eligibility(
             await current_rules(conn, state),
             now,
             user_id=principal.user_id,
-            targets=await load_targets(conn, ref.customer_id),
+            targets=targets,
+            campaigns=await load_campaigns(conn, sorted(rivals)) if rivals else (),
         )
     b = decision.budget
     budget = (

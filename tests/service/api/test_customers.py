@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine, insert
 
+from agentdesk.domain import Campaign, Channel, TargetListEntry
+from agentdesk.protocol import to_row
 from agentdesk_sync.db import models as m
 
 from .conftest import Api
@@ -102,3 +104,40 @@ def test_recommendations_answer_the_pinned_shape(api: Api) -> None:
         ).status_code
         == 403
     )
+
+
+def test_eligibility_leaves_the_last_slot_to_the_higher_priority_campaign(
+    api: Api, sync_engine: Engine
+) -> None:
+    now = datetime.now(UTC)
+    with sync_engine.begin() as conn:
+        for cid, priority in (("K_LO", 10), ("K_HI", 90)):
+            campaign = Campaign(
+                campaign_id=cid,
+                name=f"活动{cid}",
+                channels=(Channel.EMAIL,),
+                strategy="upsell",
+                target_group="all",
+                valid_from=now - timedelta(days=3),
+                valid_to=now + timedelta(days=30),
+                created_at=now - timedelta(days=3),
+                priority=priority,
+            )
+            target = TargetListEntry(customer_id="C00000002", campaign_id=cid)
+            conn.execute(
+                insert(m.Campaign).values(campaign_id=cid, row=to_row(campaign), row_seq=0)
+            )
+            conn.execute(
+                insert(m.TargetMember).values(
+                    campaign_id=cid, customer_id="C00000002", row=to_row(target), row_seq=0
+                )
+            )
+    # one marketing contact two days ago: one slot of "2 in 7 days" is left
+    api.post("cc2", "/v1/sync/push", batch(contact("C00000002", started=day_time(2))))
+    url = "/v1/customers/C00000002/eligibility"
+    low = api.get("cc1", url, params={"channel": "email", "campaign_id": "K_LO"}).json()
+    assert low["outcome"] == "deferred"
+    (priority,) = [r for r in low["reasons"] if r["code"] == "priority"]
+    assert priority["detail"]["campaign_id"] == "K_HI"
+    high = api.get("cc1", url, params={"channel": "email", "campaign_id": "K_HI"}).json()
+    assert high["outcome"] == "allowed"
