@@ -96,7 +96,7 @@ def _upsert(dialect: str, values: dict[str, Any], me: str, now: datetime) -> Any
             "lease_until": ins.excluded.lease_until,
         },
         where=or_(_T.c.lease_until <= now_p, _T.c.holder_id == me),
-    ).returning(_T.c.claim_id, _T.c.fence, _T.c.lease_until)
+    ).returning(_T.c.claim_id, _T.c.fence, _T.c.lease_until, _T.c.acquired_at)
 
 
 async def _policy_check(
@@ -163,6 +163,7 @@ async def _holder(conn: AsyncConnection, customer_id: str) -> dict[str, Any]:
         "user_id": row.holder_id,
         "channel": row.channel,
         "lease_until": iso(row.lease_until),
+        "acquired_at": iso(row.acquired_at),
         "name": name,
     }
 
@@ -202,7 +203,15 @@ async def acquire(state: AppState, principal: Principal, req: ClaimRequest) -> G
                 409, "claimed", "Someone else is working with this customer.", {"holder": holder}
             )
         await _publish_claim(
-            conn, ref, row.claim_id, principal, channel.value, req.purpose, row.fence, now + ttl
+            conn,
+            ref,
+            row.claim_id,
+            principal,
+            channel.value,
+            req.purpose,
+            row.fence,
+            now + ttl,
+            row.acquired_at,
         )
     resp = ClaimResponse(
         claim_id=row.claim_id,
@@ -223,6 +232,7 @@ async def _publish_claim(
     purpose: str,
     fence: int,
     until: datetime,
+    acquired_at: datetime | None = None,
 ) -> None:
     row = claim_row(
         _ClaimView(
@@ -234,6 +244,7 @@ async def _publish_claim(
             purpose,
             fence,
             until,
+            acquired_at,
         )
     )
     await publish(
@@ -251,6 +262,7 @@ class _ClaimView:
     purpose: str
     fence: int
     lease_until: datetime
+    acquired_at: datetime | None = None  # when the holder first took it (renewals keep it)
 
 
 async def renew(state: AppState, principal: Principal, claim_id: str, ttl_s: int) -> ClaimResponse:
@@ -272,7 +284,7 @@ async def renew(state: AppState, principal: Principal, claim_id: str, ttl_s: int
                 _T.c.lease_until > now,
             )
             .values(lease_until=now + ttl)
-            .returning(_T.c.customer_id, _T.c.fence, _T.c.channel, _T.c.purpose)
+            .returning(_T.c.customer_id, _T.c.fence, _T.c.channel, _T.c.purpose, _T.c.acquired_at)
         )
         row = (await conn.execute(stmt)).first()
         if row is None:
@@ -286,7 +298,15 @@ async def renew(state: AppState, principal: Principal, claim_id: str, ttl_s: int
         ).scalar()
         ref = CustomerRef(row.customer_id, region or "", {}, 0, True)
         await _publish_claim(
-            conn, ref, claim_id, principal, row.channel, row.purpose, row.fence, now + ttl
+            conn,
+            ref,
+            claim_id,
+            principal,
+            row.channel,
+            row.purpose,
+            row.fence,
+            now + ttl,
+            row.acquired_at,
         )
     return ClaimResponse(
         claim_id=claim_id,

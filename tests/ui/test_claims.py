@@ -7,6 +7,7 @@ someone else holds shows in the header as "being worked by … since …".
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,12 +17,14 @@ from PySide6.QtCore import Qt
 from agentdesk.domain import ResultCode
 from agentdesk.services import build_services
 from agentdesk.services.auth import AuthService
+from agentdesk.store.codec import parse_ts
 from agentdesk.sync import ApiClient, Claimed
 from agentdesk.ui.context import UiContext
 from agentdesk.ui.language import LanguageSwitcher
 from agentdesk.ui.mainwindow import MainWindow
 from agentdesk.ui.sync_controller import SyncController
 from agentdesk.ui.tasks import TaskManager
+from agentdesk.ui.texts import fmt_time
 from agentdesk.ui.views.outcome_form import RESULT_KEYS
 from tests.ui.central import PASSWORD, Central
 
@@ -122,5 +125,28 @@ def test_someone_elses_claim_shows_in_the_header(
     _open(qtbot, window, "陈志强")
     header = window.customer.header.claim
     assert header.isVisibleTo(window)
-    # the service's claim row carries no acquired_at yet: "since" shows only when it does
-    assert header.text().startswith("Being worked by 坐席二 (Store)")
+    # the service's claim row carries when the claim was taken: "since HH:MM" (local time)
+    acquired = window.customer.current.other_claim.acquired_at
+    assert acquired is not None
+    assert abs(acquired - datetime.now(UTC)) < timedelta(minutes=5)
+    since = fmt_time(acquired)
+    assert header.text().startswith(f"Being worked by 坐席二 (Store) since {since}, until ")
+
+
+def test_header_since_is_when_the_claim_was_first_taken_not_the_last_renewal(
+    qtbot: Any, desktop: Any, central: Central
+) -> None:
+    window, _services = desktop
+    cid = _open(qtbot, window, "王秀英")
+    other = _other(central)
+    taken = other.acquire_claim(cid, "store")
+    renewed = other.renew_claim(taken.claim_id, ttl_s=900)  # a renewal publishes the claim again
+    with qtbot.waitSignal(window.sync.sig_cycle_done, timeout=20000):
+        window.sync.sync_now()
+    _open(qtbot, window, "王秀英")
+    claim = window.customer.current.other_claim
+    assert claim is not None
+    assert claim.acquired_at is not None
+    assert claim.acquired_at <= parse_ts(taken.server_now) + timedelta(seconds=1)
+    assert claim.lease_until == parse_ts(renewed.lease_until)
+    assert f"since {fmt_time(claim.acquired_at)}" in window.customer.header.claim.text()

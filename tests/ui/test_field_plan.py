@@ -25,6 +25,7 @@ from agentdesk.ui.mainwindow import MainWindow
 from agentdesk.ui.models.visit_plan_model import MIME_TYPE, VisitPlanModel
 from agentdesk.ui.sync_controller import SyncController
 from agentdesk.ui.tasks import TaskManager
+from agentdesk.ui.texts import fmt_time
 from agentdesk.ui.views.work_lists import FieldView, claim_text
 from tests.ui.central import PASSWORD, Central
 
@@ -198,7 +199,9 @@ def test_claim_my_visits_holds_the_plan_for_12_hours_and_shows_refusals(
     summary = done.args[0]
     assert (summary.held, summary.refused) == (len(ids) - 1, 1)
     rows = {e.customer_id: e for e in plan.rows()}
-    assert claim_text(rows[taken]) == "Refused: 坐席二 is working this customer"
+    assert rows[taken].refused_since is not None
+    since = fmt_time(rows[taken].refused_since)
+    assert claim_text(rows[taken]) == f"Refused: 坐席二 is working this customer since {since}"
     now = datetime.now(UTC)
     for cid in ids:
         if cid == taken:

@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from agentdesk.domain import Campaign, Channel, Claim, Contact, Offer
-from agentdesk.i18n import _
+from agentdesk.i18n import _, format_datetime
 from agentdesk.policy import Decision, Reason, RuleSet, default_rules, evaluate
 from agentdesk.recommend import RecommendationResult, recommend
 from agentdesk.services.dto import (
@@ -303,6 +303,13 @@ class CustomerService:
         except Claimed as exc:
             who = exc.holder.get("name") or exc.holder.get("user_id", "?")
             held_on = exc.holder.get("channel", "")
+            since = exc.holder.get("acquired_at")
+            if since:
+                raise ClaimError(
+                    _("Being worked by {who} ({channel}) since {since}.").format(
+                        who=who, channel=held_on, since=_hh_mm(since)
+                    )
+                ) from exc
             raise ClaimError(
                 _("Being worked by {who} ({channel}).").format(who=who, channel=held_on)
             ) from exc
@@ -341,6 +348,14 @@ class CustomerService:
         if self._claims is None:
             return
         self._claims.release(_held(ticket))
+
+
+def _hh_mm(wire: str) -> str:
+    """``HH:MM`` in the display time zone of a service timestamp (the text itself if unparsable)."""
+    try:
+        return format_datetime(parse_ts(wire), fmt="HH:mm")
+    except ValueError:
+        return wire
 
 
 def _held(ticket: ClaimTicket) -> HeldClaim:

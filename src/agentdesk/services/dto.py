@@ -252,6 +252,7 @@ class VisitEntry:
     claim_until: datetime | None = None  # pre-claimed (or claimed) until, server time
     refused: str | None = None  # why pre-claiming was refused: claimed | policy_blocked | ...
     refused_by: str = ""  # who holds the customer, when ``refused == "claimed"``
+    refused_since: datetime | None = None  # since when they hold it (the claim's acquired_at)
     refused_reasons: tuple[ReasonLine, ...] = ()  # the policy's reasons, for ``policy_blocked``
 
 

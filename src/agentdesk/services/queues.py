@@ -286,6 +286,9 @@ class VisitPlanService:
                 entry,
                 refused=item.refused_code,
                 refused_by=str(holder.get("name") or holder.get("user_id") or ""),
+                refused_since=parse_ts(holder["acquired_at"])
+                if holder.get("acquired_at")
+                else None,
                 refused_reasons=reasons,
             )
         return entry

@@ -103,6 +103,7 @@ def claim_row(row: Any) -> dict[str, Any]:
         "purpose": row.purpose,
         "fence": row.fence,
         "lease_until": iso(row.lease_until),
+        "acquired_at": iso(getattr(row, "acquired_at", None)),
     }
 
 

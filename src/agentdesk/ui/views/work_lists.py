@@ -149,6 +149,10 @@ def claim_text(entry: VisitEntry) -> str:
     """What pre-claiming answered for one visit, in the current language."""
     if entry.claim_until is not None:
         return _("Claimed until {time}").format(time=texts.fmt_time(entry.claim_until))
+    if entry.refused == "claimed" and entry.refused_since is not None:
+        return _("Refused: {who} is working this customer since {time}").format(
+            who=entry.refused_by or "?", time=texts.fmt_time(entry.refused_since)
+        )
     if entry.refused == "claimed":
         return _("Refused: {who} is working this customer").format(who=entry.refused_by or "?")
     if entry.refused == "policy_blocked":
