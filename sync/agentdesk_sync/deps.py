@@ -35,6 +35,8 @@ class AppState:
         broadcaster: Fan-out of change notifications to ``/v1/events`` subscribers.
         write_lock: Serialises write transactions on SQLite (a no-op need on PostgreSQL).
         rules_cache: ``(version, RuleSet)`` of the last loaded rule set.
+        rules_checked_at: ``time.monotonic()`` when the newest rule-set version was last read
+            (see :func:`agentdesk_sync.api.loaders.rules_now`).
         max_body_bytes: Request bodies above this size get 413.
         heartbeat_s: Seconds between SSE heartbeat comments.
         tasks: Background tasks (the PostgreSQL change listener).
@@ -50,6 +52,7 @@ class AppState:
     broadcaster: Broadcaster
     write_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     rules_cache: tuple[int, Any] | None = None
+    rules_checked_at: float = 0.0
     max_body_bytes: int = 2 * 1024 * 1024
     heartbeat_s: float = 15.0
     tasks: list[asyncio.Task[None]] = field(default_factory=list)

@@ -1,19 +1,31 @@
-"""``POST /v1/sync/push``: the contact ledger and the per-item push pipeline (SYNC.md §2, §5).
+"""``POST /v1/sync/push``: the contact ledger and the push pipeline (docs/sync.md, docs/api.md).
 
-Items run in device ``seq`` order, each in its own transaction (on SQLite: its own SAVEPOINT of
-one batch transaction, so a batch costs one commit):
+A batch is ONE write transaction on both backends (SQLite: ``BEGIN IMMEDIATE`` under the app's
+write lock). Items are judged in device ``seq`` order, exactly as if they ran one after the
+other, but the database work is done set-wise:
 
-1. dedupe by id (``contact.contact_id`` for facts, ``mutation_receipt`` for intents): the same id
-   with the same payload hash answers ``duplicate`` with the original result; with another
-   payload ``rejected``/``idempotency_key_reuse``;
-2. scope: a customer outside the pusher's scope is ``rejected``/``out_of_scope``, nothing stored;
-3. a contact is a fact: :func:`agentdesk.policy.check_contact` against the customer's last 90
-   days and the claim (fence) only flags it (``applied_with_conflict``), never rejects it;
-4. the ledger row, the claim release and the change-log rows commit together.
+1. every item is decoded and validated first (no database); a bad item answers ``rejected``;
+2. for each run of consecutive contacts: one query finds the ids already in the ledger
+   (``duplicate`` with the original result, or ``rejected``/``idempotency_key_reuse`` when the
+   payload differs), one reads the customers and their claims (on PostgreSQL locking the
+   customer rows ``FOR UPDATE`` in ``customer_id`` order, so concurrent batches cannot deadlock
+   and a concurrent contact to the same customer waits), one reads the 90-day histories;
+3. :func:`agentdesk.policy.check_contact` runs per contact in ``seq`` order against the stored
+   history PLUS the contacts accepted earlier in the same batch, so two contacts of one batch
+   to one customer count against each other's caps. A customer outside the pusher's scope is
+   ``rejected``/``out_of_scope``; a policy breach only flags the contact
+   (``applied_with_conflict``), never rejects it;
+4. last, the sequence numbers are reserved once (the sequencer lock is held only from there to
+   the commit), the ledger rows (with their ``server_seq``), the claim releases and the
+   change-log rows are written with one statement each, and PostgreSQL is ``NOTIFY``-ed in the
+   same transaction.
 
-A database failure on an item answers ``retry`` and stops the batch: later items answer
-``retry`` too, so a device's mutations are never applied out of order. If the SQLite batch
-commit itself fails, every item answers ``retry`` (nothing was stored).
+Intents (``callback``, ``visit_plan``, ``reaction``, ``feedback``) run one by one in a SAVEPOINT
+of the batch transaction, in their ``seq`` place: the contacts before them are written first.
+
+A database failure anywhere rolls the whole batch back and every item answers ``retry``
+(nothing is half-written, and no later item overtakes an earlier one). A unique-key clash with
+a concurrent push of the same id reruns the batch once; the rerun answers ``duplicate``.
 """
 
 from __future__ import annotations
@@ -22,15 +34,34 @@ import dataclasses
 import functools
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 import anyio.to_thread
-from sqlalchemy import Connection, Select, bindparam, insert, select, update
-from sqlalchemy.exc import DBAPIError, IntegrityError
+import msgspec
+from sqlalchemy import (
+    BindParameter,
+    Connection,
+    Select,
+    Text,
+    bindparam,
+    cast,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.exc import IntegrityError
 
-from agentdesk.domain import Channel, Claim, Contact, OfferReaction, Reaction, ResultCode
+from agentdesk.domain import (
+    Channel,
+    Claim,
+    Contact,
+    CustomerAttributes,
+    OfferReaction,
+    Reaction,
+    ResultCode,
+)
 from agentdesk.policy import RuleSet, Violation, check_contact
 from agentdesk.protocol import (
     Conflict,
@@ -47,13 +78,12 @@ from agentdesk_sync.api import intents
 from agentdesk_sync.api.items import (
     Events,
     Reject,
-    batch_txn,
+    announce,
     decode_payload,
     encode_result,
     high_water_sync,
     item_txn,
     payload_hash,
-    publish_sync,
     rejected,
     replay,
     retry,
@@ -63,31 +93,55 @@ from agentdesk_sync.api.loaders import (
     attributes_of,
     claim_of,
     claims_of,
-    history_of,
     rules_now,
 )
 from agentdesk_sync.api.wire import iso, parse_ts, utcnow
 from agentdesk_sync.auth import Principal
 from agentdesk_sync.db import models as m
-from agentdesk_sync.db.changes import ChangeRow
+from agentdesk_sync.db.changes import ChangeRow, insert_log, reserve_seqs
 from agentdesk_sync.deps import AppState
 from agentdesk_sync.errors import is_transient_db_error
-from agentdesk_sync.scope import CustomerRef, find_customer, scope_params, visible_clause
+from agentdesk_sync.scope import find_customer, scope_params, visible_clause
 
 __all__ = ["SCHEMAS", "PushContext", "conflict_of", "push"]
 
 _LOG = logging.getLogger(__name__)
 SCHEMAS = frozenset({1})
 _DONE = ("applied", "applied_with_conflict", "duplicate")
-_DEDUPE = select(m.Contact.payload_hash, m.Contact.result, m.Contact.server_seq).where(
-    m.Contact.contact_id == bindparam("id")
+_IDS: BindParameter[Any] = bindparam("ids", expanding=True)
+_DEDUPE = select(
+    m.Contact.contact_id, m.Contact.payload_hash, m.Contact.result, m.Contact.server_seq
+).where(m.Contact.contact_id.in_(_IDS))
+_HISTORY = select(m.Contact.customer_id, cast(m.Contact.row, Text).label("raw")).where(
+    m.Contact.customer_id.in_(_IDS), m.Contact.started_at >= bindparam("since")
 )
+# Stored rows are decoded straight from their JSON text into the domain types (no dict step).
+_CONTACT_ROW = msgspec.json.Decoder(Contact, strict=False)
+
+
+class _CustomerRow(msgspec.Struct):
+    """The part of a stored customer row the policy needs."""
+
+    attributes: CustomerAttributes | None = None
+
+
+_CUSTOMER_ROW = msgspec.json.Decoder(_CustomerRow, strict=False)
+_ATTRIBUTES = msgspec.json.Decoder(CustomerAttributes, strict=False)
 _INSERT_CONTACT = insert(m.Contact)
+_RELEASE = (
+    update(m.Claim)
+    .where(
+        m.Claim.customer_id == bindparam("cid"),
+        m.Claim.claim_id == bindparam("claim"),
+        m.Claim.lease_until > bindparam("now"),
+    )
+    .values(lease_until=bindparam("now"))
+)
 
 
 @dataclass(frozen=True, slots=True)
 class PushContext:
-    """What every item of one push shares."""
+    """What every item of one push shares (``outer``: the batch's connection)."""
 
     state: AppState
     principal: Principal
@@ -102,10 +156,13 @@ async def push(state: AppState, principal: Principal, request: PushRequest) -> P
 
     The batch runs in one worker thread on the synchronous engine (one thread hop per batch);
     on SQLite under the app's write lock. Change announcements of SQLite commits are broadcast
-    when the batch returns (PostgreSQL sent ``NOTIFY`` inside each transaction).
+    when the batch returns (PostgreSQL sent ``NOTIFY`` inside the transaction).
     """
+    if not request.items:  # nothing to write: no write lock, no transaction
+        mark = await anyio.to_thread.run_sync(_current_high_water, state)
+        return PushResponse(results=[], write_checkpoint=mark)
     events: Events = []
-    run = lambda: _run_batch(state, principal, request, events)  # noqa: E731
+    run = functools.partial(_run_batch, state, principal, request, events)
     if state.is_sqlite:
         async with state.write_lock:
             response = await anyio.to_thread.run_sync(run)
@@ -119,73 +176,353 @@ async def push(state: AppState, principal: Principal, request: PushRequest) -> P
 def _run_batch(
     state: AppState, principal: Principal, request: PushRequest, events: Events
 ) -> PushResponse:
-    try:
-        with state.sync_engine.connect() as conn:
-            rules = rules_now(conn, state)
-    except DBAPIError as exc:
-        if not is_transient_db_error(exc):
-            raise
-        return PushResponse(results=[retry(i.id) for i in request.items], write_checkpoint=0)
-    ctx = PushContext(state, principal, request.device_id[:64], rules, events)
-    try:
-        with batch_txn(state, events) as outer:
-            ordered = _run_items(dataclasses.replace(ctx, outer=outer), request)
-    except DBAPIError as exc:  # the SQLite batch commit failed: nothing was stored
-        if not is_transient_db_error(exc):
-            raise
-        _LOG.warning("push batch: commit failed, asking for retry: %s", exc)
-        return PushResponse(results=[retry(i.id) for i in request.items], write_checkpoint=0)
-    seqs = [r.server_seq for r in ordered if r.status in _DONE and r.server_seq]
-    checkpoint = max(seqs) if seqs else _current_high_water(state)
-    return PushResponse(results=ordered, write_checkpoint=checkpoint)
+    for attempt in range(2):
+        try:
+            return _attempt(state, principal, request, events)
+        except IntegrityError as exc:  # a concurrent push of the same id won; a rerun finds it
+            if attempt:
+                _LOG.warning("push batch: unique-key clash twice, asking for retry: %s", exc)
+        except Exception as exc:
+            if not is_transient_db_error(exc):
+                raise
+            _LOG.warning("push batch: database error, asking for retry: %s", exc)
+            break
+    return PushResponse(results=[retry(i.id) for i in request.items], write_checkpoint=0)
 
 
-def _run_items(ctx: PushContext, request: PushRequest) -> list[PushResult]:
-    order = sorted(range(len(request.items)), key=lambda i: request.items[i].seq)
-    results: dict[int, PushResult] = {}
-    stopped = False
-    for index in order:
-        item = request.items[index]
-        results[index] = retry(item.id) if stopped else _process(ctx, item)
-        stopped = stopped or results[index].status == "retry"
-    return [results[i] for i in range(len(request.items))]
+def _attempt(
+    state: AppState, principal: Principal, request: PushRequest, events: Events
+) -> PushResponse:
+    done: Events = []
+    with item_txn(state, done) as conn:
+        rules = rules_now(conn, state)
+        ctx = PushContext(state, principal, request.device_id[:64], rules, done, conn)
+        results = _Batch(ctx, conn).run(request)
+        seqs = [r.server_seq for r in results if r.status in _DONE and r.server_seq]
+        checkpoint = max(seqs) if seqs else high_water_sync(conn)
+    events.extend(done)  # only a committed batch announces anything
+    return PushResponse(results=results, write_checkpoint=checkpoint)
 
 
 def _current_high_water(state: AppState) -> int:
     try:
         with state.sync_engine.connect() as conn:
             return high_water_sync(conn)
-    except DBAPIError:
+    except Exception as exc:
+        if not is_transient_db_error(exc):
+            raise
         return 0
 
 
-Handler = Callable[[PushContext, PushItem, str], PushResult]
+@dataclass(slots=True)
+class _Contact:
+    """A contact item that passed validation, waiting for its turn in the set-wise step."""
+
+    index: int
+    item: PushItem
+    payload: ContactPayload
+    contact: Contact
+    digest: str
 
 
-def _process(ctx: PushContext, item: PushItem) -> PushResult:
-    if item.schema not in SCHEMAS:
-        details: dict[str, object] = {"supported": sorted(SCHEMAS)}
-        return rejected(item.id, "schema_unsupported", "Unsupported payload schema.", details)
-    handler: Handler | None = (
-        _contact if item.kind == "contact" else intents.HANDLERS.get(item.kind)
-    )
-    if handler is None:
-        details = {"fields": {"kind": f"unknown kind {item.kind!r}"}}
-        return rejected(item.id, "invalid_payload", "Unknown item kind.", details)
-    for attempt in range(2):
+@dataclass(slots=True)
+class _Accepted:
+    """A contact accepted into the ledger in this batch (its number comes with the flush)."""
+
+    index: int
+    item_id: str
+    digest: str
+    result: PushResult
+    stored: dict[str, Any]
+    values: dict[str, Any]
+    change: int  # index of its change-log row in the batch's pending changes
+    seq: int = 0
+
+
+@dataclass(slots=True)
+class _Customer:
+    """A customer as a push needs it; its attributes are decoded on first use."""
+
+    customer_id: str
+    region_code: str
+    in_scope: bool
+    raw: str | None = None  # the stored row as JSON text
+    row: dict[str, Any] | None = None  # or already decoded (the merged-id path)
+    decoded: CustomerAttributes | None = None
+
+    def attributes(self) -> CustomerAttributes:
+        if self.decoded is None:
+            self.decoded = _attributes(self.raw) if self.row is None else attributes_of(self.row)
+        return self.decoded
+
+
+def _attributes(raw: str | None) -> CustomerAttributes:
+    try:
+        found = _CUSTOMER_ROW.decode(raw or "")
+        return found.attributes or _ATTRIBUTES.decode(raw or "")
+    except (msgspec.ValidationError, msgspec.DecodeError):  # the general path says why
+        return attributes_of(msgspec.json.decode(raw or "null"))
+
+
+@dataclass(slots=True)
+class _Customers:
+    """The customers of one run of contacts: by requested id, their claims by kept id."""
+
+    refs: dict[str, _Customer | None] = field(default_factory=dict)
+    claims: dict[str, Claim] = field(default_factory=dict)
+
+
+class _Batch:
+    """One push batch inside its transaction (see the module docstring)."""
+
+    def __init__(self, ctx: PushContext, conn: Connection) -> None:
+        self.ctx = ctx
+        self.conn = conn
+        self.now = utcnow()
+        self.results: list[PushResult | None] = []
+        self.accepted: dict[str, _Accepted] = {}  # by item id, for replays within the batch
+        self.replays: list[tuple[int, _Accepted]] = []  # (index, original) answered duplicate
+        self.added: dict[str, list[Contact]] = {}  # customer -> contacts accepted in this batch
+        self.claims: dict[str, Claim] = {}  # customer -> claim, as this batch left it
+        self.unflushed: list[_Accepted] = []
+        self.changes: list[ChangeRow] = []
+        self.releases: list[dict[str, Any]] = []
+
+    def run(self, request: PushRequest) -> list[PushResult]:
+        items = request.items
+        self.results = [None] * len(items)
+        run: list[_Contact] = []
+        for index in sorted(range(len(items)), key=lambda i: items[i].seq):
+            item = items[index]
+            if item.kind == "contact" and item.schema in SCHEMAS:
+                prepared = self._prepare(index, item)
+                if prepared is not None:
+                    run.append(prepared)
+                continue
+            self._contacts(run)
+            run = []
+            self._flush()
+            self.results[index] = self._other(item)
+        self._contacts(run)
+        self._flush()
+        for index, original in self.replays:
+            self.results[index] = replay(original.stored, original.seq)
+        for accepted in self.accepted.values():
+            result = msgspec.structs.replace(accepted.result, server_seq=accepted.seq)
+            self.results[accepted.index] = result
+        assert all(r is not None for r in self.results)
+        return [r for r in self.results if r is not None]
+
+    def _prepare(self, index: int, item: PushItem) -> _Contact | None:
+        """Decode and validate a contact (no database); a bad one is answered at once."""
         try:
-            return handler(ctx, item, payload_hash(item))
+            payload: ContactPayload = decode_payload(item.payload, ContactPayload)
+            _may_record(self.ctx.principal)
+            user = self.ctx.principal.user_id
+            contact = _contact_of(payload, item, user, payload.customer_id)
+        except Reject as exc:
+            self.results[index] = rejected(item.id, exc.code, exc.message, exc.details)
+            return None
+        return _Contact(index, item, payload, contact, payload_hash(item))
+
+    def _other(self, item: PushItem) -> PushResult:
+        """An item that is not a valid-schema contact: an intent, or a rejection."""
+        if item.schema not in SCHEMAS:
+            details: dict[str, object] = {"supported": sorted(SCHEMAS)}
+            return rejected(item.id, "schema_unsupported", "Unsupported payload schema.", details)
+        handler = intents.HANDLERS.get(item.kind)
+        if handler is None:
+            details = {"fields": {"kind": f"unknown kind {item.kind!r}"}}
+            return rejected(item.id, "invalid_payload", "Unknown item kind.", details)
+        try:
+            return handler(self.ctx, item, payload_hash(item))
         except Reject as exc:
             return rejected(item.id, exc.code, exc.message, exc.details)
-        except IntegrityError:
-            if attempt:  # a concurrent push of the same id won; the rerun finds it
-                return retry(item.id)
-        except Exception as exc:
-            if not is_transient_db_error(exc):
-                raise
-            _LOG.warning("push item %s: database error, asking for retry: %s", item.id, exc)
-            return retry(item.id)
-    return retry(item.id)
+
+    def _contacts(self, run: list[_Contact]) -> None:
+        """Judge a run of consecutive contacts in ``seq`` order with three reads in all."""
+        if not run:
+            return
+        ids = list({c.item.id for c in run} - self.accepted.keys())
+        known = {r.contact_id: r for r in self.conn.execute(_DEDUPE, {"ids": ids})} if ids else {}
+        fresh = [c for c in run if c.item.id not in known and c.item.id not in self.accepted]
+        customers = self._customers(sorted({c.payload.customer_id for c in fresh}))
+        history = self._histories(fresh, customers)
+        for c in run:
+            try:
+                self.results[c.index] = self._judge(c, known, customers, history)
+            except Reject as exc:
+                self.results[c.index] = rejected(c.item.id, exc.code, exc.message, exc.details)
+
+    def _customers(self, wanted: list[str]) -> _Customers:
+        """The customers (locked on PostgreSQL, in id order) and their claims, by requested id."""
+        found = _Customers()
+        if not wanted:
+            return found
+        kind, params = scope_params(self.ctx.principal)
+        lock = self.conn.dialect.name == "postgresql"
+        rows = self.conn.execute(_customers_stmt(kind, lock), {**params, "ids": wanted})
+        for row in rows:
+            ref = _Customer(row.customer_id, row.region_code, bool(row.visible), raw=row.raw)
+            found.refs[row.customer_id] = ref
+            if row.claim_id is not None:
+                found.claims[row.customer_id] = claim_of(row)
+        for requested in wanted:
+            if requested in found.refs:
+                continue  # merged-away or unknown ids below: rare, one by one
+            kept = find_customer(self.conn, self.ctx.principal, requested, lock=True)
+            if kept is None:
+                found.refs[requested] = None
+                continue
+            found.refs[requested] = _Customer(
+                kept.customer_id, kept.region_code, kept.in_scope, row=kept.row
+            )
+            if kept.customer_id not in found.claims:
+                for claim in claims_of(self.conn, [kept.customer_id]):
+                    found.claims[claim.customer_id] = claim
+        for customer_id, claim in found.claims.items():
+            self.claims.setdefault(customer_id, claim)  # a release earlier in the batch wins
+        return found
+
+    def _histories(self, fresh: list[_Contact], customers: _Customers) -> dict[str, list[Contact]]:
+        """The stored contacts of the customers that a marketing contact needs, one query."""
+        since: dict[str, datetime] = {}
+        for c in fresh:
+            ref = customers.refs.get(c.payload.customer_id)
+            if ref is None or not ref.in_scope or not c.contact.is_marketing:
+                continue
+            start = self._since(c.contact)
+            since[ref.customer_id] = min(since.get(ref.customer_id, start), start)
+        history: dict[str, list[Contact]] = {cid: [] for cid in since}
+        if not since:
+            return history
+        params = {"ids": sorted(since), "since": min(since.values())}
+        for row in self.conn.execute(_HISTORY, params):  # ``server_seq`` is not needed here
+            history[row.customer_id].append(_CONTACT_ROW.decode(row.raw))
+        return history
+
+    def _since(self, contact: Contact) -> datetime:
+        return min(self.now, contact.started_at) - timedelta(days=HISTORY_DAYS)
+
+    def _judge(
+        self,
+        c: _Contact,
+        known: dict[str, Any],
+        customers: _Customers,
+        history: dict[str, list[Contact]],
+    ) -> PushResult | None:
+        """The outcome of one contact, as sequential processing would give it."""
+        item = c.item
+        earlier = self.accepted.get(item.id)
+        if earlier is not None:  # the same id twice in one batch
+            if earlier.digest != c.digest:
+                raise _reuse(item.id)
+            self.replays.append((c.index, earlier))
+            return None
+        row = known.get(item.id)
+        if row is not None:
+            if row.payload_hash != c.digest or row.result is None:
+                raise _reuse(item.id)
+            return replay(row.result, row.server_seq)
+        ref = customers.refs.get(c.payload.customer_id)
+        if ref is None:
+            fields = {"customer_id": "unknown customer"}
+            raise Reject("invalid_payload", "Unknown customer.", {"fields": fields})
+        if not ref.in_scope:
+            details = {"customer_id": ref.customer_id}
+            raise Reject("out_of_scope", "This customer is outside your scope.", details)
+        self._accept(c, ref, history.get(ref.customer_id, []))
+        return None
+
+    def _accept(self, c: _Contact, ref: _Customer, stored: list[Contact]) -> None:
+        contact = c.contact
+        if contact.customer_id != ref.customer_id:  # pushed under a merged-away id
+            contact = dataclasses.replace(contact, customer_id=ref.customer_id)
+        added = self.added.setdefault(ref.customer_id, [])
+        history: list[Contact] = []
+        if contact.is_marketing:
+            since = self._since(contact)
+            history = [h for h in (*stored, *added) if h.started_at >= since]
+        current = self.claims.get(ref.customer_id)
+        violations = check_contact(
+            contact,
+            ref.attributes(),
+            history,
+            [current] if current else [],
+            self.ctx.rules,
+            fence=c.item.fence,
+            current_fence=current.fence if current else None,
+        )
+        result = _result(c.item.id, violations, self.now)
+        row = to_row(contact)
+        stored_result = encode_result(result)
+        values = _ledger_values(contact, row, c.digest, stored_result, self.ctx.device_id, self.now)
+        wire = {**row, "result": stored_result}
+        change = len(self.changes)
+        self.changes.append(
+            ChangeRow("contact", c.item.id, "put", wire, ref.region_code, ref.customer_id)
+        )
+        accepted = _Accepted(c.index, c.item.id, c.digest, result, stored_result, values, change)
+        self.accepted[c.item.id] = accepted
+        self.unflushed.append(accepted)
+        added.append(contact)
+        user = self.ctx.principal.user_id
+        if c.payload.release_claim and current is not None and current.holder_id == user:
+            self.releases.append(
+                {"cid": ref.customer_id, "claim": current.claim_id, "now": self.now}
+            )
+            self.changes.append(
+                ChangeRow(
+                    "claim", ref.customer_id, "remove", None, ref.region_code, ref.customer_id
+                )
+            )
+            if current.lease_until > self.now:
+                self.claims[ref.customer_id] = dataclasses.replace(current, lease_until=self.now)
+
+    def _flush(self) -> None:
+        """Write what the batch accepted so far: numbers last, one statement per table."""
+        if not self.changes:
+            return
+        conn = self.conn
+        if self.releases:
+            conn.execute(_RELEASE, self.releases)
+        seqs = reserve_seqs(conn, len(self.changes))  # the sequencer lock: held until commit
+        for accepted in self.unflushed:
+            accepted.seq = accepted.values["server_seq"] = seqs[accepted.change]
+        if self.unflushed:
+            conn.execute(_INSERT_CONTACT, [a.values for a in self.unflushed])
+        insert_log(conn, self.changes, seqs, self.now)
+        announce(conn, seqs[-1], self.changes)
+        self.unflushed, self.changes, self.releases = [], [], []
+
+
+def _may_record(principal: Principal) -> None:
+    if not principal.contacts_customers:
+        raise Reject("forbidden", "Your role does not record contacts.")
+
+
+def _reuse(item_id: str) -> Reject:
+    details = {"id": item_id}
+    return Reject("idempotency_key_reuse", "This id was already used for another item.", details)
+
+
+@functools.cache
+def _customers_stmt(kind: str, lock: bool) -> Select[Any]:
+    """The customers with the given ids, their claim, and whether the pusher sees them."""
+    c, k = m.Customer, m.Claim
+    cols: tuple[Any, ...] = (
+        c.customer_id, c.region_code, cast(c.row, Text).label("raw"),
+        visible_clause(kind).label("visible"),
+        k.claim_id, k.holder_id, k.channel, k.fence, k.lease_until, k.purpose, k.acquired_at,
+    )  # fmt: skip
+    stmt = (
+        select(*cols)
+        .select_from(c)
+        .outerjoin(k, k.customer_id == c.customer_id)
+        .where(c.customer_id.in_(_IDS))
+        .order_by(c.customer_id)
+    )
+    return stmt.with_for_update(of=c) if lock else stmt
 
 
 def _parse(fields: dict[str, str], name: str, fn: Callable[[str], object], value: str) -> object:
@@ -231,119 +568,14 @@ def _contact_of(p: ContactPayload, item: PushItem, staff_id: str, customer_id: s
     )
 
 
-def _existing(conn: Connection, item: PushItem, digest: str) -> PushResult | None:
-    row = conn.execute(_DEDUPE, {"id": item.id}).first()
-    return None if row is None else _replay_or_reuse(item, digest, row)
-
-
-def _replay_or_reuse(item: PushItem, digest: str, row: Any) -> PushResult:
-    if row.payload_hash != digest or row.result is None:
-        details = {"id": item.id}
-        raise Reject("idempotency_key_reuse", "This id was already used for another item.", details)
-    return replay(row.result, row.server_seq)
-
-
-@functools.cache
-def _first_look_stmt(kind: str, lock: bool) -> Select[Any]:
-    """One round trip: the customer (locked), its claim, and a ledger row with the item's id."""
-    c, k, led = m.Customer, m.Claim, m.Contact
-    stmt = (
-        select(
-            c.customer_id, c.region_code, c.row, c.row_seq, visible_clause(kind).label("visible"),
-            led.payload_hash, led.result, led.server_seq, led.contact_id,
-            k.claim_id, k.holder_id, k.channel, k.fence, k.lease_until, k.purpose,
-            k.acquired_at,
-        )
-        .select_from(c)
-        .outerjoin(k, k.customer_id == c.customer_id)
-        .outerjoin(led, led.contact_id == bindparam("item_id"))
-        .where(c.customer_id == bindparam("cid"))
-    )  # fmt: skip
-    return stmt.with_for_update(of=c) if lock else stmt
-
-
-def _first_look(
-    conn: Connection, ctx: PushContext, item: PushItem, customer_id: str, digest: str
-) -> tuple[PushResult | None, CustomerRef | None, list[Claim]]:
-    kind, params = scope_params(ctx.principal)
-    stmt = _first_look_stmt(kind, conn.dialect.name == "postgresql")
-    row = conn.execute(stmt, {**params, "cid": customer_id, "item_id": item.id}).first()
-    if row is None:  # unknown or merged-away id: the slow path
-        found = _existing(conn, item, digest)
-        if found is not None:
-            return found, None, []
-        ref = find_customer(conn, ctx.principal, customer_id, lock=True)
-        return None, ref, claims_of(conn, [ref.customer_id]) if ref else []
-    if row.contact_id is not None:
-        return _replay_or_reuse(item, digest, row), None, []
-    ref = CustomerRef(row.customer_id, row.region_code, row.row, row.row_seq, bool(row.visible))
-    claim = [] if row.claim_id is None else [claim_of(row)]  # joined on customer_id
-    return None, ref, claim
-
-
-def _contact(ctx: PushContext, item: PushItem, digest: str) -> PushResult:
-    payload: ContactPayload = decode_payload(item.payload, ContactPayload)
-    if not ctx.principal.contacts_customers:
-        raise Reject("forbidden", "Your role does not record contacts.")
-    _contact_of(payload, item, ctx.principal.user_id, payload.customer_id)  # validate first
-    with item_txn(ctx.state, ctx.events, ctx.outer) as conn:
-        found, ref, claims = _first_look(conn, ctx, item, payload.customer_id, digest)
-        if found is not None:
-            return found
-        return _apply_contact(conn, ctx, item, payload, digest, ref, claims)
-
-
-def _apply_contact(
-    conn: Connection,
-    ctx: PushContext,
-    item: PushItem,
-    payload: ContactPayload,
-    digest: str,
-    ref: CustomerRef | None,
-    claims: list[Claim],
-) -> PushResult:
-    if ref is None:
-        fields = {"customer_id": "unknown customer"}
-        raise Reject("invalid_payload", "Unknown customer.", {"fields": fields})
-    if not ref.in_scope:
-        details = {"customer_id": ref.customer_id}
-        raise Reject("out_of_scope", "This customer is outside your scope.", details)
-    contact = _contact_of(payload, item, ctx.principal.user_id, ref.customer_id)
-    now = utcnow()
-    since = min(now, contact.started_at) - timedelta(days=HISTORY_DAYS)
-    history = history_of(conn, ref.customer_id, since)
-    current = claims[0] if claims else None
-    violations = check_contact(
-        contact,
-        attributes_of(ref.row),
-        history,
-        claims,
-        ctx.rules,
-        fence=item.fence,
-        current_fence=current.fence if current else None,
-    )
-    result = _result(item.id, violations, now)
-    row = to_row(contact)
-    values = _ledger_values(contact, row, digest, result, ctx.device_id, now)
-    conn.execute(_INSERT_CONTACT, values)
-    wire = {**row, "result": encode_result(result)}
-    changes = [ChangeRow("contact", item.id, "put", wire, ref.region_code, ref.customer_id)]
-    if payload.release_claim and current and current.holder_id == ctx.principal.user_id:
-        changes.append(_release(conn, current.claim_id, ref.customer_id, ref.region_code, now))
-    seqs = publish_sync(conn, changes)
-    return PushResult(
-        id=item.id, status=result.status, server_seq=seqs[0], conflict=result.conflict
-    )
-
-
 def _ledger_values(
     contact: Contact,
     row: dict[str, object],
     digest: str,
-    result: PushResult,
+    result: dict[str, Any],
     device_id: str,
     now: datetime,
-) -> dict[str, object]:
+) -> dict[str, Any]:
     return {
         "contact_id": contact.contact_id,
         "customer_id": contact.customer_id,
@@ -358,19 +590,10 @@ def _ledger_values(
         "row": row,
         "device_id": device_id,
         "payload_hash": digest,
-        "result": encode_result(result),
+        "result": result,
         "server_seq": 0,
         "received_at": now,
     }
-
-
-def _release(
-    conn: Connection, claim_id: str, customer_id: str, region: str, now: datetime
-) -> ChangeRow:
-    mine = (m.Claim.customer_id == customer_id, m.Claim.claim_id == claim_id)
-    stmt = update(m.Claim).where(*mine, m.Claim.lease_until > now).values(lease_until=now)
-    conn.execute(stmt)
-    return ChangeRow("claim", customer_id, "remove", None, region, customer_id)
 
 
 def _result(item_id: str, violations: list[Violation], now: datetime) -> PushResult:

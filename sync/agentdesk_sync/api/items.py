@@ -1,12 +1,11 @@
 """Building blocks of push processing shared by facts (contacts) and intents.
 
-* push items: on SQLite one ``BEGIN IMMEDIATE`` transaction per batch (:func:`batch_txn`, under
-  the app's write lock) with a SAVEPOINT per item (SYNC.md §4.2); on PostgreSQL one transaction
-  per item (:func:`item_txn`) whose per-customer row lock and the sequencer lock serialise what
-  must be serialised (a batch-wide transaction would hold the sequencer lock across items);
+* a push batch runs in ONE write transaction on both backends (:func:`item_txn` without
+  ``outer``; on SQLite ``BEGIN IMMEDIATE`` under the app's write lock); intents run in a
+  SAVEPOINT of it (:func:`item_txn` with ``outer``), see docs/sync.md;
 * one async write transaction (:func:`write_txn`) for claims;
 * :func:`publish` appends change-log rows through :func:`agentdesk_sync.db.changes.append_changes`
-  and, on PostgreSQL, ``NOTIFY``s in the same transaction;
+  and, on PostgreSQL, ``NOTIFY``s in the same transaction (:func:`announce`);
 * payload hashing, stored results (replayed byte-identical), and the item outcomes.
 """
 
@@ -33,7 +32,7 @@ __all__ = [
     "RETRY_AFTER_MS",
     "Events",
     "Reject",
-    "batch_txn",
+    "announce",
     "decode_payload",
     "encode_result",
     "high_water",
@@ -129,37 +128,16 @@ Events = list[tuple[int, list[tuple[str, str]]]]
 
 
 @contextmanager
-def batch_txn(state: AppState, events: Events) -> Iterator[Connection | None]:
-    """The outer transaction of a push batch on SQLite (None on PostgreSQL).
-
-    ``BEGIN IMMEDIATE`` once for the whole batch (the caller holds the app's write lock); items
-    run in savepoints (:func:`item_txn` with ``outer``). The change announcements are appended
-    to ``events`` after the commit; a failing commit raises (nothing of the batch is stored).
-    """
-    if not state.is_sqlite:
-        yield None
-        return
-    with state.sync_engine.connect() as conn:
-        conn = conn.execution_options(sqlite_begin="IMMEDIATE")
-        try:
-            with conn.begin():
-                yield conn
-            events.extend(conn.info.pop(_EVENTS, ()))
-        finally:
-            conn.info.pop(_EVENTS, None)
-
-
-@contextmanager
 def item_txn(
     state: AppState, events: Events, outer: Connection | None = None
 ) -> Iterator[Connection]:
-    """The write transaction of one item (run it in a worker thread).
+    """A write transaction (run it in a worker thread), or a SAVEPOINT of ``outer``.
 
-    With ``outer`` (a :func:`batch_txn` connection) the item runs in a SAVEPOINT of it and its
-    announcements wait for the batch commit. Otherwise on SQLite it starts with
-    ``BEGIN IMMEDIATE`` (the caller holds the app's write lock) and the announcements of the
-    committed transaction are appended to ``events``; on PostgreSQL they went out as ``NOTIFY``
-    inside the transaction.
+    With ``outer`` (the connection of a push batch) the item runs in a SAVEPOINT of it and its
+    announcements wait for the batch commit. Otherwise a new transaction starts, on SQLite with
+    ``BEGIN IMMEDIATE`` (the caller holds the app's write lock), and after its commit the
+    announcements are appended to ``events``; on PostgreSQL they went out as ``NOTIFY`` inside
+    the transaction.
     """
     if outer is not None:
         pending = outer.info.setdefault(_EVENTS, [])
@@ -227,15 +205,23 @@ def publish_sync(conn: Connection, changes: Sequence[ChangeRow]) -> list[int]:
     ``conn.info`` until the transaction helper sees the commit.
     """
     seqs = append_changes(cast(Session, _Bound(conn)), changes)
-    if not seqs:
-        return seqs
+    if seqs:
+        announce(conn, seqs[-1], changes)
+    return seqs
+
+
+def announce(conn: Connection, last_seq: int, changes: Sequence[ChangeRow]) -> None:
+    """Announce ``changes`` (the newest number ``last_seq``) to ``/v1/events`` subscribers.
+
+    PostgreSQL: ``NOTIFY`` in the same transaction (delivered at commit). SQLite: the
+    announcement waits in ``conn.info`` until :func:`item_txn` sees the commit.
+    """
     if conn.dialect.name == "postgresql":
-        payload = _notify_payload(seqs[-1], changes)
+        payload = _notify_payload(last_seq, changes)
         conn.execute(text("SELECT pg_notify(:c, :p)"), {"c": NOTIFY_CHANNEL, "p": payload})
     else:
         scopes = [(c.region_code or "", c.customer_id or "") for c in changes]
-        conn.info.setdefault(_EVENTS, []).append((seqs[-1], scopes))
-    return seqs
+        conn.info.setdefault(_EVENTS, []).append((last_seq, scopes))
 
 
 async def publish(conn: AsyncConnection, changes: Sequence[ChangeRow]) -> list[int]:

@@ -5,6 +5,7 @@ Hot paths use SQLAlchemy Core and decode the stored wire rows with msgspec; no O
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -31,6 +32,7 @@ from agentdesk_sync.deps import AppState
 
 __all__ = [
     "HISTORY_DAYS",
+    "RULES_RECHECK_S",
     "attributes_of",
     "claim_of",
     "claim_row",
@@ -47,6 +49,7 @@ __all__ = [
 ]
 
 HISTORY_DAYS = 90
+RULES_RECHECK_S = 2.0  # a new rule_set version is picked up within this many seconds
 _HISTORY = (
     select(m.Contact.row, m.Contact.server_seq)
     .where(m.Contact.customer_id == bindparam("cid"), m.Contact.started_at >= bindparam("since"))
@@ -61,17 +64,26 @@ def attributes_of(row: dict[str, Any]) -> CustomerAttributes:
 
 
 def rules_now(conn: Connection, state: AppState) -> RuleSet:
-    """The newest rule set in the store (cached by version), or the default rules."""
+    """The newest rule set in the store, or the default rules.
+
+    The rule set is cached in ``state``; the newest version number is read again at most every
+    :data:`RULES_RECHECK_S` seconds, so a new ``rule_set`` version takes effect within that time
+    without costing a query on every request.
+    """
+    cached = state.rules_cache
+    checked = time.monotonic()
+    if cached is not None and checked - state.rules_checked_at < RULES_RECHECK_S:
+        return cached[1]  # type: ignore[no-any-return]
     version = conn.execute(select(func.max(m.RuleSet.version))).scalar_one_or_none()
     if version is None:
-        if state.rules_cache is None or state.rules_cache[0] != 0:
-            state.rules_cache = (0, default_rules())
-        return state.rules_cache[1]  # type: ignore[no-any-return]
-    if state.rules_cache is None or state.rules_cache[0] != version:
+        if cached is None or cached[0] != 0:
+            cached = state.rules_cache = (0, default_rules())
+    elif cached is None or cached[0] != version:
         stmt = select(m.RuleSet.rules).where(m.RuleSet.version == version)
         rules = conn.execute(stmt).scalar_one()
-        state.rules_cache = (version, RuleSet.from_dict(rules))
-    return state.rules_cache[1]  # type: ignore[no-any-return]
+        cached = state.rules_cache = (version, RuleSet.from_dict(rules))
+    state.rules_checked_at = checked
+    return cached[1]  # type: ignore[no-any-return]
 
 
 async def current_rules(conn: AsyncConnection, state: AppState) -> RuleSet:

@@ -31,7 +31,7 @@ from agentdesk_sync.db.models import (
     Offer,
 )
 
-__all__ = ["ChangeRow", "append_changes", "reserve_seqs"]
+__all__ = ["ChangeRow", "append_changes", "insert_log", "reserve_seqs"]
 
 _COPY_THRESHOLD = 500
 _STAMP_ONE_BY_ONE = 64
@@ -92,15 +92,26 @@ def append_changes(session: Session, changes: Sequence[ChangeRow]) -> list[int]:
     session.flush()
     conn = session.connection()
     seqs = reserve_seqs(conn, len(changes))
-    now = datetime.now(UTC)
+    insert_log(conn, changes, seqs)
+    _stamp(conn, changes, seqs)
+    return seqs
+
+
+def insert_log(
+    conn: Connection, changes: Sequence[ChangeRow], seqs: Sequence[int], now: datetime | None = None
+) -> None:
+    """Insert the ``change_log`` rows of ``changes`` with the numbers ``seqs`` (no stamping).
+
+    For writers that already stored the changed rows with their numbers (the push ledger
+    inserts each contact with its ``server_seq``); :func:`append_changes` does the rest.
+    """
+    now = now or datetime.now(UTC)
     if conn.dialect.name == "postgresql" and len(changes) >= _COPY_THRESHOLD:
         _copy_log(conn, changes, seqs, now)
     else:
         conn.execute(
             insert(_LOG), [_log_params(c, s, now) for c, s in zip(changes, seqs, strict=True)]
         )
-    _stamp(conn, changes, seqs)
-    return seqs
 
 
 def _log_params(change: ChangeRow, seq: int, now: datetime) -> dict[str, Any]:
@@ -117,7 +128,7 @@ def _log_params(change: ChangeRow, seq: int, now: datetime) -> dict[str, Any]:
 
 
 def _copy_log(
-    conn: Connection, changes: Sequence[ChangeRow], seqs: list[int], now: datetime
+    conn: Connection, changes: Sequence[ChangeRow], seqs: Sequence[int], now: datetime
 ) -> None:
     raw: Any = conn.connection.driver_connection
     sql = (
