@@ -1,4 +1,4 @@
-"""Claims: per-customer leases with fencing tokens (SYNC.md §6).
+"""Claims: per-customer leases with fencing tokens (docs/sync.md, "Claims").
 
 Acquire is one ``INSERT … ON CONFLICT (customer_id) DO UPDATE … WHERE claim.lease_until <= :now
 OR claim.holder_id = :me RETURNING …`` (PostgreSQL and SQLite ≥ 3.35): the current holder gets
@@ -6,31 +6,56 @@ its claim back (same ``claim_id`` and ``fence``, lease extended), a new holder g
 ``claim_id`` and ``fence + 1``, and a valid claim of someone else returns no row (409
 ``claimed``). Only the server clock decides validity. Claims are published in the change feed
 (entity ``claim``, id = customer id).
+
+Cost: every operation is one transaction run synchronously in one worker thread on the sync
+engine (one thread hop per request; on SQLite under the app's write lock, ``BEGIN IMMEDIATE``),
+with statements built once and bound at execute. An acquire is the scope lookup, the rule-set
+version check (cached rules), the customer's 90-day history, the upsert and the change-log
+append; a release or renew is one ``UPDATE … RETURNING`` (the customer's region comes back in
+the same statement) and the change-log append.
 """
 
 from __future__ import annotations
 
+import functools
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, and_, bindparam, case, func, or_, select, update
+import anyio.to_thread
+from sqlalchemy import (
+    Connection,
+    Table,
+    and_,
+    bindparam,
+    case,
+    func,
+    literal_column,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from agentdesk.domain import Channel
 from agentdesk.policy import Outcome, evaluate
 from agentdesk.protocol import Budget, ClaimRequest, ClaimResponse
-from agentdesk_sync.api.items import publish, write_txn
-from agentdesk_sync.api.loaders import attributes_of, claim_row, current_rules, load_history
+from agentdesk_sync.api.items import Events, item_txn, publish_sync
+from agentdesk_sync.api.loaders import (
+    HISTORY_DAYS,
+    attributes_of,
+    claim_row,
+    history_of,
+    rules_now,
+)
 from agentdesk_sync.api.wire import iso, utcnow
 from agentdesk_sync.auth import Principal
 from agentdesk_sync.db import models as m
 from agentdesk_sync.db.changes import ChangeRow
 from agentdesk_sync.deps import AppState
 from agentdesk_sync.errors import ApiError
-from agentdesk_sync.scope import CustomerRef, load_customer
+from agentdesk_sync.scope import CustomerRef, find_customer, forbidden, not_found
 
 __all__ = [
     "LONG_PURPOSES",
@@ -80,10 +105,34 @@ def _channel(value: str) -> Channel:
         raise ApiError(422, "invalid_request", "Unknown channel.", {"fields": fields}) from None
 
 
-def _upsert(dialect: str, values: dict[str, Any], me: str, now: datetime) -> Any:
-    ins = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(_T).values(**values)
-    now_p = bindparam("now_p", now, type_=m.Claim.lease_until.type)
-    mine = and_(_T.c.holder_id == me, _T.c.lease_until > now_p)
+_WHEN = m.Claim.lease_until.type
+# The claimed customer's region inside RETURNING; the outer column is spelled out because the
+# SQLite dialect renders RETURNING columns unqualified ("customer_id = customer_id" would match
+# every customer).
+_REGION = (
+    select(m.Customer.region_code)
+    .where(m.Customer.customer_id == literal_column("claim.customer_id"))
+    .scalar_subquery()
+)
+
+
+@functools.cache
+def _upsert(dialect: str) -> Any:
+    """The acquire upsert of ``dialect``, built once (parameters ``p_*`` bound at execute)."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    ins = insert(_T).values(
+        customer_id=bindparam("p_customer"),
+        claim_id=bindparam("p_claim"),
+        holder_id=bindparam("p_holder"),
+        channel=bindparam("p_channel"),
+        purpose=bindparam("p_purpose"),
+        fence=1,
+        lease_until=bindparam("p_until", type_=_WHEN),
+        acquired_at=bindparam("p_now", type_=_WHEN),
+    )
+    now = bindparam("p_now", type_=_WHEN)
+    me = bindparam("p_holder", type_=_T.c.holder_id.type)
+    mine = and_(_T.c.holder_id == me, _T.c.lease_until > now)
     return ins.on_conflict_do_update(
         index_elements=[_T.c.customer_id],
         set_={
@@ -95,12 +144,72 @@ def _upsert(dialect: str, values: dict[str, Any], me: str, now: datetime) -> Any
             "purpose": ins.excluded.purpose,
             "lease_until": ins.excluded.lease_until,
         },
-        where=or_(_T.c.lease_until <= now_p, _T.c.holder_id == me),
-    ).returning(_T.c.claim_id, _T.c.fence, _T.c.lease_until, _T.c.acquired_at)
+        where=or_(_T.c.lease_until <= now, _T.c.holder_id == me),
+    ).returning(_T.c.claim_id, _T.c.fence, _T.c.acquired_at)
 
 
-async def _policy_check(
-    conn: AsyncConnection,
+_HOLDER = (
+    select(_T.c.holder_id, _T.c.channel, _T.c.lease_until, _T.c.acquired_at, m.AppUser.name)
+    .select_from(_T.outerjoin(m.AppUser.__table__, m.AppUser.user_id == _T.c.holder_id))
+    .where(_T.c.customer_id == bindparam("p_customer"))
+)
+_QUOTA = select(func.count()).where(
+    _T.c.holder_id == bindparam("p_holder"),
+    _T.c.purpose.in_(sorted(LONG_PURPOSES)),
+    _T.c.lease_until > bindparam("p_now", type_=_WHEN),
+    _T.c.customer_id != bindparam("p_customer"),
+)
+_VALID_OF_HOLDER = and_(
+    _T.c.claim_id == bindparam("p_claim"),
+    _T.c.holder_id == bindparam("p_holder"),
+    _T.c.lease_until > bindparam("p_now", type_=_WHEN),
+)
+_RENEW = (
+    update(_T)
+    .where(_VALID_OF_HOLDER)
+    .values(lease_until=bindparam("p_until", type_=_WHEN))
+    .returning(
+        _T.c.customer_id,
+        _T.c.fence,
+        _T.c.channel,
+        _T.c.purpose,
+        _T.c.acquired_at,
+        _REGION.label("region"),
+    )
+)
+_RELEASE = (
+    update(_T)
+    .where(_VALID_OF_HOLDER)
+    .values(lease_until=bindparam("p_now", type_=_WHEN))
+    .returning(_T.c.customer_id, _REGION.label("region"))
+)
+_PURPOSE = select(_T.c.purpose).where(_T.c.claim_id == bindparam("p_claim"))
+
+
+async def _in_txn(state: AppState, work: Any) -> Any:
+    """Run ``work(conn)`` in one write transaction in a worker thread; announce its changes.
+
+    On SQLite the app's write lock is held around it (``BEGIN IMMEDIATE``); on PostgreSQL the
+    changes went out as ``NOTIFY`` inside the transaction.
+    """
+    events: Events = []
+
+    def run() -> Any:
+        with item_txn(state, events) as conn:
+            return work(conn)
+
+    if state.is_sqlite:
+        async with state.write_lock:
+            out = await anyio.to_thread.run_sync(run)
+    else:
+        out = await anyio.to_thread.run_sync(run)
+    for seq, scopes in events:
+        state.broadcaster.publish(seq, scopes)
+    return out
+
+
+def _policy_check(
+    conn: Connection,
     state: AppState,
     principal: Principal,
     ref: CustomerRef,
@@ -108,8 +217,8 @@ async def _policy_check(
     purpose: str,
     now: datetime,
 ) -> Budget | None:
-    rules = await current_rules(conn, state)
-    history = await load_history(conn, ref.customer_id, now)
+    rules = rules_now(conn, state)
+    history = history_of(conn, ref.customer_id, now - timedelta(days=HISTORY_DAYS))
     decision = evaluate(
         attributes_of(ref.row), channel, None, history, (), rules, now, user_id=principal.user_id
     )
@@ -133,16 +242,9 @@ async def _policy_check(
     return Budget(window=b.window, limit=b.limit, used=b.used, remaining=b.remaining) if b else None
 
 
-async def _check_quota(
-    conn: AsyncConnection, principal: Principal, customer_id: str, now: datetime
-) -> None:
-    stmt = select(func.count()).where(
-        _T.c.holder_id == principal.user_id,
-        _T.c.purpose.in_(LONG_PURPOSES),
-        _T.c.lease_until > now,
-        _T.c.customer_id != customer_id,
-    )
-    held = (await conn.execute(stmt)).scalar_one()
+def _check_quota(conn: Connection, principal: Principal, customer_id: str, now: datetime) -> None:
+    params = {"p_holder": principal.user_id, "p_now": now, "p_customer": customer_id}
+    held = int(conn.execute(_QUOTA, params).scalar_one())
     if held >= PRECLAIM_QUOTA:
         raise ApiError(
             409,
@@ -152,20 +254,21 @@ async def _check_quota(
         )
 
 
-async def _holder(conn: AsyncConnection, customer_id: str) -> dict[str, Any]:
-    row = (await conn.execute(select(_T).where(_T.c.customer_id == customer_id))).first()
-    if row is None:
-        return {}
-    name = (
-        await conn.execute(select(m.AppUser.name).where(m.AppUser.user_id == row.holder_id))
-    ).scalar()
-    return {
-        "user_id": row.holder_id,
-        "channel": row.channel,
-        "lease_until": iso(row.lease_until),
-        "acquired_at": iso(row.acquired_at),
-        "name": name,
-    }
+def _claimed(conn: Connection, customer_id: str) -> ApiError:
+    """409 ``claimed`` naming the current holder (one statement, only on this slow path)."""
+    row = conn.execute(_HOLDER, {"p_customer": customer_id}).first()
+    holder: dict[str, Any] = {}
+    if row is not None:
+        holder = {
+            "user_id": row.holder_id,
+            "channel": row.channel,
+            "lease_until": iso(row.lease_until),
+            "acquired_at": iso(row.acquired_at),
+            "name": row.name,
+        }
+    return ApiError(
+        409, "claimed", "Someone else is working with this customer.", {"holder": holder}
+    )
 
 
 async def acquire(state: AppState, principal: Principal, req: ClaimRequest) -> Granted:
@@ -177,79 +280,48 @@ async def acquire(state: AppState, principal: Principal, req: ClaimRequest) -> G
     """
     _require_contacting(principal)
     channel, ttl = _channel(req.channel), _ttl(req.ttl_s, req.purpose)
-    async with write_txn(state) as conn:
-        ref = await load_customer(conn, principal, req.customer_id)
+    purpose = req.purpose[:32]
+
+    def work(conn: Connection) -> Granted:
+        ref = find_customer(conn, principal, req.customer_id)
+        if ref is None:
+            raise not_found(req.customer_id)
+        if not ref.in_scope:
+            raise forbidden(customer_id=req.customer_id)
         now = utcnow()
-        budget = await _policy_check(conn, state, principal, ref, channel, req.purpose, now)
+        budget = _policy_check(conn, state, principal, ref, channel, req.purpose, now)
         if req.purpose in LONG_PURPOSES:
-            await _check_quota(conn, principal, ref.customer_id, now)
+            _check_quota(conn, principal, ref.customer_id, now)
         new_id = str(uuid.uuid4())
-        values = {
-            "customer_id": ref.customer_id,
-            "claim_id": new_id,
-            "holder_id": principal.user_id,
-            "channel": channel.value,
-            "purpose": req.purpose[:32],
-            "fence": 1,
-            "lease_until": now + ttl,
-            "acquired_at": now,
+        until = now + ttl
+        params = {
+            "p_customer": ref.customer_id,
+            "p_claim": new_id,
+            "p_holder": principal.user_id,
+            "p_channel": channel.value,
+            "p_purpose": purpose,
+            "p_until": until,
+            "p_now": now,
         }
-        row = (
-            await conn.execute(_upsert(conn.dialect.name, values, principal.user_id, now))
-        ).first()
+        row = conn.execute(_upsert(conn.dialect.name), params).first()
         if row is None:
-            holder = await _holder(conn, ref.customer_id)
-            raise ApiError(
-                409, "claimed", "Someone else is working with this customer.", {"holder": holder}
-            )
-        await _publish_claim(
-            conn,
-            ref,
-            row.claim_id,
-            principal,
-            channel.value,
-            req.purpose,
-            row.fence,
-            now + ttl,
-            row.acquired_at,
+            raise _claimed(conn, ref.customer_id)
+        view = _ClaimView(
+            row.claim_id, ref.customer_id, principal.user_id, principal.name,
+            channel.value, purpose, row.fence, until, row.acquired_at,
+        )  # fmt: skip
+        _publish_put(conn, view, ref.region_code)
+        resp = ClaimResponse(
+            claim_id=row.claim_id,
+            fence=row.fence,
+            lease_until=iso(until) or "",
+            server_now=iso(now) or "",
+            budget=budget,
         )
-    resp = ClaimResponse(
-        claim_id=row.claim_id,
-        fence=row.fence,
-        lease_until=iso(now + ttl) or "",
-        server_now=iso(now) or "",
-        budget=budget,
-    )
-    return Granted(resp, created=row.claim_id == new_id)
+        return Granted(resp, created=row.claim_id == new_id)
 
-
-async def _publish_claim(
-    conn: AsyncConnection,
-    ref: CustomerRef,
-    claim_id: str,
-    principal: Principal,
-    channel: str,
-    purpose: str,
-    fence: int,
-    until: datetime,
-    acquired_at: datetime | None = None,
-) -> None:
-    row = claim_row(
-        _ClaimView(
-            claim_id,
-            ref.customer_id,
-            principal.user_id,
-            principal.name,
-            channel,
-            purpose,
-            fence,
-            until,
-            acquired_at,
-        )
-    )
-    await publish(
-        conn, [ChangeRow("claim", ref.customer_id, "put", row, ref.region_code, ref.customer_id)]
-    )
+    granted: Granted = await _in_txn(state, work)
+    return granted
 
 
 @dataclass(frozen=True, slots=True)
@@ -265,55 +337,48 @@ class _ClaimView:
     acquired_at: datetime | None = None  # when the holder first took it (renewals keep it)
 
 
+def _publish_put(conn: Connection, view: _ClaimView, region: str | None) -> None:
+    change = ChangeRow("claim", view.customer_id, "put", claim_row(view), region, view.customer_id)
+    publish_sync(conn, [change])
+
+
 async def renew(state: AppState, principal: Principal, claim_id: str, ttl_s: int) -> ClaimResponse:
     """Extend the holder's valid claim; the fence stays.
 
     Raises:
-        ApiError: 403 for supervisors/admins, 409 ``lease_lost`` when expired or superseded.
+        ApiError: 403 for supervisors/admins, 409 ``lease_lost`` when expired or superseded,
+            422 for a ttl that is not positive.
     """
     _require_contacting(principal)
-    async with write_txn(state) as conn:
+    _ttl(ttl_s, "")  # 422 before anything else
+
+    def work(conn: Connection) -> ClaimResponse:
         now = utcnow()
-        current = (await conn.execute(select(_T).where(_T.c.claim_id == claim_id))).first()
-        ttl = _ttl(ttl_s, current.purpose if current else "")
-        stmt = (
-            update(_T)
-            .where(
-                _T.c.claim_id == claim_id,
-                _T.c.holder_id == principal.user_id,
-                _T.c.lease_until > now,
-            )
-            .values(lease_until=now + ttl)
-            .returning(_T.c.customer_id, _T.c.fence, _T.c.channel, _T.c.purpose, _T.c.acquired_at)
-        )
-        row = (await conn.execute(stmt)).first()
+        purpose = ""
+        if ttl_s > MAX_TTL_S:  # only then does the purpose change the cap
+            purpose = conn.execute(_PURPOSE, {"p_claim": claim_id}).scalar() or ""
+        until = now + _ttl(ttl_s, purpose)
+        params = {"p_claim": claim_id, "p_holder": principal.user_id, "p_now": now,
+                  "p_until": until}  # fmt: skip
+        row = conn.execute(_RENEW, params).first()
         if row is None:
             raise ApiError(
                 409, "lease_lost", "The claim expired or was taken over.", {"claim_id": claim_id}
             )
-        region = (
-            await conn.execute(
-                select(m.Customer.region_code).where(m.Customer.customer_id == row.customer_id)
-            )
-        ).scalar()
-        ref = CustomerRef(row.customer_id, region or "", {}, 0, True)
-        await _publish_claim(
-            conn,
-            ref,
-            claim_id,
-            principal,
-            row.channel,
-            row.purpose,
-            row.fence,
-            now + ttl,
-            row.acquired_at,
+        view = _ClaimView(
+            claim_id, row.customer_id, principal.user_id, principal.name,
+            row.channel, row.purpose, row.fence, until, row.acquired_at,
+        )  # fmt: skip
+        _publish_put(conn, view, row.region or "")
+        return ClaimResponse(
+            claim_id=claim_id,
+            fence=row.fence,
+            lease_until=iso(until) or "",
+            server_now=iso(now) or "",
         )
-    return ClaimResponse(
-        claim_id=claim_id,
-        fence=row.fence,
-        lease_until=iso(now + ttl) or "",
-        server_now=iso(now) or "",
-    )
+
+    response: ClaimResponse = await _in_txn(state, work)
+    return response
 
 
 async def release(state: AppState, principal: Principal, claim_id: str) -> None:
@@ -323,24 +388,13 @@ async def release(state: AppState, principal: Principal, claim_id: str) -> None:
         ApiError: 403 for supervisors/admins.
     """
     _require_contacting(principal)
-    async with write_txn(state) as conn:
-        now = utcnow()
-        stmt = (
-            update(_T)
-            .where(
-                _T.c.claim_id == claim_id,
-                _T.c.holder_id == principal.user_id,
-                _T.c.lease_until > now,
-            )
-            .values(lease_until=now)
-            .returning(_T.c.customer_id)
-        )
-        customer_id = (await conn.execute(stmt)).scalar()
-        if customer_id is None:
+
+    def work(conn: Connection) -> None:
+        params = {"p_claim": claim_id, "p_holder": principal.user_id, "p_now": utcnow()}
+        row = conn.execute(_RELEASE, params).first()
+        if row is None:
             return
-        region = (
-            await conn.execute(
-                select(m.Customer.region_code).where(m.Customer.customer_id == customer_id)
-            )
-        ).scalar()
-        await publish(conn, [ChangeRow("claim", customer_id, "remove", None, region, customer_id)])
+        change = ChangeRow("claim", row.customer_id, "remove", None, row.region, row.customer_id)
+        publish_sync(conn, [change])
+
+    await _in_txn(state, work)

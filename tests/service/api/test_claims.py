@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
+from typing import Any
 
 import httpx
 from sqlalchemy import Engine
@@ -21,6 +22,18 @@ def _claim(api: Api, user: str, customer: str = "C00000001", **kw: object) -> ht
     }
     resp: httpx.Response = api.post(user, "/v1/claims", body)
     return resp
+
+
+def _feed(api: Api, user: str, cursor: str = "") -> tuple[list[dict[str, Any]], str]:
+    """Every change the user's pull feed holds after ``cursor``, and the new cursor."""
+    changes: list[dict[str, Any]] = []
+    for _ in range(100):
+        page = api.get(user, "/v1/sync/pull", params={"cursor": cursor, "limit": 1000}).json()
+        changes += page["changes"]
+        cursor = page["cursor"]
+        if page["up_to_date"]:
+            return changes, cursor
+    raise AssertionError("the feed never became up to date")
 
 
 def _ts(text: str) -> datetime:
@@ -151,3 +164,21 @@ def test_racing_claimers_get_exactly_one_holder_and_growing_fences(
                 == 204
             )
     assert fences == sorted(set(fences))
+
+
+def test_claim_renew_release_reach_colleagues_of_the_region_only(api: Api) -> None:
+    _, cc2_cursor = _feed(api, "cc2")
+    _, st1_cursor = _feed(api, "st1")
+    granted = _claim(api, "cc1").json()
+    assert api.post("cc1", f"/v1/claims/{granted['claim_id']}/renew", {"ttl_s": 600}).is_success
+    assert api.delete("cc1", f"/v1/claims/{granted['claim_id']}").status_code == 204
+    store = _claim(api, "st1", customer="C00000004").json()
+    assert api.delete("st1", f"/v1/claims/{store['claim_id']}").status_code == 204
+    seen, _ = _feed(api, "cc2", cc2_cursor)
+    claims = [(c["op"], c["id"]) for c in seen if c["entity"] == "claim"]
+    assert claims == [("put", "C00000001"), ("put", "C00000001"), ("remove", "C00000001")]
+    assert seen[0]["row"]["holder_id"] == "cc1"
+    assert seen[0]["row"]["fence"] == granted["fence"]
+    other_region, _ = _feed(api, "st1", st1_cursor)
+    claims = [(c["op"], c["id"]) for c in other_region if c["entity"] == "claim"]
+    assert claims == [("put", "C00000004"), ("remove", "C00000004")]
