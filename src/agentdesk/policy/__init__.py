@@ -3,12 +3,13 @@
 from agentdesk.policy.check import check_contact
 from agentdesk.policy.decision import Budget, Decision, Outcome, Reason, ReasonCode, Violation
 from agentdesk.policy.defaults import default_rules, default_rules_path
-from agentdesk.policy.evaluate import evaluate
+from agentdesk.policy.evaluate import Evaluator, evaluate
 from agentdesk.policy.rules import Rule, RuleKind, RuleSet, load_rules
 
 __all__ = [
     "Budget",
     "Decision",
+    "Evaluator",
     "Outcome",
     "Reason",
     "ReasonCode",

@@ -78,8 +78,9 @@ def _claim_reason(claim: Claim, rule_id: str) -> Reason:
 
 def _limit(rule_limit: int, campaign_limit: int) -> int:
     """The stricter of the rule's and the campaign's limit (0 = not set)."""
-    limits = [n for n in (rule_limit, campaign_limit) if n > 0]
-    return min(limits, default=0)
+    if rule_limit > 0 and campaign_limit > 0:
+        return min(rule_limit, campaign_limit)
+    return max(rule_limit, campaign_limit, 0)
 
 
 def campaign_blocks(
@@ -107,20 +108,26 @@ def campaign_blocks(
                 Reason(code=ReasonCode.OUTSIDE_VALIDITY, rule_id=rule.rule_id, detail=detail)
             )
     worked = facts.campaign_contacts(cid)
-    counts = {
-        RuleKind.CAMPAIGN_ATTEMPTS: (len(worked), campaign.max_attempts),
-        RuleKind.CAMPAIGN_REACHED: (sum(c.reached for c in worked), campaign.max_reached),
-    }
-    codes = {
-        RuleKind.CAMPAIGN_ATTEMPTS: ReasonCode.CAMPAIGN_ATTEMPTS,
-        RuleKind.CAMPAIGN_REACHED: ReasonCode.CAMPAIGN_REACHED,
-    }
-    for kind, (used, campaign_limit) in counts.items():
+    counts = (
+        (
+            RuleKind.CAMPAIGN_ATTEMPTS,
+            ReasonCode.CAMPAIGN_ATTEMPTS,
+            len(worked),
+            campaign.max_attempts,
+        ),
+        (
+            RuleKind.CAMPAIGN_REACHED,
+            ReasonCode.CAMPAIGN_REACHED,
+            sum(c.reached for c in worked),
+            campaign.max_reached,
+        ),
+    )
+    for kind, code, used, campaign_limit in counts:
         for rule in rules.of_kind(kind):
             limit = _limit(rule.limit, campaign_limit)
             if limit and used >= limit:
                 detail = {**base, "limit": limit, "used": used}
-                reasons.append(Reason(code=codes[kind], rule_id=rule.rule_id, detail=detail))
+                reasons.append(Reason(code=code, rule_id=rule.rule_id, detail=detail))
     for rule in rules.of_kind(RuleKind.DECLINE_LIMIT):
         declines = [
             d for d in facts.campaign_declines(cid) if now - rule.window < d.started_at <= now

@@ -7,27 +7,36 @@ which the history arrives.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from agentdesk.domain import Channel, Contact, Reaction, ResultCode
 
-__all__ = ["Facts", "in_campaign"]
+__all__ = ["Facts"]
 
 
-def in_campaign(contact: Contact, campaign_id: str) -> bool:
-    """Whether a contact worked on ``campaign_id`` (its own id or one of its reactions')."""
-    return contact.campaign_id == campaign_id or any(
-        r.campaign_id == campaign_id for r in contact.reactions
-    )
-
-
-def _declined_campaign(contact: Contact, campaign_id: str) -> bool:
-    if contact.campaign_id == campaign_id and contact.result_code is ResultCode.REACHED_DECLINED:
-        return True
-    return any(
-        r.reaction is Reaction.DECLINE and (r.campaign_id or contact.campaign_id) == campaign_id
-        for r in contact.reactions
+def _campaign_index(
+    contacts: Sequence[Contact],
+) -> tuple[dict[str, tuple[Contact, ...]], dict[str, tuple[Contact, ...]]]:
+    """One pass: campaign id -> the contacts that worked on it, and those that declined it."""
+    worked: dict[str, list[Contact]] = {}
+    declined: dict[str, list[Contact]] = {}
+    for contact in contacts:
+        own = contact.campaign_id
+        ids = {r.campaign_id for r in contact.reactions if r.campaign_id is not None}
+        no = {r.campaign_id or own for r in contact.reactions if r.reaction is Reaction.DECLINE}
+        if own is not None:
+            ids.add(own)
+            if contact.result_code is ResultCode.REACHED_DECLINED:
+                no.add(own)
+        for campaign_id in ids:
+            worked.setdefault(campaign_id, []).append(contact)
+        for declined_id in no:
+            if declined_id is not None:
+                declined.setdefault(declined_id, []).append(contact)
+    return (
+        {k: tuple(v) for k, v in worked.items()},
+        {k: tuple(v) for k, v in declined.items()},
     )
 
 
@@ -37,6 +46,10 @@ class Facts:
 
     contacts: tuple[Contact, ...]
     marketing: tuple[Contact, ...]
+    # Built on the first campaign question and kept: (worked on, declined) per campaign id.
+    _campaigns: tuple[dict[str, tuple[Contact, ...]], dict[str, tuple[Contact, ...]]] | None = (
+        field(default=None, init=False, repr=False, compare=False)
+    )
 
     @classmethod
     def build(
@@ -55,13 +68,20 @@ class Facts:
             return self.marketing
         return tuple(c for c in self.marketing if c.channel in channels)
 
+    def _index(self) -> tuple[dict[str, tuple[Contact, ...]], dict[str, tuple[Contact, ...]]]:
+        index = self._campaigns
+        if index is None:
+            index = _campaign_index(self.contacts)
+            object.__setattr__(self, "_campaigns", index)
+        return index
+
     def campaign_contacts(self, campaign_id: str) -> tuple[Contact, ...]:
-        """Contacts that worked on a campaign."""
-        return tuple(c for c in self.contacts if in_campaign(c, campaign_id))
+        """Contacts that worked on a campaign (its own id or one of its reactions')."""
+        return self._index()[0].get(campaign_id, ())
 
     def campaign_declines(self, campaign_id: str) -> tuple[Contact, ...]:
         """Contacts in which the customer declined the campaign (one per contact)."""
-        return tuple(c for c in self.contacts if _declined_campaign(c, campaign_id))
+        return self._index()[1].get(campaign_id, ())
 
     def offer_declines(self, offer_id: str) -> tuple[Contact, ...]:
         """Contacts in which the customer declined ``offer_id``."""

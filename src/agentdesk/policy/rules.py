@@ -126,10 +126,22 @@ class RuleSet:
     rules: tuple[Rule, ...]
     timezone: str = "Asia/Shanghai"
     timezones: dict[str, str] = field(default_factory=dict)  # region-code prefix -> zone
+    # Derived once at construction (never compared, printed or passed in): the enabled rules of
+    # each kind, so the many ``of_kind`` calls of one evaluation are dictionary look-ups.
+    _by_kind: dict[RuleKind, tuple[Rule, ...]] = field(
+        init=False, repr=False, compare=False, default_factory=dict
+    )
+
+    def __post_init__(self) -> None:
+        by_kind: dict[RuleKind, list[Rule]] = {}
+        for rule in self.rules:
+            if rule.enabled:
+                by_kind.setdefault(rule.kind, []).append(rule)
+        self._by_kind.update({kind: tuple(found) for kind, found in by_kind.items()})
 
     def of_kind(self, kind: RuleKind) -> tuple[Rule, ...]:
         """The enabled rules of one kind, in file order."""
-        return tuple(r for r in self.rules if r.kind is kind and r.enabled)
+        return self._by_kind.get(kind, ())
 
     def timezone_for(self, region_code: str) -> str:
         """The IANA zone of a region (longest matching prefix, else the default)."""

@@ -13,8 +13,8 @@ from datetime import datetime
 
 from agentdesk.domain import Campaign, Channel, Claim, Contact, CustomerView, Offer, TargetListEntry
 from agentdesk.policy import Reason, RuleSet
-from agentdesk.recommend.eligibility import offer_blocks
-from agentdesk.recommend.factors import score_factors
+from agentdesk.recommend.eligibility import Eligibility
+from agentdesk.recommend.factors import Factors, Scorer
 from agentdesk.recommend.result import RankedOffer, RecommendationResult
 
 __all__ = ["MAX_ITEMS", "recommend"]
@@ -64,25 +64,29 @@ def recommend(
     """
     limit = max(1, min(limit, MAX_ITEMS))
     by_id = {c.campaign_id: c for c in campaigns}
-    ranked: list[RankedOffer] = []
+    screen = Eligibility(view, channel, campaigns, targets, history, claims, rules, now, user_id)
+    scorer: Scorer | None = None
+    eligible: list[tuple[Factors, Offer, Campaign]] = []
     suppressed: list[tuple[Offer, tuple[Reason, ...]]] = []
-    context = (campaigns, targets, history, claims)
     for offer in sorted(offers, key=lambda o: o.offer_id):
         campaign = by_id.get(offer.campaign_id)
-        blocks = offer_blocks(view, channel, offer, campaign, context, rules, now, user_id)
+        blocks = screen.blocks(offer, campaign)
         if blocks or campaign is None:
             suppressed.append((offer, tuple(blocks)))
             continue
-        factors = score_factors(view, channel, offer, campaign, targets, now)
-        ranked.append(
-            RankedOffer(
-                offer=offer,
-                campaign=campaign,
-                score=factors.score,
-                reasons=factors.reasons,
-                script=offer.script_for(channel),
-                valid_until=_valid_until(offer, campaign),
-            )
+        if scorer is None:
+            scorer = Scorer(view, channel, targets, now)
+        eligible.append((scorer.score(offer, campaign), offer, campaign))
+    eligible.sort(key=lambda e: (-e[0].score, e[1].offer_id))
+    items = tuple(
+        RankedOffer(
+            offer=offer,
+            campaign=campaign,
+            score=factors.score,
+            reasons=factors.reasons,
+            script=offer.script_for(channel),
+            valid_until=_valid_until(offer, campaign),
         )
-    ranked.sort(key=lambda r: (-r.score, r.offer.offer_id))
-    return RecommendationResult(items=tuple(ranked[:limit]), suppressed=tuple(suppressed))
+        for factors, offer, campaign in eligible[:limit]
+    )
+    return RecommendationResult(items=items, suppressed=tuple(suppressed))

@@ -16,7 +16,7 @@ from agentdesk.domain import Campaign, Channel, CustomerView, Offer, TargetListE
 from agentdesk.policy import Reason
 from agentdesk.recommend.themes import offer_theme
 
-__all__ = ["Factors", "score_factors"]
+__all__ = ["Factors", "Scorer", "score_factors"]
 
 _BUNDLE_DAYS = 60
 _DATA_RATIO = 1.5
@@ -52,9 +52,8 @@ def _bundle(view: CustomerView, now: datetime) -> Reason | None:
     return _reason("bundle_expiry", 1.5, days=min(soon)) if soon else None
 
 
-def _data(view: CustomerView, theme: str) -> Reason | None:
-    if theme not in ("data", "plan"):
-        return None
+def _data(view: CustomerView) -> Reason | None:
+    """Data use well over the plan's allowance (for data and plan offers)."""
     allowance = sum(
         h.data_allowance_mb for h in view.holdings if h.kind in _PLAN_KINDS and h.status == "active"
     )
@@ -79,13 +78,6 @@ def _churn(view: CustomerView, campaign: Campaign) -> Reason | None:
     return _reason("churn_risk", factor, level=level, reason=view.churn.reason or "")
 
 
-def _segment(view: CustomerView, offer: Offer) -> Reason | None:
-    segment = view.attributes.segment_id
-    if offer.eligible_segments and segment in offer.eligible_segments:
-        return _reason("segment_match", 1.2, segment=segment.value, name=segment.code_name)
-    return None
-
-
 def _target(entry: TargetListEntry | None) -> Reason | None:
     if entry is None:
         return None
@@ -93,56 +85,129 @@ def _target(entry: TargetListEntry | None) -> Reason | None:
     return _reason("on_target_list", factor, wave=entry.wave, score=entry.score)
 
 
-def _propensity(
-    view: CustomerView,
-    offer: Offer,
-    campaign: Campaign,
-    entry: TargetListEntry | None,
-    now: datetime,
-) -> tuple[float, list[Reason]]:
-    theme = offer_theme(offer)
-    found = [
-        r
-        for r in (
-            _bundle(view, now),
-            _data(view, theme),
-            _churn(view, campaign),
-            _segment(view, offer),
-            _target(entry),
-        )
-        if r is not None
-    ]
-    propensity = max(offer.base_propensity, 0.001)
-    for r in found:
-        propensity *= r.detail["factor"]
-    return propensity, found
-
-
-def _value(view: CustomerView, offer: Offer) -> tuple[float, list[Reason]]:
-    value = max(offer.value or offer.monthly_fee, 0.01)
-    segment = view.attributes.segment_id
-    if segment.high_value:
-        return value * 1.2, [
-            _reason("high_value", 1.2, segment=segment.value, name=segment.code_name)
-        ]
-    return value, []
-
-
-def _fit(
-    view: CustomerView, channel: Channel, entry: TargetListEntry | None
-) -> tuple[float, list[Reason]]:
-    fit, found = 1.0, []
+def _prefers(view: CustomerView, channel: Channel) -> tuple[float, list[Reason]]:
     prefs = view.attributes.channel_preference
-    if channel in prefs:
-        rank = prefs.index(channel) + 1
-        factor = 1.3 if rank == 1 else 1.1
-        fit *= factor
-        found.append(_reason("prefers_channel", factor, channel=channel.value, rank=rank))
-    if entry is not None and entry.assigned_channel is not None:
-        factor = 1.2 if entry.assigned_channel is channel else 0.8
-        fit *= factor
-        found.append(_reason("assigned_channel", factor, channel=entry.assigned_channel.value))
-    return fit, found
+    if channel not in prefs:
+        return 1.0, []
+    rank = prefs.index(channel) + 1
+    factor = 1.3 if rank == 1 else 1.1
+    return factor, [_reason("prefers_channel", factor, channel=channel.value, rank=rank)]
+
+
+@dataclass(frozen=True, slots=True)
+class _CampaignFactors:
+    """What a campaign's target-list entry adds: the target reason and the channel fit."""
+
+    target: Reason | None
+    fit: float
+    why_fit: list[Reason]
+
+
+class Scorer:
+    """The factors of many offers for one customer on one channel at one instant.
+
+    What does not depend on the offer (bundle expiry, data use, segment, channel preference) is
+    read once; what depends on the campaign (target-list entry, assigned channel) once per
+    campaign. ``Scorer(...).score(offer, campaign)`` equals
+    :func:`score_factors` with the same arguments.
+    """
+
+    __slots__ = (
+        "_bundle",
+        "_by_campaign",
+        "_channel",
+        "_data",
+        "_high_value",
+        "_prefers",
+        "_segment",
+        "_segment_match",
+        "_targets",
+        "_view",
+    )
+
+    def __init__(
+        self,
+        view: CustomerView,
+        channel: Channel,
+        targets: Sequence[TargetListEntry],
+        now: datetime,
+    ) -> None:
+        """Read the customer's own factors."""
+        self._view = view
+        self._channel = channel
+        self._targets = targets
+        self._bundle = _bundle(view, now)
+        self._data = _data(view)
+        segment = view.attributes.segment_id
+        self._segment = segment
+        named = {"segment": segment.value, "name": segment.code_name}
+        self._segment_match = _reason("segment_match", 1.2, **named)
+        self._high_value = [_reason("high_value", 1.2, **named)] if segment.high_value else []
+        self._prefers = _prefers(view, channel)
+        self._by_campaign: dict[str, _CampaignFactors] = {}
+
+    def _campaign(self, campaign_id: str) -> _CampaignFactors:
+        known = self._by_campaign.get(campaign_id)
+        if known is not None:
+            return known
+        customer_id = self._view.customer_id
+        entry = next(
+            (
+                t
+                for t in self._targets
+                if t.campaign_id == campaign_id
+                and t.customer_id == customer_id
+                and not t.in_control_group
+            ),
+            None,
+        )
+        fit, why_fit = self._prefers
+        why_fit = list(why_fit)
+        if entry is not None and entry.assigned_channel is not None:
+            factor = 1.2 if entry.assigned_channel is self._channel else 0.8
+            fit *= factor
+            why_fit.append(
+                _reason("assigned_channel", factor, channel=entry.assigned_channel.value)
+            )
+        known = _CampaignFactors(target=_target(entry), fit=fit, why_fit=why_fit)
+        self._by_campaign[campaign_id] = known
+        return known
+
+    def score(self, offer: Offer, campaign: Campaign) -> Factors:
+        """The factors of ``offer`` of ``campaign``."""
+        view = self._view
+        per_campaign = self._campaign(campaign.campaign_id)
+        theme = offer_theme(offer)
+        segment_match = bool(offer.eligible_segments) and self._segment in offer.eligible_segments
+        why_p = [
+            r
+            for r in (
+                self._bundle,
+                self._data if theme in ("data", "plan") else None,
+                _churn(view, campaign),
+                self._segment_match if segment_match else None,
+                per_campaign.target,
+            )
+            if r is not None
+        ]
+        propensity = max(offer.base_propensity, 0.001)
+        for r in why_p:
+            propensity *= r.detail["factor"]
+        value = max(offer.value or offer.monthly_fee, 0.01)
+        why_v = self._high_value
+        if why_v:
+            value = value * 1.2
+        weight = max(campaign.priority, 1) / 50
+        why_w = (
+            [_reason("campaign_priority", weight, priority=campaign.priority)]
+            if weight != 1
+            else []
+        )
+        reasons = sorted(
+            [*why_p, *why_v, *why_w, *per_campaign.why_fit],
+            key=lambda r: (-r.detail["factor"], r.code),
+        )
+        return Factors(propensity, value, weight, per_campaign.fit, tuple(reasons))
 
 
 def score_factors(
@@ -154,22 +219,4 @@ def score_factors(
     now: datetime,
 ) -> Factors:
     """Compute the factors of one offer for one customer on one channel."""
-    entry = next(
-        (
-            t
-            for t in targets
-            if t.campaign_id == campaign.campaign_id
-            and t.customer_id == view.customer_id
-            and not t.in_control_group
-        ),
-        None,
-    )
-    propensity, why_p = _propensity(view, offer, campaign, entry, now)
-    value, why_v = _value(view, offer)
-    fit, why_f = _fit(view, channel, entry)
-    weight = max(campaign.priority, 1) / 50
-    why_w = (
-        [_reason("campaign_priority", weight, priority=campaign.priority)] if weight != 1 else []
-    )
-    reasons = sorted([*why_p, *why_v, *why_w, *why_f], key=lambda r: (-r.detail["factor"], r.code))
-    return Factors(propensity, value, weight, fit, tuple(reasons))
+    return Scorer(view, channel, targets, now).score(offer, campaign)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from agentdesk.domain import Offer
 
 __all__ = ["offer_theme"]
@@ -17,7 +19,13 @@ _KEYWORDS = (
 
 def offer_theme(offer: Offer) -> str:
     """The first theme whose keyword occurs in the offer's code or title; else ``other``."""
-    text = f"{offer.product_code} {offer.title}".lower()
+    return _theme(offer.product_code, offer.title)
+
+
+@lru_cache(maxsize=4096)
+def _theme(product_code: str, title: str) -> str:
+    """The theme of a code and title (cached: the catalogue is small and read on every pitch)."""
+    text = f"{product_code} {title}".lower()
     for theme, words in _KEYWORDS:
         if any(w in text for w in words):
             return theme

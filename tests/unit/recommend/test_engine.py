@@ -130,6 +130,19 @@ def test_reactions_feed_acceptance_and_cool_down() -> None:
     assert why == {"O0001": ["already_accepted"], "O0002": ["suppressed"]}
 
 
+def test_only_the_customers_own_acceptances_hold_an_offer_back() -> None:
+    accepted = OfferReaction(offer_id="O0001", reaction=Reaction.ACCEPT)
+    theirs = contact(NOW - 40 * D, Channel.STORE, reactions=(accepted,), customer_id="C00000002")
+    mine = contact(NOW - 20 * D, Channel.STORE, reactions=(accepted,))
+    offers = [offer("O0001"), offer("O0002")]
+    args = (view(), Channel.STORE, offers, [campaign()], [])
+    shown = recommend(*args, [theirs], [], RULES, NOW)
+    assert [i.offer.offer_id for i in shown.items] == ["O0001", "O0002"]
+    held = recommend(*args, [theirs, mine], [], RULES, NOW)
+    assert [i.offer.offer_id for i in held.items] == ["O0002"]
+    assert held.suppressed[0][1][0].detail == {"contact_ids": [mine.contact_id]}
+
+
 def test_policy_decision_and_control_group_hold_offers_back() -> None:
     control = [TargetListEntry(customer_id=CID, campaign_id="K0001", in_control_group=True)]
     result = recommend(
