@@ -91,14 +91,25 @@ class DemoDriver(QObject):
     def _on_home_loaded(self) -> None:
         self.window.home.sig_loaded.disconnect(self._on_home_loaded)
         if self.show == "field":
-            table = self.window.home.today
-            first = table.rows_model.row_object(0)
-            if first is not None:
-                self.window.customer.sig_opened.connect(self._on_field_opened)
-                table.selectRow(0)
-                self.window._on_home_open(first.customer_id)
+            home = self.window.home
+            if home.plan_model.rowCount():
+                home.sig_claimed.connect(self._on_field_claimed)
+                home.sig_claim_failed.connect(self._on_field_claimed)
+                home.claim_visits()  # Ctrl+Shift+K: pre-claim the plan before going out
                 return
         QTimer.singleShot(800, self._finish_screenshot)
+
+    def _on_field_claimed(self, _summary: object) -> None:
+        home = self.window.home
+        home.sig_claimed.disconnect(self._on_field_claimed)
+        home.sig_claim_failed.disconnect(self._on_field_claimed)
+        first = home.today.rows_model.row_object(0)
+        if first is None:
+            QTimer.singleShot(800, self._finish_screenshot)
+            return
+        self.window.customer.sig_opened.connect(self._on_field_opened)
+        home.today.selectRow(0)
+        self.window._on_home_open(first.customer_id)
 
     def _on_field_opened(self, _screen: CustomerScreen) -> None:
         self.window.customer.sig_opened.disconnect(self._on_field_opened)

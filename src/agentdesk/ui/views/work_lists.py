@@ -191,6 +191,7 @@ class FieldView(QTabWidget):
         sig_loaded: both lists arrived.
         sig_plan_saved: today's plan was written to the local cache.
         sig_claimed: (PreclaimSummary) "Claim my visits" finished.
+        sig_claim_failed: (str) it could not run (offline, service busy); the sentence says why.
         sig_message: (str) a one-line message for the status bar.
     """
 
@@ -198,6 +199,7 @@ class FieldView(QTabWidget):
     sig_loaded = Signal()
     sig_plan_saved = Signal()
     sig_claimed = Signal(object)
+    sig_claim_failed = Signal(str)
     sig_message = Signal(str)
 
     def __init__(self, ctx: UiContext, parent: QWidget | None = None) -> None:
@@ -400,6 +402,7 @@ class FieldView(QTabWidget):
         sentence = exc.sentence if isinstance(exc, ClaimError) else str(exc)
         self._say(sentence or _("Claiming failed."))
         self.refresh()  # show what was granted before the failure
+        self.sig_claim_failed.emit(self.status.text())
 
     def _say(self, text: str) -> None:
         self.status.setText(text)
