@@ -282,7 +282,7 @@ class _Batch:
         self.results: list[PushResult | None] = []
         self.accepted: dict[str, _Accepted] = {}  # by item id, for replays within the batch
         self.replays: list[tuple[int, _Accepted]] = []  # (index, original) answered duplicate
-        self.added: dict[str, list[Contact]] = {}  # customer -> contacts accepted in this batch
+        self.added: dict[str, list[Contact]] = {}  # customer -> accepted, not yet written
         self.claims: dict[str, Claim] = {}  # customer -> claim, as this batch left it
         self.unflushed: list[_Accepted] = []
         self.changes: list[ChangeRow] = []
@@ -494,6 +494,7 @@ class _Batch:
         insert_log(conn, self.changes, seqs, self.now)
         announce(conn, seqs[-1], self.changes)
         self.unflushed, self.changes, self.releases = [], [], []
+        self.added.clear()  # written: later runs read these contacts with the stored history
 
 
 def _may_record(principal: Principal) -> None:
