@@ -9,11 +9,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from PySide6.QtCore import QModelIndex, Qt
 
-from agentdesk.domain import Role
+from agentdesk.domain import Channel, ResultCode, Role
+from agentdesk.policy import default_rules, evaluate
 from agentdesk.services import build_services
 from agentdesk.services.auth import AuthService
 from agentdesk.services.dto import ReasonLine, VisitEntry
@@ -26,8 +28,12 @@ from agentdesk.ui.models.visit_plan_model import MIME_TYPE, VisitPlanModel
 from agentdesk.ui.sync_controller import SyncController
 from agentdesk.ui.tasks import TaskManager
 from agentdesk.ui.texts import fmt_time
+from agentdesk.ui.views.outcome_form import RESULT_KEYS
 from agentdesk.ui.views.work_lists import FieldView, claim_text
 from tests.ui.central import PASSWORD, Central
+from tests.ui.test_responsiveness import BUSY_LIMIT_MS, Heartbeat
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 def _loaded(qtbot: Any, window: Any) -> FieldView:
@@ -219,3 +225,62 @@ def test_claim_my_visits_holds_the_plan_for_12_hours_and_shows_refusals(
     again = {e.customer_id: e for e in plan.rows()}
     assert again[taken].refused == "claimed"
     assert again[ids[0]].claim_until is not None
+
+
+def test_next_visit_offers_only_times_the_policy_allows_for_a_visit(
+    qtbot: Any, make_ui: Any
+) -> None:
+    ui = make_ui(Role.FIELD)
+    home = _loaded(qtbot, ui.window)
+    first = home.plan_model.row_object(0)
+    with qtbot.waitSignal(ui.window.customer.sig_opened, timeout=5000) as opened:
+        home.today.selectRow(0)
+        qtbot.keyClick(home.today, Qt.Key.Key_Return)
+    screen = opened.args[0]
+    assert screen.view.customer_id == first.customer_id
+    assert screen.channel is Channel.FIELD_VISIT
+    form = ui.window.customer.outcome
+    form.select_result(RESULT_KEYS.index(ResultCode.REACHED_CALLBACK))
+    offered = [form.appointment.itemData(i) for i in range(1, form.appointment.count())]
+    assert offered
+    now = datetime.now(UTC)
+    rules = default_rules()  # the seeded cache has no pulled rule set
+    user = ui.window.ctx.session.user.user_id
+    for slot in offered:
+        assert slot >= now
+        decision = evaluate(
+            screen.view.attributes, Channel.FIELD_VISIT, None, (), (), rules, slot, user_id=user
+        )
+        assert decision.allowed, f"{slot} offered but {decision.outcome.value} for a visit"
+        local = slot.astimezone(SHANGHAI)
+        assert 9 <= local.hour < 21, f"{local} is inside quiet hours"
+
+
+def test_plan_edits_and_claiming_keep_sql_and_http_off_the_gui_thread(
+    qtbot: Any, field_desktop: Any
+) -> None:
+    window, _services = field_desktop
+    home = _loaded(qtbot, window)
+    beat = Heartbeat()
+    beat.start()
+    home.today.selectRow(0)
+    removed = home.plan_model.row_object(0).customer_id
+    with qtbot.waitSignal(home.sig_plan_saved, timeout=5000):
+        home.remove_current()
+    home.setCurrentIndex(1)
+    portfolio = home.portfolio.rows_model
+    ids = [portfolio.row_object(r).customer_id for r in range(portfolio.rowCount())]
+    home.portfolio.selectRow(ids.index(removed))
+    with qtbot.waitSignal(home.sig_plan_saved, timeout=5000):
+        home.add_current()
+    home.setCurrentIndex(0)
+    home.today.selectRow(home.plan_model.rowCount() - 1)
+    with qtbot.waitSignal(home.sig_plan_saved, timeout=5000):
+        home.move_current(-1)
+    with qtbot.waitSignal(home.sig_claimed, timeout=30000):
+        window.claim_visits()
+    qtbot.wait(30)
+    beat.stop()
+    assert not beat.blocking_calls, beat.verdict()
+    assert beat.max_busy_cpu < BUSY_LIMIT_MS, beat.verdict()
+    assert all(e.claim_until is not None for e in home.plan_model.rows())

@@ -103,7 +103,7 @@ def _parse_rules(data: dict[str, Any] | None) -> RuleSet:
 def appointment_slots(
     decide: Callable[[datetime], Decision], now: datetime, *, limit: int = MAX_SLOTS
 ) -> tuple[datetime, ...]:
-    """Half-hour slots in the next three days that the policy allows (call-backs).
+    """Half-hour slots in the next three days that the policy allows (call-backs, visits).
 
     A deferred slot jumps straight to the decision's ``deferred_until`` (quiet hours, gaps), so
     this costs about ``limit`` evaluations, not one per half hour.
@@ -232,10 +232,14 @@ class CustomerService:
                 now,
                 user_id=user_id,
             )
+            # the next appointment is a visit for the account manager, a call-back otherwise
+            follow_up = (
+                Channel.FIELD_VISIT if channel is Channel.FIELD_VISIT else Channel.OUTBOUND_CALL
+            )
             slots = appointment_slots(
                 lambda at: evaluate(
                     attrs,
-                    Channel.OUTBOUND_CALL,
+                    follow_up,
                     None,
                     history,
                     claims,
