@@ -106,6 +106,13 @@ def test_plan_is_edited_with_the_keyboard_offline_and_kept_in_the_cache(
         ui.window.refresh_home()
     assert plan.customer_ids() == expected
 
+    # in Chinese, the buttons, the sentence above the plan and the claim column follow
+    ui.window.set_language("zh_CN")
+    assert home.claim_button.text() == "认领我的走访（Ctrl+Shift+K）"
+    assert home.status.text() == "离线：认领走访需要联网。走访计划已保存在本机。"
+    assert plan.index(0, 4).data() == "未认领"
+    assert home.tabText(0) == f"今日走访（{len(expected)}）"
+
 
 def _entry(cid: str) -> VisitEntry:
     return VisitEntry(cid, f"客户{cid}", "high", "SS3", 2, planned=True)

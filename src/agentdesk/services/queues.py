@@ -173,8 +173,8 @@ class VisitPlanService:
         """Today's plan: the saved plan, else a suggestion of the most urgent customers."""
         day = self._day()
         with self._db.reader() as conn:
-            saved = visit_plan_repo.plan_rows(conn, day, now=self._clock())
-            if saved:
+            if visit_plan_repo.plan_saved(conn, day):  # even emptied on purpose
+                saved = visit_plan_repo.plan_rows(conn, day, now=self._clock())
                 return [self._with_claim(self._visit(row, planned=True), i) for i, row in saved]
             planned = lists_repo.visit_plan(conn, day)  # a plan recorded before the plan table
         if planned:

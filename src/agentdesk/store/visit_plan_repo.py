@@ -2,7 +2,9 @@
 
 The plan is edited offline (add, remove, reorder); pre-claiming the plan stores, per customer,
 either the claim the service granted (id, fence, until) or why it refused (code and detail).
-Changing the plan keeps what was answered for the customers that stay in it.
+Changing the plan keeps what was answered for the customers that stay in it. A saved plan has a
+marker row (empty customer id, position -1), so a plan emptied on purpose stays empty instead of
+falling back to the suggested visits.
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ from typing import Any
 from agentdesk.store.codec import dumps, loads, now_text, ts_text
 from agentdesk.store.lists_repo import PortfolioRow
 
-__all__ = ["PlanItem", "load_plan", "plan_rows", "record_claims", "save_plan"]
+__all__ = ["PlanItem", "load_plan", "plan_rows", "plan_saved", "record_claims", "save_plan"]
+
+_MARKER = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,8 +50,8 @@ def load_plan(conn: sqlite3.Connection, day: str) -> list[PlanItem]:
     """The plan of ``day`` (``YYYY-MM-DD``) in visiting order; empty when none was made."""
     rows = conn.execute(
         "SELECT customer_id, position, claim_id, fence, claim_until, refused_code, "
-        "refused_detail FROM visit_plan_item WHERE day = ? ORDER BY position",
-        (day,),
+        "refused_detail FROM visit_plan_item WHERE day = ? AND customer_id != ? ORDER BY position",
+        (day, _MARKER),
     )
     return [
         PlanItem(cid, pos, claim, fence, until, code, loads(detail) if detail else None)
@@ -60,20 +64,26 @@ def save_plan(conn: sqlite3.Connection, day: str, customer_ids: Sequence[str]) -
 
     Claim answers of customers that stay in the plan are kept; removed customers lose theirs.
     """
-    ids = list(dict.fromkeys(customer_ids))
-    marks = ", ".join("?" for _ in ids)
-    if ids:
-        conn.execute(
-            f"DELETE FROM visit_plan_item WHERE day = ? AND customer_id NOT IN ({marks})",
-            (day, *ids),
-        )
-    else:
-        conn.execute("DELETE FROM visit_plan_item WHERE day = ?", (day,))
+    ids = [i for i in dict.fromkeys(customer_ids) if i != _MARKER]
+    keep = [_MARKER, *ids]
+    marks = ", ".join("?" for _ in keep)
+    conn.execute(
+        f"DELETE FROM visit_plan_item WHERE day = ? AND customer_id NOT IN ({marks})",
+        (day, *keep),
+    )
     conn.executemany(
         "INSERT INTO visit_plan_item (day, customer_id, position) VALUES (?, ?, ?) "
         "ON CONFLICT (day, customer_id) DO UPDATE SET position = excluded.position",
-        [(day, cid, pos) for pos, cid in enumerate(ids)],
+        [(day, _MARKER, -1), *((day, cid, pos) for pos, cid in enumerate(ids))],
     )
+
+
+def plan_saved(conn: sqlite3.Connection, day: str) -> bool:
+    """Whether a plan was saved for ``day`` (an empty one included)."""
+    row = conn.execute(
+        "SELECT 1 FROM visit_plan_item WHERE day = ? AND customer_id = ?", (day, _MARKER)
+    ).fetchone()
+    return row is not None
 
 
 def record_claims(

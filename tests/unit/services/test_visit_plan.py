@@ -88,3 +88,11 @@ def test_claiming_offline_says_it_needs_a_connection_and_keeps_the_plan(db: Cach
     with pytest.raises(ClaimError, match="needs a connection"):
         service.claim_plan(IDS[:2])
     assert [e.customer_id for e in service.today()] == IDS[:2]
+
+
+def test_a_plan_emptied_on_purpose_stays_empty(db: CacheDB) -> None:
+    service = _service(db)
+    assert service.today()  # before any edit: a suggestion of urgent customers
+    service.save_plan(IDS[:2])
+    assert service.save_plan([]) == []
+    assert _service(db).today() == []  # not the suggestion again

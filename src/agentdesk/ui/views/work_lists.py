@@ -8,6 +8,7 @@ before going offline (Ctrl+Shift+K). Every save and claim runs on a worker.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
@@ -165,6 +166,21 @@ def claim_text(entry: VisitEntry) -> str:
     return _("Not claimed")
 
 
+def _claimed_sentence(summary: PreclaimSummary) -> str:
+    until = max((e.claim_until for e in summary.plan if e.claim_until), default=None)
+    text = _("{held} of {n} visits claimed until {until}; {refused} refused.").format(
+        held=summary.held,
+        n=summary.held + summary.refused,
+        until=texts.fmt_time(until) or "-",
+        refused=summary.refused,
+    )
+    if summary.left_out:
+        text += " " + _("{n} visits beyond the first 200 were not claimed.").format(
+            n=summary.left_out
+        )
+    return text
+
+
 def _plan_columns() -> list[Column[VisitEntry]]:
     return [
         Column(lambda: "#", lambda e: "", 28),
@@ -218,6 +234,7 @@ class FieldView(QTabWidget):
             table.sig_open_customer.connect(self.sig_open_customer)
         self.plan_model.sig_edited.connect(self._save_plan)
         self._claiming = False
+        self._status: Callable[[], str] | None = None
 
         self.up_button = QPushButton()
         self.down_button = QPushButton()
@@ -317,9 +334,9 @@ class FieldView(QTabWidget):
         if entry is None:
             return
         if not self.plan_model.append(entry):
-            self._say(_("{name} is already in today's plan.").format(name=entry.name))
+            self._say(lambda: _("{name} is already in today's plan.").format(name=entry.name))
             return
-        self._say(_("{name} added to today's visits.").format(name=entry.name))
+        self._say(lambda: _("{name} added to today's visits.").format(name=entry.name))
         self.retranslate()
 
     def remove_current(self) -> None:
@@ -330,7 +347,7 @@ class FieldView(QTabWidget):
             return
         if self.plan_model.rowCount():
             self.today.selectRow(min(row, self.plan_model.rowCount() - 1))
-        self._say(_("{name} removed from today's visits.").format(name=entry.name))
+        self._say(lambda: _("{name} removed from today's visits.").format(name=entry.name))
         self.retranslate()
 
     def move_current(self, step: int) -> None:
@@ -357,15 +374,17 @@ class FieldView(QTabWidget):
             return
         visits = self._ctx.services.visits
         if not visits.online:
-            self._say(_("Offline: claiming visits needs a connection. The plan is kept here."))
+            self._say(
+                lambda: _("Offline: claiming visits needs a connection. The plan is kept here.")
+            )
             return
         ids = self.plan_model.customer_ids()
         if not ids:
-            self._say(_("Today's plan is empty: add visits from the portfolio first."))
+            self._say(lambda: _("Today's plan is empty: add visits from the portfolio first."))
             return
         self._claiming = True
         self.claim_button.setEnabled(False)
-        self.status.setText(_("Claiming {n} visits…").format(n=len(ids)))
+        self._say(lambda: _("Claiming {n} visits…").format(n=len(ids)), announce=False)
         self._ctx.tasks.read(
             lambda state: visits.claim_plan(ids, progress=state.set_progress),
             self._on_claimed,
@@ -382,30 +401,25 @@ class FieldView(QTabWidget):
     def _on_claimed(self, summary: PreclaimSummary) -> None:
         self._claiming = False
         self._on_today(summary.plan)
-        until = max((e.claim_until for e in summary.plan if e.claim_until), default=None)
-        text = _("{held} of {n} visits claimed until {until}; {refused} refused.").format(
-            held=summary.held,
-            n=summary.held + summary.refused,
-            until=texts.fmt_time(until) or "-",
-            refused=summary.refused,
-        )
-        if summary.left_out:
-            text += " " + _("{n} visits beyond the first 200 were not claimed.").format(
-                n=summary.left_out
-            )
-        self._say(text)
+        self._say(lambda: _claimed_sentence(summary))
         self.sig_claimed.emit(summary)
 
     def _on_claim_failed(self, exc: BaseException) -> None:
         self._claiming = False
         self.retranslate()
         sentence = exc.sentence if isinstance(exc, ClaimError) else str(exc)
-        self._say(sentence or _("Claiming failed."))
+        self._say(lambda: sentence or _("Claiming failed."))
         self.refresh()  # show what was granted before the failure
         self.sig_claim_failed.emit(self.status.text())
 
-    def _say(self, text: str) -> None:
+    def _say(self, render: Callable[[], str], *, announce: bool = True) -> None:
+        """Show a sentence above the plan (re-rendered on a language switch)."""
+        self._status = render
+        text = render()
         self.status.setText(text)
+        self.status.setVisible(True)
+        if not announce:
+            return
         self.sig_message.emit(text)
 
     # -- language ------------------------------------------------------------------------------
@@ -426,7 +440,9 @@ class FieldView(QTabWidget):
         self.claim_button.setToolTip(
             _("Claims today's visits for up to 12 hours (at most 200) before you go offline.")
         )
-        if not self._ctx.services.visits.online and not self.status.text():
+        if self._status is not None:
+            self.status.setText(self._status())
+        elif not self._ctx.services.visits.online:
             self.status.setText(
                 _("Offline: you can edit the plan; claiming visits needs a connection.")
             )
