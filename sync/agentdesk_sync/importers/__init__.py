@@ -2,7 +2,9 @@
 
 ``run_import`` reads the file in batches, upserts by business key (a second import of the same
 file changes nothing), appends a change per written row, and never stops on a bad row: rejected
-rows go to the reject report (``line``, ``column``, ``value``, ``reason``).
+rows go to the reject report (``line``, ``column``, ``value``, ``reason``). Customers, the big
+kind, take the bulk path of :mod:`agentdesk_sync.importers.upsert` (COPY on PostgreSQL); the
+other kinds go through :func:`agentdesk_sync.importers.batch.import_batch`.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import csv
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
@@ -18,13 +21,16 @@ from sqlalchemy.orm import Session
 from agentdesk_sync.db.engine import make_engine, migrate
 from agentdesk_sync.db.errors import DataInputError
 from agentdesk_sync.importers.batch import Reject, import_batch
+from agentdesk_sync.importers.customers import CustomerPlan
 from agentdesk_sync.importers.kinds import KINDS
 from agentdesk_sync.importers.mapping import Mapping, load_mapping
 from agentdesk_sync.importers.reader import BadLine, Record, read_records
+from agentdesk_sync.importers.upsert import upsert_customers
 
 __all__ = ["KINDS", "ImportReport", "Mapping", "Reject", "load_mapping", "run_import"]
 
 BATCH = 5_000
+CUSTOMER_BATCH = 20_000
 Progress = Callable[[int, int], None]
 
 
@@ -79,6 +85,17 @@ def _flush(
     report.rejects += result.rejects
 
 
+def _flush_customers(
+    driver: Any, dialect: str, records: list[Record], mapping: Mapping,
+    plans: dict[tuple[str, ...], CustomerPlan], report: ImportReport,
+) -> None:  # fmt: skip
+    result = upsert_customers(driver, dialect, records, mapping, plans, dry_run=report.dry_run)
+    report.imported += result.imported
+    report.updated += result.updated
+    report.unchanged += result.unchanged
+    report.rejects += result.rejects
+
+
 def run_import(
     url: str,
     kind: str,
@@ -105,6 +122,20 @@ def run_import(
     engine = make_engine(url)
     report = ImportReport(dry_run=dry_run)
     batch: list[Record] = []
+    raw = engine.raw_connection() if kind == "customers" else None
+    flush: Callable[[list[Record]], None]
+    if raw is not None:
+        plans: dict[tuple[str, ...], CustomerPlan] = {}
+        driver, dialect = raw.driver_connection, engine.dialect.name
+
+        def flush(records: list[Record]) -> None:
+            _flush_customers(driver, dialect, records, mapping, plans, report)
+    else:
+
+        def flush(records: list[Record]) -> None:
+            _flush(engine, kind, records, mapping, report)
+
+    size = CUSTOMER_BATCH if raw is not None else BATCH
     try:
         for item, done in read_records(
             path, delimiter=mapping.delimiter, encoding=mapping.encoding
@@ -113,14 +144,16 @@ def run_import(
                 report.rejects.append(Reject(item.line, "", item.value, item.reason))
                 continue
             batch.append(item)
-            if len(batch) >= BATCH:
-                _flush(engine, kind, batch, mapping, report)
+            if len(batch) >= size:
+                flush(batch)
                 batch = []
                 if progress is not None:
                     progress(done, total)
         if batch:
-            _flush(engine, kind, batch, mapping, report)
+            flush(batch)
     finally:
+        if raw is not None:
+            raw.close()
         engine.dispose()
     if rejects_path is not None:
         write_rejects(rejects_path, report.rejects)
