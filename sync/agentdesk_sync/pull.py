@@ -1,7 +1,7 @@
-"""``GET /v1/sync/pull``: snapshot pages of the caller's scope, then the change feed (SYNC §3, §7).
+"""``GET /v1/sync/pull``: snapshot pages of the caller's scope, then the change feed (docs/sync.md).
 
 The cursor is opaque to clients: url-safe base64 of ``{"e": epoch, "s": seq, "p": page key,
-"h": snapshot high-water, "t": total, "d": done}``.
+"h": snapshot high-water, "t": total, "d": done, "r": changes per customer so far}``.
 
 * empty cursor: a snapshot starts. The change-log high-water ``h`` is recorded first, then the
   global entities (rule set, campaigns, offers) and the scope's customers, keyset-paginated by
@@ -13,6 +13,12 @@ The cursor is opaque to clients: url-safe base64 of ``{"e": epoch, "s": seq, "p"
   the page, filtered to the scope. Sequence numbers are taken last under the sequencer row lock,
   so every seq at or below an observed high-water is committed: nothing is skipped.
 
+Rows go out as stored: every table keeps an entity's wire JSON in its ``row`` column, which is
+read as text and spliced into the answer (:class:`msgspec.Raw`), never parsed and re-encoded. A
+snapshot page reads its customers, then the children of all of them with one query per kind; the
+number of customers per page follows the changes per customer seen on the previous page (``r``),
+so a page lands near ``limit`` without reading children it then throws away.
+
 A cursor that cannot be parsed is 400 ``invalid_cursor``; one of another epoch or older than the
 retention floor is 409 ``reset_required``.
 """
@@ -23,13 +29,12 @@ import base64
 import binascii
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
-from sqlalchemy import func, select
+from sqlalchemy import Text, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from agentdesk.protocol import Change, PullResponse
 from agentdesk_sync.api.items import high_water
 from agentdesk_sync.api.loaders import HISTORY_DAYS, claim_row
 from agentdesk_sync.api.wire import utcnow
@@ -38,7 +43,30 @@ from agentdesk_sync.db import models as m
 from agentdesk_sync.errors import ApiError
 from agentdesk_sync.scope import change_scope, customer_scope
 
-__all__ = ["Cursor", "decode_cursor", "encode_cursor", "pull"]
+__all__ = ["Cursor", "PullPage", "WireChange", "decode_cursor", "encode_cursor", "pull"]
+
+_NULL = msgspec.Raw(b"null")
+_FIRST_BATCH_SHARE = 4  # first page: limit // 4 customers; later pages use the cursor's ``r``
+
+
+class WireChange(msgspec.Struct, kw_only=True):
+    """One change as it goes out: ``row`` is the stored JSON text, spliced as is."""
+
+    seq: int
+    entity: str
+    op: Literal["put", "remove"]
+    id: str
+    row: msgspec.Raw = _NULL
+
+
+class PullPage(msgspec.Struct, kw_only=True):
+    """The pull answer; encodes to the pinned ``PullResponse`` shape."""
+
+    changes: list[WireChange]
+    cursor: str
+    up_to_date: bool
+    checksum: dict[str, Any] | None = None
+    progress: dict[str, int] | None = None
 
 
 class Cursor(msgspec.Struct, omit_defaults=True):
@@ -50,6 +78,7 @@ class Cursor(msgspec.Struct, omit_defaults=True):
     h: int | None = None
     t: int | None = None
     d: int = 0
+    r: int | None = None
 
 
 def encode_cursor(cursor: Cursor) -> str:
@@ -68,7 +97,7 @@ def decode_cursor(text: str) -> Cursor:
         cursor = msgspec.json.decode(raw, type=Cursor)
     except (binascii.Error, ValueError, msgspec.DecodeError, msgspec.ValidationError):
         raise ApiError(400, "invalid_cursor", "The cursor cannot be parsed.") from None
-    if cursor.s < 0 or cursor.d < 0:
+    if cursor.s < 0 or cursor.d < 0 or (cursor.r is not None and cursor.r < 1):
         raise ApiError(400, "invalid_cursor", "The cursor cannot be parsed.")
     return cursor
 
@@ -103,7 +132,7 @@ def _check(cursor: Cursor, meta: _Meta) -> None:
 
 async def pull(
     conn: AsyncConnection, principal: Principal, cursor_text: str | None, limit: int
-) -> PullResponse:
+) -> PullPage:
     """One page of the caller's feed."""
     meta = await _meta(conn)
     if cursor_text:
@@ -122,13 +151,22 @@ async def pull(
     return await _feed_page(conn, principal, cursor, limit)
 
 
+def _raw(text: str | None) -> msgspec.Raw:
+    return _NULL if text is None else msgspec.Raw(text)
+
+
+def _json(column: Any) -> Any:
+    """A JSON column read as its stored text (no parse on the way out)."""
+    return cast(column, Text)
+
+
 async def _feed_page(
     conn: AsyncConnection, principal: Principal, cursor: Cursor, limit: int
-) -> PullResponse:
+) -> PullPage:
     hw = await high_water(conn)
     log = m.ChangeLog
     stmt = (
-        select(log.server_seq, log.entity, log.op, log.entity_id, log.row)
+        select(log.server_seq, log.entity, log.op, log.entity_id, _json(log.row))
         .where(log.server_seq > cursor.s, log.server_seq <= hw, change_scope(principal))
         .order_by(log.server_seq)
         .limit(limit + 1)
@@ -136,161 +174,123 @@ async def _feed_page(
     rows = (await conn.execute(stmt)).all()
     more = len(rows) > limit
     rows = rows[:limit]
-    changes = [
-        Change(seq=r.server_seq, entity=r.entity, op=r.op, id=r.entity_id, row=r.row) for r in rows
-    ]
-    last = rows[-1].server_seq if more else max(hw, cursor.s)
+    changes = [WireChange(seq=seq, entity=entity, op=op, id=eid, row=_raw(row))
+               for seq, entity, op, eid, row in rows]  # fmt: skip
+    last = rows[-1][0] if more else max(hw, cursor.s)
     nxt = Cursor(e=cursor.e, s=last)
-    return PullResponse(changes=changes, cursor=encode_cursor(nxt), up_to_date=not more)
+    return PullPage(changes=changes, cursor=encode_cursor(nxt), up_to_date=not more)
 
 
-async def _globals(conn: AsyncConnection) -> list[Change]:
-    out: list[Change] = []
+async def _globals(conn: AsyncConnection) -> list[WireChange]:
+    out: list[WireChange] = []
     rules = (
         await conn.execute(
-            select(m.RuleSet.version, m.RuleSet.rules).order_by(m.RuleSet.version.desc()).limit(1)
+            select(m.RuleSet.version, _json(m.RuleSet.rules))
+            .order_by(m.RuleSet.version.desc())
+            .limit(1)
         )
     ).first()
     if rules is not None:
-        out.append(
-            Change(seq=0, entity="rule_set", op="put", id=str(rules.version), row=rules.rules)
-        )
-    for r in (
-        await conn.execute(
-            select(m.Campaign.campaign_id, m.Campaign.row, m.Campaign.row_seq).order_by(
-                m.Campaign.campaign_id
-            )
-        )
-    ).all():
-        out.append(Change(seq=r.row_seq, entity="campaign", op="put", id=r.campaign_id, row=r.row))
-    for r in (
-        await conn.execute(
-            select(m.Offer.offer_id, m.Offer.row, m.Offer.row_seq).order_by(m.Offer.offer_id)
-        )
-    ).all():
-        out.append(Change(seq=r.row_seq, entity="offer", op="put", id=r.offer_id, row=r.row))
+        out.append(WireChange(seq=0, entity="rule_set", op="put", id=str(rules[0]),
+                              row=_raw(rules[1])))  # fmt: skip
+    campaigns = select(m.Campaign.campaign_id, _json(m.Campaign.row), m.Campaign.row_seq)
+    for cid, row, seq in (await conn.execute(campaigns.order_by(m.Campaign.campaign_id))).all():
+        out.append(WireChange(seq=seq, entity="campaign", op="put", id=cid, row=_raw(row)))
+    offers = select(m.Offer.offer_id, _json(m.Offer.row), m.Offer.row_seq)
+    for oid, row, seq in (await conn.execute(offers.order_by(m.Offer.offer_id))).all():
+        out.append(WireChange(seq=seq, entity="offer", op="put", id=oid, row=_raw(row)))
     return out
 
 
-async def _children(conn: AsyncConnection, ids: list[str]) -> dict[str, list[Change]]:
+def _with_result(row: str, result: str | None) -> msgspec.Raw:
+    """A stored contact row with the service's ``result`` added as its last key."""
+    body = row.rstrip()
+    if not body.endswith("}"):  # not an object: cannot happen for rows the service wrote
+        parsed = {**msgspec.json.decode(row), "result": msgspec.json.decode(result or "null")}
+        return msgspec.Raw(msgspec.json.encode(parsed))
+    head = body[:-1].rstrip()
+    sep = "" if head.endswith("{") else ","
+    return msgspec.Raw(f'{head}{sep}"result":{"null" if result is None else result}}}')
+
+
+async def _children(conn: AsyncConnection, ids: list[str]) -> dict[str, list[WireChange]]:
+    """Every child row of the customers ``ids``: one query per kind, grouped by customer."""
     now = utcnow()
-    by: dict[str, list[Change]] = {cid: [] for cid in ids}
-
-    def add(cid: str, change: Change) -> None:
-        by[cid].append(change)
-
-    for r in (
-        await conn.execute(
-            select(
-                m.Holding.customer_id, m.Holding.holding_id, m.Holding.row, m.Holding.row_seq
-            ).where(m.Holding.customer_id.in_(ids))
-        )
-    ).all():
-        add(
-            r.customer_id,
-            Change(seq=r.row_seq, entity="holding", op="put", id=r.holding_id, row=r.row),
-        )
+    by: dict[str, list[WireChange]] = {cid: [] for cid in ids}
+    holdings = select(m.Holding.customer_id, m.Holding.holding_id, _json(m.Holding.row),
+                      m.Holding.row_seq).where(m.Holding.customer_id.in_(ids))  # fmt: skip
+    for cid, hid, row, seq in (await conn.execute(holdings)).all():
+        by[cid].append(WireChange(seq=seq, entity="holding", op="put", id=hid, row=_raw(row)))
     usage = (
-        select(m.UsageMonth.customer_id, m.UsageMonth.month, m.UsageMonth.row)
+        select(m.UsageMonth.customer_id, m.UsageMonth.month, _json(m.UsageMonth.row))
         .where(m.UsageMonth.customer_id.in_(ids))
-        .order_by(m.UsageMonth.month)
+        .order_by(m.UsageMonth.customer_id, m.UsageMonth.month)
     )
-    for r in (await conn.execute(usage)).all():
-        add(
-            r.customer_id,
-            Change(seq=0, entity="usage", op="put", id=f"{r.customer_id}:{r.month}", row=r.row),
+    for cid, month, row in (await conn.execute(usage)).all():
+        by[cid].append(
+            WireChange(seq=0, entity="usage", op="put", id=f"{cid}:{month}", row=_raw(row))
         )
-    for r in (
-        await conn.execute(
-            select(
-                m.TargetMember.campaign_id,
-                m.TargetMember.customer_id,
-                m.TargetMember.row,
-                m.TargetMember.row_seq,
-            ).where(m.TargetMember.customer_id.in_(ids))
+    tm = m.TargetMember
+    targets = select(tm.campaign_id, tm.customer_id, _json(tm.row), tm.row_seq).where(
+        tm.customer_id.in_(ids)
+    )
+    for kid, cid, row, seq in (await conn.execute(targets)).all():
+        by[cid].append(
+            WireChange(seq=seq, entity="target", op="put", id=f"{kid}:{cid}", row=_raw(row))
         )
-    ).all():
-        add(
-            r.customer_id,
-            Change(
-                seq=r.row_seq,
-                entity="target",
-                op="put",
-                id=f"{r.campaign_id}:{r.customer_id}",
-                row=r.row,
-            ),
-        )
-    for r in (
-        await conn.execute(
-            select(
-                m.MarketingOrder.customer_id,
-                m.MarketingOrder.order_id,
-                m.MarketingOrder.row,
-                m.MarketingOrder.row_seq,
-            ).where(m.MarketingOrder.customer_id.in_(ids))
-        )
-    ).all():
-        add(
-            r.customer_id, Change(seq=r.row_seq, entity="order", op="put", id=r.order_id, row=r.row)
-        )
-    for r in (
-        await conn.execute(
-            select(m.Claim).where(m.Claim.customer_id.in_(ids), m.Claim.lease_until > now)
-        )
-    ).all():
-        add(
-            r.customer_id,
-            Change(seq=0, entity="claim", op="put", id=r.customer_id, row=claim_row(r)),
+    mo = m.MarketingOrder
+    orders = select(mo.customer_id, mo.order_id, _json(mo.row), mo.row_seq).where(
+        mo.customer_id.in_(ids)
+    )
+    for cid, oid, row, seq in (await conn.execute(orders)).all():
+        by[cid].append(WireChange(seq=seq, entity="order", op="put", id=oid, row=_raw(row)))
+    claims = select(m.Claim).where(m.Claim.customer_id.in_(ids), m.Claim.lease_until > now)
+    for r in (await conn.execute(claims)).all():
+        raw = msgspec.Raw(msgspec.json.encode(claim_row(r)))
+        by[r.customer_id].append(
+            WireChange(seq=0, entity="claim", op="put", id=r.customer_id, row=raw)
         )
     since = now - timedelta(days=HISTORY_DAYS)
+    c = m.Contact
     contacts = (
-        select(
-            m.Contact.customer_id,
-            m.Contact.contact_id,
-            m.Contact.row,
-            m.Contact.result,
-            m.Contact.server_seq,
-        )
-        .where(m.Contact.customer_id.in_(ids), m.Contact.started_at >= since)
-        .order_by(m.Contact.started_at)
+        select(c.customer_id, c.contact_id, _json(c.row), _json(c.result), c.server_seq)
+        .where(c.customer_id.in_(ids), c.started_at >= since)
+        .order_by(c.customer_id, c.started_at)
     )
-    for r in (await conn.execute(contacts)).all():
-        row: dict[str, Any] = {**r.row, "result": r.result}
-        add(
-            r.customer_id,
-            Change(seq=r.server_seq, entity="contact", op="put", id=r.contact_id, row=row),
+    for cid, kid, row, result, seq in (await conn.execute(contacts)).all():
+        by[cid].append(
+            WireChange(seq=seq, entity="contact", op="put", id=kid, row=_with_result(row, result))
         )
     return by
 
 
 async def _snapshot_page(
     conn: AsyncConnection, principal: Principal, cursor: Cursor, limit: int
-) -> PullResponse:
+) -> PullPage:
     assert cursor.h is not None
     changes = await _globals(conn) if cursor.p is None else []
-    batch = max(1, limit // 4)
-    stmt = select(m.Customer.customer_id, m.Customer.row, m.Customer.row_seq).where(
+    batch = max(1, limit // (cursor.r or _FIRST_BATCH_SHARE))
+    stmt = select(m.Customer.customer_id, _json(m.Customer.row), m.Customer.row_seq).where(
         customer_scope(principal)
     )
     if cursor.p is not None:
         stmt = stmt.where(m.Customer.customer_id > cursor.p)
     rows = (await conn.execute(stmt.order_by(m.Customer.customer_id).limit(batch))).all()
-    children = await _children(conn, [r.customer_id for r in rows]) if rows else {}
-    last, done = cursor.p, cursor.d
-    for r in rows:
-        changes.append(
-            Change(seq=r.row_seq, entity="customer", op="put", id=r.customer_id, row=r.row)
-        )
-        changes.extend(children[r.customer_id])
-        last, done = r.customer_id, done + 1
+    children = await _children(conn, [r[0] for r in rows]) if rows else {}
+    last, done, taken, start = cursor.p, cursor.d, 0, len(changes)
+    for cid, row, seq in rows:
+        changes.append(WireChange(seq=seq, entity="customer", op="put", id=cid, row=_raw(row)))
+        changes.extend(children[cid])
+        last, done, taken = cid, done + 1, taken + 1
         if len(changes) >= limit:
             break
     total = cursor.t if cursor.t is not None else done
     progress = {"done": done, "total": max(total, done)}
-    if len(rows) < batch and last == (rows[-1].customer_id if rows else cursor.p):
+    if len(rows) < batch and last == (rows[-1][0] if rows else cursor.p):
         nxt = Cursor(e=cursor.e, s=cursor.h)  # snapshot finished: replay the feed from h
     else:
-        nxt = Cursor(e=cursor.e, s=cursor.h, p=last or "", h=cursor.h, t=cursor.t, d=done)
-    return PullResponse(
-        changes=changes, cursor=encode_cursor(nxt), up_to_date=False, progress=progress
-    )
+        per = -(-(len(changes) - start) // max(taken, 1))  # ceil: rather short than wasted
+        nxt = Cursor(e=cursor.e, s=cursor.h, p=last or "", h=cursor.h, t=cursor.t, d=done,
+                     r=max(1, per))  # fmt: skip
+    return PullPage(changes=changes, cursor=encode_cursor(nxt), up_to_date=False,
+                    progress=progress)  # fmt: skip

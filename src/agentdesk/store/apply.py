@@ -20,13 +20,17 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import msgspec
+import orjson
+
 from agentdesk.protocol import Change
 from agentdesk.store.bulk import drop_for_bulk, restore_after_bulk
 from agentdesk.store.codec import now_text
 from agentdesk.store.db import transaction
 from agentdesk.store.models import CACHE_TABLES
 from agentdesk.store.outbox_sync import ack_through
-from agentdesk.store.rows import DELETES, PARAMS, UPSERTS
+from agentdesk.store.pulled import PulledChange
+from agentdesk.store.rows import DELETES, PARAMS, UPSERTS, Raw
 
 __all__ = [
     "DEFAULT_STREAM",
@@ -76,7 +80,7 @@ class SyncPosition:
 
 def apply_changes(
     conn: sqlite3.Connection,
-    changes: Sequence[Change],
+    changes: Sequence[Change | PulledChange],
     cursor: str,
     up_to_date: bool,
     *,
@@ -88,7 +92,8 @@ def apply_changes(
 
     Args:
         conn: the sync writer connection.
-        changes: the page's changes, in seq order.
+        changes: the page's changes, in seq order; rows as received (:class:`PulledChange`,
+            stored without a decode/encode round trip) or as dicts (:class:`Change`).
         cursor: the opaque cursor the server returned with the page.
         up_to_date: the server's ``up_to_date`` flag.
         stream: the stream name (v1: one feed, ``all``).
@@ -106,20 +111,25 @@ def apply_changes(
     removes: dict[str, list[tuple[str, int]]] = defaultdict(list)
     skipped = 0
     page_max = 0
-    for ch in changes:  # hot loop (SYNC.md S4): plain lookups, no per-row helper calls
-        entity = ch.entity
+    for ch in changes:  # hot loop (snapshot pages): plain lookups, no per-row helper calls
+        entity, seq, row = ch.entity, ch.seq, ch.row
         build = PARAMS.get(entity)
-        if ch.seq > page_max:
-            page_max = ch.seq
+        if seq > page_max:
+            page_max = seq
+        raw: Raw | None
+        if type(row) is msgspec.Raw:
+            raw = None if len(row) == 4 and bytes(row) == b"null" else row
+        else:
+            raw = None if row is None else orjson.dumps(row)
         if build is None:
             skipped += 1
-        elif ch.op == "put" and ch.row is not None:
+        elif ch.op == "put" and raw is not None:
             bucket = puts.get(entity)
             if bucket is None:
                 bucket = puts[entity] = []
-            bucket.append(build(ch, synced_at))
+            bucket.append(build(ch.id, seq, raw, synced_at))
         else:
-            removes[entity].append((ch.id, ch.seq))
+            removes[entity].append((ch.id, seq))
     with transaction(conn):
         for entity, params in puts.items():
             conn.executemany(UPSERTS[entity], params)

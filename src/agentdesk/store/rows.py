@@ -1,9 +1,12 @@
-"""Wire rows (TEAM-CONTRACTS.md "Shared facts") to cache-table parameters, per entity.
+"""Wire rows to cache-table parameters, per entity.
 
-Each ``*_params`` function turns one pulled ``Change`` (its ``id``, ``seq`` and ``row``) into
-the parameter tuple of its table's upsert; :data:`UPSERTS` holds the SQL. The upserts only
-overwrite when the incoming ``row_seq`` is at least the stored one, so replaying a page is
-harmless and an older row never replaces a newer one (SYNC.md §4).
+Each function of :data:`PARAMS` turns one pulled change (its ``id``, ``seq`` and the row's JSON
+exactly as it came over the wire) into the parameter tuple of its table's upsert; :data:`UPSERTS`
+holds the SQL. Only the columns the cache indexes are decoded, each into a small typed struct
+(msgspec skips every other field without building Python objects); the ``row`` column stores the
+received JSON text as is. The upserts only overwrite when the incoming ``row_seq`` is at least the
+stored one, so replaying a page is harmless and an older row never replaces a newer one
+(docs/sync.md).
 """
 
 from __future__ import annotations
@@ -12,12 +15,14 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
+import msgspec
+
 from agentdesk.domain import Channel, CustomerAttributes, CustomerView, ResultCode
-from agentdesk.protocol import Change, to_row
-from agentdesk.store.codec import dumps, ts_text
+from agentdesk.protocol import to_row
+from agentdesk.store.codec import ts_text
 from agentdesk.store.names import name_chars, name_head, name_pinyin
 
-__all__ = ["DELETES", "PARAMS", "UPSERTS", "compact", "compact_customer_row"]
+__all__ = ["DELETES", "PARAMS", "UPSERTS", "Raw", "compact", "compact_customer_row"]
 
 Params = tuple[Any, ...]
 _MISSING = object()
@@ -67,100 +72,185 @@ def compact_customer_row(row: dict[str, Any]) -> dict[str, Any]:
     return compact(row, _customer_defaults())
 
 
-def _customer(ch: Change, synced_at: str) -> Params:
-    row = ch.row or {}
-    a = row.get("attributes", {})
-    value = row.get("value", {})
-    churn = row.get("churn", {})
-    name = a.get("name", "")
-    id_number = str(a.get("id_number", "")).upper()  # a trailing check letter is searched as X
+Raw = bytes | msgspec.Raw  # one entity's wire JSON, as received
+
+
+class _Attrs(msgspec.Struct):
+    msisdn: Any = ""
+    id_number: Any = ""
+    name: Any = ""
+    region_code: Any = ""
+    segment_id: Any = ""
+    account_manager_id: Any = None
+    value_class: Any = ""
+    vip_level: Any = ""
+    number_status: Any = ""
+
+
+class _Value(msgspec.Struct):
+    value_tier: Any = 3
+    arpu_3m: Any = 0.0
+
+
+class _Churn(msgspec.Struct):
+    risk_score: Any = 0.0
+    risk_level: Any = "low"
+
+
+class _CustomerKeys(msgspec.Struct):
+    attributes: _Attrs = msgspec.field(default_factory=_Attrs)
+    value: _Value = msgspec.field(default_factory=_Value)
+    churn: _Churn = msgspec.field(default_factory=_Churn)
+
+
+class _HoldingKeys(msgspec.Struct):
+    customer_id: Any = ""
+
+
+class _UsageKeys(msgspec.Struct):
+    customer_id: Any = None
+    month: Any = None
+
+
+class _CampaignKeys(msgspec.Struct):
+    status: Any = "active"
+
+
+class _OfferKeys(msgspec.Struct):
+    campaign_id: Any = ""
+
+
+class _TargetKeys(msgspec.Struct):
+    campaign_id: Any = None
+    customer_id: Any = None
+    in_control_group: Any = False
+    wave: Any = 1
+    assigned_channel: Any = None
+    score: Any = 0.0
+
+
+class _OrderKeys(msgspec.Struct):
+    customer_id: Any = ""
+    campaign_id: Any = ""
+    status: Any = "open"
+
+
+class _ContactKeys(msgspec.Struct):
+    customer_id: Any = ""
+    channel: Any = ""
+    staff_id: Any = ""
+    campaign_id: Any = None
+    started_at: Any = None
+    result_code: Any = ""
+    reactions: Any = None
+    server_seq: Any = None
+    result: msgspec.Raw = msgspec.field(default_factory=lambda: msgspec.Raw(b"null"))
+
+
+class _ClaimKeys(msgspec.Struct):
+    claim_id: Any = ""
+    holder_id: Any = ""
+    channel: Any = ""
+    fence: Any = 0
+    lease_until: Any = None
+
+
+class _RedirectKeys(msgspec.Struct):
+    new_id: Any = ""
+
+
+_customer_keys = msgspec.json.Decoder(_CustomerKeys).decode
+_holding_keys = msgspec.json.Decoder(_HoldingKeys).decode
+_usage_keys = msgspec.json.Decoder(_UsageKeys).decode
+_campaign_keys = msgspec.json.Decoder(_CampaignKeys).decode
+_offer_keys = msgspec.json.Decoder(_OfferKeys).decode
+_target_keys = msgspec.json.Decoder(_TargetKeys).decode
+_order_keys = msgspec.json.Decoder(_OrderKeys).decode
+_contact_keys = msgspec.json.Decoder(_ContactKeys).decode
+_claim_keys = msgspec.json.Decoder(_ClaimKeys).decode
+_redirect_keys = msgspec.json.Decoder(_RedirectKeys).decode
+
+
+def _customer(key: str, seq: int, raw: Raw, synced_at: str) -> Params:
+    k = _customer_keys(raw)
+    a, value, churn = k.attributes, k.value, k.churn
+    name = a.name
+    id_number = str(a.id_number).upper()  # a trailing check letter is searched as X
     return (
-        ch.id, a.get("msisdn", ""), id_number, id_number[::-1], name, name_chars(name),
-        name_pinyin(name), name_head(name), a.get("region_code", ""), a.get("segment_id", ""),
-        a.get("account_manager_id"), a.get("value_class", ""), a.get("vip_level", ""),
-        value.get("value_tier", 3), value.get("arpu_3m", 0.0), churn.get("risk_score", 0.0),
-        churn.get("risk_level", "low"), a.get("number_status", ""),
-        dumps(compact_customer_row(row)), ch.seq, synced_at,
+        key, a.msisdn, id_number, id_number[::-1], name, name_chars(name), name_pinyin(name),
+        name_head(name), a.region_code, a.segment_id, a.account_manager_id, a.value_class,
+        a.vip_level, value.value_tier, value.arpu_3m, churn.risk_score, churn.risk_level,
+        a.number_status, str(raw, "utf-8"), seq, synced_at,
     )  # fmt: skip
 
 
-def _holding(ch: Change, _at: str) -> Params:
-    row = ch.row or {}
-    return (ch.id, row.get("customer_id", ""), dumps(row), ch.seq)
+def _holding(key: str, seq: int, raw: Raw, _at: str) -> Params:
+    return (key, _holding_keys(raw).customer_id, str(raw, "utf-8"), seq)
 
 
-def _usage(ch: Change, _at: str) -> Params:
-    row = ch.row or {}
-    customer_id, _, month = ch.id.partition(":")
-    cid = row.get("customer_id", customer_id)
-    return (ch.id, cid, row.get("month", month), dumps(row), ch.seq)
+def _usage(key: str, seq: int, raw: Raw, _at: str) -> Params:
+    k = _usage_keys(raw)
+    customer_id, _, month = key.partition(":")
+    cid = customer_id if k.customer_id is None else k.customer_id
+    return (key, cid, month if k.month is None else k.month, str(raw, "utf-8"), seq)
 
 
-def _campaign(ch: Change, _at: str) -> Params:
-    row = ch.row or {}
-    return (ch.id, row.get("status", "active"), dumps(row), ch.seq)
+def _campaign(key: str, seq: int, raw: Raw, _at: str) -> Params:
+    return (key, _campaign_keys(raw).status, str(raw, "utf-8"), seq)
 
 
-def _offer(ch: Change, _at: str) -> Params:
-    row = ch.row or {}
-    return (ch.id, row.get("campaign_id", ""), dumps(row), ch.seq)
+def _offer(key: str, seq: int, raw: Raw, _at: str) -> Params:
+    return (key, _offer_keys(raw).campaign_id, str(raw, "utf-8"), seq)
 
 
-def _target(ch: Change, _at: str) -> Params:
-    row = ch.row or {}
-    campaign_id, _, customer_id = ch.id.partition(":")
+def _target(key: str, seq: int, raw: Raw, _at: str) -> Params:
+    k = _target_keys(raw)
+    campaign_id, _, customer_id = key.partition(":")
     return (
-        ch.id, row.get("campaign_id", campaign_id), row.get("customer_id", customer_id),
-        bool(row.get("in_control_group", False)), row.get("wave", 1),
-        row.get("assigned_channel"), row.get("score", 0.0), dumps(row), ch.seq,
+        key, campaign_id if k.campaign_id is None else k.campaign_id,
+        customer_id if k.customer_id is None else k.customer_id, bool(k.in_control_group),
+        k.wave, k.assigned_channel, k.score, str(raw, "utf-8"), seq,
     )  # fmt: skip
 
 
-def _order(ch: Change, _at: str) -> Params:
-    row = ch.row or {}
-    return (
-        ch.id, row.get("customer_id", ""), row.get("campaign_id", ""),
-        row.get("status", "open"), dumps(row), ch.seq,
-    )  # fmt: skip
+def _order(key: str, seq: int, raw: Raw, _at: str) -> Params:
+    k = _order_keys(raw)
+    return (key, k.customer_id, k.campaign_id, k.status, str(raw, "utf-8"), seq)
 
 
 _WE_START: dict[str, bool] = {c.value: not c.customer_initiated for c in Channel}
 _REACHED: dict[str, bool] = {r.value: r.reached for r in ResultCode}
 
 
-def _contact(ch: Change, _at: str) -> Params:
-    row = ch.row or {}
-    result = row.get("result")
-    campaign_id = row.get("campaign_id")
-    reactions = row.get("reactions") or []
-    channel = row.get("channel", "")
-    code = row.get("result_code", "")
+def _contact(key: str, seq: int, raw: Raw, _at: str) -> Params:
+    k = _contact_keys(raw)
+    campaign_id, channel, code = k.campaign_id, k.channel, k.result_code
     started_by_us, reached = _WE_START.get(channel), _REACHED.get(code)
     if started_by_us is None or reached is None:  # a value this build does not know
         started_by_us, reached = False, False
+    result = k.result
+    stored_result = None if len(result) == 4 and bytes(result) == b"null" else str(result, "utf-8")
     return (
-        ch.id, row.get("customer_id", ""), channel, row.get("staff_id", ""), campaign_id,
-        ts_text(row.get("started_at")) or "", code,
-        bool(campaign_id or reactions or started_by_us), reached,
-        dumps(row), None if result is None else dumps(result), row.get("server_seq") or ch.seq,
-        ch.seq, "server",
+        key, k.customer_id, channel, k.staff_id, campaign_id, ts_text(k.started_at) or "", code,
+        bool(campaign_id or k.reactions or started_by_us), reached, str(raw, "utf-8"),
+        stored_result, k.server_seq or seq, seq, "server",
     )  # fmt: skip
 
 
-def _claim(ch: Change, _at: str) -> Params:
-    row = ch.row or {}
+def _claim(key: str, seq: int, raw: Raw, _at: str) -> Params:
+    k = _claim_keys(raw)
     return (
-        ch.id, row.get("claim_id", ""), row.get("holder_id", ""), row.get("channel", ""),
-        row.get("fence", 0), ts_text(row.get("lease_until")) or "", dumps(row), ch.seq,
+        key, k.claim_id, k.holder_id, k.channel, k.fence, ts_text(k.lease_until) or "",
+        str(raw, "utf-8"), seq,
     )  # fmt: skip
 
 
-def _rule_set(ch: Change, _at: str) -> Params:
-    return (int(ch.id), dumps(ch.row or {}), ch.seq)
+def _rule_set(key: str, seq: int, raw: Raw, _at: str) -> Params:
+    return (int(key), str(raw, "utf-8"), seq)
 
 
-def _redirect(ch: Change, _at: str) -> Params:
-    return (ch.id, (ch.row or {}).get("new_id", ""), ch.seq)
+def _redirect(key: str, seq: int, raw: Raw, _at: str) -> Params:
+    return (key, _redirect_keys(raw).new_id, seq)
 
 
 _CUSTOMER_COLS = (
@@ -201,7 +291,7 @@ UPSERTS: dict[str, str] = {
     "redirect": _upsert("redirect", "old_id", ("old_id", "new_id", "row_seq")),
 }
 
-PARAMS: dict[str, Callable[[Change, str], Params]] = {
+PARAMS: dict[str, Callable[[str, int, Raw, str], Params]] = {
     "customer": _customer,
     "holding": _holding,
     "usage": _usage,

@@ -19,6 +19,7 @@ from agentdesk.store import apply as store_apply
 from agentdesk.store.bulk import in_bulk_mode
 from agentdesk.store.outbox import OutboxEntry
 from agentdesk.store.outbox_sync import OutboxCounts
+from agentdesk.store.pulled import PulledChange
 from agentdesk.sync.crashpoints import CrashHook, crash_hook_from_env
 
 __all__ = ["CacheSyncStore"]
@@ -67,7 +68,12 @@ class CacheSyncStore:
         return position.cursor if position else ""
 
     def apply_changes(
-        self, changes: Sequence[Change], cursor: str, *, up_to_date: bool, snapshot: bool
+        self,
+        changes: Sequence[Change | PulledChange],
+        cursor: str,
+        *,
+        up_to_date: bool,
+        snapshot: bool,
     ) -> None:
         """Apply one page with its cursor in one transaction (bulk mode during a snapshot)."""
         point = "mid_snapshot_page" if snapshot else "mid_delta_apply"

@@ -4,7 +4,10 @@
    flight first and recorded per item after the answer; the push stops at the first ``retry``.
 2. Pull until the feed is ``up_to_date`` and this device's write checkpoint has been seen; every
    page is applied in one store transaction together with its cursor, so a crash re-downloads at
-   most one page (the snapshot resumes from the persisted cursor).
+   most one page (the snapshot resumes from the persisted cursor). While a page that is not the
+   last is being applied, the next one is already downloading on a worker thread (its cursor
+   came with the page); nothing is applied out of order and the stored cursor is always that of
+   the last applied page.
 3. On ``reset_required``: push the outbox first, then drop the cache and re-snapshot. The outbox
    is never touched by a reset.
 """
@@ -13,9 +16,11 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 
-from agentdesk.protocol import PullResponse, PushItem, PushResponse
+from agentdesk.protocol import PushItem, PushResponse
+from agentdesk.store.pulled import PulledPage
 from agentdesk.sync.client import ApiClient
 from agentdesk.sync.crashpoints import CrashHook, crash_hook_from_env
 from agentdesk.sync.errors import Offline, ProtocolError, ResetRequired, SyncError
@@ -150,22 +155,27 @@ class SyncEngine:
     def _pull(self, report: SyncReport, cancel: threading.Event | None) -> None:
         cursor = self.store.sync_cursor()
         seen, extra = 0, 0
-        while True:
-            if cancel is not None and cancel.is_set():
-                report.cancelled = True
-                return
-            page = self._pull_page(cursor)
-            self._apply_page(page)
-            report.pulled += len(page.changes)
-            report.pages += 1
-            seen = max([seen, *(change.seq for change in page.changes)])
-            cursor = page.cursor
-            if page.up_to_date:
-                if seen >= report.write_checkpoint or extra >= _EXTRA_PULLS:
-                    return
-                extra += 1
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sync-pull") as pool:
+            ahead: Future[PulledPage] | None = None
+            while True:
+                if cancel is not None and cancel.is_set():
+                    report.cancelled = True
+                    return  # a page downloading ahead is dropped (the pool waits for it)
+                page = ahead.result() if ahead is not None else self._pull_page(cursor)
+                ahead = None
+                if not page.up_to_date:  # more to come: download it while this page is applied
+                    ahead = pool.submit(self._pull_page, page.cursor)
+                self._apply_page(page)
+                report.pulled += len(page.changes)
+                report.pages += 1
+                seen = max([seen, *(change.seq for change in page.changes)])
+                cursor = page.cursor
+                if page.up_to_date:
+                    if seen >= report.write_checkpoint or extra >= _EXTRA_PULLS:
+                        return
+                    extra += 1
 
-    def _pull_page(self, cursor: str) -> PullResponse:
+    def _pull_page(self, cursor: str) -> PulledPage:
         """One page; a read timeout halves the page size for the next try (a slow link or a
         busy service must not make the same too-big page time out forever)."""
         try:
@@ -176,7 +186,7 @@ class SyncEngine:
                 self._pull_limit = max(MIN_PULL_LIMIT, current // 2)
             raise
 
-    def _apply_page(self, page: PullResponse) -> None:
+    def _apply_page(self, page: PulledPage) -> None:
         snapshot = page.progress is not None and not page.up_to_date
         self.store.apply_changes(
             page.changes, page.cursor, up_to_date=page.up_to_date, snapshot=snapshot

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 from agentdesk.protocol import Change, PushResult
+from agentdesk.store.pulled import PulledChange
 
 __all__ = ["OutboxEntry", "SyncStore"]
 
@@ -65,7 +66,12 @@ class SyncStore(Protocol):
         """Record per-item results in one transaction."""
 
     def apply_changes(
-        self, changes: Sequence[Change], cursor: str, *, up_to_date: bool, snapshot: bool
+        self,
+        changes: Sequence[Change | PulledChange],
+        cursor: str,
+        *,
+        up_to_date: bool,
+        snapshot: bool,
     ) -> None:
         """Apply one pull page and advance the cursor, in one transaction."""
 

@@ -53,9 +53,12 @@ async def pull_changes(
     state: StateDep,
     principal: PrincipalDep,
     cursor: Annotated[str, Query(max_length=4096)] = "",
-    limit: Annotated[int, Query(ge=1, le=MAX_PULL_LIMIT)] = 1000,
+    limit: Annotated[int, Query(ge=1, le=MAX_PULL_LIMIT)] = MAX_PULL_LIMIT,
 ) -> Response:
-    """Snapshot pages of the caller's scope (empty cursor), then the change feed."""
+    """Snapshot pages of the caller's scope (empty cursor), then the change feed.
+
+    Stored rows are spliced into the answer as they are (see :mod:`agentdesk_sync.pull`).
+    """
     async with state.engine.connect() as conn:
         page = await pull.pull(conn, principal, cursor, limit)
     return _encode(page)
