@@ -167,12 +167,14 @@ async def verify_login(session: AsyncSession, username: str, password: str) -> P
         ApiError: 401 ``unauthorized`` for an unknown user or a wrong password.
     """
     cols = (AppUser.user_id, AppUser.name, AppUser.role, AppUser.channels, AppUser.regions)
-    row = (
-        await session.execute(
-            select(*cols, AppUser.password_hash).where(AppUser.username == username)
-        )
-    ).first()
-    await session.rollback()  # never hold a (SQLite) transaction across the argon2 check
+    row = None
+    if "\x00" not in username:  # no user has one (and PostgreSQL text cannot hold it)
+        row = (
+            await session.execute(
+                select(*cols, AppUser.password_hash).where(AppUser.username == username)
+            )
+        ).first()
+        await session.rollback()  # never hold a (SQLite) transaction across the argon2 check
     stored = row.password_hash if row else _HASHER.hash("x")  # same cost for unknown users
     try:
         await anyio.to_thread.run_sync(_HASHER.verify, stored, password)

@@ -196,7 +196,8 @@ def _attempt(
     done: Events = []
     with item_txn(state, done) as conn:
         rules = rules_now(conn, state)
-        ctx = PushContext(state, principal, request.device_id[:64], rules, done, conn)
+        device = request.device_id.replace("\x00", "")[:64]
+        ctx = PushContext(state, principal, device, rules, done, conn)
         results = _Batch(ctx, conn).run(request)
         seqs = [r.server_seq for r in results if r.status in _DONE and r.server_seq]
         checkpoint = max(seqs) if seqs else high_water_sync(conn)
@@ -294,6 +295,12 @@ class _Batch:
         run: list[_Contact] = []
         for index in sorted(range(len(items)), key=lambda i: items[i].seq):
             item = items[index]
+            if _has_nul(item):  # PostgreSQL text cannot store it; refused on both backends
+                fields = {"payload": "contains a NUL character"}
+                self.results[index] = rejected(
+                    item.id, "invalid_payload", "The item is invalid.", {"fields": fields}
+                )
+                continue
             if item.kind == "contact" and item.schema in SCHEMAS:
                 prepared = self._prepare(index, item)
                 if prepared is not None:
@@ -495,6 +502,20 @@ class _Batch:
         announce(conn, seqs[-1], self.changes)
         self.unflushed, self.changes, self.releases = [], [], []
         self.added.clear()  # written: later runs read these contacts with the stored history
+
+
+def _has_nul(item: PushItem) -> bool:
+    return _nul(item.id) or _nul(item.kind) or _nul(item.payload) or _nul(item.claim_id)
+
+
+def _nul(value: object) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_nul(k) or _nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_nul(v) for v in value)
+    return False
 
 
 def _may_record(principal: Principal) -> None:

@@ -201,3 +201,12 @@ def test_a_database_failure_in_a_batch_answers_retry_for_all_and_stores_nothing(
     assert [r["status"] for r in again] == ["applied", flagged, flagged]
     assert _count(sync_engine, m.Contact) == 3
     assert _count(sync_engine, m.ChangeLog) == log_before + 3
+
+
+def test_a_nul_character_is_refused_for_that_item_only(api: Api, sync_engine: Engine) -> None:
+    bad = contact("C00000001", seq=1, note="a\x00b")
+    good = contact("C00000001", seq=2)
+    body = _push(api, "cc1", bad, good)
+    assert [r["status"] for r in body["results"]] == ["rejected", "applied"]
+    assert body["results"][0]["error"]["code"] == "invalid_payload"
+    assert _count(sync_engine, m.Contact) == 1
