@@ -21,7 +21,7 @@ from agentdesk.domain import (
     ValueInfo,
 )
 from agentdesk.protocol import to_row
-from agentdesk_sync.seed.catalog import EXTRAS, PLANS
+from agentdesk_sync.seed.catalog import EXTRAS, PLANS, Product
 from agentdesk_sync.seed.fast import Weighted, pick, randint, uniform
 from agentdesk_sync.seed.identity import make_id_number, make_msisdn
 from agentdesk_sync.seed.names import PersonName, pick_name
@@ -116,14 +116,28 @@ def _status(rng: random.Random, postpaid: bool) -> str:
     return "retention_period" if roll < 0.01 else "valid"
 
 
+_SHUFFLE_STEPS = tuple((i, (i + 1).bit_length()) for i in reversed(range(1, len(EXTRAS))))
+
+
+def _shuffled(rng: random.Random, items: tuple[Product, ...]) -> list[Product]:
+    """``rng.shuffle(list(items))`` with the same draws, without its per-step calls."""
+    shuffled = list(items)
+    bits = rng.getrandbits
+    for i, k in _SHUFFLE_STEPS:
+        j = bits(k)
+        while j > i:
+            j = bits(k)
+        shuffled[i], shuffled[j] = shuffled[j], shuffled[i]
+    return shuffled
+
+
 def make_holdings(rng: random.Random, person: Person, anchor: date) -> list[Row]:
     """About three products: the plan, plus extras."""
     attrs = person.attrs
     cid = attrs["customer_id"]
     target = person.profile.base_arpu * uniform(rng, 0.7, 1.1)
     plan = min(PLANS[person.profile.brand], key=lambda p: abs(p.fee - target))
-    extras = list(EXTRAS)
-    rng.shuffle(extras)
+    extras = _shuffled(rng, EXTRAS)
     rows = []
     for number, product in enumerate([plan, *extras[: _EXTRA_COUNT.pick(rng)]], start=1):
         back = randint(rng, 10, 900)

@@ -67,6 +67,7 @@ def _contact(row: Row, when: Callable[[str], str], flag: Callable[[bool], Any]) 
 def chunk_tables(rows: ChunkRows, dialect: str, updated_at: str) -> Tables:
     """The database tuples of one generated chunk, per table (column order: :data:`COLUMNS`)."""
     when = _sqlite_time if dialect == "sqlite" else _pg_time
+    dumps = orjson.dumps
     flag: Callable[[bool], Any] = int if dialect == "sqlite" else bool
     stamp = when(updated_at)
     customers = []
@@ -79,8 +80,10 @@ def chunk_tables(rows: ChunkRows, dialect: str, updated_at: str) -> Tables:
         )  # fmt: skip
     return {
         "customer": customers,
-        "holding": [(h["holding_id"], h["customer_id"], _dumps(h), 0) for h in rows.holdings],
-        "usage_month": [(u["customer_id"], u["month"], _dumps(u)) for u in rows.usage],
+        "holding": [
+            (h["holding_id"], h["customer_id"], dumps(h).decode(), 0) for h in rows.holdings
+        ],
+        "usage_month": [(u["customer_id"], u["month"], dumps(u).decode()) for u in rows.usage],
         "contact": [_contact(c, when, flag) for c in rows.contacts],
         "target_member": [
             (
