@@ -1,16 +1,20 @@
 """Adapters to the product over the network: push, first sync, propagation, claims, load.
 
-Clients are the product's own (``AuthService`` + ``build_services`` + ``SyncEngine``, or
-``ApiClient`` for the concurrent agents), the service is ``agentdesk-sync serve`` on loopback.
+Clients are the product's own (``AuthService`` + ``build_services`` + ``SyncEngine``), the
+service is ``agentdesk-sync serve`` on loopback. The concurrent agents of P10 and P12 are an
+open-loop load from a separate process (:mod:`bench.loadgen`) speaking the product's wire
+format, so that generating load does not take the CPU the service needs.
 """
 
 from __future__ import annotations
 
+import json
 import random
 import sqlite3
+import subprocess
+import sys
 import threading
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -39,8 +43,12 @@ __all__ = [
     "push_rate",
 ]
 
-LOAD_CLIENTS = 8
+LOAD_CLIENTS = 50  # P12: agents (devices) sharing the offered contact rate
+LOAD_RATE = 500.0  # P12: contacts/s offered in total (open loop, one contact per push)
+CLAIM_RATE = 1.0  # P10: claims/s per agent (open loop, Poisson)
+WARMUP_S = 2.0
 PROPAGATION_WAIT = 10.0
+RULES_WAIT = 30.0
 
 
 def online_client(ctx: Ctx, size: int | None = None) -> Client:
@@ -227,147 +235,105 @@ def _customer_ids(ctx: Ctx, k: int) -> list[str]:
     return [ids[rng.randrange(len(ids))] for _ in range(k)]
 
 
-def _agent_api(base_url: str, k: int) -> Any:
+def _rules_all_day(ctx: Ctx, backend: str, base_url: str, db_url: str) -> None:
+    """Give the run's store a rule set without quiet hours, once per backend.
+
+    The service reads the newest rule set; the bench waits (bounded) until the eligibility of
+    an outbound call no longer names quiet hours, so a claim is judged by the same rules at
+    any hour of the day in China.
+    """
+    key = f"all-day-{backend}"
+    if key in ctx.cache:
+        return
+    from bench.allday import install_all_day_rules
+
     with product("agentdesk.sync.ApiClient"):
         from agentdesk.sync.client import ApiClient
-        from agentdesk.sync.errors import ServerBusy
+    install_all_day_rules(db_url)
+    probe = _customer_ids(ctx, 1)[0]
     api = ApiClient(base_url)
-    for attempt in range(20):  # setup, not measured: the service may answer 503 while busy
-        try:
-            api.login(f"bench_a{k:02d}", PASSWORD, f"bench-agent-{k:02d}")
-            break
-        except ServerBusy:
-            if attempt == 19:
-                raise
-            time.sleep(0.5)
-    return api
-
-
-def _agents(base_url: str, n: int) -> list[Any]:
-    """``n`` logged-in agent clients, one login after the other (setup, not timed).
-
-    Concurrent logins made the embedded-SQLite service answer 503 "database unavailable"
-    (2026-11-26), so the setup logs in sequentially.
-    """
-    return [_agent_api(base_url, k) for k in range(n)]
-
-
-def _run_agents(agents: int, work: Any) -> None:
-    errors: list[BaseException] = []
-
-    def wrapped(k: int) -> None:
-        try:
-            work(k)
-        except BaseException as exc:
-            errors.append(exc)
-
-    threads = [threading.Thread(target=wrapped, args=(k,)) for k in range(agents)]
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join()
-    if errors:
-        raise errors[0]
-
-
-def claim_latency(ctx: Ctx, backend: str, agents: int, per_agent: int) -> Stat:
-    """``ApiClient.acquire_claim`` latency with ``agents`` concurrent logged-in agents."""
-    svc = service_for(ctx, backend)
-    ids = _customer_ids(ctx, agents * per_agent)
-    apis = _agents(svc.base_url, agents)
-    samples: list[float] = []
-    answers: dict[str, int] = {}
-    lock = threading.Lock()
-    barrier = threading.Barrier(agents)
-
-    def agent(k: int) -> None:
-        api, local, seen = apis[k], [], []
-        barrier.wait()
-        for j in range(per_agent):
-            start = time.perf_counter()
-            try:
-                granted = api.acquire_claim(ids[k * per_agent + j], "outbound_call")
-            except Exception as exc:  # held by another agent or refused: still an answer
-                granted, kind = None, type(exc).__name__
-            else:
-                kind = "granted"
-            local.append(time.perf_counter() - start)
-            seen.append(kind)
-            if granted is not None:
-                api.release_claim(granted.claim_id)
-        with lock:
-            samples.extend(local)
-            for kind in seen:
-                answers[kind] = answers.get(kind, 0) + 1
-
     try:
-        _run_agents(agents, agent)
+        api.login("bench_a00", PASSWORD, "bench-rules-probe")
+        deadline = time.monotonic() + RULES_WAIT
+        while True:
+            answer = api.eligibility(probe, "outbound_call")
+            quiet = [r for r in answer.reasons if "quiet" in r.code]
+            if not quiet:
+                break
+            if time.monotonic() > deadline:
+                msg = f"the service still applies quiet hours {RULES_WAIT:.0f} s after the update"
+                raise RuntimeError(msg)
+            time.sleep(0.5)
     finally:
-        for api in apis:
-            api.close()
-    ctx.cache[f"claim-answers-{backend}"] = answers
+        api.close()
+    ctx.cache[key] = True
+
+
+def _load(ctx: Ctx, base_url: str, spec: dict[str, Any]) -> dict[str, Any]:
+    """Run :mod:`bench.loadgen` in its own process against ``base_url`` and return its result."""
+    from bench.dataset import AGENTS
+
+    port = int(base_url.rsplit(":", 1)[1])
+    agents = int(spec.pop("agents"))
+    if agents > AGENTS:
+        msg = f"the data set has {AGENTS} load agents, not {agents}"
+        raise ValueError(msg)
+    full = {
+        "host": "127.0.0.1",
+        "port": port,
+        "usernames": [f"bench_a{k:02d}" for k in range(agents)],
+        "password": PASSWORD,
+        "customers": _customer_ids(ctx, 5_000),
+        "seed": ctx.seed,
+        "warmup_s": WARMUP_S,
+        **spec,
+    }
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench.loadgen"], input=json.dumps(full), capture_output=True,
+        text=True, cwd=ctx.repo, timeout=float(spec["seconds"]) + 600, check=False,
+    )  # fmt: skip
+    if proc.returncode != 0:
+        msg = f"load generator failed: {proc.stderr.strip()[-800:]}"
+        raise RuntimeError(msg)
+    result: dict[str, Any] = json.loads(proc.stdout)
+    return result
+
+
+def claim_latency(ctx: Ctx, backend: str, agents: int, seconds: float) -> Stat:
+    """Latency of acquiring a claim (``POST /v1/claims``) with ``agents`` agents, open loop.
+
+    Each agent claims a random customer at Poisson arrivals of :data:`CLAIM_RATE` per second
+    and releases a granted claim at once; the latency runs from the scheduled arrival to the
+    answer. The run's store has no quiet hours (see :func:`_rules_all_day`). The answer mix,
+    achieved rate, release latency and the generator's CPU share land in ``ctx.cache``.
+    """
+    svc = service_for(ctx, backend)
+    _rules_all_day(ctx, backend, svc.base_url, svc.db_url)
+    result = _load(ctx, svc.base_url, {"mode": "claims", "agents": agents, "rate": CLAIM_RATE,
+                                       "seconds": seconds, "channel": "outbound_call"})  # fmt: skip
+    samples = result.pop("samples")
+    ctx.cache[f"claim-load-{backend}"] = result
+    ctx.cache[f"claim-answers-{backend}"] = result["answers"]
+    if not samples:
+        raise NotReady("no claim answered")
     return stat_of(samples)
 
 
-def _contact_item(customer_id: str, seq: int, staff: str) -> Any:
-    with product("agentdesk.store.outbox.contact_payload / agentdesk.protocol.PushItem"):
-        from agentdesk.domain import Channel, Contact, ResultCode
-        from agentdesk.protocol import PushItem
-        from agentdesk.store.outbox import contact_payload
-    from datetime import UTC, datetime, timedelta
-
-    now = datetime.now(UTC)
-    cid = str(uuid.uuid4())
-    contact = Contact(contact_id=cid, customer_id=customer_id, channel=Channel.INBOUND_CALL,
-                      started_at=now - timedelta(minutes=2), ended_at=now,
-                      result_code=ResultCode.REACHED_NO_OFFER, staff_id=staff)  # fmt: skip
-    return PushItem(id=cid, seq=seq, kind="contact", schema=1, payload=contact_payload(contact))
-
-
 def contact_load(ctx: Ctx, backend: str, seconds: float) -> tuple[float, float, float]:
-    """(contacts/s, median, p99) of one-contact pushes by ``LOAD_CLIENTS`` concurrent agents."""
+    """(applied contacts/s, median, p99) with :data:`LOAD_RATE` contacts/s offered, open loop.
+
+    :data:`LOAD_CLIENTS` agents (one device and keep-alive connection each) push one contact
+    per ``POST /v1/sync/push`` at Poisson arrivals; latency runs from the scheduled arrival to
+    the answer, so a backlog shows in it. Details land in ``ctx.cache``.
+    """
     svc = service_for(ctx, backend)
-    ids = _customer_ids(ctx, 5_000)
-    apis = _agents(svc.base_url, LOAD_CLIENTS)
-    from agentdesk.sync.errors import ServerBusy
-
-    samples: list[float] = []
-    done, busy = [0], [0]
-    lock = threading.Lock()
-    barrier = threading.Barrier(LOAD_CLIENTS)
-    end_at = [0.0]
-
-    def agent(k: int) -> None:
-        api, local, ok = apis[k], [], 0
-        barrier.wait()
-        end = end_at[0] or time.perf_counter() + seconds
-        end_at[0] = end
-        seq = 0
-        while time.perf_counter() < end:
-            seq += 1
-            item = _contact_item(ids[(k * 997 + seq) % len(ids)], seq, f"bench_a{k:02d}")
-            start = time.perf_counter()
-            try:
-                answer = api.push(f"bench-agent-{k:02d}", [item])
-            except ServerBusy:  # a 503 is an answer too: counted, not applied
-                local.append(time.perf_counter() - start)
-                busy[0] += 1
-                continue
-            local.append(time.perf_counter() - start)
-            ok += sum(1 for r in answer.results if r.status.startswith("applied"))
-        with lock:
-            samples.extend(local)
-            done[0] += ok
-
-    start = time.perf_counter()
-    try:
-        _run_agents(LOAD_CLIENTS, agent)
-    finally:
-        for api in apis:
-            api.close()
-    elapsed = time.perf_counter() - start
+    _rules_all_day(ctx, backend, svc.base_url, svc.db_url)
+    rate = LOAD_RATE / LOAD_CLIENTS
+    result = _load(ctx, svc.base_url, {"mode": "contacts", "agents": LOAD_CLIENTS, "rate": rate,
+                                       "seconds": seconds})  # fmt: skip
+    samples = result.pop("samples")
+    ctx.cache[f"load-{backend}"] = result
     if not samples:
         raise NotReady("no push answered")
     st = stat_of(samples)
-    ctx.cache[f"load-{backend}"] = {"requests": len(samples), "applied": done[0], "busy": busy[0]}
-    return done[0] / elapsed, st.median, st.p99
+    return float(result["applied_per_s"]), st.median, st.p99
