@@ -98,11 +98,30 @@ def seed(
     anchor: Annotated[
         str | None, typer.Option(help="The data set's 'today' (YYYY-MM-DD); default today (UTC).")
     ] = None,
+    csv_out: Annotated[
+        Path | None,
+        typer.Option(
+            "--csv",
+            help="Write the customers to this CSV (an `import customers` file) instead of "
+            "loading the store.",
+        ),
+    ] = None,
 ) -> None:
     """Load the deterministic demo/benchmark data set (migrates first if needed)."""
     from agentdesk_sync.seed import seed_database
 
     day = _parse_day(anchor) if anchor else None
+    if csv_out is not None:
+        from datetime import UTC, datetime
+
+        from agentdesk_sync.seed.export import write_customers_csv
+
+        try:
+            count = write_customers_csv(csv_out, customers, seed, day or datetime.now(UTC).date())
+        except OSError as exc:
+            raise DataInputError(f"Cannot write {csv_out}: {exc.strerror}.") from None
+        _say(f"Wrote {count} customers to {csv_out}.")
+        return
     with _progress("seeding") as progress:
         report = seed_database(resolve_db_url(db), customers, seed, anchor=day, progress=progress)
     _say(report.summary())

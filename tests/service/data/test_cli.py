@@ -77,6 +77,19 @@ def test_seed_then_seed_again_is_a_no_op(db_url: str, capsys: pytest.CaptureFixt
     assert "already seeded" in err
 
 
+def test_seed_csv_then_import_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    source = tmp_path / "customers.csv"
+    args = ["seed", "--customers", "60", "--seed", "3", "--anchor", "2026-11-26", "--csv"]
+    code, out, _ = _run([*args, str(source)], capsys)
+    assert (code, out.strip()) == (0, f"Wrote 60 customers to {source}.")
+    url = f"sqlite:///{tmp_path}/c.db"
+    code, out, _ = _run(["import", "customers", str(source), "--db", url], capsys)
+    assert (code, out.strip()) == (0, "imported=60 updated=0 unchanged=0 rejected=0")
+    code, _, err = _run([*args, str(tmp_path / "missing" / "x.csv")], capsys)
+    assert code == 1
+    assert "Cannot write" in err
+
+
 def test_create_user_with_portfolio(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     url = f"sqlite:///{tmp_path}/c.db"
     portfolio = tmp_path / "portfolio.txt"
