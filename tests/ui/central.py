@@ -47,6 +47,12 @@ class Central:
         """A real API client bound to the in-process app."""
         return ApiClient(client=self.client, token=token)
 
+    def logged_in(self, user: str = "agent2", device_id: str = "dev-2") -> ApiClient:
+        """A real API client logged in as ``user`` (by default a colleague, 坐席二)."""
+        api = self.api()
+        api.login(user, PASSWORD, device_id)
+        return api
+
 
 def _customers(engine: object) -> None:
     with Session(engine) as session:  # type: ignore[arg-type]

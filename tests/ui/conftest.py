@@ -37,6 +37,7 @@ from agentdesk.services.dto import UserSession
 from agentdesk.store import CacheDB
 from agentdesk.store.apply import apply_changes
 from tests.ui.central import central  # noqa: F401  (fixture)
+from tests.ui.desktop import Desktop, show_desktop
 
 NOW = datetime.now(UTC)
 SURNAMES = "王李张刘陈杨黄赵吴周"
@@ -185,48 +186,27 @@ def build(seeded_db: CacheDB) -> Any:
     return make
 
 
-@dataclass
-class Ui:
-    """A real main window over the seeded cache (offline: sync reports offline)."""
-
-    window: Any
-    tasks: Any
-    sync: Any
-    services: Services
-    language: Any
+Ui = Desktop  # a real main window over the seeded cache (offline: sync reports offline)
 
 
 @pytest.fixture
 def make_ui(qtbot: Any, build: Any) -> Iterator[Any]:
-    """``make_ui(role)`` → a shown :class:`MainWindow` with its task manager and services."""
-    from agentdesk.ui.context import UiContext
-    from agentdesk.ui.language import LanguageSwitcher
-    from agentdesk.ui.mainwindow import MainWindow
-    from agentdesk.ui.sync_controller import SyncController
-    from agentdesk.ui.tasks import TaskManager
+    """``make_ui(role)`` → a shown :class:`Desktop` (main window, task manager, services)."""
+    made: list[Desktop] = []
 
-    made: list[Ui] = []
-
-    def make(role: Role = Role.CALL_CENTRE, language: str = "en", processes: bool = False) -> Ui:
+    def make(
+        role: Role = Role.CALL_CENTRE, language: str = "en", processes: bool = False
+    ) -> Desktop:
         built = build(role)
-        tasks = TaskManager(use_processes=processes)
-        ctx = UiContext(tasks=tasks, services=built.services, session=built.session)
-        sync = SyncController(tasks, built.services.sync)
-        switcher = LanguageSwitcher()
-        switcher.install(language)
-        window = MainWindow(ctx, sync, switcher)
-        qtbot.addWidget(window)
-        window.show()
-        window.windowHandle().requestActivate()
-        qtbot.waitUntil(window.isActiveWindow, timeout=5000)
-        ui = Ui(window=window, tasks=tasks, sync=sync, services=built.services, language=switcher)
+        ui = show_desktop(
+            qtbot, built.services, built.session, language=language, processes=processes
+        )
         made.append(ui)
         return ui
 
     yield make
     for ui in made:
-        ui.sync.stop()
-        ui.tasks.shutdown(wait=True)
+        ui.close(close_db=False)  # the seeded cache is the seeded_db fixture's
         ui.language.install("en")  # Qt's own translator is application-wide
     from agentdesk import i18n
 

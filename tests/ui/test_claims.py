@@ -15,51 +15,19 @@ import pytest
 from PySide6.QtCore import Qt
 
 from agentdesk.domain import ResultCode
-from agentdesk.services import build_services
-from agentdesk.services.auth import AuthService
 from agentdesk.store.codec import parse_ts
 from agentdesk.sync import ApiClient, Claimed
-from agentdesk.ui.context import UiContext
-from agentdesk.ui.language import LanguageSwitcher
-from agentdesk.ui.mainwindow import MainWindow
-from agentdesk.ui.sync_controller import SyncController
-from agentdesk.ui.tasks import TaskManager
 from agentdesk.ui.texts import fmt_time
 from agentdesk.ui.views.outcome_form import RESULT_KEYS
 from tests.ui.central import PASSWORD, Central
+from tests.ui.desktop import desktop_auth, logged_in_desktop
 
 
 @pytest.fixture
 def desktop(qtbot: Any, tmp_path: Path, central: Central) -> Any:
-    auth = AuthService(
-        lambda user: tmp_path / "users" / user / "cache.db",
-        "http://testserver",
-        "dev-1",
-        api_factory=lambda _url: central.api(),
-    )
-    login = auth.login("agent1", PASSWORD)
-    services = build_services(login)
-    tasks = TaskManager(use_processes=False)
-    sync = SyncController(tasks, services.sync)
-    language = LanguageSwitcher()
-    language.install("en")
-    window = MainWindow(UiContext(tasks, services, login.session), sync, language)
-    qtbot.addWidget(window)
-    window.show()
-    window.windowHandle().requestActivate()
-    qtbot.waitUntil(window.isActiveWindow, timeout=5000)
-    with qtbot.waitSignal(window.sync.sig_cycle_done, timeout=20000):
-        window.sync.sync_now()
-    yield window, services
-    sync.stop()
-    tasks.shutdown(wait=True)
-    services.db.close()
-
-
-def _other(central: Central) -> ApiClient:
-    api = central.api()
-    api.login("agent2", PASSWORD, "dev-2")
-    return api
+    auth = desktop_auth(tmp_path, "dev-1", api=central.api)
+    with logged_in_desktop(qtbot, auth, "agent1", PASSWORD, first_sync=True) as desk:
+        yield desk.window, desk.services
 
 
 def _open(qtbot: Any, window: Any, name: str) -> str:
@@ -90,7 +58,7 @@ def test_claim_is_renewed_while_open_and_released_when_the_customer_closes(
     lease = panel.claim.lease_until
     qtbot.waitUntil(lambda: panel.renewals >= 2, timeout=10000)
     assert panel.claim.lease_until > lease  # the server extended it
-    other = _other(central)
+    other = central.logged_in()
     assert not _can_claim(other, first)  # still ours after more than one TTL/3
     _open(qtbot, window, "李建国")  # closing the first customer releases its claim
     assert panel.claim is None
@@ -103,7 +71,7 @@ def test_outcome_releases_the_claim_at_push(qtbot: Any, desktop: Any, central: C
     cid = _open(qtbot, window, "张丽华")
     qtbot.keyClick(window, Qt.Key.Key_K, Qt.KeyboardModifier.ControlModifier)
     qtbot.waitUntil(lambda: panel.claim is not None, timeout=5000)
-    other = _other(central)
+    other = central.logged_in()
     assert not _can_claim(other, cid)
     panel.select_result(RESULT_KEYS.index(ResultCode.REACHED_NO_OFFER))
     with qtbot.waitSignal(panel.sig_saved, timeout=5000):
@@ -118,7 +86,7 @@ def test_someone_elses_claim_shows_in_the_header(
 ) -> None:
     window, _services = desktop
     cid = _open(qtbot, window, "陈志强")
-    other = _other(central)
+    other = central.logged_in()
     other.acquire_claim(cid, "store")
     with qtbot.waitSignal(window.sync.sig_cycle_done, timeout=20000):
         window.sync.sync_now()
@@ -138,7 +106,7 @@ def test_header_since_is_when_the_claim_was_first_taken_not_the_last_renewal(
 ) -> None:
     window, _services = desktop
     cid = _open(qtbot, window, "王秀英")
-    other = _other(central)
+    other = central.logged_in()
     taken = other.acquire_claim(cid, "store")
     renewed = other.renew_claim(taken.claim_id, ttl_s=900)  # a renewal publishes the claim again
     with qtbot.waitSignal(window.sync.sig_cycle_done, timeout=20000):

@@ -23,16 +23,10 @@ from sqlalchemy.orm import Session
 
 from agentdesk.domain import Channel, Contact, OfferReaction, Reaction, ResultCode
 from agentdesk.protocol import PushItem
-from agentdesk.services import build_services
-from agentdesk.services.auth import AuthService
 from agentdesk.store.outbox import contact_payload
 from agentdesk.store.outbox_sync import counts
 from agentdesk.sync import ApiClient
-from agentdesk.ui.context import UiContext
-from agentdesk.ui.language import LanguageSwitcher
 from agentdesk.ui.mainwindow import MainWindow
-from agentdesk.ui.sync_controller import SyncController
-from agentdesk.ui.tasks import TaskManager
 from agentdesk.ui.views.outcome_form import RESULT_KEYS
 from agentdesk_sync.auth import create_user
 from agentdesk_sync.db import models as m
@@ -41,6 +35,7 @@ from bench.faultproxy import FaultProxy
 from tests.reliability.service import ServiceProcess
 from tests.reliability.world import _all_day_rules
 from tests.ui.central import PASSWORD, _customers
+from tests.ui.desktop import desktop_auth, logged_in_desktop
 from tests.ui.test_customer_flow import type_chinese
 
 CLERK_PASSWORD = "pw-clerk-1"
@@ -77,24 +72,11 @@ def day(qtbot: Any, tmp_path: Path) -> Iterator[Day]:
     _central(db_url)
     service = ServiceProcess(db_url, tmp_path / "service.log").start()
     proxy = FaultProxy("127.0.0.1", service.port, seed=7).start()
-    auth = AuthService(lambda user: tmp_path / "users" / user / "cache.db", proxy.url, "desk-1")
-    login = auth.login("agent1", PASSWORD)
-    services = build_services(login)
-    tasks = TaskManager(use_processes=False)
-    sync = SyncController(tasks, services.sync)
-    language = LanguageSwitcher()
-    language.install("en")
-    window = MainWindow(UiContext(tasks, services, login.session), sync, language)
-    qtbot.addWidget(window)
-    window.show()
-    window.windowHandle().requestActivate()
-    qtbot.waitUntil(window.isActiveWindow, timeout=5000)
     try:
-        yield Day(window, services, service, proxy, db_url)
+        auth = desktop_auth(tmp_path, "desk-1", base_url=proxy.url)
+        with logged_in_desktop(qtbot, auth, "agent1", PASSWORD) as desk:
+            yield Day(desk.window, desk.services, service, proxy, db_url)
     finally:
-        sync.stop()
-        tasks.shutdown(wait=True)
-        services.db.close()
         proxy.stop()
         service.stop()
 

@@ -10,25 +10,15 @@ import pytest
 from PySide6.QtCore import Qt
 
 from agentdesk.domain import ResultCode
-from agentdesk.services import build_services
 from agentdesk.services.auth import AuthError, AuthService
 from agentdesk.sync import ApiClient
-from agentdesk.ui.context import UiContext
-from agentdesk.ui.language import LanguageSwitcher
-from agentdesk.ui.mainwindow import MainWindow
-from agentdesk.ui.sync_controller import SyncController
-from agentdesk.ui.tasks import TaskManager
 from agentdesk.ui.views.outcome_form import RESULT_KEYS
 from tests.ui.central import PASSWORD, Central
+from tests.ui.desktop import desktop_auth, logged_in_desktop
 
 
 def _auth(tmp_path: Path, api: Any) -> AuthService:
-    return AuthService(
-        lambda user: tmp_path / "users" / user / "cache.db",
-        "http://testserver",
-        "dev-1",
-        api_factory=lambda _url: api,
-    )
+    return desktop_auth(tmp_path, "dev-1", api=lambda: api)
 
 
 def _offline_api() -> ApiClient:
@@ -40,21 +30,8 @@ def _offline_api() -> ApiClient:
 
 @pytest.fixture
 def desktop(qtbot: Any, tmp_path: Path, central: Central) -> Any:
-    login = _auth(tmp_path, central.api()).login("agent1", PASSWORD)
-    services = build_services(login)
-    tasks = TaskManager(use_processes=False)
-    sync = SyncController(tasks, services.sync)
-    language = LanguageSwitcher()
-    language.install("en")
-    window = MainWindow(UiContext(tasks, services, login.session), sync, language)
-    qtbot.addWidget(window)
-    window.show()
-    window.windowHandle().requestActivate()
-    qtbot.waitUntil(window.isActiveWindow, timeout=5000)
-    yield window, services, login
-    sync.stop()
-    tasks.shutdown(wait=True)
-    services.db.close()
+    with logged_in_desktop(qtbot, _auth(tmp_path, central.api()), "agent1", PASSWORD) as desk:
+        yield desk.window, desk.services, desk.login
 
 
 def test_first_sync_then_outcome_reaches_the_service(
