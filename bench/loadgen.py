@@ -233,12 +233,11 @@ async def _contacts_agent(
         status, data = await agent.conn.request("POST", "/v1/sync/push", body, headers)
         done = time.perf_counter()
         applied = 0
+        kind = f"http {status}"
         if status == 200:
             answer = msgspec.json.decode(data, type=PushResponse)
             applied = sum(1 for r in answer.results if r.status.startswith("applied"))
-            kind = "applied" if applied else answer.results[0].status
-        else:
-            kind = f"http {status}"
+            kind = "applied" if applied else str(answer.results[0].status)
         if at >= warm:
             agent.samples.append(done - due)
             agent.service.append(done - sent)
