@@ -33,6 +33,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import logging
+import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -40,16 +41,10 @@ from typing import Any
 
 import anyio.to_thread
 import msgspec
+import orjson
+import psycopg
 from sqlalchemy import (
-    BindParameter,
     Connection,
-    Select,
-    Text,
-    bindparam,
-    cast,
-    insert,
-    select,
-    update,
 )
 from sqlalchemy.exc import IntegrityError
 
@@ -91,30 +86,81 @@ from agentdesk_sync.api.items import (
 from agentdesk_sync.api.loaders import (
     HISTORY_DAYS,
     attributes_of,
-    claim_of,
     claims_of,
     rules_now,
 )
-from agentdesk_sync.api.wire import iso, parse_ts, utcnow
+from agentdesk_sync.api.wire import as_utc, iso, parse_ts, utcnow
 from agentdesk_sync.auth import Principal
-from agentdesk_sync.db import models as m
-from agentdesk_sync.db.changes import ChangeRow, insert_log, reserve_seqs
+from agentdesk_sync.db.changes import ChangeRow, insert_log, sqlite_ts
 from agentdesk_sync.deps import AppState
 from agentdesk_sync.errors import is_transient_db_error
-from agentdesk_sync.scope import find_customer, scope_params, visible_clause
+from agentdesk_sync.scope import find_customer, scope_params
 
 __all__ = ["SCHEMAS", "PushContext", "conflict_of", "push"]
 
 _LOG = logging.getLogger(__name__)
 SCHEMAS = frozenset({1})
 _DONE = ("applied", "applied_with_conflict", "duplicate")
-_IDS: BindParameter[Any] = bindparam("ids", expanding=True)
-_DEDUPE = select(
-    m.Contact.contact_id, m.Contact.payload_hash, m.Contact.result, m.Contact.server_seq
-).where(m.Contact.contact_id.in_(_IDS))
-_HISTORY = select(m.Contact.customer_id, cast(m.Contact.row, Text).label("raw")).where(
-    m.Contact.customer_id.in_(_IDS), m.Contact.started_at >= bindparam("since")
+# The hot statements go to the driver directly (SQLAlchemy's per-statement work cost more than
+# SQLite's own): ``?`` with ``json_each`` lists on SQLite, ``%s`` with ``= ANY`` arrays on PG.
+_CONTACT_COLS = (
+    "contact_id, customer_id, channel, staff_id, campaign_id, started_at, ended_at, result_code,"
+    " is_marketing, reached, row, device_id, payload_hash, result, server_seq, received_at"
 )
+_SQL: dict[str, dict[str, str]] = {
+    "sqlite": {
+        "in": "IN (SELECT value FROM json_each(?))",
+        "dedupe": "SELECT contact_id, payload_hash, result, server_seq FROM contact"
+        " WHERE contact_id IN (SELECT value FROM json_each(?))",
+        "history": "SELECT customer_id, row FROM contact"
+        " WHERE customer_id IN (SELECT value FROM json_each(?)) AND started_at >= ?",
+        "insert": f"INSERT INTO contact ({_CONTACT_COLS}) VALUES ({', '.join('?' * 16)})",
+        "release": "UPDATE claim SET lease_until = ?"
+        " WHERE customer_id = ? AND claim_id = ? AND lease_until > ?",
+        "reserve": "UPDATE sequencer SET value = value + ? WHERE name = 'change' RETURNING value",
+        "row": "c.row",
+        "true": "1",
+        "portfolio": "EXISTS (SELECT 1 FROM portfolio p WHERE p.user_id = ?"
+        " AND p.customer_id = c.customer_id)",
+    },
+    "postgresql": {
+        "in": "= ANY(%s)",
+        "dedupe": "SELECT contact_id, payload_hash, result::text, server_seq FROM contact"
+        " WHERE contact_id = ANY(%s)",
+        "history": "SELECT customer_id, row::text FROM contact"
+        " WHERE customer_id = ANY(%s) AND started_at >= %s",
+        "insert": f"INSERT INTO contact ({_CONTACT_COLS}) VALUES"
+        " (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s, %s, %s::jsonb, %s, %s)",
+        "release": "UPDATE claim SET lease_until = %s"
+        " WHERE customer_id = %s AND claim_id = %s AND lease_until > %s",
+        "reserve": "UPDATE sequencer SET value = value + %s WHERE name = 'change' RETURNING value",
+        "row": "c.row::text",
+        "true": "true",
+        "portfolio": "EXISTS (SELECT 1 FROM portfolio p WHERE p.user_id = %s"
+        " AND p.customer_id = c.customer_id)",
+    },
+}
+
+
+@functools.cache
+def _customers_sql(dialect: str, kind: str) -> str:
+    """The customers with the given ids, their claim, and whether the pusher sees them.
+
+    On PostgreSQL the customer rows are locked in id order (no deadlock between batches).
+    """
+    sql = _SQL[dialect]
+    visible = {"all": sql["true"], "portfolio": sql["portfolio"]}.get(
+        kind, f"c.region_code {sql['in']}"
+    )
+    lock = " FOR UPDATE OF c" if dialect == "postgresql" else ""
+    return (
+        f"SELECT c.customer_id, c.region_code, {sql['row']}, {visible},"
+        " k.claim_id, k.holder_id, k.channel, k.fence, k.lease_until, k.purpose, k.acquired_at"
+        " FROM customer c LEFT OUTER JOIN claim k ON k.customer_id = c.customer_id"
+        f" WHERE c.customer_id {sql['in']} ORDER BY c.customer_id{lock}"
+    )
+
+
 # Stored rows are decoded straight from their JSON text into the domain types (no dict step).
 _CONTACT_ROW = msgspec.json.Decoder(Contact, strict=False)
 
@@ -127,16 +173,6 @@ class _CustomerRow(msgspec.Struct):
 
 _CUSTOMER_ROW = msgspec.json.Decoder(_CustomerRow, strict=False)
 _ATTRIBUTES = msgspec.json.Decoder(CustomerAttributes, strict=False)
-_INSERT_CONTACT = insert(m.Contact)
-_RELEASE = (
-    update(m.Claim)
-    .where(
-        m.Claim.customer_id == bindparam("cid"),
-        m.Claim.claim_id == bindparam("claim"),
-        m.Claim.lease_until > bindparam("now"),
-    )
-    .values(lease_until=bindparam("now"))
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,15 +215,29 @@ def _run_batch(
     for attempt in range(2):
         try:
             return _attempt(state, principal, request, events)
-        except IntegrityError as exc:  # a concurrent push of the same id won; a rerun finds it
-            if attempt:
-                _LOG.warning("push batch: unique-key clash twice, asking for retry: %s", exc)
         except Exception as exc:
-            if not is_transient_db_error(exc):
+            if _unique_clash(exc):  # a concurrent push of the same id won; a rerun finds it
+                if attempt:
+                    _LOG.warning("push batch: unique-key clash twice, asking for retry: %s", exc)
+                continue
+            if not (is_transient_db_error(exc) or _transient_driver_error(exc)):
                 raise
             _LOG.warning("push batch: database error, asking for retry: %s", exc)
             break
     return PushResponse(results=[retry(i.id) for i in request.items], write_checkpoint=0)
+
+
+def _unique_clash(exc: BaseException) -> bool:
+    """A unique-key violation, raised through SQLAlchemy or by the driver directly."""
+    return isinstance(exc, (IntegrityError, sqlite3.IntegrityError, psycopg.IntegrityError))
+
+
+def _transient_driver_error(exc: BaseException) -> bool:
+    """A driver error (the hot statements bypass SQLAlchemy) that a retry may cure."""
+    if isinstance(exc, (sqlite3.OperationalError, psycopg.OperationalError)):
+        return True
+    sqlstate = getattr(exc, "sqlstate", None) or ""
+    return isinstance(exc, psycopg.Error) and sqlstate[:2] in ("40", "55", "57", "08", "53")
 
 
 def _attempt(
@@ -235,7 +285,8 @@ class _Accepted:
     digest: str
     result: PushResult
     stored: dict[str, Any]
-    values: dict[str, Any]
+    contact: Contact
+    row: dict[str, Any]
     change: int  # index of its change-log row in the batch's pending changes
     seq: int = 0
 
@@ -279,6 +330,9 @@ class _Batch:
     def __init__(self, ctx: PushContext, conn: Connection) -> None:
         self.ctx = ctx
         self.conn = conn
+        self.pg = conn.dialect.name == "postgresql"
+        self.sql = _SQL[conn.dialect.name]
+        self.raw: Any = conn.connection.driver_connection  # same transaction as ``conn``
         self.now = utcnow()
         self.results: list[PushResult | None] = []
         self.accepted: dict[str, _Accepted] = {}  # by item id, for replays within the batch
@@ -287,7 +341,20 @@ class _Batch:
         self.claims: dict[str, Claim] = {}  # customer -> claim, as this batch left it
         self.unflushed: list[_Accepted] = []
         self.changes: list[ChangeRow] = []
-        self.releases: list[dict[str, Any]] = []
+        self.releases: list[tuple[Any, ...]] = []
+
+    def _rows(self, sql: str, params: tuple[Any, ...]) -> list[Any]:
+        if self.pg:
+            with self.raw.cursor() as cur:
+                cur.execute(sql, params)
+                return list(cur.fetchall())
+        return list(self.raw.execute(sql, params).fetchall())
+
+    def _list(self, values: list[str]) -> Any:
+        return values if self.pg else orjson.dumps(values).decode()
+
+    def _ts(self, value: datetime) -> Any:
+        return value if self.pg else sqlite_ts(value)
 
     def run(self, request: PushRequest) -> list[PushResult]:
         items = request.items
@@ -351,7 +418,9 @@ class _Batch:
         if not run:
             return
         ids = list({c.item.id for c in run} - self.accepted.keys())
-        known = {r.contact_id: r for r in self.conn.execute(_DEDUPE, {"ids": ids})} if ids else {}
+        known: dict[str, tuple[Any, ...]] = {}
+        if ids:
+            known = {r[0]: r for r in self._rows(self.sql["dedupe"], (self._list(ids),))}
         fresh = [c for c in run if c.item.id not in known and c.item.id not in self.accepted]
         customers = self._customers(sorted({c.payload.customer_id for c in fresh}))
         history = self._histories(fresh, customers)
@@ -367,13 +436,17 @@ class _Batch:
         if not wanted:
             return found
         kind, params = scope_params(self.ctx.principal)
-        lock = self.conn.dialect.name == "postgresql"
-        rows = self.conn.execute(_customers_stmt(kind, lock), {**params, "ids": wanted})
-        for row in rows:
-            ref = _Customer(row.customer_id, row.region_code, bool(row.visible), raw=row.raw)
-            found.refs[row.customer_id] = ref
-            if row.claim_id is not None:
-                found.claims[row.customer_id] = claim_of(row)
+        scope: tuple[Any, ...] = ()
+        if kind == "regions":
+            scope = (self._list(params["regions"]),)
+        elif kind == "portfolio":
+            scope = (params["uid"],)
+        sql = _customers_sql(self.conn.dialect.name, kind)
+        for row in self._rows(sql, (*scope, self._list(wanted))):
+            customer_id, region, raw, visible, claim_id = row[:5]
+            found.refs[customer_id] = _Customer(customer_id, region, bool(visible), raw=raw)
+            if claim_id is not None:
+                found.claims[customer_id] = _claim(customer_id, row[4:])
         for requested in wanted:
             if requested in found.refs:
                 continue  # merged-away or unknown ids below: rare, one by one
@@ -403,10 +476,26 @@ class _Batch:
         history: dict[str, list[Contact]] = {cid: [] for cid in since}
         if not since:
             return history
-        params = {"ids": sorted(since), "since": min(since.values())}
-        for row in self.conn.execute(_HISTORY, params):  # ``server_seq`` is not needed here
-            history[row.customer_id].append(_CONTACT_ROW.decode(row.raw))
+        params = (self._list(sorted(since)), self._ts(min(since.values())))
+        for customer_id, raw in self._rows(self.sql["history"], params):
+            history[customer_id].append(_CONTACT_ROW.decode(raw))  # no server_seq: not needed
         return history
+
+    def _many(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
+        if self.pg:
+            with self.raw.cursor() as cur:
+                cur.executemany(sql, rows)
+        else:
+            self.raw.executemany(sql, rows)
+
+    def _ledger_row(self, a: _Accepted) -> tuple[Any, ...]:
+        c, ts = a.contact, self._ts
+        return (
+            c.contact_id, c.customer_id, c.channel.value, c.staff_id, c.campaign_id,
+            ts(c.started_at), ts(c.ended_at), c.result_code.value, c.is_marketing, c.reached,
+            orjson.dumps(a.row).decode(), self.ctx.device_id, a.digest,
+            orjson.dumps(a.stored).decode(), a.seq, ts(self.now),
+        )  # fmt: skip
 
     def _since(self, contact: Contact) -> datetime:
         return min(self.now, contact.started_at) - timedelta(days=HISTORY_DAYS)
@@ -428,9 +517,10 @@ class _Batch:
             return None
         row = known.get(item.id)
         if row is not None:
-            if row.payload_hash != c.digest or row.result is None:
+            _, digest, stored, seq = row
+            if digest != c.digest or stored is None:
                 raise _reuse(item.id)
-            return replay(row.result, row.server_seq)
+            return replay(orjson.loads(stored), seq)
         ref = customers.refs.get(c.payload.customer_id)
         if ref is None:
             fields = {"customer_id": "unknown customer"}
@@ -463,21 +553,21 @@ class _Batch:
         result = _result(c.item.id, violations, self.now)
         row = to_row(contact)
         stored_result = encode_result(result)
-        values = _ledger_values(contact, row, c.digest, stored_result, self.ctx.device_id, self.now)
         wire = {**row, "result": stored_result}
         change = len(self.changes)
         self.changes.append(
             ChangeRow("contact", c.item.id, "put", wire, ref.region_code, ref.customer_id)
         )
-        accepted = _Accepted(c.index, c.item.id, c.digest, result, stored_result, values, change)
+        accepted = _Accepted(
+            c.index, c.item.id, c.digest, result, stored_result, contact, row, change
+        )
         self.accepted[c.item.id] = accepted
         self.unflushed.append(accepted)
         added.append(contact)
         user = self.ctx.principal.user_id
         if c.payload.release_claim and current is not None and current.holder_id == user:
-            self.releases.append(
-                {"cid": ref.customer_id, "claim": current.claim_id, "now": self.now}
-            )
+            now = self._ts(self.now)
+            self.releases.append((now, ref.customer_id, current.claim_id, now))
             self.changes.append(
                 ChangeRow(
                     "claim", ref.customer_id, "remove", None, ref.region_code, ref.customer_id
@@ -492,12 +582,14 @@ class _Batch:
             return
         conn = self.conn
         if self.releases:
-            conn.execute(_RELEASE, self.releases)
-        seqs = reserve_seqs(conn, len(self.changes))  # the sequencer lock: held until commit
+            self._many(self.sql["release"], self.releases)
+        # the sequencer lock is taken here and held until the commit
+        (last,) = self._rows(self.sql["reserve"], (len(self.changes),))[0]
+        seqs = list(range(int(last) - len(self.changes) + 1, int(last) + 1))
         for accepted in self.unflushed:
-            accepted.seq = accepted.values["server_seq"] = seqs[accepted.change]
+            accepted.seq = seqs[accepted.change]
         if self.unflushed:
-            conn.execute(_INSERT_CONTACT, [a.values for a in self.unflushed])
+            self._many(self.sql["insert"], [self._ledger_row(a) for a in self.unflushed])
         insert_log(conn, self.changes, seqs, self.now)
         announce(conn, seqs[-1], self.changes)
         self.unflushed, self.changes, self.releases = [], [], []
@@ -528,23 +620,24 @@ def _reuse(item_id: str) -> Reject:
     return Reject("idempotency_key_reuse", "This id was already used for another item.", details)
 
 
-@functools.cache
-def _customers_stmt(kind: str, lock: bool) -> Select[Any]:
-    """The customers with the given ids, their claim, and whether the pusher sees them."""
-    c, k = m.Customer, m.Claim
-    cols: tuple[Any, ...] = (
-        c.customer_id, c.region_code, cast(c.row, Text).label("raw"),
-        visible_clause(kind).label("visible"),
-        k.claim_id, k.holder_id, k.channel, k.fence, k.lease_until, k.purpose, k.acquired_at,
-    )  # fmt: skip
-    stmt = (
-        select(*cols)
-        .select_from(c)
-        .outerjoin(k, k.customer_id == c.customer_id)
-        .where(c.customer_id.in_(_IDS))
-        .order_by(c.customer_id)
+def _claim(customer_id: str, row: tuple[Any, ...]) -> Claim:
+    claim_id, holder, channel, fence, lease_until, purpose, acquired_at = row
+    return Claim(
+        claim_id=claim_id,
+        customer_id=customer_id,
+        holder_id=holder,
+        channel=Channel(channel),
+        fence=fence,
+        lease_until=_utc(lease_until),
+        purpose=purpose,
+        holder_name=holder,
+        acquired_at=_utc(acquired_at),
     )
-    return stmt.with_for_update(of=c) if lock else stmt
+
+
+def _utc(value: datetime | str) -> datetime:
+    """A stored timestamp as aware UTC (SQLite hands back SQLAlchemy's text form)."""
+    return as_utc(datetime.fromisoformat(value) if isinstance(value, str) else value)
 
 
 def _parse(fields: dict[str, str], name: str, fn: Callable[[str], object], value: str) -> object:
@@ -588,34 +681,6 @@ def _contact_of(p: ContactPayload, item: PushItem, staff_id: str, customer_id: s
         ),
         **values,  # type: ignore[arg-type]
     )
-
-
-def _ledger_values(
-    contact: Contact,
-    row: dict[str, object],
-    digest: str,
-    result: dict[str, Any],
-    device_id: str,
-    now: datetime,
-) -> dict[str, Any]:
-    return {
-        "contact_id": contact.contact_id,
-        "customer_id": contact.customer_id,
-        "channel": contact.channel.value,
-        "staff_id": contact.staff_id,
-        "campaign_id": contact.campaign_id,
-        "started_at": contact.started_at,
-        "ended_at": contact.ended_at,
-        "result_code": contact.result_code.value,
-        "is_marketing": contact.is_marketing,
-        "reached": contact.reached,
-        "row": row,
-        "device_id": device_id,
-        "payload_hash": digest,
-        "result": result,
-        "server_seq": 0,
-        "received_at": now,
-    }
 
 
 def _result(item_id: str, violations: list[Violation], now: datetime) -> PushResult:

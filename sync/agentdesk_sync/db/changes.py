@@ -18,12 +18,11 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 import orjson
-from sqlalchemy import Connection, Table, insert, text
+from sqlalchemy import Connection, Table, text
 from sqlalchemy.orm import Session
 
 from agentdesk_sync.db.models import (
     Campaign,
-    ChangeLog,
     Contact,
     Customer,
     Holding,
@@ -31,7 +30,7 @@ from agentdesk_sync.db.models import (
     Offer,
 )
 
-__all__ = ["ChangeRow", "append_changes", "insert_log", "reserve_seqs"]
+__all__ = ["ChangeRow", "append_changes", "insert_log", "reserve_seqs", "sqlite_ts"]
 
 _COPY_THRESHOLD = 500
 _STAMP_ONE_BY_ONE = 64
@@ -44,7 +43,6 @@ _SINGLE_KEY: dict[str, tuple[Table, str, str]] = {
     "order": (MarketingOrder.__table__, "order_id", "row_seq"),  # type: ignore[dict-item]
     "contact": (Contact.__table__, "contact_id", "server_seq"),  # type: ignore[dict-item]
 }
-_LOG: Table = ChangeLog.__table__  # type: ignore[assignment]
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,25 +104,42 @@ def insert_log(
     inserts each contact with its ``server_seq``); :func:`append_changes` does the rest.
     """
     now = now or datetime.now(UTC)
-    if conn.dialect.name == "postgresql" and len(changes) >= _COPY_THRESHOLD:
+    pg = conn.dialect.name == "postgresql"
+    if pg and len(changes) >= _COPY_THRESHOLD:
         _copy_log(conn, changes, seqs, now)
+        return
+    # the driver's own executemany: the rows are plain values, SQLAlchemy's per-row work is waste
+    created: object = now if pg else sqlite_ts(now)
+    rows = [
+        (seq, c.entity, c.entity_id, c.op, c.region_code, c.customer_id,
+         None if c.row is None else orjson.dumps(c.row).decode(), created)
+        for c, seq in zip(changes, seqs, strict=True)
+    ]  # fmt: skip
+    raw: Any = conn.connection.driver_connection
+    sql = _PG_LOG if pg else _SQLITE_LOG
+    if pg:
+        with raw.cursor() as cur:
+            cur.executemany(sql, rows)
     else:
-        conn.execute(
-            insert(_LOG), [_log_params(c, s, now) for c, s in zip(changes, seqs, strict=True)]
-        )
+        raw.executemany(sql, rows)
 
 
-def _log_params(change: ChangeRow, seq: int, now: datetime) -> dict[str, Any]:
-    return {
-        "server_seq": seq,
-        "entity": change.entity,
-        "entity_id": change.entity_id,
-        "op": change.op,
-        "region_code": change.region_code,
-        "customer_id": change.customer_id,
-        "row": change.row,
-        "created_at": now,
-    }
+_SQLITE_LOG = (
+    "INSERT INTO change_log (server_seq, entity, entity_id, op, region_code, customer_id, row,"
+    " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_PG_LOG = (
+    "INSERT INTO change_log (server_seq, entity, entity_id, op, region_code, customer_id, row,"
+    " created_at) VALUES (%s, %s, %s, %s, %s, %s, %s::jsonb, %s)"
+)
+
+
+def sqlite_ts(value: datetime) -> str:
+    """A datetime as SQLAlchemy stores it in SQLite (so raw and ORM writes compare equal)."""
+    return (
+        f"{value.year:04d}-{value.month:02d}-{value.day:02d} {value.hour:02d}:"
+        f"{value.minute:02d}:{value.second:02d}.{value.microsecond:06d}"
+    )
 
 
 def _copy_log(
