@@ -1,7 +1,8 @@
 """Load the generated data set into a central store, fast and only once.
 
 Chunks are generated (and encoded) in worker processes and written one transaction per chunk:
-``executemany`` on SQLite, ``COPY`` on PostgreSQL, with the secondary indexes dropped and rebuilt
+``executemany`` on SQLite, ``COPY`` on PostgreSQL (the workers produce the COPY text, so the
+loading process only forwards bytes), with the secondary indexes dropped and rebuilt
 at the end (:mod:`agentdesk_sync.seed.bulk`). Seeded rows carry ``row_seq = 0`` and the
 change log stays empty (clients take a snapshot first). The seed arguments are recorded in
 ``meta('seed')``; seeding again with the same arguments does nothing.
@@ -25,11 +26,13 @@ from agentdesk_sync.db.errors import DataInputError, translate_db_error
 from agentdesk_sync.db.models import Meta
 from agentdesk_sync.seed.bulk import bulk_mode
 from agentdesk_sync.seed.generator import catalog, chunk_count, generate_chunk
-from agentdesk_sync.seed.tables import COLUMNS, Tables, catalog_tables, chunk_tables
+from agentdesk_sync.seed.tables import COLUMNS, Tables, catalog_tables, chunk_tables, copy_text
 
 __all__ = ["SeedReport", "seed_database"]
 
 Progress = Callable[[int, int], None]
+# per-table row counts, and the rows as tuples (SQLite) or COPY text (PostgreSQL)
+Encoded = tuple[dict[str, int], Any]
 _SEED_KEY = "seed"
 _GENERATOR_VERSION = 1
 
@@ -56,12 +59,20 @@ class SeedReport:
         return f"Seeded {counts} in {self.seconds:.1f} s (anchor {self.anchor})."
 
 
-def _work(args: tuple[int, int, int, date, str, str]) -> Tables:
+def _work(args: tuple[int, int, int, date, str, str]) -> Encoded:
+    """One chunk, encoded in the worker: tuples for SQLite, ``COPY`` text for PostgreSQL."""
     seed, chunk, n, anchor, dialect, stamp = args
-    return chunk_tables(generate_chunk(seed, chunk, n, anchor), dialect, stamp)
+    return _encode(chunk_tables(generate_chunk(seed, chunk, n, anchor), dialect, stamp), dialect)
 
 
-def _chunks(n: int, seed: int, anchor: date, dialect: str, workers: int) -> Iterator[Tables]:
+def _encode(tables: Tables, dialect: str) -> Encoded:
+    counts = {name: len(rows) for name, rows in tables.items()}
+    if dialect == "sqlite":
+        return counts, tables
+    return counts, {name: copy_text(rows) for name, rows in tables.items() if rows}
+
+
+def _chunks(n: int, seed: int, anchor: date, dialect: str, workers: int) -> Iterator[Encoded]:
     stamp = datetime.combine(anchor, datetime.min.time(), UTC).isoformat()[:19] + "Z"
     jobs = [(seed, chunk, n, anchor, dialect, stamp) for chunk in range(chunk_count(n))]
     if workers <= 1 or len(jobs) <= 2:
@@ -83,14 +94,11 @@ def _insert_sqlite(raw: Any, tables: Tables) -> None:
     cur.close()
 
 
-def _insert_pg(raw: Any, tables: Tables) -> None:
+def _insert_pg(raw: Any, tables: dict[str, bytes]) -> None:
     with raw.transaction(), raw.cursor() as cur:
-        for name, rows in tables.items():
-            if not rows:
-                continue
+        for name, payload in tables.items():
             with cur.copy(f"COPY {name} ({','.join(COLUMNS[name])}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
+                copy.write(payload)
 
 
 def _previous_seed(engine: Engine) -> dict[str, Any] | None:
@@ -117,14 +125,14 @@ def _load(
         driver: Any = raw.driver_connection
         insert = _insert_sqlite if dialect == "sqlite" else _insert_pg
         with bulk_mode(driver, dialect):
-            insert(driver, catalog_tables(*catalog(anchor)))
+            insert(driver, _encode(catalog_tables(*catalog(anchor)), dialect)[1])
             done = 0
             workers = min(2, os.cpu_count() or 1)
-            for tables in _chunks(n, seed, anchor, dialect, workers):
-                insert(driver, tables)
-                for name, rows in tables.items():
-                    counts[name] = counts.get(name, 0) + len(rows)
-                done = min(n, done + len(tables["customer"]))
+            for sizes, payload in _chunks(n, seed, anchor, dialect, workers):
+                insert(driver, payload)
+                for name, size in sizes.items():
+                    counts[name] = counts.get(name, 0) + size
+                done = min(n, done + sizes["customer"])
                 if progress is not None:
                     progress(done, n)
     finally:

@@ -17,7 +17,7 @@ from agentdesk.domain import Channel, Offer
 from agentdesk.protocol import to_row
 from agentdesk_sync.seed.generator import ChunkRows
 
-__all__ = ["COLUMNS", "Tables", "catalog_tables", "chunk_tables"]
+__all__ = ["COLUMNS", "Tables", "catalog_tables", "chunk_tables", "copy_text"]
 
 Row = dict[str, Any]
 Tables = dict[str, list[tuple[Any, ...]]]
@@ -38,6 +38,28 @@ COLUMNS: dict[str, tuple[str, ...]] = {
 _CUSTOMER_STARTED = frozenset(c.value for c in Channel if c.customer_initiated)
 _NOT_REACHED = frozenset({"not_reached_no_answer", "not_reached_busy", "not_reached_off",
                           "wrong_number"})  # fmt: skip
+
+
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_field(value: Any) -> str:
+    if value is None:
+        return "\\N"
+    if value is True:
+        return "t"
+    if value is False:
+        return "f"
+    if isinstance(value, str):
+        if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
+            return value.translate(_COPY_ESCAPES)
+        return value
+    return str(value)
+
+
+def copy_text(rows: list[tuple[Any, ...]]) -> bytes:
+    """``rows`` in PostgreSQL ``COPY … FROM STDIN`` text format (made in the worker processes)."""
+    return "".join("\t".join(map(_copy_field, row)) + "\n" for row in rows).encode()
 
 
 def _dumps(row: object) -> str:

@@ -17,6 +17,7 @@ from agentdesk_sync.db.engine import make_engine, migrate
 from agentdesk_sync.db.errors import DataInputError
 from agentdesk_sync.seed import generate, generate_chunk, seed_database
 from agentdesk_sync.seed.identity import id_check_char
+from agentdesk_sync.seed.tables import copy_text
 
 ANCHOR = date(2026, 11, 26)
 TABLES = ("customer", "holding", "usage_month", "contact", "target_member", "marketing_order",
@@ -170,3 +171,45 @@ def _index_names(engine) -> set[str]:  # type: ignore[no-untyped-def]
         sql = "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()"
     with engine.connect() as conn:
         return {row[0] for row in conn.execute(text(sql))}
+
+
+def _rows(url: str) -> dict[str, list[bytes]]:
+    engine = make_engine(url)
+    found: dict[str, list[bytes]] = {}
+    with engine.connect() as conn:
+        for table in TABLES:
+            rows = conn.execute(text(f"SELECT row FROM {table}")).scalars()
+            parsed = [r if isinstance(r, dict) else orjson.loads(str(r)) for r in rows]
+            found[table] = sorted(orjson.dumps(r, option=orjson.OPT_SORT_KEYS) for r in parsed)
+    engine.dispose()
+    return found
+
+
+def test_postgresql_store_holds_the_same_rows_as_sqlite(pg_url: str, tmp_path: Path) -> None:
+    lite = f"sqlite:///{tmp_path}/a.db"
+    seed_database(lite, 130, 8, anchor=ANCHOR)
+    seed_database(pg_url, 130, 8, anchor=ANCHOR)
+    assert _rows(pg_url) == _rows(lite)
+    engine = make_engine(pg_url)
+    with engine.connect() as conn:
+        started = conn.execute(text("SELECT min(started_at), bool_or(reached) FROM contact")).one()
+    engine.dispose()
+    assert started[0].date() < ANCHOR
+    assert started[1] is True
+
+
+def test_copy_text_keeps_awkward_characters(pg_url: str) -> None:
+    awkward = ("tab\there", "line\nbreak", "back\\slash\r", None, True, 7)
+    engine = make_engine(pg_url)
+    raw = engine.raw_connection()
+    try:
+        driver = raw.driver_connection
+        with driver.cursor() as cur:  # type: ignore[union-attr]
+            cur.execute("CREATE TEMP TABLE t (a text, b text, c text, d text, e boolean, f int)")
+            with cur.copy("COPY t FROM STDIN") as copy:
+                copy.write(copy_text([awkward]))
+            cur.execute("SELECT * FROM t")
+            assert cur.fetchone() == awkward
+    finally:
+        raw.close()
+        engine.dispose()
