@@ -35,10 +35,12 @@ from agentdesk.store.rows import DELETES, PARAMS, UPSERTS, Raw
 __all__ = [
     "DEFAULT_STREAM",
     "ApplyResult",
+    "PreparedChanges",
     "SyncPosition",
     "apply_changes",
     "begin_snapshot",
     "finish_snapshot",
+    "prepare_changes",
     "reset_cache",
     "sync_position",
 ]
@@ -93,7 +95,8 @@ def apply_changes(
     Args:
         conn: the sync writer connection.
         changes: the page's changes, in seq order; rows as received (:class:`PulledChange`,
-            stored without a decode/encode round trip) or as dicts (:class:`Change`).
+            stored without a decode/encode round trip) or as dicts (:class:`Change`); a
+            :class:`PreparedChanges` brings its parameters already built.
         cursor: the opaque cursor the server returned with the page.
         up_to_date: the server's ``up_to_date`` flag.
         stream: the stream name (v1: one feed, ``all``).
@@ -105,6 +108,44 @@ def apply_changes(
 
     Raises:
         StoreError: nothing was applied (the cursor did not move).
+    """
+    prepared = changes if isinstance(changes, PreparedChanges) else prepare_changes(changes)
+    puts, removes = prepared.puts, prepared.removes
+    with transaction(conn):
+        for entity, params in puts.items():
+            conn.executemany(UPSERTS[entity], params)
+        removed = _apply_removes(conn, removes)
+        max_seq = _store_position(conn, stream, cursor, up_to_date, prepared.page_max, epoch,
+                                  snapshot_page_key, prepared.synced_at)  # fmt: skip
+        acked = ack_through(conn, max_seq)
+    put = sum(len(p) for p in puts.values())
+    return ApplyResult(put=put, removed=removed, skipped=prepared.skipped, acked=acked)
+
+
+class PreparedChanges(list[Change | PulledChange]):
+    """A page's changes together with their upsert parameters, built off the writer thread.
+
+    :func:`prepare_changes` does all the per-row Python work (decoding the indexed columns,
+    name keys) without touching the database, so the sync engine runs it on its download
+    thread while the writer is still busy with the previous page; :func:`apply_changes` then
+    only executes SQL. It is the page's list of changes as well.
+    """
+
+    puts: dict[str, list[tuple[object, ...]]]
+    removes: dict[str, list[tuple[str, int]]]
+    skipped: int
+    page_max: int
+    synced_at: str
+
+
+def prepare_changes(changes: Sequence[Change | PulledChange]) -> PreparedChanges:
+    """Build the upsert parameters of a page (pure: no database).
+
+    Args:
+        changes: the page's changes, in seq order.
+
+    Returns:
+        The same changes, with the parameters :func:`apply_changes` executes.
     """
     synced_at = now_text()
     puts: dict[str, list[tuple[object, ...]]] = {}
@@ -130,15 +171,10 @@ def apply_changes(
             bucket.append(build(ch.id, seq, raw, synced_at))
         else:
             removes[entity].append((ch.id, seq))
-    with transaction(conn):
-        for entity, params in puts.items():
-            conn.executemany(UPSERTS[entity], params)
-        removed = _apply_removes(conn, removes)
-        max_seq = _store_position(conn, stream, cursor, up_to_date, page_max, epoch,
-                                  snapshot_page_key, synced_at)  # fmt: skip
-        acked = ack_through(conn, max_seq)
-    put = sum(len(p) for p in puts.values())
-    return ApplyResult(put=put, removed=removed, skipped=skipped, acked=acked)
+    prepared = PreparedChanges(changes)
+    prepared.puts, prepared.removes, prepared.skipped = puts, removes, skipped
+    prepared.page_max, prepared.synced_at = page_max, synced_at
+    return prepared
 
 
 def _apply_removes(conn: sqlite3.Connection, removes: dict[str, list[tuple[str, int]]]) -> int:

@@ -11,21 +11,18 @@ stored one, so replaying a page is harmless and an older row never replaces a ne
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from typing import Any
 
 import msgspec
 
-from agentdesk.domain import Channel, CustomerAttributes, CustomerView, ResultCode
-from agentdesk.protocol import to_row
+from agentdesk.domain import Channel, ResultCode
 from agentdesk.store.codec import ts_text
 from agentdesk.store.names import name_chars, name_head, name_pinyin
 
-__all__ = ["DELETES", "PARAMS", "UPSERTS", "Raw", "compact", "compact_customer_row"]
+__all__ = ["DELETES", "PARAMS", "UPSERTS", "Raw"]
 
 Params = tuple[Any, ...]
-_MISSING = object()
 
 
 def _upsert(table: str, key: str, columns: tuple[str, ...]) -> str:
@@ -36,40 +33,6 @@ def _upsert(table: str, key: str, columns: tuple[str, ...]) -> str:
         f"INSERT INTO {table} ({cols}) VALUES ({marks}) ON CONFLICT({key}) DO UPDATE SET {sets} "
         f"WHERE excluded.row_seq >= {table}.row_seq"
     )
-
-
-@functools.cache
-def _customer_defaults() -> dict[str, Any]:
-    blank = CustomerView(attributes=CustomerAttributes(customer_id="", msisdn="", name=""))
-    return to_row(blank)
-
-
-_ALWAYS = frozenset({"customer_id", "msisdn", "name"})
-
-
-def compact(row: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
-    """``row`` without the fields equal to the dataclass defaults (``from_row`` restores them).
-
-    A 1 M-customer cache shrinks several-fold (the wire row carries every IVOC field), and
-    with it every full-table step: snapshot index builds, the FTS rebuild, backups. Nested
-    dataclass blocks (``attributes``, ``value``, ``churn``) are compacted one level down.
-    """
-    out: dict[str, Any] = {}
-    for key, value in row.items():
-        default = defaults.get(key, _MISSING)
-        if type(value) is dict and type(default) is dict and default:
-            get = default.get
-            inner = {k: v for k, v in value.items() if k in _ALWAYS or v != get(k, _MISSING)}
-            if inner:
-                out[key] = inner
-        elif key in _ALWAYS or value != default:
-            out[key] = value
-    return out
-
-
-def compact_customer_row(row: dict[str, Any]) -> dict[str, Any]:
-    """The stored form of a pulled ``customer`` row (see :func:`compact`)."""
-    return compact(row, _customer_defaults())
 
 
 Raw = bytes | msgspec.Raw  # one entity's wire JSON, as received

@@ -20,6 +20,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 
 from agentdesk.protocol import PushItem, PushResponse
+from agentdesk.store.apply import PreparedChanges, prepare_changes
 from agentdesk.store.pulled import PulledPage
 from agentdesk.sync.client import ApiClient
 from agentdesk.sync.crashpoints import CrashHook, crash_hook_from_env
@@ -156,16 +157,20 @@ class SyncEngine:
         cursor = self.store.sync_cursor()
         seen, extra = 0, 0
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sync-pull") as pool:
-            ahead: Future[PulledPage] | None = None
+            ahead: Future[tuple[PulledPage, PreparedChanges]] | None = None
             while True:
                 if cancel is not None and cancel.is_set():
                     report.cancelled = True
                     return  # a page downloading ahead is dropped (the pool waits for it)
-                page = ahead.result() if ahead is not None else self._pull_page(cursor)
+                if ahead is not None:
+                    page, prepared = ahead.result()
+                else:
+                    page = self._pull_page(cursor)
+                    prepared = prepare_changes(page.changes)
                 ahead = None
                 if not page.up_to_date:  # more to come: download it while this page is applied
-                    ahead = pool.submit(self._pull_page, page.cursor)
-                self._apply_page(page)
+                    ahead = pool.submit(self._pull_ahead, page.cursor)
+                self._apply_page(page, prepared)
                 report.pulled += len(page.changes)
                 report.pages += 1
                 seen = max([seen, *(change.seq for change in page.changes)])
@@ -186,10 +191,16 @@ class SyncEngine:
                 self._pull_limit = max(MIN_PULL_LIMIT, current // 2)
             raise
 
-    def _apply_page(self, page: PulledPage) -> None:
+    def _pull_ahead(self, cursor: str) -> tuple[PulledPage, PreparedChanges]:
+        """The next page and its upsert parameters (pure Python, no database): that work
+        overlaps with the writer applying the previous page."""
+        page = self._pull_page(cursor)
+        return page, prepare_changes(page.changes)
+
+    def _apply_page(self, page: PulledPage, prepared: PreparedChanges) -> None:
         snapshot = page.progress is not None and not page.up_to_date
         self.store.apply_changes(
-            page.changes, page.cursor, up_to_date=page.up_to_date, snapshot=snapshot
+            prepared, page.cursor, up_to_date=page.up_to_date, snapshot=snapshot
         )
         if snapshot and page.progress:
             done, total = page.progress.get("done", 0), page.progress.get("total", 0)

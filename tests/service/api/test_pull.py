@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine, select, update
 
 from agentdesk_sync.db import models as m
 
@@ -132,3 +132,43 @@ def test_limit_is_bounded(api: Api) -> None:
     resp = api.get("cc1", "/v1/sync/pull", params={"limit": 10_001})
     assert resp.status_code == 422
     assert "limit" in resp.json()["error"]["details"]["fields"]
+
+
+def _stored(engine: Engine, model: Any, key: Any, value: str) -> dict[str, Any]:
+    with engine.connect() as conn:
+        row: dict[str, Any] = conn.execute(select(model.row).where(key == value)).scalar_one()
+    return row
+
+
+def test_snapshot_rows_are_the_stored_rows_and_contacts_carry_their_result(
+    api: Api, sync_engine: Engine
+) -> None:
+    item = contact("C00000002", started=day_time(2))
+    api.post("cc1", "/v1/sync/push", batch(item))
+    changes, _cursor, _pages = _drain(api, "sup")
+    by_key = {(c["entity"], c["id"]): c for c in changes}
+    customer = by_key["customer", "C00000003"]["row"]
+    assert customer == _stored(sync_engine, m.Customer, m.Customer.customer_id, "C00000003")
+    campaign = by_key["campaign", "K0001"]["row"]
+    assert campaign == _stored(sync_engine, m.Campaign, m.Campaign.campaign_id, "K0001")
+    pulled = by_key["contact", item["id"]]["row"]
+    stored = _stored(sync_engine, m.Contact, m.Contact.contact_id, item["id"])
+    assert pulled["result"]["status"] == "applied"
+    assert {k: v for k, v in pulled.items() if k != "result"} == stored
+
+
+def test_small_snapshot_pages_bring_every_row_once(api: Api) -> None:
+    for day in (1, 2, 3):
+        api.post(
+            "cc1", "/v1/sync/push", batch(contact("C00000001", seq=day, started=day_time(day)))
+        )
+    whole, _cursor, _pages = _drain(api, "sup", limit=10_000)
+    paged, _cursor, pages = _drain(api, "sup", limit=2)
+    assert sorted(_keys(paged)) == sorted(_keys(whole))
+    assert len(paged) == len(whole)  # nothing twice
+    for page in pages:  # at most `limit` changes, unless one customer's rows need more
+        customers = [c for c in page["changes"] if c["entity"] == "customer"]
+        assert len(page["changes"]) <= 2 or len(customers) == 1
+    done = [page["progress"]["done"] for page in pages if page.get("progress")]
+    assert done == sorted(done)
+    assert done[-1] == 4

@@ -1,51 +1,99 @@
-"""Stored customer rows drop default fields without changing what is read back."""
+"""Pulled rows are stored as the JSON text that came over the wire, indexed by their columns."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+import sqlite3
 
-from agentdesk.domain import (
-    Channel,
-    ChurnInfo,
-    CustomerAttributes,
-    CustomerView,
-    Segment,
-    ValueInfo,
-    VipLevel,
-)
-from agentdesk.protocol import from_row, to_row
-from agentdesk.store.codec import dumps
-from agentdesk.store.rows import compact_customer_row
+import msgspec
+import orjson
+
+from agentdesk.domain import CustomerView
+from agentdesk.protocol import Change, from_row, to_row
+from agentdesk.store import CacheDB
+from agentdesk.store.apply import apply_changes, prepare_changes
+from agentdesk.store.pulled import PulledChange, PulledPage
+from tests.unit.store.conftest import make_contact, world_changes
 
 
-def test_compact_row_reads_back_as_the_same_view() -> None:
-    view = CustomerView(
-        attributes=CustomerAttributes(
-            customer_id="C00000042",
-            msisdn="13800138000",
-            name="欧阳娜娜",
-            birth_date=date(1990, 5, 1),
-            vip_level=VipLevel.GOLD,
-            is_comm_customer=False,  # differs from a True default: must be kept
-            supports_gprs=True,  # equals the default: may go
-            sensitive_channels=(Channel.SMS,),
-            segment_id=Segment.SS6,
-            suspended_at=datetime(2026, 1, 2, 3, 4, tzinfo=UTC),
-            extra={"name_pinyin": "Ouyang Nana"},
-        ),
-        value=ValueInfo(value_tier=1, fee_alert=True),
-        churn=ChurnInfo(),
-        holding_stats={"plans": 2.0},
-        row_seq=9,
-    )
-    row = to_row(view)
-    row.pop("holdings")
-    row.pop("usage")
-    row["future_field"] = {"kept": True}
-    small = compact_customer_row(row)
-    assert len(dumps(small)) < len(dumps(row)) / 3
-    assert small["attributes"]["is_comm_customer"] is False
-    assert "supports_gprs" not in small["attributes"]
-    assert "churn" not in small
-    assert small["future_field"] == {"kept": True}
-    assert from_row(small, CustomerView) == from_row(row, CustomerView) == view
+def _as_wire(changes: list[Change]) -> bytes:
+    """A pull answer as the service sends it (keys in an order of its own)."""
+    wire = [
+        {"seq": c.seq, "entity": c.entity, "op": c.op, "id": c.id,
+         "row": None if c.row is None else dict(reversed(c.row.items()))}
+        for c in changes
+    ]  # fmt: skip
+    return orjson.dumps({"changes": wire, "cursor": "c1", "up_to_date": False})
+
+
+def _tables(conn: sqlite3.Connection) -> list[object]:
+    out: list[object] = []
+    for table in ("customer", "holding", "usage_month", "target_member", "marketing_order",
+                  "contact", "campaign", "offer", "rule_set"):  # fmt: skip
+        cols = [r[1] for r in conn.execute(f"PRAGMA table_info({table})")]
+        keep = [c for c in cols if c not in ("id", "synced_at", "row", "result")]
+        rows = conn.execute(f"SELECT {', '.join(keep)} FROM {table} ORDER BY 1, 2").fetchall()
+        out.append((table, rows))
+        if "row" in cols:
+            parsed = conn.execute(f"SELECT row FROM {table} ORDER BY {keep[0]}").fetchall()
+            out.append([orjson.loads(r[0]) for r in parsed])
+    return out
+
+
+def test_raw_rows_fill_the_same_columns_as_decoded_rows(db: CacheDB) -> None:
+    changes = world_changes()
+    page = msgspec.json.decode(_as_wire(changes), type=PulledPage)
+    with db.sync_writer() as s:
+        apply_changes(s, page.changes, page.cursor, False)
+        from_raw = _tables(s)
+        s.execute("DELETE FROM contact")
+        for table in ("customer", "holding", "usage_month", "target_member", "marketing_order",
+                      "campaign", "offer", "rule_set"):  # fmt: skip
+            s.execute(f"DELETE FROM {table}")
+        apply_changes(s, prepare_changes(changes), "c1", False)
+        from_dicts = _tables(s)
+    assert from_raw == from_dicts
+    counts = dict(from_raw[::2])  # type: ignore[arg-type]
+    assert all(counts[t] for t in ("customer", "holding", "contact", "target_member"))
+
+
+def test_customer_row_is_stored_as_received_and_reads_back(db: CacheDB) -> None:
+    (customer,) = [c for c in world_changes() if c.entity == "customer"][:1]
+    text = orjson.dumps(customer.row)
+    change = PulledChange(seq=7, entity="customer", op="put", id=customer.id,
+                          row=msgspec.Raw(text))  # fmt: skip
+    with db.sync_writer() as s:
+        apply_changes(s, [change], "c1", False)
+    with db.reader() as r:
+        row, msisdn, name_pinyin, row_seq = r.execute(
+            "SELECT row, msisdn, name_pinyin, row_seq FROM customer WHERE customer_id = ?",
+            (customer.id,),
+        ).fetchone()
+        found = r.execute(
+            "SELECT count(*) FROM customer_fts WHERE customer_fts MATCH 'zhangsan'"
+        ).fetchone()[0]
+    assert row == text.decode()
+    assert (msisdn, row_seq) == ("13800138000", 7)
+    assert "zhangsan" in name_pinyin.split()
+    assert found == 1
+    assert customer.row is not None
+    assert from_row(orjson.loads(row), CustomerView) == from_row(customer.row, CustomerView)
+
+
+def test_contact_keeps_its_result_and_a_remove_deletes_it(db: CacheDB) -> None:
+    contact = make_contact(contact_id="0190c0de-0000-7000-8000-000000000001")
+    row = {**to_row(contact), "result": {"status": "applied", "server_seq": 9}}
+    put = PulledChange(seq=9, entity="contact", op="put", id=contact.contact_id,
+                       row=msgspec.Raw(orjson.dumps(row)))  # fmt: skip
+    with db.sync_writer() as s:
+        apply_changes(s, [put], "c1", True)
+        stored = s.execute(
+            "SELECT result, is_marketing, reached, started_at FROM contact WHERE contact_id = ?",
+            (contact.contact_id,),
+        ).fetchone()
+        remove = PulledChange(seq=10, entity="contact", op="remove", id=contact.contact_id)
+        apply_changes(s, [remove], "c2", True)
+        left = s.execute("SELECT count(*) FROM contact").fetchone()[0]
+    assert orjson.loads(stored[0]) == {"status": "applied", "server_seq": 9}
+    assert (stored[1], stored[2]) == (1, 1)  # an outbound call we started, reached
+    assert stored[3] == "2026-11-20T09:30:00.000000Z"
+    assert left == 0

@@ -212,3 +212,47 @@ def test_a_page_that_times_out_is_asked_for_in_smaller_pages(
     assert engine.run_once().error is not None
     assert engine.run_once().ok
     assert service.limits[:3] == [None, "5000", "2500"]
+
+
+class _Died(Exception):
+    """Stands in for the process dying inside a page's transaction."""
+
+
+def _customer_page(cursor: str, customer_id: str, done: int) -> dict[str, Any]:
+    row = {"attributes": {"customer_id": customer_id, "msisdn": "13800138000", "name": "张三"}}
+    change = {"seq": done, "entity": "customer", "op": "put", "id": customer_id, "row": row}
+    return {"changes": [change], "cursor": cursor, "progress": {"done": done, "total": 3}}
+
+
+def test_a_crash_mid_snapshot_keeps_the_last_applied_cursor_not_the_page_fetched_ahead(
+    db: CacheDB, service: FakeService
+) -> None:
+    service.pages = [
+        _customer_page("s1", "C00000001", 1),
+        _customer_page("s2", "C00000002", 2),
+        _customer_page("s3", "C00000003", 3),
+        {"changes": [], "cursor": "feed"},
+    ]
+    hits: list[str] = []
+
+    def die_on_second_page(point: str) -> None:
+        hits.append(point)
+        if len(hits) == 2:
+            raise _Died
+
+    api = ApiClient("http://svc", token="t", transport=httpx.MockTransport(service))
+    store = CacheSyncStore(db, crash_hook=die_on_second_page)
+    with pytest.raises(_Died):
+        SyncEngine(store, api, "dev-1").run_once()
+    assert service.pull_cursors == ["", "s1", "s2"]  # page 3 was already downloading
+    assert store.sync_cursor() == "s1"
+    with db.reader() as conn:
+        assert conn.execute("SELECT customer_id FROM customer").fetchall() == [("C00000001",)]
+    service.pages.insert(0, _customer_page("s2", "C00000002", 2))  # the service answers again
+    service.pages.insert(1, _customer_page("s3", "C00000003", 3))
+    report = _engine(db, service).run_once()
+    assert report.ok
+    assert service.pull_cursors[3] == "s1"  # resumed after the last applied page
+    with db.reader() as conn:
+        customers = conn.execute("SELECT customer_id FROM customer ORDER BY 1").fetchall()
+    assert customers == [("C00000001",), ("C00000002",), ("C00000003",)]
