@@ -115,13 +115,12 @@ def insert_log(
          None if c.row is None else orjson.dumps(c.row).decode(), created)
         for c, seq in zip(changes, seqs, strict=True)
     ]  # fmt: skip
-    raw: Any = conn.connection.driver_connection
-    sql = _PG_LOG if pg else _SQLITE_LOG
-    if pg:
-        with raw.cursor() as cur:
-            cur.executemany(sql, rows)
-    else:
-        raw.executemany(sql, rows)
+    # the DB-API connection (SQLAlchemy's adapter on async engines): its cursor is synchronous
+    cur: Any = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cur.executemany(_PG_LOG if pg else _SQLITE_LOG, rows)
+    finally:
+        cur.close()
 
 
 _SQLITE_LOG = (
