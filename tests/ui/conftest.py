@@ -207,7 +207,6 @@ def make_ui(qtbot: Any, build: Any) -> Iterator[Any]:
     yield make
     for ui in made:
         ui.close(close_db=False)  # the seeded cache is the seeded_db fixture's
-        ui.language.install("en")  # Qt's own translator is application-wide
     from agentdesk import i18n
 
     i18n.install("en")

@@ -3,7 +3,7 @@
 ``show_desktop`` wires a window over services already built (an offline session over the seeded
 cache, or a real login); ``logged_in_desktop`` logs a user in through the real ``AuthService``
 first and, when asked, runs the first sync. Both give a :class:`Desktop` whose ``close`` stops
-the sync controller and the workers (and closes the cache).
+the sync controller and the workers, switches back to English (and closes the cache).
 """
 
 from __future__ import annotations
@@ -39,9 +39,10 @@ class Desktop:
     login: LoginResult | None = None
 
     def close(self, *, close_db: bool = True) -> None:
-        """Stop syncing and the workers; close the cache unless told not to."""
+        """Stop syncing and the workers, back to English; close the cache unless told not to."""
         self.sync.stop()
         self.tasks.shutdown(wait=True)
+        self.language.install("en")  # Qt's own translator is application-wide
         if close_db:
             self.services.db.close()
 

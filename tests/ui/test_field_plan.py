@@ -13,24 +13,28 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from PySide6.QtCore import QModelIndex, Qt
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
 
 from agentdesk.domain import Channel, ResultCode, Role
 from agentdesk.policy import default_rules, evaluate
-from agentdesk.services import build_services
-from agentdesk.services.auth import AuthService
 from agentdesk.services.dto import ReasonLine, VisitEntry
 from agentdesk.services.queues import VisitPlanService
+from agentdesk.store.codec import parse_ts
 from agentdesk.sync import ApiClient, Claimed
-from agentdesk.ui.context import UiContext
-from agentdesk.ui.language import LanguageSwitcher
-from agentdesk.ui.mainwindow import MainWindow
 from agentdesk.ui.models.visit_plan_model import MIME_TYPE, VisitPlanModel
-from agentdesk.ui.sync_controller import SyncController
-from agentdesk.ui.tasks import TaskManager
 from agentdesk.ui.texts import fmt_time
 from agentdesk.ui.views.outcome_form import RESULT_KEYS
 from agentdesk.ui.views.work_lists import FieldView, claim_text
+from agentdesk_sync.db import models as m
+from agentdesk_sync.db.engine import make_engine
+from bench.faultproxy import FaultProxy
+from tests.reliability.service import ServiceProcess
+from tests.reliability.world import _all_day_rules
 from tests.ui.central import PASSWORD, Central
+from tests.ui.desktop import desktop_auth, logged_in_desktop
+from tests.ui.test_claims import _can_claim
+from tests.ui.test_offline_day import _central
 from tests.ui.test_responsiveness import BUSY_LIMIT_MS, Heartbeat
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -161,35 +165,9 @@ def test_claim_column_says_why_a_visit_was_refused(qtbot: Any) -> None:
 
 @pytest.fixture
 def field_desktop(qtbot: Any, tmp_path: Path, central: Central) -> Any:
-    auth = AuthService(
-        lambda user: tmp_path / "users" / user / "cache.db",
-        "http://testserver",
-        "dev-am",
-        api_factory=lambda _url: central.api(),
-    )
-    login = auth.login("am1", PASSWORD)
-    services = build_services(login)
-    tasks = TaskManager(use_processes=False)
-    sync = SyncController(tasks, services.sync)
-    language = LanguageSwitcher()
-    language.install("en")
-    window = MainWindow(UiContext(tasks, services, login.session), sync, language)
-    qtbot.addWidget(window)
-    window.show()
-    window.windowHandle().requestActivate()
-    qtbot.waitUntil(window.isActiveWindow, timeout=5000)
-    with qtbot.waitSignal(window.sync.sig_cycle_done, timeout=20000):
-        window.sync.sync_now()
-    yield window, services
-    sync.stop()
-    tasks.shutdown(wait=True)
-    services.db.close()
-
-
-def _other(central: Central) -> ApiClient:
-    api = central.api()
-    api.login("agent2", PASSWORD, "dev-2")
-    return api
+    auth = desktop_auth(tmp_path, "dev-am", api=central.api)
+    with logged_in_desktop(qtbot, auth, "am1", PASSWORD, first_sync=True) as desk:
+        yield desk.window, desk.services
 
 
 def test_claim_my_visits_holds_the_plan_for_12_hours_and_shows_refusals(
@@ -200,7 +178,7 @@ def test_claim_my_visits_holds_the_plan_for_12_hours_and_shows_refusals(
     plan = home.plan_model
     ids = plan.customer_ids()
     assert len(ids) >= 3
-    other = _other(central)
+    other = central.logged_in()
     taken = ids[1]
     other.acquire_claim(taken, "store")  # another agent serves this customer at a counter
     with qtbot.waitSignal(home.sig_claimed, timeout=30000) as done:
@@ -291,3 +269,196 @@ def test_plan_edits_and_claiming_keep_sql_and_http_off_the_gui_thread(
     assert not beat.blocking_calls, beat.verdict()
     assert beat.max_busy_cpu < BUSY_LIMIT_MS, beat.verdict()
     assert all(e.claim_until is not None for e in home.plan_model.rows())
+
+
+CTRL = Qt.KeyboardModifier.ControlModifier
+CTRL_SHIFT = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
+
+
+@pytest.fixture
+def all_day_field_desktop(qtbot: Any, tmp_path: Path, central: Central) -> Any:
+    """The account manager's desktop on a service whose rules have no quiet hours.
+
+    Without quiet hours a Ctrl+K claim is granted at any hour, so whether it would shorten a
+    pre-claim does not depend on when the test runs.
+    """
+    engine = make_engine(central.url)
+    try:
+        with Session(engine) as session, session.begin():
+            session.execute(insert(m.RuleSet), [_all_day_rules(datetime.now(UTC))])
+    finally:
+        engine.dispose()
+    auth = desktop_auth(tmp_path, "dev-am", api=central.api)
+    with logged_in_desktop(qtbot, auth, "am1", PASSWORD, first_sync=True) as desk:
+        yield desk.window, desk.services
+
+
+def _claim_plan(qtbot: Any, window: Any, home: FieldView) -> Any:
+    with qtbot.waitSignal(home.sig_claimed, timeout=30000) as done:
+        qtbot.keyClick(window, Qt.Key.Key_K, CTRL_SHIFT)
+    return done.args[0]
+
+
+def _select_visit(home: FieldView, row: int) -> VisitEntry:
+    home.setCurrentIndex(0)
+    home.today.setFocus()
+    home.today.selectRow(row)
+    entry = home.plan_model.row_object(row)
+    assert entry is not None
+    return entry
+
+
+def _lease_left(other: ApiClient, customer_id: str) -> timedelta:
+    """How long the service still keeps ``customer_id`` for its holder (asked by a colleague)."""
+    with pytest.raises(Claimed) as refused:
+        other.acquire_claim(customer_id, "store")
+    return parse_ts(refused.value.holder["lease_until"]) - datetime.now(UTC)
+
+
+def _held_on_service(db_url: str, customer_id: str) -> bool:
+    """Whether the service's claim on ``customer_id`` still runs (its own claim table)."""
+    engine = make_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            until = conn.execute(
+                select(m.Claim.lease_until).where(m.Claim.customer_id == customer_id)
+            ).scalar()
+    finally:
+        engine.dispose()
+    if until is None:
+        return False
+    if until.tzinfo is None:
+        until = until.replace(tzinfo=UTC)
+    return bool(until > datetime.now(UTC))
+
+
+def _plan_claim(services: Any, customer_id: str) -> tuple[str, int]:
+    with services.db.reader() as conn:
+        claim_id, fence = conn.execute(
+            "SELECT claim_id, fence FROM visit_plan_item WHERE customer_id = ? "
+            "AND claim_id IS NOT NULL",
+            (customer_id,),
+        ).fetchone()
+    return str(claim_id), int(fence)
+
+
+def test_the_outcome_of_a_preclaimed_visit_carries_its_claim_and_releases_it(
+    qtbot: Any, all_day_field_desktop: Any, central: Central
+) -> None:
+    window, services = all_day_field_desktop
+    home = _loaded(qtbot, window)
+    _claim_plan(qtbot, window, home)
+    cid = _select_visit(home, 0).customer_id
+    claim_id, fence = _plan_claim(services, cid)
+    assert _held_on_service(central.url, cid)
+    with qtbot.waitSignal(window.customer.sig_opened, timeout=5000):
+        qtbot.keyClick(home.today, Qt.Key.Key_Return)
+    panel = window.customer
+    panel.select_result(RESULT_KEYS.index(ResultCode.REACHED_NO_OFFER))
+    with qtbot.waitSignal(panel.sig_saved, timeout=5000) as saved:
+        qtbot.keyClick(window, Qt.Key.Key_Return, CTRL)  # no Ctrl+K: the plan's claim is used
+    with services.db.reader() as conn:
+        sent_with = conn.execute(
+            "SELECT claim_id, fence FROM outbox WHERE id = ?", (saved.args[0].contact_id,)
+        ).fetchone()
+    assert tuple(sent_with) == (claim_id, fence)  # the service checks this fence
+    # released with the outcome at push (a colleague's claim would now meet the contact
+    # policy's gap after a visit, so the service's own claim row is what tells)
+    qtbot.waitUntil(lambda: not _held_on_service(central.url, cid), timeout=20000)
+    qtbot.waitUntil(lambda: window.sync_bar.waiting.text() == "0 waiting", timeout=20000)
+    with services.db.reader() as conn:
+        states = [r[0] for r in conn.execute("SELECT state FROM outbox WHERE kind = 'contact'")]
+    assert "conflict" not in states  # not flagged (a stale fence would be)
+    with qtbot.waitSignal(home.sig_loaded, timeout=10000):
+        window.refresh_home()
+    after = {e.customer_id: e for e in home.plan_model.rows()}
+    assert claim_text(after[cid]) == "Not claimed"  # the plan no longer shows the given-back claim
+
+
+def test_ctrl_k_on_a_preclaimed_customer_keeps_the_long_lease(
+    qtbot: Any, all_day_field_desktop: Any, central: Central
+) -> None:
+    window, services = all_day_field_desktop
+    home = _loaded(qtbot, window)
+    _claim_plan(qtbot, window, home)
+    visit = _select_visit(home, 0)
+    cid = visit.customer_id
+    claim_id, fence = _plan_claim(services, cid)
+    other = central.logged_in()
+    assert _lease_left(other, cid) > timedelta(hours=11)
+    with qtbot.waitSignal(window.customer.sig_opened, timeout=5000):
+        qtbot.keyClick(home.today, Qt.Key.Key_Return)
+    panel = window.customer
+    with qtbot.waitSignal(panel.sig_message, timeout=5000) as said:
+        qtbot.keyClick(window, Qt.Key.Key_K, CTRL)  # claim the customer "again"
+    assert said.args[0] == (
+        f"Already yours until {fmt_time(visit.claim_until)}: claimed with your visit plan."
+    )
+    assert _lease_left(other, cid) > timedelta(hours=11)  # not cut to a 15-minute claim
+    assert panel.claim is not None
+    assert panel.claim.claim_id == claim_id
+    # a screen opened before the plan was claimed asks the claim service: it hands back the
+    # plan's claim instead of asking the service for a shorter one
+    ticket = services.customers.claim(cid, Channel.FIELD_VISIT)
+    assert _lease_left(other, cid) > timedelta(hours=11)
+    assert (ticket.claim_id, ticket.fence, ticket.preclaimed) == (claim_id, fence, True)
+
+
+def test_removing_a_claimed_visit_gives_its_claim_back(
+    qtbot: Any, field_desktop: Any, central: Central
+) -> None:
+    window, _services = field_desktop
+    home = _loaded(qtbot, window)
+    _claim_plan(qtbot, window, home)
+    gone = _select_visit(home, 0)
+    kept = home.plan_model.row_object(1)
+    other = central.logged_in()
+    assert not _can_claim(other, gone.customer_id)
+    with qtbot.waitSignal(home.sig_claims_released, timeout=20000) as done:
+        qtbot.keyClick(home.today, Qt.Key.Key_Delete)
+    assert done.args[0].released == (gone.customer_id,)
+    assert home.status.text() == f"The claim of {gone.name} was given back."
+    assert _can_claim(other, gone.customer_id)
+    assert not _can_claim(other, kept.customer_id)  # the visits left in the plan stay claimed
+    window.set_language("zh_CN")
+    assert home.status.text() == f"已释放 {gone.name} 的认领。"
+
+
+def test_a_visit_removed_offline_gives_its_claim_back_at_the_next_sync(
+    qtbot: Any, tmp_path: Path
+) -> None:
+    db_url = f"sqlite:///{tmp_path / 'central.db'}"
+    _central(db_url)
+    service = ServiceProcess(db_url, tmp_path / "service.log").start()
+    proxy = FaultProxy("127.0.0.1", service.port, seed=7).start()
+    other = ApiClient(service.url)  # a colleague, not behind our cable
+    try:
+        other.login("agent2", PASSWORD, "dev-2")
+        auth = desktop_auth(tmp_path, "dev-am", base_url=proxy.url)
+        with logged_in_desktop(qtbot, auth, "am1", PASSWORD, first_sync=True) as desk:
+            window = desk.window
+            home = _loaded(qtbot, window)
+            _claim_plan(qtbot, window, home)
+            gone = _select_visit(home, 0)
+            assert gone.claim_until is not None
+            proxy.down()  # the cable is pulled
+            with qtbot.waitSignal(home.sig_claims_released, timeout=30000) as done:
+                qtbot.keyClick(home.today, Qt.Key.Key_Delete)
+            assert done.args[0].released == ()
+            assert [cid for cid, _until in done.args[0].waiting] == [gone.customer_id]
+            assert home.status.text() == (
+                f"No connection: the claim of {gone.name} is given back at the next sync, "
+                f"or runs out at {fmt_time(gone.claim_until)}."
+            )
+            assert not _can_claim(other, gone.customer_id)  # still held by the service
+            proxy.down(False)  # the cable is back
+            qtbot.keyClick(window, Qt.Key.Key_F5)
+            qtbot.waitUntil(lambda: _can_claim(other, gone.customer_id), timeout=30000)
+            qtbot.waitUntil(
+                lambda: home.status.text() == f"The claim of {gone.name} was given back.",
+                timeout=5000,
+            )
+    finally:
+        other.close()
+        proxy.stop()
+        service.stop()

@@ -27,7 +27,7 @@ from agentdesk.services.dto import (
     Verdict,
 )
 from agentdesk.services.masking import show_id_number, show_phone
-from agentdesk.store import CacheDB, customer_repo
+from agentdesk.store import CacheDB, customer_repo, visit_plan_repo
 from agentdesk.store.codec import parse_ts
 from agentdesk.store.customer_repo import CustomerBundle
 from agentdesk.sync import Claimed, ClaimManager, HeldClaim, Offline, PolicyBlocked, SyncError
@@ -167,6 +167,7 @@ class CustomerService:
             )
             offers, campaigns = customer_repo.load_offers_and_campaigns(conn)
             loaded = customer_repo.load_rules(conn)
+            planned = visit_plan_repo.held_claim(conn, bundle.view.customer_id)
         rules = self._rules.get(loaded)
         active = [c for c in campaigns if c.active_at(now)]
         live = {c.campaign_id for c in active}
@@ -175,7 +176,7 @@ class CustomerService:
             if bundle.active_claim and bundle.active_claim.valid_at(now)
             else None
         )
-        return self._screen(
+        screen = self._screen(
             bundle,
             channel or self._session.channel,
             history,
@@ -185,6 +186,8 @@ class CustomerService:
             rules,
             now,
         )
+        own = _preclaim_ticket(planned, now)
+        return dataclasses.replace(screen, own_claim=own) if own else screen
 
     def _screen(
         self,
@@ -298,6 +301,14 @@ class CustomerService:
         Raises:
             ClaimError: someone else holds it, the policy forbids it, or we are offline.
         """
+        held_longer = self._preclaimed(customer_id)
+        if held_longer is not None:  # asking again would cut the lease to claim_ttl_s
+            return dataclasses.replace(
+                held_longer,
+                message=_("Already yours until {time}: claimed with your visit plan.").format(
+                    time=format_datetime(held_longer.lease_until, fmt="HH:mm")
+                ),
+            )
         if self._claims is None:
             raise ClaimError(
                 _("Claims need a connection; the outcome is still saved and checked at sync.")
@@ -334,9 +345,15 @@ class CustomerService:
     def renew(self, ticket: ClaimTicket) -> ClaimTicket:
         """Extend a held claim by its TTL (called every TTL/3 while the customer stays open).
 
+        A claim the visit plan holds for longer (pre-claimed meanwhile: same claim) is not
+        renewed, which would shorten it; the ticket comes back marked ``preclaimed``.
+
         Raises:
             ClaimError: the lease was lost (expired, taken over) or the service is unreachable.
         """
+        held_longer = self._preclaimed(ticket.customer_id)
+        if held_longer is not None and held_longer.claim_id == ticket.claim_id:
+            return held_longer
         if self._claims is None:
             raise ClaimError(_("No connection: claims need the service."))
         try:
@@ -346,6 +363,16 @@ class CustomerService:
         except SyncError as exc:
             raise ClaimError(_("The claim was lost; check the contact history.")) from exc
         return dataclasses.replace(ticket, lease_until=parse_ts(held.lease_until))
+
+    def _preclaimed(self, customer_id: str) -> ClaimTicket | None:
+        """The visit plan's claim of the customer when it runs longer than a claim would."""
+        now = self._clock()
+        with self._db.reader() as conn:
+            planned = visit_plan_repo.held_claim(conn, customer_id)
+        ticket = _preclaim_ticket(planned, now)
+        if ticket is None or ticket.lease_until <= now + timedelta(seconds=self.claim_ttl_s):
+            return None
+        return ticket
 
     def release(self, ticket: ClaimTicket) -> None:
         """Give a claim back (the outcome releases it by itself)."""
@@ -360,6 +387,23 @@ def _hh_mm(wire: str) -> str:
         return format_datetime(parse_ts(wire), fmt="HH:mm")
     except ValueError:
         return wire
+
+
+def _preclaim_ticket(item: visit_plan_repo.PlanItem | None, now: datetime) -> ClaimTicket | None:
+    """The ticket of a planned visit's claim while it still runs."""
+    if item is None or not item.claim_id or item.fence is None or not item.claim_until:
+        return None
+    until = parse_ts(item.claim_until)
+    if until <= now:
+        return None
+    return ClaimTicket(
+        claim_id=item.claim_id,
+        customer_id=item.customer_id,
+        fence=item.fence,
+        lease_until=until,
+        ttl_s=max(1, int((until - now).total_seconds())),
+        preclaimed=True,
+    )
 
 
 def _held(ticket: ClaimTicket) -> HeldClaim:

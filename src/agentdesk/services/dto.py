@@ -29,6 +29,7 @@ __all__ = [
     "CallListEntry",
     "CampaignLine",
     "CampaignProgress",
+    "ClaimReleases",
     "ClaimTicket",
     "CustomerScreen",
     "Freshness",
@@ -182,6 +183,7 @@ class CustomerScreen:
     freshness: Freshness
     other_claim: Claim | None = None
     appointment_slots: tuple[datetime, ...] = ()
+    own_claim: ClaimTicket | None = None  # this user's pre-claim (visit plan), still running
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,6 +223,21 @@ class ClaimTicket:
     lease_until: datetime
     message: str = ""
     ttl_s: int = 900
+    preclaimed: bool = False  # taken with the visit plan: not renewed, not released on close
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimReleases:
+    """Claims of visits taken out of the plan: given back now, or still to give back.
+
+    Attributes:
+        released: customers whose claim the service took back.
+        waiting: customer id -> lease end, for claims not given back yet (no connection);
+            they are given back at the next sync or run out at their lease end.
+    """
+
+    released: tuple[str, ...] = ()
+    waiting: tuple[tuple[str, datetime], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,7 +2,9 @@
 
 Both run on the UI's single writer thread. The outcome is written as the local ``contact`` row
 plus its ``outbox`` row in one ``synchronous=FULL`` commit (the store's transactional outbox);
-the returned DTO is the confirmation the UI shows. Both work offline.
+the returned DTO is the confirmation the UI shows. Both work offline. An outcome made under a
+claim carries the claim's id and fence (Ctrl+K or the visit plan's pre-claim) and releases it
+when pushed, so the visit plan stops showing that claim once the outcome is saved.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from datetime import UTC, datetime
 from agentdesk.domain import Contact
 from agentdesk.protocol import FeedbackPayload
 from agentdesk.services.dto import OutcomeDraft, OutcomeSaved, UserSession
-from agentdesk.store import CacheDB
+from agentdesk.store import CacheDB, visit_plan_repo
 from agentdesk.store.outbox import record_intent, record_outcome
 from agentdesk.store.outbox_sync import counts
 
@@ -68,6 +70,8 @@ class OutcomeService:
                 draft.fence,
                 self._session.device_id,
             )
+            if draft.claim_id:  # the outcome gives the claim back: the plan stops showing it
+                visit_plan_repo.claim_used(conn, draft.claim_id)
             waiting = counts(conn).waiting
         return OutcomeSaved(
             contact_id=entry.id,

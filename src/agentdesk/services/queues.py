@@ -23,6 +23,7 @@ from agentdesk.services.dto import (
     AttentionItem,
     CallListEntry,
     CampaignProgress,
+    ClaimReleases,
     PreclaimSummary,
     ReasonLine,
     SupervisorStats,
@@ -40,7 +41,7 @@ from agentdesk.store import (
 )
 from agentdesk.store.codec import parse_ts
 from agentdesk.store.outbox import record_intent
-from agentdesk.sync import ClaimManager, Offline, ServerBusy
+from agentdesk.sync import ClaimManager, HeldClaim, Offline, ServerBusy, SyncError
 from agentdesk.sync.claims import MAX_PRECLAIM_CUSTOMERS, MAX_PRECLAIM_S, PreclaimResult
 
 __all__ = ["CallListService", "SupervisorService", "VisitPlanService"]
@@ -246,6 +247,42 @@ class VisitPlanService:
             hours=hours,
         )
 
+    def release_removed(self) -> ClaimReleases:
+        """Give back the claims of visits taken out of the plan (after a save, after a sync).
+
+        Online, each claim is released and forgotten; a claim that already ran out is just
+        forgotten. Without a connection the claims stay to be given back at the next sync and
+        are returned with their lease end (they run out by themselves then).
+        """
+        now = self._clock()
+        with self._db.reader() as conn:
+            due = visit_plan_repo.releases_due(conn)
+        released: list[tuple[str, str]] = []
+        waiting: list[tuple[str, datetime]] = []
+        reachable = self._claims is not None
+        for day, item in due:
+            until = parse_ts(item.claim_until) if item.claim_until else now
+            if until <= now:
+                released.append((day, item.customer_id))  # ran out: nothing to give back
+                continue
+            if reachable and self._claims is not None:
+                try:
+                    self._claims.release(_plan_claim(item))
+                except (Offline, ServerBusy):
+                    reachable = False  # the rest waits for the next sync too
+                except SyncError:
+                    released.append((day, item.customer_id))  # not ours any more
+                    continue
+                else:
+                    released.append((day, item.customer_id))
+                    continue
+            waiting.append((item.customer_id, until))
+        if released:
+            with self._db.writer() as conn, transaction(conn):
+                for day, customer_id in released:
+                    visit_plan_repo.forget_release(conn, day, customer_id)
+        return ClaimReleases(released=tuple(cid for _day, cid in released), waiting=tuple(waiting))
+
     def plan_today(self, customer_ids: list[str]) -> str:
         """Record today's visit plan (outbox intent ``visit_plan``); returns its id."""
         payload = VisitPlanPayload(day=self._day(), customer_ids=customer_ids)
@@ -313,6 +350,18 @@ class VisitPlanService:
             visited,
             row.contacts_30d,
         )
+
+
+def _plan_claim(item: visit_plan_repo.PlanItem) -> HeldClaim:
+    return HeldClaim(
+        claim_id=item.claim_id or "",
+        customer_id=item.customer_id,
+        channel=Channel.FIELD_VISIT.value,
+        fence=item.fence or 0,
+        ttl_s=MAX_PRECLAIM_S,
+        lease_until=item.claim_until or "",
+        deadline=0.0,
+    )
 
 
 class SupervisorService:

@@ -5,6 +5,10 @@ either the claim the service granted (id, fence, until) or why it refused (code 
 Changing the plan keeps what was answered for the customers that stay in it. A saved plan has a
 marker row (empty customer id, position -1), so a plan emptied on purpose stays empty instead of
 falling back to the suggested visits.
+
+A claimed visit taken out of the plan is not forgotten at once: its row stays with position
+``-2`` (claim still to give back) until the claim is released or has run out, so a release that
+could not reach the service is retried at the next sync. Put back in the plan, it keeps its claim.
 """
 
 from __future__ import annotations
@@ -18,9 +22,21 @@ from typing import Any
 from agentdesk.store.codec import dumps, loads, now_text, ts_text
 from agentdesk.store.lists_repo import PortfolioRow
 
-__all__ = ["PlanItem", "load_plan", "plan_rows", "plan_saved", "record_claims", "save_plan"]
+__all__ = [
+    "PlanItem",
+    "claim_used",
+    "forget_release",
+    "held_claim",
+    "load_plan",
+    "plan_rows",
+    "plan_saved",
+    "record_claims",
+    "releases_due",
+    "save_plan",
+]
 
 _MARKER = ""
+_RELEASE = -2  # position of a removed visit whose claim is still to be given back
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,26 +65,38 @@ class PlanItem:
 def load_plan(conn: sqlite3.Connection, day: str) -> list[PlanItem]:
     """The plan of ``day`` (``YYYY-MM-DD``) in visiting order; empty when none was made."""
     rows = conn.execute(
-        "SELECT customer_id, position, claim_id, fence, claim_until, refused_code, "
-        "refused_detail FROM visit_plan_item WHERE day = ? AND customer_id != ? ORDER BY position",
+        f"SELECT {_COLUMNS} FROM visit_plan_item "
+        "WHERE day = ? AND customer_id != ? AND position >= 0 ORDER BY position",
         (day, _MARKER),
     )
-    return [
-        PlanItem(cid, pos, claim, fence, until, code, loads(detail) if detail else None)
-        for cid, pos, claim, fence, until, code, detail in rows
-    ]
+    return [_item(row) for row in rows]
+
+
+_COLUMNS = "customer_id, position, claim_id, fence, claim_until, refused_code, refused_detail"
+
+
+def _item(row: Sequence[Any]) -> PlanItem:
+    cid, pos, claim, fence, until, code, detail = row
+    return PlanItem(cid, pos, claim, fence, until, code, loads(detail) if detail else None)
 
 
 def save_plan(conn: sqlite3.Connection, day: str, customer_ids: Sequence[str]) -> None:
     """Make ``customer_ids`` (duplicates dropped) the plan of ``day``, in this order.
 
-    Claim answers of customers that stay in the plan are kept; removed customers lose theirs.
+    Claim answers of customers that stay in the plan are kept; removed customers lose theirs,
+    except a claim held: that row waits (position ``-2``) until :func:`forget_release`.
     """
     ids = [i for i in dict.fromkeys(customer_ids) if i != _MARKER]
     keep = [_MARKER, *ids]
     marks = ", ".join("?" for _ in keep)
     conn.execute(
-        f"DELETE FROM visit_plan_item WHERE day = ? AND customer_id NOT IN ({marks})",
+        f"UPDATE visit_plan_item SET position = ? WHERE day = ? AND customer_id NOT IN ({marks}) "
+        "AND claim_id IS NOT NULL",
+        (_RELEASE, day, *keep),
+    )
+    conn.execute(
+        f"DELETE FROM visit_plan_item WHERE day = ? AND customer_id NOT IN ({marks}) "
+        "AND claim_id IS NULL",
         (day, *keep),
     )
     conn.executemany(
@@ -111,6 +139,49 @@ def record_claims(
         "UPDATE visit_plan_item SET claim_id = NULL, fence = NULL, claim_until = NULL, "
         "refused_code = ?, refused_detail = ?, answered_at = ? WHERE day = ? AND customer_id = ?",
         [(code, dumps(detail), at, day, cid) for cid, (code, detail) in refused.items()],
+    )
+
+
+def held_claim(conn: sqlite3.Connection, customer_id: str) -> PlanItem | None:
+    """The planned visit of ``customer_id`` holding the claim that runs longest (any day), if any.
+
+    Whether it still runs is the caller's question (``claim_until`` against its clock).
+    """
+    row = conn.execute(
+        f"SELECT {_COLUMNS} FROM visit_plan_item WHERE customer_id = ? AND position >= 0 "
+        "AND claim_id IS NOT NULL ORDER BY claim_until DESC LIMIT 1",
+        (customer_id,),
+    ).fetchone()
+    return None if row is None else _item(row)
+
+
+def claim_used(conn: sqlite3.Connection, claim_id: str) -> None:
+    """An outcome was saved under ``claim_id``: it gives the claim back, the plan forgets it."""
+    conn.execute(
+        "UPDATE visit_plan_item SET claim_id = NULL, fence = NULL, claim_until = NULL "
+        "WHERE claim_id = ? AND position >= 0",
+        (claim_id,),
+    )
+    conn.execute(
+        "DELETE FROM visit_plan_item WHERE claim_id = ? AND position = ?", (claim_id, _RELEASE)
+    )
+
+
+def releases_due(conn: sqlite3.Connection) -> list[tuple[str, PlanItem]]:
+    """Removed visits whose claim is still to be given back, as (day, item), any day."""
+    rows = conn.execute(
+        f"SELECT day, {_COLUMNS} FROM visit_plan_item WHERE position = ? "
+        "AND claim_id IS NOT NULL ORDER BY claim_until",
+        (_RELEASE,),
+    )
+    return [(row[0], _item(row[1:])) for row in rows]
+
+
+def forget_release(conn: sqlite3.Connection, day: str, customer_id: str) -> None:
+    """The claim of a removed visit was given back (or ran out): drop the row."""
+    conn.execute(
+        "DELETE FROM visit_plan_item WHERE day = ? AND customer_id = ? AND position = ?",
+        (day, customer_id, _RELEASE),
     )
 
 

@@ -1,4 +1,4 @@
-"""Claims (leases) from the client side (SYNC.md §6).
+"""Claims (leases) from the client side (docs/sync.md, "Claims").
 
 - Acquire before an outbound call or visit; the local deadline is
   ``monotonic_at_send + ttl − 10 %``: measured from the *send* so that round-trip time shortens

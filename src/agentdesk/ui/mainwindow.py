@@ -286,6 +286,8 @@ class MainWindow(QMainWindow):
         self.sync.notify_local_write()
 
     def _on_sync_cycle_done(self, report: SyncReport) -> None:
+        if report.ok and isinstance(self.home, FieldView):
+            self.home.release_removed()  # claims of removed visits that could not go back yet
         if report.pulled:
             self.refresh_home()
         if report.conflicts or report.rejected:

@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from agentdesk.domain import Role, User
+from agentdesk.domain import Channel, ResultCode, Role, User
 from agentdesk.protocol import Change
-from agentdesk.services.customer import ClaimError
-from agentdesk.services.dto import UserSession
+from agentdesk.services.customer import ClaimError, CustomerService
+from agentdesk.services.dto import ClaimReleases, OutcomeDraft, UserSession
+from agentdesk.services.outcome import OutcomeService
 from agentdesk.services.queues import VisitPlanService
 from agentdesk.store import CacheDB, transaction, visit_plan_repo
 from agentdesk.store.apply import apply_changes
@@ -35,10 +36,13 @@ def db(tmp_path: Path) -> Iterator[CacheDB]:
     cache.close()
 
 
-def _service(db: CacheDB, clock: datetime = NOW) -> VisitPlanService:
+def _session(db: CacheDB) -> UserSession:
     user = User(user_id="am1", name="客户经理", role=Role.FIELD)
-    session = UserSession(user=user, device_id="d", cache_path=db.path, token=None, online=False)
-    return VisitPlanService(db, session, None, clock=lambda: clock)
+    return UserSession(user=user, device_id="d", cache_path=db.path, token=None, online=False)
+
+
+def _service(db: CacheDB, clock: datetime = NOW) -> VisitPlanService:
+    return VisitPlanService(db, _session(db), None, clock=lambda: clock)
 
 
 def test_saved_plan_keeps_its_order_and_drops_duplicates(db: CacheDB) -> None:
@@ -68,7 +72,15 @@ def test_reordering_keeps_claim_answers_and_removing_drops_them(db: CacheDB) -> 
     assert plan[IDS[2]].claim_until is None
     assert plan[IDS[2]].refused is None
     service.save_plan([IDS[1]])
-    again = service.save_plan([IDS[1], IDS[0]])  # re-added: its old claim is gone
+    # offline the claim cannot be given back yet: re-added, the visit still holds it
+    assert service.release_removed().waiting == ((IDS[0], NOW + timedelta(hours=12)),)
+    again = service.save_plan([IDS[1], IDS[0]])
+    assert again[1].claim_until == NOW + timedelta(hours=12)
+    assert service.release_removed() == ClaimReleases()  # nothing left to give back
+    service.save_plan([IDS[1]])
+    later = _service(db, NOW + timedelta(hours=13))  # the claim ran out meanwhile
+    assert later.release_removed().released == (IDS[0],)  # forgotten, nothing to give back
+    again = later.save_plan([IDS[1], IDS[0]])  # re-added: its old claim is gone
     assert again[1].claim_until is None
 
 
@@ -96,3 +108,29 @@ def test_a_plan_emptied_on_purpose_stays_empty(db: CacheDB) -> None:
     service.save_plan(IDS[:2])
     assert service.save_plan([]) == []
     assert _service(db).today() == []  # not the suggestion again
+
+
+def test_an_outcome_under_the_plans_claim_takes_it_off_the_plan(db: CacheDB) -> None:
+    service = _service(db)
+    service.save_plan(IDS[:2])
+    until = ts_text(NOW + timedelta(hours=12)) or ""
+    with db.writer() as conn, transaction(conn):
+        visit_plan_repo.record_claims(conn, DAY, {IDS[0]: ("claim-1", 4, until)}, {})
+    customers = CustomerService(db, _session(db), None, clock=lambda: NOW)
+    own = customers.open(IDS[0]).own_claim
+    assert own is not None
+    assert (own.claim_id, own.fence, own.preclaimed) == ("claim-1", 4, True)
+    assert customers.open(IDS[1]).own_claim is None
+    OutcomeService(db, _session(db), clock=lambda: NOW).record(
+        OutcomeDraft(
+            customer_id=IDS[0],
+            channel=Channel.FIELD_VISIT,
+            result_code=ResultCode.REACHED_NO_OFFER,
+            started_at=NOW - timedelta(minutes=10),
+            ended_at=NOW,
+            claim_id="claim-1",
+            fence=4,
+        )
+    )
+    assert service.today()[0].claim_until is None  # the outcome gives it back when pushed
+    assert customers.open(IDS[0]).own_claim is None

@@ -2,6 +2,11 @@
 
 Opening a customer runs ``CustomerService.open`` on the reader pool (key ``"open"``: a newer
 open wins). Saving runs ``OutcomeService.record`` on the single writer thread.
+
+The outcome carries the claim held on the customer: the one taken with Ctrl+K (renewed every
+TTL/3, released when the customer closes) or the visit plan's pre-claim (adopted when the
+customer opens; neither renewed nor released on close, and Ctrl+K keeps it rather than asking
+for a shorter lease).
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from agentdesk.domain import Channel, Reaction
 from agentdesk.i18n import _
 from agentdesk.services import compute
 from agentdesk.services.dto import ClaimTicket, CustomerScreen, OutcomeDraft, OutcomeSaved
+from agentdesk.ui import texts
 from agentdesk.ui.context import UiContext
 from agentdesk.ui.views.customer_tabs import CustomerTabs
 from agentdesk.ui.views.header import CustomerHeader
@@ -109,6 +115,13 @@ class CustomerPanel(QWidget):
             screen is None or screen.view.customer_id != self.claim.customer_id
         ):
             self.release_claim()  # the customer was closed: give the claim back
+        own = screen.own_claim if screen is not None else None
+        if own is not None and (
+            self.claim is None
+            or (self.claim.claim_id == own.claim_id and own.lease_until > self.claim.lease_until)
+        ):
+            self.claim = own  # the visit plan's pre-claim: the outcome carries it
+            self._renew_timer.stop()
         self.header.show_screen(screen)
         self.tabs.show_screen(screen)
         self.offers.show_screen(screen)
@@ -143,6 +156,9 @@ class CustomerPanel(QWidget):
         if screen is None or screen.channel is None:
             return
         customers = self._ctx.services.customers
+        if self.claim is not None and self.claim.preclaimed:
+            self.sig_message.emit(_preclaimed_sentence(self.claim))  # kept: never shortened
+            return
         if self.claim is not None:
             self.release_claim()
             return
@@ -152,10 +168,14 @@ class CustomerPanel(QWidget):
         )
 
     def release_claim(self) -> None:
-        """Give the held claim back (Ctrl+K again, or the customer was closed)."""
+        """Give the held claim back (Ctrl+K again, or the customer was closed).
+
+        A pre-claim of the visit plan is only let go here: it stays the plan's until the
+        outcome or taking the visit out of the plan gives it back.
+        """
         ticket, self.claim = self.claim, None
         self._renew_timer.stop()
-        if ticket is None:
+        if ticket is None or ticket.preclaimed:
             return
         customers = self._ctx.services.customers
         self._ctx.tasks.read(
@@ -178,6 +198,8 @@ class CustomerPanel(QWidget):
         if self.claim is not None and self.claim.claim_id == ticket.claim_id:
             self.claim = ticket
             self.renewals += 1
+            if ticket.preclaimed:  # pre-claimed meanwhile: renewing would shorten it
+                self._renew_timer.stop()
 
     def _on_renew_failed(self, exc: BaseException) -> None:
         if self.claim is None:
@@ -195,6 +217,10 @@ class CustomerPanel(QWidget):
             self.release_claim()  # the customer was closed while we asked
             return
         self.claim = ticket
+        if ticket.preclaimed:
+            self._renew_timer.stop()
+            self.sig_message.emit(_preclaimed_sentence(ticket))
+            return
         self._renew_timer.start(max(1000, ticket.ttl_s * 1000 // 3))
         self.sig_message.emit(
             ticket.message or _("Claimed: others see you are working this customer.")
@@ -230,3 +256,9 @@ class CustomerPanel(QWidget):
         self.tabs.retranslate()
         self.offers.retranslate()
         self.outcome.retranslate()
+
+
+def _preclaimed_sentence(ticket: ClaimTicket) -> str:
+    return _("Already yours until {time}: claimed with your visit plan.").format(
+        time=texts.fmt_time(ticket.lease_until)
+    )

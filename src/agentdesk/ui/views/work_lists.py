@@ -3,7 +3,9 @@
 Both are tables over frozen DTOs; Enter opens the customer, Ctrl+N / F4 moves to the next row
 and opens it. The account manager edits today's visit plan here (Insert adds the portfolio
 customer, Delete removes a visit, Alt+Up / Alt+Down or the mouse reorder) and pre-claims it
-before going offline (Ctrl+Shift+K). Every save and claim runs on a worker.
+before going offline (Ctrl+Shift+K). Every save and claim runs on a worker. Taking a claimed
+visit out of the plan gives its claim back (after the save, on a worker); without a connection
+the view says the claim is given back at the next sync or runs out at its lease end.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from PySide6.QtWidgets import (
 from agentdesk.i18n import _
 from agentdesk.services import compute
 from agentdesk.services.customer import ClaimError
-from agentdesk.services.dto import CallListEntry, PreclaimSummary, VisitEntry
+from agentdesk.services.dto import CallListEntry, ClaimReleases, PreclaimSummary, VisitEntry
 from agentdesk.ui import texts
 from agentdesk.ui.context import UiContext
 from agentdesk.ui.models.rows_model import Column, RowsModel
@@ -208,6 +210,7 @@ class FieldView(QTabWidget):
         sig_plan_saved: today's plan was written to the local cache.
         sig_claimed: (PreclaimSummary) "Claim my visits" finished.
         sig_claim_failed: (str) it could not run (offline, service busy); the sentence says why.
+        sig_claims_released: (ClaimReleases) claims of removed visits given back or waiting.
         sig_message: (str) a one-line message for the status bar.
     """
 
@@ -216,6 +219,7 @@ class FieldView(QTabWidget):
     sig_plan_saved = Signal()
     sig_claimed = Signal(object)
     sig_claim_failed = Signal(str)
+    sig_claims_released = Signal(object)
     sig_message = Signal(str)
 
     def __init__(self, ctx: UiContext, parent: QWidget | None = None) -> None:
@@ -235,6 +239,7 @@ class FieldView(QTabWidget):
         self.plan_model.sig_edited.connect(self._save_plan)
         self._claiming = False
         self._status: Callable[[], str] | None = None
+        self._releasing: dict[str, str] = {}  # removed claimed visits: customer id -> name
 
         self.up_button = QPushButton()
         self.down_button = QPushButton()
@@ -347,6 +352,8 @@ class FieldView(QTabWidget):
             return
         if self.plan_model.rowCount():
             self.today.selectRow(min(row, self.plan_model.rowCount() - 1))
+        if entry.claim_until is not None:  # given back once the plan is saved
+            self._releasing[entry.customer_id] = entry.name
         self._say(lambda: _("{name} removed from today's visits.").format(name=entry.name))
         self.retranslate()
 
@@ -362,10 +369,35 @@ class FieldView(QTabWidget):
         ids = self.plan_model.customer_ids()
         visits = self._ctx.services.visits
         self._ctx.tasks.write(
-            lambda: visits.save_plan(ids),
-            lambda _plan: self.sig_plan_saved.emit(),
-            key="visit_plan_save",
+            lambda: visits.save_plan(ids), self._on_plan_saved, key="visit_plan_save"
         )
+
+    def _on_plan_saved(self, _plan: object) -> None:
+        self.sig_plan_saved.emit()
+        if self._releasing:
+            self.release_removed()
+
+    def release_removed(self) -> None:
+        """Give back the claims of visits taken out of the plan (after a save, after a sync)."""
+        visits = self._ctx.services.visits
+        self._ctx.tasks.read(visits.release_removed, self._on_released)
+
+    def _on_released(self, result: ClaimReleases) -> None:
+        names = self._releasing
+        given = [names.pop(cid) for cid in result.released if cid in names]
+        waiting = [(names[cid], until) for cid, until in result.waiting if cid in names]
+        if waiting:
+            name, until = waiting[0]
+            self._say(
+                lambda: _(
+                    "No connection: the claim of {name} is given back at the next sync, "
+                    "or runs out at {time}."
+                ).format(name=name, time=texts.fmt_time(until))
+            )
+        elif given:
+            who = ", ".join(given)
+            self._say(lambda: _("The claim of {name} was given back.").format(name=who))
+        self.sig_claims_released.emit(result)
 
     # -- claiming (online only) ----------------------------------------------------------------
     def claim_visits(self) -> None:
