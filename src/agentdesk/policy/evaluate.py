@@ -114,6 +114,27 @@ class _CampaignPart:
 _NO_PART = _CampaignPart(blocks=(), checks=(), deferring=())
 
 
+class _Remembered:
+    """A timed check that remembers its answer per instant.
+
+    The customer's own checks (caps, gap, quiet hours) are asked at the same instants by the
+    search for the free instant of every campaign; their answer depends on the instant only.
+    """
+
+    __slots__ = ("_answers", "_check")
+
+    def __init__(self, check: TimedCheck) -> None:
+        self._check = check
+        self._answers: dict[datetime, Reason | None] = {}
+
+    def reason_at(self, t: datetime) -> Reason | None:
+        """See :class:`~agentdesk.policy.timed.TimedCheck`."""
+        answers = self._answers
+        if t not in answers:
+            answers[t] = self._check.reason_at(t)
+        return answers[t]
+
+
 class Evaluator:
     """The contact policy for one customer on one channel at one instant, for many pitches.
 
@@ -181,8 +202,8 @@ class Evaluator:
             for rule in rules.of_kind(RuleKind.QUIET_HOURS)
             if rule.applies_to(channel) and rule.start is not None and rule.end is not None
         ]
-        self._checks = tuple(checks)
-        self._deferring = tuple(r for c in checks if (r := c.reason_at(now)) is not None)
+        self._checks = tuple(_Remembered(c) for c in checks)
+        self._deferring = tuple(r for c in self._checks if (r := c.reason_at(now)) is not None)
         self._global_caps = tuple(c for c in caps if not c.rule.channels)
         self._budget = _budget(caps, now)
         self._cooldowns = rules.of_kind(RuleKind.COOLDOWN)
