@@ -404,6 +404,32 @@ def test_ctrl_k_on_a_preclaimed_customer_keeps_the_long_lease(
     assert (ticket.claim_id, ticket.fence, ticket.preclaimed) == (claim_id, fence, True)
 
 
+def test_a_ctrl_k_claim_stops_renewing_once_the_plan_claims_the_customer_for_longer(
+    qtbot: Any, all_day_field_desktop: Any, central: Central
+) -> None:
+    window, services = all_day_field_desktop
+    services.customers.claim_ttl_s = 600  # the renewal tick is fired by the test below
+    home = _loaded(qtbot, window)
+    visit = _select_visit(home, 0)
+    cid = visit.customer_id
+    with qtbot.waitSignal(window.customer.sig_opened, timeout=5000):
+        qtbot.keyClick(home.today, Qt.Key.Key_Return)
+    panel = window.customer
+    qtbot.keyClick(window, Qt.Key.Key_K, CTRL)  # a short claim, renewed while the customer is open
+    qtbot.waitUntil(lambda: panel.claim is not None, timeout=5000)
+    assert panel.claim is not None
+    assert not panel.claim.preclaimed
+    _claim_plan(qtbot, window, home)  # the same claim now runs 12 hours
+    renewals = panel.renewals
+    panel._renew_timer.timeout.emit()  # the next renewal tick (TTL/3 after the claim)
+    qtbot.waitUntil(lambda: panel.renewals > renewals, timeout=10000)
+    assert panel.claim is not None
+    assert panel.claim.preclaimed
+    assert not panel._renew_timer.isActive()
+    other = central.logged_in()
+    assert _lease_left(other, cid) > timedelta(hours=11)  # not cut back to 10 minutes
+
+
 def test_removing_a_claimed_visit_gives_its_claim_back(
     qtbot: Any, field_desktop: Any, central: Central
 ) -> None:
