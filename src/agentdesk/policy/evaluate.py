@@ -118,21 +118,23 @@ class _Remembered:
     """A timed check that remembers its answer per instant.
 
     The customer's own checks (caps, gap, quiet hours) are asked at the same instants by the
-    search for the free instant of every campaign; their answer depends on the instant only.
+    search for the free instant of every campaign; their answer depends on the instant only (and
+    on its time zone, which the quiet hours keep in their ``until``: hence the key).
     """
 
     __slots__ = ("_answers", "_check")
 
     def __init__(self, check: TimedCheck) -> None:
         self._check = check
-        self._answers: dict[datetime, Reason | None] = {}
+        self._answers: dict[tuple[datetime, object], Reason | None] = {}
 
     def reason_at(self, t: datetime) -> Reason | None:
         """See :class:`~agentdesk.policy.timed.TimedCheck`."""
+        key = (t, t.tzinfo)
         answers = self._answers
-        if t not in answers:
-            answers[t] = self._check.reason_at(t)
-        return answers[t]
+        if key not in answers:
+            answers[key] = self._check.reason_at(t)
+        return answers[key]
 
 
 class Evaluator:
