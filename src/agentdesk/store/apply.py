@@ -1,4 +1,4 @@
-"""Applying pulled pages to the cache (SYNC.md §4, §7).
+"""Applying pulled pages to the cache (docs/sync.md).
 
 :func:`apply_changes` applies one page in ONE transaction: upserts (only when the incoming
 ``row_seq`` is at least the local one), removes, the search index (by triggers), acks of
@@ -8,8 +8,12 @@ the old rows: the page is simply downloaded again. Usage from the sync thread::
     with db.sync_writer() as w:
         apply_changes(w, page.changes, page.cursor, page.up_to_date)
 
-For a full snapshot wrap the pages in :func:`begin_snapshot` / :func:`finish_snapshot` (bulk
-mode: FTS triggers and secondary indexes dropped, rebuilt once at the end, then ANALYZE).
+Rows arrive as the JSON text the service sent (:class:`~agentdesk.store.pulled.PulledChange`);
+:func:`prepare_changes` turns a page into upsert parameters without touching the database, so
+the sync engine can do that Python work on its download thread while the writer executes the
+previous page. For a full snapshot wrap the pages in :func:`begin_snapshot` /
+:func:`finish_snapshot` (bulk mode: FTS triggers and secondary indexes dropped, rebuilt once at
+the end, then ANALYZE).
 :func:`reset_cache` (on ``reset_required``) clears the cache tables and NEVER the outbox.
 """
 
@@ -47,6 +51,11 @@ __all__ = [
 
 DEFAULT_STREAM = "all"
 _REBUILD_CACHE_KIB = -262144  # 256 MB page cache only while finish_snapshot rebuilds
+# A snapshot page dirties ~10 MB (random contact ids touch leaves all over their index); with
+# SQLite's default (1000 pages = 4 MB) every commit also checkpoints (copy + fsync). 64 MB lets
+# a page that several commits touch go to the main file once. Restored by finish_snapshot.
+_SNAPSHOT_CHECKPOINT_PAGES = 16384
+_DEFAULT_CHECKPOINT_PAGES = 1000
 
 _CUSTOMER_CHILDREN = (
     "DELETE FROM holding WHERE customer_id = ?",
@@ -225,12 +234,15 @@ def sync_position(conn: sqlite3.Connection, stream: str = DEFAULT_STREAM) -> Syn
 def begin_snapshot(conn: sqlite3.Connection) -> None:
     """Enter bulk mode for a full snapshot: drop FTS triggers and secondary indexes.
 
+    This connection also checkpoints its WAL less often until :func:`finish_snapshot`.
+
     The dropped DDL is saved in ``app_meta``; if the app dies before :func:`finish_snapshot`,
     the next :func:`finish_snapshot` (the sync engine calls it at start when
     ``bulk.in_bulk_mode`` is true) restores everything.
     """
     with transaction(conn):
         drop_for_bulk(conn)
+    conn.execute(f"PRAGMA wal_autocheckpoint = {_SNAPSHOT_CHECKPOINT_PAGES}")
 
 
 def finish_snapshot(conn: sqlite3.Connection) -> None:
@@ -242,6 +254,7 @@ def finish_snapshot(conn: sqlite3.Connection) -> None:
             restore_after_bulk(conn)
     finally:
         conn.execute(f"PRAGMA cache_size = {int(previous)}")
+        conn.execute(f"PRAGMA wal_autocheckpoint = {_DEFAULT_CHECKPOINT_PAGES}")
     conn.execute("PRAGMA analysis_limit = 1000")  # sampled statistics: seconds -> milliseconds
     conn.execute("ANALYZE")
 

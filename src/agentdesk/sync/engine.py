@@ -1,4 +1,4 @@
-"""The push-then-pull sync cycle (SYNC.md §4): pure Python, no Qt, one call per cycle.
+"""The push-then-pull sync cycle (docs/sync.md): pure Python, no Qt, one call per cycle.
 
 1. Push the outbox in ``client_seq`` order, ≤ 500 items / 256 KB per request; items are marked in
    flight first and recorded per item after the answer; the push stops at the first ``retry``.
