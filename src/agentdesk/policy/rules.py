@@ -106,6 +106,12 @@ class Rule:
         start, end = row.get("start"), row.get("end")
         if row["kind"] == RuleKind.QUIET_HOURS and not (start and end):
             raise ValueError(f"quiet-hours rule {row['rule_id']!r} needs start and end")
+        if row["kind"] == RuleKind.FREQUENCY_CAP and not (
+            int(row.get("limit", 0)) >= 1 and row.get("window")
+        ):
+            # a cap of 0 is no cap but a ban: say so with do_not_contact or sensitive channels
+            msg = f"frequency cap {row['rule_id']!r} needs a limit of at least 1 and a window"
+            raise ValueError(msg)
         return cls(
             rule_id=str(row["rule_id"]),
             kind=RuleKind(row["kind"]),

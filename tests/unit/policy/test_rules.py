@@ -59,6 +59,11 @@ def test_region_prefix_chooses_the_time_zone() -> None:
             "duplicate rule_id",
         ),
         ('[[rules]]\nrule_id = "g"\nkind = "min_gap"\nwindow = "1w"\n', "bad window"),
+        (
+            '[[rules]]\nrule_id = "c"\nkind = "frequency_cap"\nlimit = 0\nwindow = "7d"\n',
+            "limit of at least 1",
+        ),
+        ('[[rules]]\nrule_id = "c"\nkind = "frequency_cap"\nlimit = 2\n', "and a window"),
     ],
 )
 def test_invalid_rule_files_are_refused_with_a_reason(text: str, error: str) -> None:
