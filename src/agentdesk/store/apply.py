@@ -31,10 +31,10 @@ from agentdesk.protocol import Change
 from agentdesk.store.bulk import drop_for_bulk, restore_after_bulk
 from agentdesk.store.codec import now_text
 from agentdesk.store.db import transaction
-from agentdesk.store.models import CACHE_TABLES
 from agentdesk.store.outbox_sync import ack_through
 from agentdesk.store.pulled import PulledChange
 from agentdesk.store.rows import DELETES, PARAMS, UPSERTS, Raw
+from agentdesk.store.tables import CACHE_TABLES
 
 __all__ = [
     "DEFAULT_STREAM",

@@ -22,6 +22,8 @@ from typing import Any, ClassVar
 from sqlalchemy import JSON, CheckConstraint, Index, Integer, MetaData, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from agentdesk.store.tables import CACHE_TABLES
+
 __all__ = [
     "CACHE_TABLES",
     "AppMeta",
@@ -304,18 +306,3 @@ class AppMeta(Base):
 
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
-
-
-CACHE_TABLES = (
-    "customer",
-    "holding",
-    "usage_month",
-    "campaign",
-    "offer",
-    "target_member",
-    "marketing_order",
-    "claim_active",
-    "rule_set",
-    "redirect",
-)
-"""Disposable tables that a reset clears (``contact`` keeps its ``local`` rows)."""

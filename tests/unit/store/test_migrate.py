@@ -4,12 +4,20 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from agentdesk.store import CacheDB, MigrationFailed
-from agentdesk.store.migrate import DEFAULT_SCRIPTS, current_revision, head_revision, upgrade
+from agentdesk.store.migrate import (
+    DEFAULT_SCRIPTS,
+    HEAD,
+    current_revision,
+    head_revision,
+    upgrade,
+)
 from agentdesk.store.outbox import record_outcome
 from tests.unit.store.conftest import make_contact
 
@@ -169,3 +177,23 @@ def test_file_from_a_newer_agentdesk_is_left_alone(tmp_path: Path, cache_with_ou
     assert "newer version" in caught.value.sentence
     assert cache_with_outbox.read_bytes() == before
     assert len(list(cache_with_outbox.parent.glob("*.bak"))) == 1
+
+
+def test_head_constant_is_alembics_head() -> None:
+    assert head_revision(DEFAULT_SCRIPTS) == HEAD
+
+
+def test_a_current_cache_opens_without_loading_alembic_or_sqlalchemy(tmp_path: Path) -> None:
+    # a third of a cold start's imports: the app must not pay them when there is nothing to do
+    path = tmp_path / "cache.db"
+    CacheDB.open(path).close()
+    code = (
+        "import sys; from pathlib import Path; from agentdesk.store import CacheDB; "
+        f"db = CacheDB.open(Path({str(path)!r})); db.close(); "
+        "print(sorted(m for m in ('alembic', 'sqlalchemy') if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip() == "[]"
+    assert current_revision(path) == HEAD
