@@ -184,7 +184,7 @@ def append_results(path: Path, section: str) -> None:
     """Append one run's section to ``RESULTS.md`` (created with a title if missing)."""
     if not path.exists():
         path.write_text(
-            "# Benchmark results\n\nAppended by `make bench` (see PERFORMANCE.md). Ratio = cost "
+            "# Benchmark results\n\nAppended by `make bench` (see bench/README.md). Ratio = cost "
             "relative to the raw floor measured in the same run (ours/floor for times and "
             "memory, floor/ours for rates).\n",
             encoding="utf-8",

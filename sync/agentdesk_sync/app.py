@@ -1,4 +1,4 @@
-"""The FastAPI application of the central service (API v1, ARCHITECTURE.md §4).
+"""The FastAPI application of the central service (API v1, docs/api.md).
 
 ``create_app(db_url)`` builds everything from the URL and keeps it on ``app.state.agentdesk``
 (no module globals). The schema must exist (``agentdesk_sync.db.engine.migrate``; the server

@@ -76,5 +76,11 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-StateDep = Annotated[AppState, Depends(get_state)]
+async def _state_dependency(request: Request) -> AppState:
+    """:func:`get_state` as a dependency: ``async`` so FastAPI calls it on the event loop (a
+    plain ``def`` dependency costs a worker-thread round trip on every request)."""
+    return get_state(request)
+
+
+StateDep = Annotated[AppState, Depends(_state_dependency)]
 SessionDep = Annotated[AsyncSession, Depends(get_session)]

@@ -1,7 +1,7 @@
 """Errors of the HTTP API v1 and the handlers that render them in the pinned shape.
 
 Every error leaves the service as ``{"error": {"code", "message", "details"}}``
-(ARCHITECTURE.md §4). The tree:
+(docs/api.md). The tree:
 
 * :class:`ApiError` — a deliberate answer with a status and a snake_case code
   (``unauthorized`` 401, ``forbidden`` 403, ``not_found`` 404, ``invalid_request`` 422,

@@ -1,4 +1,4 @@
-"""Who may see which customer (ARCHITECTURE.md §3–4), enforced on every endpoint.
+"""Who may see which customer (docs/domain.md, roles), enforced on every endpoint.
 
 * ``call_centre`` and ``store``: customers whose ``region_code`` is one of the user's regions;
 * ``field``: only the customers of the user's portfolio;

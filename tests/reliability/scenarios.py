@@ -1,4 +1,4 @@
-"""The reliability scenarios of SYNC.md (c): R1 kill -9, R3 lost responses, R4 network chaos,
+"""The reliability scenarios of docs/sync.md: R1 kill -9, R3 lost responses, R4 network chaos,
 R7 offline contacts against caps. Each returns a :class:`Verdict` after quiescing."""
 
 from __future__ import annotations

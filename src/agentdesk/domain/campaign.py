@@ -1,4 +1,4 @@
-"""Campaigns, offers with per-channel scripts, target lists and marketing orders (DOMAIN.md §3)."""
+"""Campaigns, offers with per-channel scripts, target lists, marketing orders (docs/domain.md)."""
 
 from __future__ import annotations
 

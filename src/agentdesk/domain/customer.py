@@ -1,4 +1,4 @@
-"""The unified customer view (客户统一视图, DOMAIN.md §3–4).
+"""The unified customer view (客户统一视图, docs/domain.md).
 
 A ``CustomerView`` is what every channel sees of one customer: the attribute block of the
 IVOC (seed 003), holdings, usage and behaviour, value, interactions, churn information and

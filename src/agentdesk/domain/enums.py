@@ -1,4 +1,4 @@
-"""Enumerations of the business vocabulary (DOMAIN.md §4, §5, §8).
+"""Enumerations of the business vocabulary (docs/domain.md).
 
 All enums are ``StrEnum`` so their values are the wire and storage names.
 """
@@ -48,7 +48,7 @@ class Channel(StrEnum):
 
     @property
     def customer_initiated(self) -> bool:
-        """True where the customer comes to us (ARCHITECTURE.md §4 'Marketing contact')."""
+        """True where the customer comes to us (docs/contact-policy.md)."""
         return self in _CUSTOMER_INITIATED
 
     @property
@@ -127,7 +127,7 @@ class Segment(StrEnum):
 
     @property
     def code_name(self) -> str:
-        """The English code name of DOMAIN.md §5."""
+        """The English code name of docs/domain.md."""
         return _SEGMENT_NAMES[self]
 
     @property
@@ -150,7 +150,7 @@ _SEGMENT_NAMES = {
 
 
 class ResultCode(StrEnum):
-    """Contact result codes (DOMAIN.md §8, our proposal)."""
+    """Contact result codes (docs/domain.md, result codes)."""
 
     REACHED_ACCEPTED = "reached_accepted"
     REACHED_CALLBACK = "reached_callback"
@@ -205,7 +205,7 @@ class Reaction(StrEnum):
 
 
 class Role(StrEnum):
-    """User roles (ARCHITECTURE.md §3)."""
+    """User roles (docs/domain.md, roles)."""
 
     CALL_CENTRE = "call_centre"
     STORE = "store"

@@ -28,7 +28,7 @@ class User:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Claim:
-    """A lease on a customer while a contact is in progress (SYNC.md §6)."""
+    """A lease on a customer while a contact is in progress (docs/sync.md)."""
 
     claim_id: str
     customer_id: str

@@ -16,5 +16,5 @@ def default_rules_path() -> Path:
 
 
 def default_rules() -> RuleSet:
-    """The [P] default contact policy of DOMAIN.md §6 (≤ 2 per 7 days, 24 h gap, …)."""
+    """The default contact policy of docs/contact-policy.md (≤ 2 per 7 days, 24 h gap, …)."""
     return load_rules(default_rules_path().read_text(encoding="utf-8"))

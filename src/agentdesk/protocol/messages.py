@@ -1,4 +1,4 @@
-"""Wire DTOs of the pinned HTTP API v1 (ARCHITECTURE.md §4), shared by client and service.
+"""Wire DTOs of the pinned HTTP API v1 (docs/api.md), shared by client and service.
 
 Every request and response body is a ``msgspec.Struct``; domain rows travel as the
 ``msgspec.to_builtins`` form of the domain dataclasses (see :mod:`agentdesk.protocol.rows`).
@@ -225,7 +225,7 @@ class ConflictOther(msgspec.Struct, kw_only=True):
 
 
 class Conflict(msgspec.Struct, kw_only=True):
-    """Why an applied contact broke policy (SYNC.md §5)."""
+    """Why an applied contact broke policy (docs/sync.md)."""
 
     type: str
     rule_id: str | None = None

@@ -4,7 +4,7 @@ Seed 004 ranks the customers of an outbound list by their contact history: custo
 reached before, at the hour they answer, and who bought before, are called first. The score
 (0–100) combines:
 
-* the mean result-code score of DOMAIN.md §8 over past phone contacts (40 %),
+* the mean result-code score of docs/domain.md over past phone contacts (40 %),
 * the reach rate (reached / attempts, 25 %) and the sale rate (accepted / reached, 20 %),
 * channel preference for the phone (10 %),
 * the best hour to reach: the local hour with most reached contacts equals the current one (5 %),

@@ -1,4 +1,4 @@
-"""Next best offers for one customer on one channel (一户一荐, ARCHITECTURE.md §6).
+"""Next best offers for one customer on one channel (一户一荐, docs/contact-policy.md).
 
 Offers are filtered by eligibility (segment, holdings, already accepted, requirements, validity,
 control group, per-offer cool-down after a decline, and the contact-policy decision for the

@@ -1,6 +1,6 @@
 """Bulk mode for snapshots: drop the FTS triggers and secondary indexes, rebuild them once.
 
-SYNC.md §7: building the name index and secondary indexes once after 1 M rows is much faster
+docs/sync.md: building the name index and secondary indexes once after 1 M rows is much faster
 than maintaining them row by row. The DDL that was dropped is saved in ``app_meta`` (key
 ``bulk_ddl``) in the same transaction, so a crash in the middle of a snapshot is repaired by
 calling :func:`restore_after_bulk` again at the next start.

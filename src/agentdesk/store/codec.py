@@ -1,7 +1,7 @@
 """Small encoders shared by the store: fixed-width UTC time text, canonical JSON, ids.
 
 Times are stored as ``YYYY-MM-DDTHH:MM:SS.ffffffZ`` (27 characters), so that text order is time
-order in indexes. JSON goes through orjson (PERFORMANCE.md: stdlib ``json`` is too slow on sync
+order in indexes. JSON goes through orjson (bench/README.md: stdlib ``json`` is too slow on sync
 paths). ``payload_hash`` is the SHA-256 hex of the canonical JSON (keys sorted, no spaces).
 """
 

@@ -1,12 +1,12 @@
 """Opening the per-user cache file: pragmas, one writer per role, read-only readers.
 
-Thread-safety (STYLE.md §3): SQLite connections are not shared between threads at the same
-time. :class:`CacheDB` owns
+Thread-safety (docs/architecture.md, threads): SQLite connections are not shared between
+threads at the same time. :class:`CacheDB` owns
 
 * ``writer()``: the connection that records outcomes and intents, ``synchronous=FULL``; use it
   from ONE thread (the UI's single-writer executor). A lock serialises accidental misuse;
 * ``sync_writer()``: the sync thread's own connection for applying pulled pages and push
-  results, ``synchronous=NORMAL`` (SYNC.md §7: a lost cache commit is re-downloaded);
+  results, ``synchronous=NORMAL`` (docs/sync.md: a lost cache commit is re-downloaded);
 * ``reader()``: read-only connections (``mode=ro``) from a small pool for the UI's read pool;
   WAL readers never block and are never blocked by the writers.
 
@@ -125,7 +125,7 @@ class CacheDB:
             integrity: ``"auto"`` (``quick_check`` only after an unclean shutdown: it reads
                 the whole file, seconds on a 1 M cache), ``"quick"``, ``"full"`` or ``"none"``
                 (header and schema only).
-            migrate: run the Alembic migrations first (SYNC.md §8).
+            migrate: run the Alembic migrations first (docs/sync.md).
 
         Returns:
             The open cache; ``recovery`` says whether a damaged file was moved aside.

@@ -1,12 +1,12 @@
-"""Schema of the client's local cache (SQLAlchemy 2 declarative; SYNC.md §1).
+"""Schema of the client's local cache (SQLAlchemy 2 declarative; docs/sync.md).
 
 Big synced tables (``customer``, ``holding``, ``usage_month``, ``target_member``,
 ``marketing_order``, ``contact``) keep an INTEGER rowid primary key and their string id in a
-unique column: random TEXT keys cost 4x on insert (PERFORMANCE.md). Every synced row keeps its
+unique column: random TEXT keys cost 4x on insert (bench/README.md). Every synced row keeps its
 wire form in ``row`` (JSON text) and ``row_seq`` = the server_seq of its last change. The few
 columns lists filter, sort or search on are copied out of ``row``.
 
-``outbox`` is exactly SYNC.md §1 plus ``dismissed_at``, ``acked_at`` and ``replaces_id``; it is
+``outbox`` is docs/sync.md's outbox plus ``dismissed_at``, ``acked_at`` and ``replaces_id``; it is
 the only precious table together with ``local_user`` and ``app_meta``. Everything else is a
 disposable cache that a re-snapshot rebuilds. Times are stored as fixed-width UTC text
 ``YYYY-MM-DDTHH:MM:SS.ffffffZ`` so that text order is time order.
@@ -236,7 +236,7 @@ class Redirect(Base):
 
 
 class Outbox(Base):
-    """The transactional outbox (SYNC.md §1): nothing leaves it until the server acknowledged it."""
+    """The transactional outbox (docs/sync.md): nothing leaves it until the server acked it."""
 
     __tablename__ = "outbox"
 

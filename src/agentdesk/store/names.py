@@ -2,7 +2,7 @@
 
 SQLite 3.40's FTS5 ``trigram`` tokenizer finds nothing for 1–2 CJK characters (the commonest
 Chinese name searches), so names are indexed one character per token: ``张三丰`` becomes
-``"张 三 丰"`` and a query is a phrase of single characters (MACHINE-NOTES.md). A second
+``"张 三 丰"`` and a query is a phrase of single characters. A second
 column holds the name's leading runs (``"张 张三 张三丰"``) so "starts with" is one token.
 
 Pinyin keys let a Latin keyboard find the same name: every joined suffix of the full pinyin

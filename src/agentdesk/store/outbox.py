@@ -1,4 +1,4 @@
-"""The transactional outbox: recording outcomes and intents (SYNC.md §1, §2).
+"""The transactional outbox: recording outcomes and intents (docs/sync.md).
 
 ``record_outcome`` writes the local ``contact`` row and its ``outbox`` row in ONE SQLite
 transaction on the ``synchronous=FULL`` writer, and returns only after COMMIT: when it returns,
@@ -93,7 +93,7 @@ class OutboxEntry:
 
 
 def contact_payload(contact: Contact, *, release_claim: bool = True) -> dict[str, Any]:
-    """The ``contact`` push payload (ARCHITECTURE.md §4) of a domain ``Contact``."""
+    """The ``contact`` push payload (docs/api.md) of a domain ``Contact``."""
     reactions = [
         ReactionPayload(
             offer_id=r.offer_id,
@@ -143,7 +143,7 @@ def record_outcome(
     Args:
         conn: the writer connection (``CacheDB.writer()``).
         contact: the contact; an empty ``contact_id`` gets a new UUIDv7, which is also the
-            outbox id (ARCHITECTURE.md §4: ``contact_id`` = item id).
+            outbox id (docs/api.md: ``contact_id`` = item id).
         reactions: reactions to offers; when given they replace ``contact.reactions``.
         claim_id: the claim held while contacting, if any.
         fence: that claim's fencing token.

@@ -1,6 +1,6 @@
 """The sync engine's side of the outbox: batches, push results, acks, attention, pruning.
 
-States (SYNC.md §1, §5): ``pending`` → ``inflight`` (sent) → after the push result:
+States (docs/sync.md): ``pending`` → ``inflight`` (sent) → after the push result:
 
 * ``applied``/``duplicate`` → stays ``inflight`` with ``server_seq`` set ("acked, pending
   pull"); :func:`ack_through` (called by ``apply_changes``) turns it ``acked`` once the pull
@@ -109,7 +109,7 @@ def requeue_inflight(conn: sqlite3.Connection) -> int:
 def apply_push_results(
     conn: sqlite3.Connection, results: Sequence[PushResult], now: datetime | None = None
 ) -> None:
-    """Record the per-item results of one push (SYNC.md §5), in one transaction."""
+    """Record the per-item results of one push (docs/sync.md), in one transaction."""
     at = now or datetime.now(UTC)
     with transaction(conn):
         for result in results:
@@ -201,7 +201,7 @@ def counts(conn: sqlite3.Connection) -> OutboxCounts:
 
 
 def prune_acked(conn: sqlite3.Connection, days: int = 30, now: datetime | None = None) -> int:
-    """Delete items acked more than ``days`` ago (SYNC.md §1); returns how many."""
+    """Delete items acked more than ``days`` ago (docs/sync.md); returns how many."""
     cutoff = ts_text((now or datetime.now(UTC)) - timedelta(days=days))
     with transaction(conn):
         cur = conn.execute(

@@ -1,4 +1,4 @@
-"""Customer search on the local cache (PERFORMANCE.md P1, P2, P6).
+"""Customer search on the local cache (bench/README.md rows P1, P2, P6).
 
 What the user types decides how we search (:func:`parse_query`):
 

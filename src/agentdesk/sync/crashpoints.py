@@ -1,4 +1,4 @@
-"""Test-only crash points: ``os._exit`` at a named step of the sync cycle (SYNC.md R1).
+"""Test-only crash points: ``os._exit`` at a named step of the sync cycle (docs/sync.md).
 
 Set ``AGENTDESK_CRASH_AT=<point>`` (optionally ``AGENTDESK_CRASH_HIT=<n>``, default 1: the n-th
 time the point is reached) in the environment of a client process to make it die there as a

@@ -1,5 +1,5 @@
 """When to sync: on local writes (debounced), on reconnect, on a server ``change`` event, and
-every 30 s, with full-jitter backoff after failures (SYNC.md §4.6). Pure Python threads, no Qt.
+every 30 s, with full-jitter backoff after failures (docs/sync.md). Pure Python threads, no Qt.
 
 One thread runs the cycles (so the engine is never re-entered); a second thread listens to
 ``GET /v1/events`` and wakes the first when something in the user's scope changed. :meth:`stop`

@@ -1,4 +1,4 @@
-"""All background work of the client goes through this module (STYLE.md §3).
+"""All background work of the client goes through this module (docs/architecture.md).
 
 Three executors:
 

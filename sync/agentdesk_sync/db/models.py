@@ -1,6 +1,6 @@
 """The central store: SQLAlchemy 2 models, identical on PostgreSQL and the embedded SQLite.
 
-Layout (SYNC.md §2–3, §6):
+Layout (docs/sync.md):
 
 * shared data: ``customer``, ``holding``, ``usage_month``, ``campaign``, ``offer``,
   ``target_member``, ``marketing_order`` — each row keeps its full wire form in ``row`` (JSON)
@@ -220,7 +220,7 @@ class Intent(Base):
 
 
 class Claim(Base):
-    """One row per customer ever claimed; ``fence`` only ever grows (SYNC.md §6)."""
+    """One row per customer ever claimed; ``fence`` only ever grows (docs/sync.md)."""
 
     __tablename__ = "claim"
 

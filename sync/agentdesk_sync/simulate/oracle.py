@@ -1,6 +1,6 @@
 """The simulation's own judge: conflicts straight from the rules' definitions, and the verdict.
 
-It does not call :mod:`agentdesk.policy`: it re-states the [P] default rules (DOMAIN.md §6) as
+It does not call :mod:`agentdesk.policy`: it re-states the default rules (docs/contact-policy.md) as
 plain loops, replays every simulated contact against the contacts the server held before it (by
 server sequence) and compares with what the server flagged at push time.
 """

@@ -1,4 +1,4 @@
-"""The change feed's cursor equals commit order on PostgreSQL (SYNC.md §3), with real connections.
+"""The change feed's cursor equals commit order on PostgreSQL (docs/sync.md), with real connections.
 
 Writer A takes its sequence number and stays open; writer B then tries to take one and must wait
 on the sequencer row lock until A commits, so B's number is larger *and* B commits later. A

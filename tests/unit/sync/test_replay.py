@@ -1,4 +1,4 @@
-"""R5: duplicate and reordered delivery (SYNC.md (c)).
+"""R5: duplicate and reordered delivery (docs/sync.md).
 
 A Hypothesis state machine drives several devices against the REAL service app in-process
 (``ApiClient(client=TestClient(app))`` on SQLite). Devices record contacts and push their
