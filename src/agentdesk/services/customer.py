@@ -123,8 +123,11 @@ def appointment_slots(
 
 
 def _round_up(moment: datetime) -> datetime:
-    moment = moment.replace(second=0, microsecond=0)
-    return moment + timedelta(minutes=(30 - moment.minute % 30) % 30)
+    """The first half hour at or after ``moment`` (10:00:30 → 10:30, never back to 10:00)."""
+    whole = moment.replace(second=0, microsecond=0)
+    if whole < moment:
+        whole += timedelta(minutes=1)
+    return whole + timedelta(minutes=(30 - whole.minute % 30) % 30)
 
 
 class CustomerService:

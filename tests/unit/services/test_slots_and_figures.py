@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from agentdesk.domain import Channel, CustomerAttributes, UsageMonth
-from agentdesk.policy import default_rules, evaluate
+from agentdesk.policy import Outcome, default_rules, evaluate
 from agentdesk.services.customer import appointment_slots
 from agentdesk.services.dto import CampaignProgress
 from agentdesk.services.figures import acceptance_rate, control_lift, usage_series
@@ -82,3 +86,25 @@ def test_control_lift_is_target_rate_minus_control_rate() -> None:
         campaign_id="K1", name="k", targets=10, contacted=0, reached=0, accepted=0
     )
     assert control_lift(no_control) is None
+
+
+@pytest.mark.timeout(20)
+def test_a_deferral_seconds_after_a_half_hour_moves_to_the_next_one() -> None:
+    # a contact logged at 09:00:30 frees the customer at 09:00:30 the next day: the search
+    # used to round that back to 09:00, ask again, and loop for ever (the open never ended)
+    customer = CustomerAttributes(
+        customer_id="C1", msisdn="13800000001", name="王小明", region_code="440100"
+    )
+    now = datetime(2026, 11, 26, 1, 0, tzinfo=UTC)
+    free_at = datetime(2026, 11, 26, 2, 0, 30, tzinfo=UTC)
+    rules = default_rules()
+
+    def decide(at: datetime) -> Any:
+        decision = evaluate(customer, Channel.OUTBOUND_CALL, None, (), (), rules, at)
+        if at < free_at:
+            return replace(decision, outcome=Outcome.DEFERRED, deferred_until=free_at)
+        return decision
+
+    slots = appointment_slots(decide, now, limit=3)
+    assert slots[0] == datetime(2026, 11, 26, 2, 30, tzinfo=UTC)
+    assert len(slots) == 3
