@@ -29,12 +29,13 @@ import base64
 import binascii
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Literal
+from typing import Any
 
 import msgspec
 from sqlalchemy import Text, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from agentdesk.protocol.raw import NULL_ROW, RawChange, RawPullPage
 from agentdesk_sync.api.items import high_water
 from agentdesk_sync.api.loaders import HISTORY_DAYS, claim_row
 from agentdesk_sync.api.wire import utcnow
@@ -43,30 +44,9 @@ from agentdesk_sync.db import models as m
 from agentdesk_sync.errors import ApiError
 from agentdesk_sync.scope import change_scope, customer_scope
 
-__all__ = ["Cursor", "PullPage", "WireChange", "decode_cursor", "encode_cursor", "pull"]
+__all__ = ["Cursor", "decode_cursor", "encode_cursor", "pull"]
 
-_NULL = msgspec.Raw(b"null")
 _FIRST_BATCH_SHARE = 4  # first page: limit // 4 customers; later pages use the cursor's ``r``
-
-
-class WireChange(msgspec.Struct, kw_only=True):
-    """One change as it goes out: ``row`` is the stored JSON text, spliced as is."""
-
-    seq: int
-    entity: str
-    op: Literal["put", "remove"]
-    id: str
-    row: msgspec.Raw = _NULL
-
-
-class PullPage(msgspec.Struct, kw_only=True):
-    """The pull answer; encodes to the pinned ``PullResponse`` shape."""
-
-    changes: list[WireChange]
-    cursor: str
-    up_to_date: bool
-    checksum: dict[str, Any] | None = None
-    progress: dict[str, int] | None = None
 
 
 class Cursor(msgspec.Struct, omit_defaults=True):
@@ -132,7 +112,7 @@ def _check(cursor: Cursor, meta: _Meta) -> None:
 
 async def pull(
     conn: AsyncConnection, principal: Principal, cursor_text: str | None, limit: int
-) -> PullPage:
+) -> RawPullPage:
     """One page of the caller's feed."""
     meta = await _meta(conn)
     if cursor_text:
@@ -152,7 +132,7 @@ async def pull(
 
 
 def _raw(text: str | None) -> msgspec.Raw:
-    return _NULL if text is None else msgspec.Raw(text)
+    return NULL_ROW if text is None else msgspec.Raw(text)
 
 
 def _json(column: Any) -> Any:
@@ -162,7 +142,7 @@ def _json(column: Any) -> Any:
 
 async def _feed_page(
     conn: AsyncConnection, principal: Principal, cursor: Cursor, limit: int
-) -> PullPage:
+) -> RawPullPage:
     hw = await high_water(conn)
     log = m.ChangeLog
     stmt = (
@@ -174,15 +154,15 @@ async def _feed_page(
     rows = (await conn.execute(stmt)).all()
     more = len(rows) > limit
     rows = rows[:limit]
-    changes = [WireChange(seq=seq, entity=entity, op=op, id=eid, row=_raw(row))
+    changes = [RawChange(seq=seq, entity=entity, op=op, id=eid, row=_raw(row))
                for seq, entity, op, eid, row in rows]  # fmt: skip
     last = rows[-1][0] if more else max(hw, cursor.s)
     nxt = Cursor(e=cursor.e, s=last)
-    return PullPage(changes=changes, cursor=encode_cursor(nxt), up_to_date=not more)
+    return RawPullPage(changes=changes, cursor=encode_cursor(nxt), up_to_date=not more)
 
 
-async def _globals(conn: AsyncConnection) -> list[WireChange]:
-    out: list[WireChange] = []
+async def _globals(conn: AsyncConnection) -> list[RawChange]:
+    out: list[RawChange] = []
     rules = (
         await conn.execute(
             select(m.RuleSet.version, _json(m.RuleSet.rules))
@@ -191,14 +171,14 @@ async def _globals(conn: AsyncConnection) -> list[WireChange]:
         )
     ).first()
     if rules is not None:
-        out.append(WireChange(seq=0, entity="rule_set", op="put", id=str(rules[0]),
+        out.append(RawChange(seq=0, entity="rule_set", op="put", id=str(rules[0]),
                               row=_raw(rules[1])))  # fmt: skip
     campaigns = select(m.Campaign.campaign_id, _json(m.Campaign.row), m.Campaign.row_seq)
     for cid, row, seq in (await conn.execute(campaigns.order_by(m.Campaign.campaign_id))).all():
-        out.append(WireChange(seq=seq, entity="campaign", op="put", id=cid, row=_raw(row)))
+        out.append(RawChange(seq=seq, entity="campaign", op="put", id=cid, row=_raw(row)))
     offers = select(m.Offer.offer_id, _json(m.Offer.row), m.Offer.row_seq)
     for oid, row, seq in (await conn.execute(offers.order_by(m.Offer.offer_id))).all():
-        out.append(WireChange(seq=seq, entity="offer", op="put", id=oid, row=_raw(row)))
+        out.append(RawChange(seq=seq, entity="offer", op="put", id=oid, row=_raw(row)))
     return out
 
 
@@ -213,14 +193,14 @@ def _with_result(row: str, result: str | None) -> msgspec.Raw:
     return msgspec.Raw(f'{head}{sep}"result":{"null" if result is None else result}}}')
 
 
-async def _children(conn: AsyncConnection, ids: list[str]) -> dict[str, list[WireChange]]:
+async def _children(conn: AsyncConnection, ids: list[str]) -> dict[str, list[RawChange]]:
     """Every child row of the customers ``ids``: one query per kind, grouped by customer."""
     now = utcnow()
-    by: dict[str, list[WireChange]] = {cid: [] for cid in ids}
+    by: dict[str, list[RawChange]] = {cid: [] for cid in ids}
     holdings = select(m.Holding.customer_id, m.Holding.holding_id, _json(m.Holding.row),
                       m.Holding.row_seq).where(m.Holding.customer_id.in_(ids))  # fmt: skip
     for cid, hid, row, seq in (await conn.execute(holdings)).all():
-        by[cid].append(WireChange(seq=seq, entity="holding", op="put", id=hid, row=_raw(row)))
+        by[cid].append(RawChange(seq=seq, entity="holding", op="put", id=hid, row=_raw(row)))
     usage = (
         select(m.UsageMonth.customer_id, m.UsageMonth.month, _json(m.UsageMonth.row))
         .where(m.UsageMonth.customer_id.in_(ids))
@@ -228,7 +208,7 @@ async def _children(conn: AsyncConnection, ids: list[str]) -> dict[str, list[Wir
     )
     for cid, month, row in (await conn.execute(usage)).all():
         by[cid].append(
-            WireChange(seq=0, entity="usage", op="put", id=f"{cid}:{month}", row=_raw(row))
+            RawChange(seq=0, entity="usage", op="put", id=f"{cid}:{month}", row=_raw(row))
         )
     tm = m.TargetMember
     targets = select(tm.campaign_id, tm.customer_id, _json(tm.row), tm.row_seq).where(
@@ -236,19 +216,19 @@ async def _children(conn: AsyncConnection, ids: list[str]) -> dict[str, list[Wir
     )
     for kid, cid, row, seq in (await conn.execute(targets)).all():
         by[cid].append(
-            WireChange(seq=seq, entity="target", op="put", id=f"{kid}:{cid}", row=_raw(row))
+            RawChange(seq=seq, entity="target", op="put", id=f"{kid}:{cid}", row=_raw(row))
         )
     mo = m.MarketingOrder
     orders = select(mo.customer_id, mo.order_id, _json(mo.row), mo.row_seq).where(
         mo.customer_id.in_(ids)
     )
     for cid, oid, row, seq in (await conn.execute(orders)).all():
-        by[cid].append(WireChange(seq=seq, entity="order", op="put", id=oid, row=_raw(row)))
+        by[cid].append(RawChange(seq=seq, entity="order", op="put", id=oid, row=_raw(row)))
     claims = select(m.Claim).where(m.Claim.customer_id.in_(ids), m.Claim.lease_until > now)
     for r in (await conn.execute(claims)).all():
         raw = msgspec.Raw(msgspec.json.encode(claim_row(r)))
         by[r.customer_id].append(
-            WireChange(seq=0, entity="claim", op="put", id=r.customer_id, row=raw)
+            RawChange(seq=0, entity="claim", op="put", id=r.customer_id, row=raw)
         )
     since = now - timedelta(days=HISTORY_DAYS)
     c = m.Contact
@@ -259,14 +239,14 @@ async def _children(conn: AsyncConnection, ids: list[str]) -> dict[str, list[Wir
     )
     for cid, kid, row, result, seq in (await conn.execute(contacts)).all():
         by[cid].append(
-            WireChange(seq=seq, entity="contact", op="put", id=kid, row=_with_result(row, result))
+            RawChange(seq=seq, entity="contact", op="put", id=kid, row=_with_result(row, result))
         )
     return by
 
 
 async def _snapshot_page(
     conn: AsyncConnection, principal: Principal, cursor: Cursor, limit: int
-) -> PullPage:
+) -> RawPullPage:
     assert cursor.h is not None
     changes = await _globals(conn) if cursor.p is None else []
     batch = max(1, limit // (cursor.r or _FIRST_BATCH_SHARE))
@@ -279,7 +259,7 @@ async def _snapshot_page(
     children = await _children(conn, [r[0] for r in rows]) if rows else {}
     last, done, taken, start = cursor.p, cursor.d, 0, len(changes)
     for cid, row, seq in rows:
-        changes.append(WireChange(seq=seq, entity="customer", op="put", id=cid, row=_raw(row)))
+        changes.append(RawChange(seq=seq, entity="customer", op="put", id=cid, row=_raw(row)))
         changes.extend(children[cid])
         last, done, taken = cid, done + 1, taken + 1
         if len(changes) >= limit:
@@ -292,5 +272,5 @@ async def _snapshot_page(
         per = -(-(len(changes) - start) // max(taken, 1))  # ceil: rather short than wasted
         nxt = Cursor(e=cursor.e, s=cursor.h, p=last or "", h=cursor.h, t=cursor.t, d=done,
                      r=max(1, per))  # fmt: skip
-    return PullPage(changes=changes, cursor=encode_cursor(nxt), up_to_date=False,
+    return RawPullPage(changes=changes, cursor=encode_cursor(nxt), up_to_date=False,
                     progress=progress)  # fmt: skip

@@ -8,7 +8,7 @@ the old rows: the page is simply downloaded again. Usage from the sync thread::
     with db.sync_writer() as w:
         apply_changes(w, page.changes, page.cursor, page.up_to_date)
 
-Rows arrive as the JSON text the service sent (:class:`~agentdesk.store.pulled.PulledChange`);
+Rows arrive as the JSON text the service sent (:class:`~agentdesk.protocol.raw.RawChange`);
 :func:`prepare_changes` turns a page into upsert parameters without touching the database, so
 the sync engine can do that Python work on its download thread while the writer executes the
 previous page. For a full snapshot wrap the pages in :func:`begin_snapshot` /
@@ -28,11 +28,11 @@ import msgspec
 import orjson
 
 from agentdesk.protocol import Change
+from agentdesk.protocol.raw import RawChange
 from agentdesk.store.bulk import drop_for_bulk, restore_after_bulk
 from agentdesk.store.codec import now_text
 from agentdesk.store.db import transaction
 from agentdesk.store.outbox_sync import ack_through
-from agentdesk.store.pulled import PulledChange
 from agentdesk.store.rows import DELETES, PARAMS, UPSERTS, Raw
 from agentdesk.store.tables import CACHE_TABLES
 
@@ -91,7 +91,7 @@ class SyncPosition:
 
 def apply_changes(
     conn: sqlite3.Connection,
-    changes: Sequence[Change | PulledChange],
+    changes: Sequence[Change | RawChange],
     cursor: str,
     up_to_date: bool,
     *,
@@ -103,7 +103,7 @@ def apply_changes(
 
     Args:
         conn: the sync writer connection.
-        changes: the page's changes, in seq order; rows as received (:class:`PulledChange`,
+        changes: the page's changes, in seq order; rows as received (:class:`RawChange`,
             stored without a decode/encode round trip) or as dicts (:class:`Change`); a
             :class:`PreparedChanges` brings its parameters already built.
         cursor: the opaque cursor the server returned with the page.
@@ -131,7 +131,7 @@ def apply_changes(
     return ApplyResult(put=put, removed=removed, skipped=prepared.skipped, acked=acked)
 
 
-class PreparedChanges(list[Change | PulledChange]):
+class PreparedChanges(list[Change | RawChange]):
     """A page's changes together with their upsert parameters, built off the writer thread.
 
     :func:`prepare_changes` does all the per-row Python work (decoding the indexed columns,
@@ -147,7 +147,7 @@ class PreparedChanges(list[Change | PulledChange]):
     synced_at: str
 
 
-def prepare_changes(changes: Sequence[Change | PulledChange]) -> PreparedChanges:
+def prepare_changes(changes: Sequence[Change | RawChange]) -> PreparedChanges:
     """Build the upsert parameters of a page (pure: no database).
 
     Args:

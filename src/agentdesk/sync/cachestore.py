@@ -14,12 +14,12 @@ from contextlib import contextmanager
 from typing import Any, cast
 
 from agentdesk.protocol import Change, PushResult
+from agentdesk.protocol.raw import RawChange
 from agentdesk.store import CacheDB, outbox_sync
 from agentdesk.store import apply as store_apply
 from agentdesk.store.bulk import in_bulk_mode
 from agentdesk.store.outbox import OutboxEntry
 from agentdesk.store.outbox_sync import OutboxCounts
-from agentdesk.store.pulled import PulledChange
 from agentdesk.sync.crashpoints import CrashHook, crash_hook_from_env
 
 __all__ = ["CacheSyncStore"]
@@ -69,7 +69,7 @@ class CacheSyncStore:
 
     def apply_changes(
         self,
-        changes: Sequence[Change | PulledChange],
+        changes: Sequence[Change | RawChange],
         cursor: str,
         *,
         up_to_date: bool,

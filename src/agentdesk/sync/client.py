@@ -30,7 +30,7 @@ from agentdesk.protocol import (
     Recommendations,
     RenewRequest,
 )
-from agentdesk.store.pulled import PulledPage
+from agentdesk.protocol.raw import RawPullPage
 from agentdesk.sync.errors import Offline, ProtocolError
 from agentdesk.sync.httperrors import error_for_response
 from agentdesk.sync.sse import ServerEvent, parse_events
@@ -135,7 +135,7 @@ class ApiClient:
         headers = {"Idempotency-Key": key}
         return self._call("POST", "/v1/sync/push", PushResponse, body=body, headers=headers)
 
-    def pull(self, cursor: str, *, limit: int | None = None) -> PulledPage:
+    def pull(self, cursor: str, *, limit: int | None = None) -> RawPullPage:
         """One page of the change feed after ``cursor`` (empty: start with the snapshot).
 
         Rows stay undecoded JSON (:class:`msgspec.Raw` spans of the answer): the store decodes
@@ -144,7 +144,7 @@ class ApiClient:
         params: dict[str, Any] = {"cursor": cursor}
         if limit is not None:
             params["limit"] = limit
-        return self._call("GET", "/v1/sync/pull", PulledPage, params=params)
+        return self._call("GET", "/v1/sync/pull", RawPullPage, params=params)
 
     @contextmanager
     def events(self, *, read_timeout: float = 30.0) -> Iterator[Iterator[ServerEvent]]:

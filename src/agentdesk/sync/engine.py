@@ -20,8 +20,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 
 from agentdesk.protocol import PushItem, PushResponse
+from agentdesk.protocol.raw import RawPullPage
 from agentdesk.store.apply import PreparedChanges, prepare_changes
-from agentdesk.store.pulled import PulledPage
 from agentdesk.sync.client import ApiClient
 from agentdesk.sync.crashpoints import CrashHook, crash_hook_from_env
 from agentdesk.sync.errors import Offline, ProtocolError, ResetRequired, SyncError
@@ -157,7 +157,7 @@ class SyncEngine:
         cursor = self.store.sync_cursor()
         seen, extra = 0, 0
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sync-pull") as pool:
-            ahead: Future[tuple[PulledPage, PreparedChanges]] | None = None
+            ahead: Future[tuple[RawPullPage, PreparedChanges]] | None = None
             while True:
                 if cancel is not None and cancel.is_set():
                     report.cancelled = True
@@ -180,7 +180,7 @@ class SyncEngine:
                         return
                     extra += 1
 
-    def _pull_page(self, cursor: str) -> PulledPage:
+    def _pull_page(self, cursor: str) -> RawPullPage:
         """One page; a read timeout halves the page size for the next try (a slow link or a
         busy service must not make the same too-big page time out forever)."""
         try:
@@ -191,13 +191,13 @@ class SyncEngine:
                 self._pull_limit = max(MIN_PULL_LIMIT, current // 2)
             raise
 
-    def _pull_ahead(self, cursor: str) -> tuple[PulledPage, PreparedChanges]:
+    def _pull_ahead(self, cursor: str) -> tuple[RawPullPage, PreparedChanges]:
         """The next page and its upsert parameters (pure Python, no database): that work
         overlaps with the writer applying the previous page."""
         page = self._pull_page(cursor)
         return page, prepare_changes(page.changes)
 
-    def _apply_page(self, page: PulledPage, prepared: PreparedChanges) -> None:
+    def _apply_page(self, page: RawPullPage, prepared: PreparedChanges) -> None:
         snapshot = page.progress is not None and not page.up_to_date
         self.store.apply_changes(
             prepared, page.cursor, up_to_date=page.up_to_date, snapshot=snapshot

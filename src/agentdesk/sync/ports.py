@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 from agentdesk.protocol import Change, PushResult
-from agentdesk.store.pulled import PulledChange
+from agentdesk.protocol.raw import RawChange
 
 __all__ = ["OutboxEntry", "SyncStore"]
 
@@ -67,7 +67,7 @@ class SyncStore(Protocol):
 
     def apply_changes(
         self,
-        changes: Sequence[Change | PulledChange],
+        changes: Sequence[Change | RawChange],
         cursor: str,
         *,
         up_to_date: bool,

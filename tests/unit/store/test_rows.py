@@ -9,9 +9,9 @@ import orjson
 
 from agentdesk.domain import CustomerView
 from agentdesk.protocol import Change, from_row, to_row
+from agentdesk.protocol.raw import RawChange, RawPullPage
 from agentdesk.store import CacheDB
 from agentdesk.store.apply import apply_changes, prepare_changes
-from agentdesk.store.pulled import PulledChange, PulledPage
 from tests.unit.store.conftest import make_contact, world_changes
 
 
@@ -41,7 +41,7 @@ def _tables(conn: sqlite3.Connection) -> list[object]:
 
 def test_raw_rows_fill_the_same_columns_as_decoded_rows(db: CacheDB) -> None:
     changes = world_changes()
-    page = msgspec.json.decode(_as_wire(changes), type=PulledPage)
+    page = msgspec.json.decode(_as_wire(changes), type=RawPullPage)
     with db.sync_writer() as s:
         apply_changes(s, page.changes, page.cursor, False)
         from_raw = _tables(s)
@@ -59,7 +59,7 @@ def test_raw_rows_fill_the_same_columns_as_decoded_rows(db: CacheDB) -> None:
 def test_customer_row_is_stored_as_received_and_reads_back(db: CacheDB) -> None:
     (customer,) = [c for c in world_changes() if c.entity == "customer"][:1]
     text = orjson.dumps(customer.row)
-    change = PulledChange(seq=7, entity="customer", op="put", id=customer.id,
+    change = RawChange(seq=7, entity="customer", op="put", id=customer.id,
                           row=msgspec.Raw(text))  # fmt: skip
     with db.sync_writer() as s:
         apply_changes(s, [change], "c1", False)
@@ -82,7 +82,7 @@ def test_customer_row_is_stored_as_received_and_reads_back(db: CacheDB) -> None:
 def test_contact_keeps_its_result_and_a_remove_deletes_it(db: CacheDB) -> None:
     contact = make_contact(contact_id="0190c0de-0000-7000-8000-000000000001")
     row = {**to_row(contact), "result": {"status": "applied", "server_seq": 9}}
-    put = PulledChange(seq=9, entity="contact", op="put", id=contact.contact_id,
+    put = RawChange(seq=9, entity="contact", op="put", id=contact.contact_id,
                        row=msgspec.Raw(orjson.dumps(row)))  # fmt: skip
     with db.sync_writer() as s:
         apply_changes(s, [put], "c1", True)
@@ -90,7 +90,7 @@ def test_contact_keeps_its_result_and_a_remove_deletes_it(db: CacheDB) -> None:
             "SELECT result, is_marketing, reached, started_at FROM contact WHERE contact_id = ?",
             (contact.contact_id,),
         ).fetchone()
-        remove = PulledChange(seq=10, entity="contact", op="remove", id=contact.contact_id)
+        remove = RawChange(seq=10, entity="contact", op="remove", id=contact.contact_id)
         apply_changes(s, [remove], "c2", True)
         left = s.execute("SELECT count(*) FROM contact").fetchone()[0]
     assert orjson.loads(stored[0]) == {"status": "applied", "server_seq": 9}
