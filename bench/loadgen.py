@@ -36,6 +36,8 @@ from typing import Any
 
 import msgspec
 
+from bench.measure import percentile
+
 __all__ = ["HttpConn", "main", "run"]
 
 _LOGIN_TRIES = 40
@@ -180,27 +182,39 @@ def _schedule(rng: random.Random, rate: float, horizon: float) -> list[float]:
     return out
 
 
+async def _arrival(agent: _Agent, due: float, stop: float) -> float | None:
+    """Wait for the scheduled arrival ``due``; None (counted late) once the run has stopped."""
+    delay = due - time.perf_counter()
+    if delay > 0:
+        await asyncio.sleep(delay)
+    if time.perf_counter() > stop:
+        agent.late += 1
+        return None
+    return due
+
+
+def _book(agent: _Agent, kind: str, due: float, sent: float, done: float) -> None:
+    """Record one answer: latency from the scheduled arrival, service time, and its kind."""
+    agent.samples.append(done - due)
+    agent.service.append(done - sent)
+    agent.answers[kind] = agent.answers.get(kind, 0) + 1
+
+
 async def _claims_agent(
     agent: _Agent, t0: float, times: list[float], bodies: list[bytes], warm: float, stop: float
 ) -> None:
     from agentdesk.protocol import ClaimResponse
 
     for at, body in zip(times, bodies, strict=True):
-        due = t0 + at
-        delay = due - time.perf_counter()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        if time.perf_counter() > stop:
-            agent.late += 1
+        due = await _arrival(agent, t0 + at, stop)
+        if due is None:
             continue
         sent = time.perf_counter()
         status, data = await agent.conn.request("POST", "/v1/claims", body, agent.auth)
         done = time.perf_counter()
         kind = "granted" if status in (200, 201) else _error_code(data)
         if at >= warm:
-            agent.samples.append(done - due)
-            agent.service.append(done - sent)
-            agent.answers[kind] = agent.answers.get(kind, 0) + 1
+            _book(agent, kind, due, sent, done)
         if kind == "granted":
             claim_id = msgspec.json.decode(data, type=ClaimResponse).claim_id
             start = time.perf_counter()
@@ -220,12 +234,8 @@ async def _contacts_agent(
     from agentdesk.protocol import PushResponse
 
     for at, body in zip(times, bodies, strict=True):
-        due = t0 + at
-        delay = due - time.perf_counter()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        if time.perf_counter() > stop:
-            agent.late += 1
+        due = await _arrival(agent, t0 + at, stop)
+        if due is None:
             continue
         sent = time.perf_counter()
         key = uuid.uuid4().hex
@@ -239,20 +249,12 @@ async def _contacts_agent(
             applied = sum(1 for r in answer.results if r.status.startswith("applied"))
             kind = "applied" if applied else str(answer.results[0].status)
         if at >= warm:
-            agent.samples.append(done - due)
-            agent.service.append(done - sent)
-            agent.answers[kind] = agent.answers.get(kind, 0) + 1
+            _book(agent, kind, due, sent, done)
             agent.applied += applied
 
 
 def _pct(values: list[float], q: float) -> float | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-    pos = (len(ordered) - 1) * q / 100.0
-    low = int(pos)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (pos - low)
+    return percentile(values, q) if values else None
 
 
 async def run(spec: dict[str, Any]) -> dict[str, Any]:
