@@ -107,6 +107,31 @@ def call_list(
     return [CallListRow(*row) for row in conn.execute(sql, params)]
 
 
+_PORTFOLIO_SELECT = (
+    "SELECT c.customer_id, c.name, c.msisdn, c.segment_id, c.value_tier, c.churn_risk, "
+    "c.churn_level, "
+    "(SELECT max(k.started_at) FROM contact k WHERE k.customer_id = c.customer_id), "
+    "(SELECT count(*) FROM contact k WHERE k.customer_id = c.customer_id "
+    "AND k.started_at >= ?), "
+    "(SELECT count(*) FROM marketing_order o WHERE o.customer_id = c.customer_id "
+    "AND o.status IN ('open', 'in_progress')) "
+)
+"""The columns of a :class:`PortfolioRow`; its one parameter is the start of the 30-day window."""
+
+
+def _month_ago(now: datetime | None) -> str | None:
+    return ts_text((now or datetime.now(UTC)) - timedelta(days=30))
+
+
+def portfolio_rows(
+    conn: sqlite3.Connection, ids: Sequence[str], now: datetime | None = None
+) -> dict[str, PortfolioRow]:
+    """The portfolio rows of the cached customers among ``ids``, by customer id."""
+    marks = ", ".join("?" for _ in ids)
+    sql = _PORTFOLIO_SELECT + f"FROM customer c WHERE c.customer_id IN ({marks})"
+    return {row[0]: PortfolioRow(*row) for row in conn.execute(sql, (_month_ago(now), *ids))}
+
+
 def portfolio(
     conn: sqlite3.Connection,
     account_manager_id: str,
@@ -116,19 +141,11 @@ def portfolio(
     now: datetime | None = None,
 ) -> list[PortfolioRow]:
     """A field user's customers, most at risk and most valuable first."""
-    month = ts_text((now or datetime.now(UTC)) - timedelta(days=30))
     sql = (
-        "SELECT c.customer_id, c.name, c.msisdn, c.segment_id, c.value_tier, c.churn_risk, "
-        "c.churn_level, "
-        "(SELECT max(k.started_at) FROM contact k WHERE k.customer_id = c.customer_id), "
-        "(SELECT count(*) FROM contact k WHERE k.customer_id = c.customer_id "
-        "AND k.started_at >= ?), "
-        "(SELECT count(*) FROM marketing_order o WHERE o.customer_id = c.customer_id "
-        "AND o.status IN ('open', 'in_progress')) "
-        "FROM customer c WHERE c.account_manager_id = ? "
+        _PORTFOLIO_SELECT + "FROM customer c WHERE c.account_manager_id = ? "
         "ORDER BY c.churn_risk DESC, c.value_tier, c.customer_id LIMIT ? OFFSET ?"
     )
-    rows = conn.execute(sql, (month, account_manager_id, limit, offset))
+    rows = conn.execute(sql, (_month_ago(now), account_manager_id, limit, offset))
     return [PortfolioRow(*row) for row in rows]
 
 
@@ -143,17 +160,5 @@ def visit_plan(conn: sqlite3.Connection, day: str) -> list[PortfolioRow]:
         ids.extend(i for i in loads(payload).get("customer_ids", []) if i not in ids)
     if not ids:
         return []
-    month = ts_text(datetime.now(UTC) - timedelta(days=30))
-    marks = ", ".join("?" for _ in ids)
-    sql = (
-        "SELECT c.customer_id, c.name, c.msisdn, c.segment_id, c.value_tier, c.churn_risk, "
-        "c.churn_level, "
-        "(SELECT max(k.started_at) FROM contact k WHERE k.customer_id = c.customer_id), "
-        "(SELECT count(*) FROM contact k WHERE k.customer_id = c.customer_id "
-        "AND k.started_at >= ?), "
-        "(SELECT count(*) FROM marketing_order o WHERE o.customer_id = c.customer_id "
-        "AND o.status IN ('open', 'in_progress')) "
-        f"FROM customer c WHERE c.customer_id IN ({marks})"
-    )
-    found = {row[0]: PortfolioRow(*row) for row in conn.execute(sql, (month, *ids))}
+    found = portfolio_rows(conn, ids)
     return [found[i] for i in ids if i in found]

@@ -16,11 +16,11 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from agentdesk.store.codec import dumps, loads, now_text, ts_text
-from agentdesk.store.lists_repo import PortfolioRow
+from agentdesk.store.codec import dumps, loads, now_text
+from agentdesk.store.lists_repo import PortfolioRow, portfolio_rows
 
 __all__ = [
     "PlanItem",
@@ -192,18 +192,5 @@ def plan_rows(
     items = load_plan(conn, day)
     if not items:
         return []
-    month = ts_text((now or datetime.now(UTC)) - timedelta(days=30))
-    marks = ", ".join("?" for _ in items)
-    sql = (
-        "SELECT c.customer_id, c.name, c.msisdn, c.segment_id, c.value_tier, c.churn_risk, "
-        "c.churn_level, "
-        "(SELECT max(k.started_at) FROM contact k WHERE k.customer_id = c.customer_id), "
-        "(SELECT count(*) FROM contact k WHERE k.customer_id = c.customer_id "
-        "AND k.started_at >= ?), "
-        "(SELECT count(*) FROM marketing_order o WHERE o.customer_id = c.customer_id "
-        "AND o.status IN ('open', 'in_progress')) "
-        f"FROM customer c WHERE c.customer_id IN ({marks})"
-    )
-    params = (month, *(i.customer_id for i in items))
-    found = {row[0]: PortfolioRow(*row) for row in conn.execute(sql, params)}
+    found = portfolio_rows(conn, [i.customer_id for i in items], now)
     return [(i, found[i.customer_id]) for i in items if i.customer_id in found]
