@@ -1,4 +1,4 @@
-"""``agentdesk-sync``: the central service's command line (ARCHITECTURE.md §4b, pinned).
+"""``agentdesk-sync``: the central service's command line (see docs/operations.md).
 
 Every subcommand takes ``--db URL`` (else ``$AGENTDESK_SYNC_DB``, else the embedded SQLite file).
 Exit codes: 0 done, 1 failed (one sentence on stderr, never a traceback), 2 bad usage.

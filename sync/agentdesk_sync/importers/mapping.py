@@ -1,6 +1,6 @@
 """The import mapping file (TOML): ``[columns]``, ``[defaults]``, ``[options]``.
 
-``[columns]`` maps our field name (DOMAIN.md) to a source column; a source column that already
+``[columns]`` maps our field name (docs/domain.md) to a source column; a source column that already
 has our field's name maps by itself. ``[defaults]`` gives constants for fields the file lacks.
 Text defaults may be templates: ``"T{line:07d}"`` gives every record its own value.
 ``[options]`` may set ``delimiter``, ``encoding``, ``date_format`` (``strptime`` pattern) and
