@@ -26,6 +26,7 @@ from agentdesk_sync.db.engine import db_kind, make_async_engine, make_engine, re
 from agentdesk_sync.deps import AppState
 from agentdesk_sync.errors import install_handlers
 from agentdesk_sync.events import Broadcaster, listen_postgres, stop_task
+from agentdesk_sync.writer import GroupWriter
 
 __all__ = ["create_app"]
 
@@ -57,6 +58,7 @@ def create_app(db_url: str, *, pool_size: int = 10, heartbeat_s: float = 15.0) -
         dialect=kind,
         db_url=url,
         broadcaster=Broadcaster(),
+        writer=GroupWriter(),
         heartbeat_s=heartbeat_s,
     )
 

@@ -7,9 +7,10 @@ its claim back (same ``claim_id`` and ``fence``, lease extended), a new holder g
 ``claimed``). Only the server clock decides validity. Claims are published in the change feed
 (entity ``claim``, id = customer id).
 
-Cost: every operation is one transaction run synchronously in one worker thread on the sync
-engine (one thread hop per request; on SQLite under the app's write lock, ``BEGIN IMMEDIATE``),
-with statements built once and bound at execute. An acquire is the scope lookup, the rule-set
+Cost: every operation runs synchronously in a savepoint of a group commit
+(:mod:`agentdesk_sync.writer`: the requests waiting together share one transaction, one worker
+thread hop and one ``COMMIT``; on SQLite under the app's write lock, ``BEGIN IMMEDIATE``), with
+statements built once and bound at execute. An acquire is the scope lookup, the rule-set
 version check (cached rules), the customer's 90-day history, the upsert and the change-log
 append; a release or renew is one ``UPDATE … RETURNING`` (the customer's region comes back in
 the same statement) and the change-log append.
@@ -23,7 +24,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import anyio.to_thread
 from sqlalchemy import (
     Connection,
     Table,
@@ -41,7 +41,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from agentdesk.domain import Channel
 from agentdesk.policy import Outcome, evaluate
 from agentdesk.protocol import Budget, ClaimRequest, ClaimResponse
-from agentdesk_sync.api.items import Events, item_txn, publish_sync
+from agentdesk_sync.api.items import publish_sync
 from agentdesk_sync.api.loaders import (
     HISTORY_DAYS,
     attributes_of,
@@ -187,25 +187,10 @@ _PURPOSE = select(_T.c.purpose).where(_T.c.claim_id == bindparam("p_claim"))
 
 
 async def _in_txn(state: AppState, work: Any) -> Any:
-    """Run ``work(conn)`` in one write transaction in a worker thread; announce its changes.
-
-    On SQLite the app's write lock is held around it (``BEGIN IMMEDIATE``); on PostgreSQL the
-    changes went out as ``NOTIFY`` inside the transaction.
-    """
-    events: Events = []
-
-    def run() -> Any:
-        with item_txn(state, events) as conn:
-            return work(conn)
-
-    if state.is_sqlite:
-        async with state.write_lock:
-            out = await anyio.to_thread.run_sync(run)
-    else:
-        out = await anyio.to_thread.run_sync(run)
-    for seq, scopes in events:
-        state.broadcaster.publish(seq, scopes)
-    return out
+    """Run ``work(conn)`` in the next write group (:mod:`agentdesk_sync.writer`): in a savepoint
+    of the group's transaction, after the requests that came before it; answered after the
+    group's commit, when its changes are announced."""
+    return await state.writer.submit(state, work)
 
 
 def _policy_check(

@@ -1,8 +1,9 @@
 """Per-application state and the FastAPI dependencies built on it.
 
 One :class:`AppState` lives on ``app.state.agentdesk``: the async engine, the session factory,
-the database dialect, a write lock for the embedded SQLite (one writer at a time), the change
-broadcaster for ``/v1/events`` and a small cache of the current rule set. No module globals.
+the database dialect, the group writer of the hot write paths, a write lock for the embedded
+SQLite (one writer at a time), the change broadcaster for ``/v1/events`` and a small cache of
+the current rule set. No module globals.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 if TYPE_CHECKING:
     from agentdesk_sync.events import Broadcaster
+    from agentdesk_sync.writer import GroupWriter
 
 __all__ = ["AppState", "SessionDep", "StateDep", "get_session", "get_state"]
 
@@ -33,6 +35,7 @@ class AppState:
         dialect: ``"postgresql"`` or ``"sqlite"``.
         db_url: The database URL the app was built with.
         broadcaster: Fan-out of change notifications to ``/v1/events`` subscribers.
+        writer: Group commit of the push and claim writes (:mod:`agentdesk_sync.writer`).
         write_lock: Serialises write transactions on SQLite (a no-op need on PostgreSQL).
         rules_cache: ``(version, RuleSet)`` of the last loaded rule set.
         rules_checked_at: ``time.monotonic()`` when the newest rule-set version was last read
@@ -50,6 +53,7 @@ class AppState:
     dialect: str
     db_url: str
     broadcaster: Broadcaster
+    writer: GroupWriter
     write_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     rules_cache: tuple[int, Any] | None = None
     rules_checked_at: float = 0.0

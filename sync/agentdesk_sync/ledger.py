@@ -1,8 +1,10 @@
 """``POST /v1/sync/push``: the contact ledger and the push pipeline (docs/sync.md, docs/api.md).
 
-A batch is ONE write transaction on both backends (SQLite: ``BEGIN IMMEDIATE`` under the app's
-write lock). Items are judged in device ``seq`` order, exactly as if they ran one after the
-other, but the database work is done set-wise:
+A batch runs in ONE savepoint of a group commit on both backends (:mod:`agentdesk_sync.writer`:
+the batches and claim requests waiting together share one transaction and one ``COMMIT``; SQLite:
+``BEGIN IMMEDIATE`` under the app's write lock), after the requests that came before it in the
+group, whose contacts it counts like stored ones. Items are judged in device ``seq`` order,
+exactly as if they ran one after the other, but the database work is done set-wise:
 
 1. every item is decoded and validated first (no database); a bad item answers ``rejected``;
 2. for each run of consecutive contacts: one query finds the ids already in the ledger
@@ -15,17 +17,19 @@ other, but the database work is done set-wise:
    to one customer count against each other's caps. A customer outside the pusher's scope is
    ``rejected``/``out_of_scope``; a policy breach only flags the contact
    (``applied_with_conflict``), never rejects it;
-4. last, the sequence numbers are reserved once (the sequencer lock is held only from there to
-   the commit), the ledger rows (with their ``server_seq``), the claim releases and the
-   change-log rows are written with one statement each, and PostgreSQL is ``NOTIFY``-ed in the
-   same transaction.
+4. last, the sequence numbers are reserved once (the sequencer lock is held from the group's
+   first reservation to its commit), the ledger rows (with their ``server_seq``), the claim
+   releases and the change-log rows are written with one statement each, and PostgreSQL is
+   ``NOTIFY``-ed in the same transaction.
 
 Intents (``callback``, ``visit_plan``, ``reaction``, ``feedback``) run one by one in a SAVEPOINT
 of the batch transaction, in their ``seq`` place: the contacts before them are written first.
 
-A database failure anywhere rolls the whole batch back and every item answers ``retry``
-(nothing is half-written, and no later item overtakes an earlier one). A unique-key clash with
-a concurrent push of the same id reruns the batch once; the rerun answers ``duplicate``.
+A database failure anywhere rolls the whole batch back (to its savepoint; or the whole group
+when the group's transaction failed) and every item answers ``retry`` (nothing is half-written,
+and no later item overtakes an earlier one). A unique-key clash with a concurrent push of the
+same id from another process reruns the batch once in a fresh savepoint; the rerun answers
+``duplicate``.
 """
 
 from __future__ import annotations
@@ -46,7 +50,6 @@ import psycopg
 from sqlalchemy import (
     Connection,
 )
-from sqlalchemy.exc import IntegrityError
 
 from agentdesk.domain import (
     Channel,
@@ -77,7 +80,6 @@ from agentdesk_sync.api.items import (
     decode_payload,
     encode_result,
     high_water_sync,
-    item_txn,
     payload_hash,
     rejected,
     replay,
@@ -95,6 +97,7 @@ from agentdesk_sync.db.changes import ChangeRow, insert_log, sqlite_ts
 from agentdesk_sync.deps import AppState
 from agentdesk_sync.errors import is_transient_db_error
 from agentdesk_sync.scope import find_customer, scope_params
+from agentdesk_sync.writer import unique_clash
 
 __all__ = ["SCHEMAS", "PushContext", "conflict_of", "push"]
 
@@ -190,46 +193,25 @@ class PushContext:
 async def push(state: AppState, principal: Principal, request: PushRequest) -> PushResponse:
     """Process a push batch and answer per item, in request order.
 
-    The batch runs in one worker thread on the synchronous engine (one thread hop per batch);
-    on SQLite under the app's write lock. Change announcements of SQLite commits are broadcast
-    when the batch returns (PostgreSQL sent ``NOTIFY`` inside the transaction).
+    The batch is one request of the process's group commit (:mod:`agentdesk_sync.writer`): it
+    runs in a savepoint of the group's transaction after the requests that came before it, and
+    is answered after the group's commit (which also announces its changes).
     """
     if not request.items:  # nothing to write: no write lock, no transaction
         mark = await anyio.to_thread.run_sync(_current_high_water, state)
         return PushResponse(results=[], write_checkpoint=mark)
-    events: Events = []
-    run = functools.partial(_run_batch, state, principal, request, events)
-    if state.is_sqlite:
-        async with state.write_lock:
-            response = await anyio.to_thread.run_sync(run)
-    else:
-        response = await anyio.to_thread.run_sync(run)
-    for seq, scopes in events:
-        state.broadcaster.publish(seq, scopes)
-    return response
-
-
-def _run_batch(
-    state: AppState, principal: Principal, request: PushRequest, events: Events
-) -> PushResponse:
-    for attempt in range(2):
-        try:
-            return _attempt(state, principal, request, events)
-        except Exception as exc:
-            if _unique_clash(exc):  # a concurrent push of the same id won; a rerun finds it
-                if attempt:
-                    _LOG.warning("push batch: unique-key clash twice, asking for retry: %s", exc)
-                continue
-            if not (is_transient_db_error(exc) or _transient_driver_error(exc)):
-                raise
+    work = functools.partial(_attempt, state, principal, request)
+    try:
+        response: PushResponse = await state.writer.submit(state, work, rerun_on_clash=True)
+    except Exception as exc:
+        if unique_clash(exc):  # a concurrent push of the same id won twice over
+            _LOG.warning("push batch: unique-key clash twice, asking for retry: %s", exc)
+        elif is_transient_db_error(exc) or _transient_driver_error(exc):
             _LOG.warning("push batch: database error, asking for retry: %s", exc)
-            break
-    return PushResponse(results=[retry(i.id) for i in request.items], write_checkpoint=0)
-
-
-def _unique_clash(exc: BaseException) -> bool:
-    """A unique-key violation, raised through SQLAlchemy or by the driver directly."""
-    return isinstance(exc, (IntegrityError, sqlite3.IntegrityError, psycopg.IntegrityError))
+        else:
+            raise
+        return PushResponse(results=[retry(i.id) for i in request.items], write_checkpoint=0)
+    return response
 
 
 def _transient_driver_error(exc: BaseException) -> bool:
@@ -241,17 +223,15 @@ def _transient_driver_error(exc: BaseException) -> bool:
 
 
 def _attempt(
-    state: AppState, principal: Principal, request: PushRequest, events: Events
+    state: AppState, principal: Principal, request: PushRequest, conn: Connection
 ) -> PushResponse:
-    done: Events = []
-    with item_txn(state, done) as conn:
-        rules = rules_now(conn, state)
-        device = request.device_id.replace("\x00", "")[:64]
-        ctx = PushContext(state, principal, device, rules, done, conn)
-        results = _Batch(ctx, conn).run(request)
-        seqs = [r.server_seq for r in results if r.status in _DONE and r.server_seq]
-        checkpoint = max(seqs) if seqs else high_water_sync(conn)
-    events.extend(done)  # only a committed batch announces anything
+    """The batch on ``conn`` (inside the group's transaction, in a savepoint of its own)."""
+    rules = rules_now(conn, state)
+    device = request.device_id.replace("\x00", "")[:64]
+    ctx = PushContext(state, principal, device, rules, [], conn)
+    results = _Batch(ctx, conn).run(request)
+    seqs = [r.server_seq for r in results if r.status in _DONE and r.server_seq]
+    checkpoint = max(seqs) if seqs else high_water_sync(conn)
     return PushResponse(results=results, write_checkpoint=checkpoint)
 
 

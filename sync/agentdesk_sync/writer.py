@@ -1,0 +1,170 @@
+"""Group commit: the service's write requests share one transaction and one ``COMMIT``.
+
+Every write request of the hot paths (a ``POST /v1/sync/push`` batch, a claim acquire, renew or
+release) hands its work to the process's :class:`GroupWriter` instead of opening a transaction
+of its own. The writer takes everything that is waiting (in arrival order, at most
+:data:`MAX_GROUP` requests), and in ONE worker thread, on ONE connection:
+
+1. opens one write transaction (SQLite: ``BEGIN IMMEDIATE`` under the app's write lock);
+2. runs each request's work in a ``SAVEPOINT`` of it, one after the other, so each sees what the
+   requests before it in the group wrote (a contact accepted earlier counts against the next
+   one's caps, a claim granted earlier is held when the next asks) exactly as if they ran
+   alone and in sequence; a request that fails (a 409, a rejected item, a database error) is
+   rolled back to its savepoint and does not sink the others;
+3. commits once, then answers every request and announces the committed changes to
+   ``/v1/events`` subscribers (PostgreSQL sent its ``NOTIFY`` inside the transaction; a
+   rolled-back savepoint drops its own).
+
+If the group's transaction itself fails (the commit, a lost connection) nothing of it was
+written and every request of the group gets that error. Change numbers still come from the
+sequencer row (docs/sync.md): the group holds its lock from its first change to its commit, so
+sequence order stays commit order across groups and across service processes.
+
+Why: with one transaction per request, 50 concurrent writers queue on the sequencer row lock
+while each lock holder also waits for the GIL, a pool connection and a worker thread, and every
+request pays its own commit (an ``fsync`` on PostgreSQL). A group pays one commit for all of
+them, and while it runs the next group gathers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import anyio.to_thread
+import psycopg
+from sqlalchemy import Connection
+from sqlalchemy.exc import DBAPIError, IntegrityError
+
+from agentdesk_sync.api.items import Events, item_txn
+
+if TYPE_CHECKING:
+    from agentdesk_sync.deps import AppState
+
+__all__ = ["MAX_GROUP", "GroupWriter", "unique_clash"]
+
+_LOG = logging.getLogger(__name__)
+MAX_GROUP = 256
+Work = Callable[[Connection], Any]
+
+
+def unique_clash(exc: BaseException) -> bool:
+    """A unique-key violation, raised through SQLAlchemy or by the driver directly."""
+    return isinstance(exc, (IntegrityError, sqlite3.IntegrityError, psycopg.IntegrityError))
+
+
+@dataclass(slots=True)
+class _Job:
+    work: Work
+    future: asyncio.Future[Any]
+    rerun_on_clash: bool
+    ok: bool = False
+    value: Any = None
+
+
+class GroupWriter:
+    """The write queue of one service process (one per :class:`~agentdesk_sync.deps.AppState`).
+
+    There is no background task to start or stop: the first request that finds the writer idle
+    starts a drain task on the running loop, which ends when the queue is empty.
+    """
+
+    def __init__(self, max_group: int = MAX_GROUP) -> None:
+        self.max_group = max_group
+        self._queue: deque[_Job] = deque()
+        self._drain_task: asyncio.Task[None] | None = None
+        self.groups = 0  # groups committed or failed (for tests and diagnostics)
+        self.largest = 0  # most requests seen in one group
+
+    async def submit(self, state: AppState, work: Work, *, rerun_on_clash: bool = False) -> Any:
+        """Run ``work(conn)`` in the next group's transaction and return what it returned.
+
+        Args:
+            state: The application state (engine, write lock, broadcaster).
+            work: Runs in a worker thread on a connection inside the group's transaction, in a
+                savepoint of its own; what it raises is raised here, after the group's commit.
+            rerun_on_clash: Run ``work`` once more (in a fresh savepoint) when it hit a
+                unique-key clash with a concurrent writer of another process.
+
+        Raises:
+            Exception: What ``work`` raised, or the error that stopped the group's transaction.
+        """
+        loop = asyncio.get_running_loop()
+        job = _Job(work, loop.create_future(), rerun_on_clash)
+        self._queue.append(job)
+        if self._drain_task is None or self._drain_task.done():
+            self._drain_task = loop.create_task(self._drain(state))
+        return await job.future
+
+    async def _drain(self, state: AppState) -> None:
+        while self._queue:
+            size = min(len(self._queue), self.max_group)
+            jobs = [self._queue.popleft() for _ in range(size)]
+            self.groups += 1
+            self.largest = max(self.largest, size)
+            events: Events = []
+            try:
+                if state.is_sqlite:
+                    async with state.write_lock:
+                        await anyio.to_thread.run_sync(_apply, state, jobs, events)
+                else:
+                    await anyio.to_thread.run_sync(_apply, state, jobs, events)
+            except asyncio.CancelledError:
+                for job in jobs:
+                    job.future.cancel()
+                raise
+            except Exception as exc:  # the group did not commit: nothing of it was written
+                for job in jobs:
+                    if not job.future.done():
+                        job.future.set_exception(exc)
+                continue
+            for seq, scopes in events:
+                state.broadcaster.publish(seq, scopes)
+            for job in jobs:
+                if job.future.done():  # the request went away (client disconnected)
+                    continue
+                if job.ok:
+                    job.future.set_result(job.value)
+                else:
+                    job.future.set_exception(job.value)
+
+
+def _apply(state: AppState, jobs: list[_Job], events: Events) -> None:
+    """One group: one transaction, a savepoint per job, one commit (in a worker thread)."""
+    with item_txn(state, events) as conn:
+        for job in jobs:
+            _run_job(state, conn, job)
+
+
+def _run_job(state: AppState, conn: Connection, job: _Job) -> None:
+    for attempt in range(2):
+        try:
+            with item_txn(state, [], outer=conn) as inner:
+                job.value, job.ok = job.work(inner), True
+            return
+        except Exception as exc:
+            if _broken(conn, exc):
+                raise  # the group's transaction cannot go on: every job gets this error
+            if job.rerun_on_clash and not attempt and unique_clash(exc):
+                _LOG.info("write group: unique-key clash, running the request again: %s", exc)
+                continue
+            job.value, job.ok = exc, False
+            return
+
+
+def _broken(conn: Connection, exc: Exception) -> bool:
+    """Whether a database error left the group's transaction unusable (a lost connection)."""
+    if not isinstance(exc, (DBAPIError, sqlite3.Error, psycopg.Error)):
+        return False
+    if conn.invalidated or conn.closed:
+        return True
+    try:
+        conn.exec_driver_sql("SELECT 1")
+    except Exception:
+        return True
+    return False
