@@ -8,6 +8,8 @@ the run's ``ExitStack``.
 from __future__ import annotations
 
 import contextlib
+import os
+import shutil
 import sqlite3
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -116,9 +118,18 @@ class Ctx:
 
     @cached_property
     def scratch(self) -> Path:
-        """A folder for throwaway files of this run."""
-        folder = self.data_root / "scratch"
+        """A folder for throwaway files of this run, removed at its end.
+
+        One per process, so two runs at once (one row each, say) never serve or copy over each
+        other's files; folders left behind by a killed run are removed by the next one.
+        """
+        for old in self.data_root.glob("scratch-*"):
+            pid = old.name.removeprefix("scratch-")
+            if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+                shutil.rmtree(old, ignore_errors=True)
+        folder = self.data_root / f"scratch-{os.getpid()}"
         folder.mkdir(exist_ok=True)
+        self.stack.callback(shutil.rmtree, folder, True)
         return folder
 
     def floor_db(self, customers: int | None = None) -> Path:
