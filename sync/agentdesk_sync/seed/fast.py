@@ -1,52 +1,77 @@
-"""Fast draws from ``random.Random``: one ``random()`` call per draw instead of several.
+"""Draws for a whole chunk at once: uniform columns from ``random.Random``, weighted picks.
 
-``Random.randint`` and ``Random.choices`` cost microseconds each; at millions of rows that is
-the whole budget. These helpers give the same kind of draws from a single ``rng.random()``.
+Calling ``random()`` (and the Python around it) once per value costs microseconds; at millions of
+rows that is the whole budget. :class:`Draws` takes the chunk's ``random.Random`` and turns one
+``getrandbits`` call into a column of uniform floats (53 bits each, like ``random()``), so the
+generator decides every value of a column with a few numpy operations. Only the stdlib
+Mersenne Twister is the source of randomness, so the data do not depend on numpy's generators.
 """
 
 from __future__ import annotations
 
 import random
-from bisect import bisect_right
 from collections.abc import Sequence
 from typing import Generic, TypeVar
 
-__all__ = ["Weighted", "pick", "randint", "uniform"]
+import numpy as np
+import numpy.typing as npt
+
+__all__ = ["Draws", "Floats", "Ints", "Weighted", "below", "uniforms"]
 
 T = TypeVar("T")
+Floats = npt.NDArray[np.float64]
+Ints = npt.NDArray[np.int64]
+_SCALE = 2.0**-53
 
 
-def randint(rng: random.Random, low: int, high: int) -> int:
-    """An integer in ``[low, high]``."""
-    return low + int(rng.random() * (high - low + 1))
+class Draws:
+    """Columns of random numbers from one ``random.Random`` (same seed → same columns)."""
+
+    __slots__ = ("_rng",)
+
+    def __init__(self, rng: random.Random) -> None:
+        """Draw from ``rng``."""
+        self._rng = rng
+
+    def bits(self, *shape: int) -> npt.NDArray[np.uint64]:
+        """Uniform 64-bit integers of ``shape``."""
+        count = int(np.prod(shape))
+        if count == 0:
+            return np.zeros(shape, dtype=np.uint64)
+        raw = self._rng.getrandbits(64 * count).to_bytes(8 * count, "little")
+        return np.frombuffer(raw, dtype="<u8").astype(np.uint64).reshape(shape)
+
+    def uniform(self, *shape: int) -> Floats:
+        """Floats in ``[0, 1)`` of ``shape`` (53 random bits each, like ``random()``)."""
+        return uniforms(self.bits(*shape))
 
 
-def uniform(rng: random.Random, low: float, high: float) -> float:
-    """A float in ``[low, high)``."""
-    return low + (high - low) * rng.random()
+def uniforms(bits: npt.NDArray[np.uint64]) -> Floats:
+    """Floats in ``[0, 1)`` from 64-bit draws (their top 53 bits)."""
+    return (bits >> np.uint64(11)).astype(np.float64) * _SCALE
 
 
-def pick(rng: random.Random, items: Sequence[T]) -> T:
-    """One element of ``items``, uniformly."""
-    return items[int(rng.random() * len(items))]
+def below(u: Floats, n: int | Ints) -> Ints:
+    """``int(u * n)``: a uniform integer in ``[0, n)`` for each uniform ``u``."""
+    return (u * n).astype(np.int64)
 
 
 class Weighted(Generic[T]):
-    """A fixed weighted choice, drawn with one ``random()`` and a bisection."""
+    """A fixed weighted choice: a column of uniforms → a column of indices into :attr:`items`."""
 
-    __slots__ = ("_cumulative", "_items", "_total")
+    __slots__ = ("_cumulative", "items")
 
     def __init__(self, pairs: Sequence[tuple[T, float]]) -> None:
-        """Build from ``(item, weight)`` pairs."""
-        self._items = [item for item, _ in pairs]
-        cumulative: list[float] = []
-        total = 0.0
-        for _, weight in pairs:
-            total += weight
-            cumulative.append(total)
-        self._cumulative = cumulative
-        self._total = total
+        """Build from ``(item, weight)`` pairs (zero weights are never drawn)."""
+        self.items: tuple[T, ...] = tuple(item for item, _ in pairs)
+        cumulative = np.cumsum([float(weight) for _, weight in pairs])
+        self._cumulative = cumulative / cumulative[-1]
 
-    def pick(self, rng: random.Random) -> T:
-        """One item, with probability proportional to its weight."""
-        return self._items[bisect_right(self._cumulative, rng.random() * self._total)]
+    def indices(self, u: Floats) -> Ints:
+        """For each uniform in ``u``, the index of the item it falls on."""
+        found = np.searchsorted(self._cumulative, u, side="right")
+        return np.minimum(found, len(self.items) - 1).astype(np.int64)
+
+    def pick(self, u: float) -> T:
+        """One item for one uniform."""
+        return self.items[int(self.indices(np.array([u]))[0])]

@@ -32,19 +32,13 @@ from agentdesk.protocol import from_row
 from agentdesk_sync.seed.activity import (
     Catalog,
     campaigns_by_channel,
+    contact_counts,
     make_contacts,
-    make_orders,
     make_targets,
 )
 from agentdesk_sync.seed.catalog import campaigns_and_offers
-from agentdesk_sync.seed.customers import (
-    Person,
-    customer_row,
-    make_holdings,
-    make_person,
-    make_usage,
-)
-from agentdesk_sync.seed.identity import id_check_char
+from agentdesk_sync.seed.customers import make_customers
+from agentdesk_sync.seed.fast import Draws
 
 __all__ = [
     "CHUNK",
@@ -59,11 +53,6 @@ __all__ = [
 
 Row = dict[str, Any]
 CHUNK = 5_000
-_FAMILY_SHARE = 0.005
-_DUPLICATE_SHARE = 0.003
-_SHARED_ADDRESS = ("contact_address", "home_address", "postcode", "region_code",
-                   "district_code", "region", "permanent_region")  # fmt: skip
-_SAME_PERSON = ("name", "id_number", "gender", "birth_date", "user_name", "account_holder", "extra")
 
 
 @dataclass(slots=True)
@@ -108,42 +97,30 @@ def _catalog_by_campaign(anchor: date) -> Catalog:
     return campaigns, by_campaign
 
 
-def _household(person: Person, previous: Person, duplicate: bool) -> Person:
-    """A family sharing the previous customer's number, or the same person registered twice."""
-    attrs = dict(person.attrs)
-    keys = _SHARED_ADDRESS + (_SAME_PERSON if duplicate else ())
-    attrs.update({key: previous.attrs[key] for key in keys})
-    if not duplicate:
-        attrs["msisdn"] = attrs["contact_phone"] = previous.attrs["msisdn"]
-        first17 = previous.attrs["district_code"] + attrs["id_number"][6:17]
-        attrs["id_number"] = first17 + id_check_char(first17)
-    return Person(attrs, person.profile, previous.name if duplicate else person.name)
-
-
 def generate_chunk(seed: int, chunk: int, n: int, anchor: date) -> ChunkRows:
-    """Chunk number ``chunk`` (0-based) of a data set of ``n`` customers, as wire rows."""
-    rng = random.Random(seed * 1_000_003 + chunk)
+    """Chunk number ``chunk`` (0-based) of a data set of ``n`` customers, as wire rows.
+
+    The chunk's draws come in a fixed order, the fixed-size blocks (made for a whole chunk)
+    first and the contacts (one block per contact) last, so customer ``i`` is the same in every
+    data set of at least ``i`` customers with the same seed.
+    """
+    draws = Draws(random.Random(seed * 1_000_003 + chunk))
     cat = _catalog_by_campaign(anchor)
-    by_channel = campaigns_by_channel(cat)
     anchor_s = int(anchor_time(anchor).timestamp())
-    rows = ChunkRows()
-    previous: Person | None = None
-    for index in range(chunk * CHUNK + 1, min(n, (chunk + 1) * CHUNK) + 1):
-        person = make_person(rng, index, anchor)
-        roll = rng.random()
-        if previous is not None and roll < _FAMILY_SHARE + _DUPLICATE_SHARE:
-            person = _household(person, previous, duplicate=roll < _DUPLICATE_SHARE)
-        holdings = make_holdings(rng, person, anchor)
-        usage = make_usage(rng, person, anchor)
-        rows.customers.append(customer_row(rng, person, holdings, usage, anchor))
-        rows.holdings += holdings
-        rows.usage += usage
-        rows.contacts += make_contacts(rng, person.attrs, cat, anchor_s, by_channel)
-        targets = make_targets(rng, person.attrs, cat)
-        rows.targets += targets
-        rows.orders += make_orders(rng, targets, anchor_s)
-        previous = person
-    return rows
+    first = chunk * CHUNK + 1
+    m = min(n, (chunk + 1) * CHUNK) - first + 1
+    people = make_customers(draws, first, m, CHUNK, anchor)
+    counts = contact_counts(draws, m, CHUNK)
+    targets, orders = make_targets(draws, people.attrs, CHUNK, cat, anchor_s)
+    contacts = make_contacts(draws, counts, people.attrs, cat, anchor_s, campaigns_by_channel(cat))
+    return ChunkRows(
+        customers=people.customers,
+        holdings=people.holdings,
+        usage=people.usage,
+        contacts=contacts,
+        targets=targets,
+        orders=orders,
+    )
 
 
 def chunk_count(n: int) -> int:

@@ -7,13 +7,14 @@ the ISO 7064 MOD 11-2 check character.
 
 from __future__ import annotations
 
-import random
-from datetime import date
 from operator import mul
 
-from agentdesk_sync.seed.fast import Weighted
+import numpy as np
+import numpy.typing as npt
 
-__all__ = ["id_check_char", "make_id_number", "make_msisdn", "uuid7_at"]
+from agentdesk_sync.seed.fast import Ints, Weighted
+
+__all__ = ["PREFIXES", "id_check_char", "id_number", "msisdn_suffixes", "uuid7_texts"]
 
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK = "10X98765432"
@@ -23,7 +24,7 @@ _PREFIXES = (
     "159", "172", "178", "182", "183", "184", "187", "188", "195", "197", "198",
 )  # fmt: skip
 _PREFIX_WEIGHTS = (4, 6, 6, 6, 8, 8, 1, 4, 3, 3, 2, 4, 4, 1, 3, 3, 3, 2, 4, 4, 2, 1, 3)
-_PREFIX_TABLE = Weighted(list(zip(_PREFIXES, _PREFIX_WEIGHTS, strict=True)))
+PREFIXES = Weighted(list(zip(_PREFIXES, _PREFIX_WEIGHTS, strict=True)))
 _SUFFIX_MULTIPLIER = 48_271_371  # odd and not a multiple of 5: a bijection on 0..10^8-1
 _SUFFIX_OFFSET = 13_579_246
 
@@ -33,25 +34,41 @@ def id_check_char(first17: str) -> str:
     return _CHECK[sum(map(mul, map(int, first17), _WEIGHTS)) % 11]
 
 
-def make_id_number(rng: random.Random, district_code: str, birth: date, male: bool) -> str:
-    """An 18-character ID number consistent with district, birth date and gender."""
-    order = int(rng.random() * 500) * 2 + (1 if male else 0)
-    first17 = f"{district_code}{birth:%Y%m%d}{order:03d}"
+def id_number(district_code: str, birth_digits: str, order: int) -> str:
+    """The ID number of a person born on ``birth_digits`` (YYYYMMDD), with its check character.
+
+    ``order`` is the three-digit sequence number: odd for men, even for women.
+    """
+    first17 = f"{district_code}{birth_digits}{order:03d}"
     return first17 + id_check_char(first17)
 
 
-def make_msisdn(rng: random.Random, index: int) -> str:
-    """A mobile number unique for every ``index`` below 10^8 (the last 8 digits are a bijection)."""
-    prefix = _PREFIX_TABLE.pick(rng)
-    suffix = (index * _SUFFIX_MULTIPLIER + _SUFFIX_OFFSET) % 100_000_000
-    return f"{prefix}{suffix:08d}"
+def msisdn_suffixes(index: Ints) -> Ints:
+    """The last eight digits of customer number ``index``: unique for every index < 10^8."""
+    return (index * _SUFFIX_MULTIPLIER + _SUFFIX_OFFSET) % 100_000_000
 
 
-def uuid7_at(rng: random.Random, epoch_ms: int) -> str:
-    """A UUIDv7 string whose time part is ``epoch_ms`` and whose random bits come from ``rng``."""
-    bits = rng.getrandbits(74)
-    rand_a = bits >> 62
-    rand_b = (bits & ((1 << 62) - 1)) | (1 << 63)  # variant 0b10
-    high = f"{epoch_ms & 0xFFFF_FFFF_FFFF:012x}"
-    low = f"{rand_b:016x}"
-    return f"{high[:8]}-{high[8:]}-7{rand_a:03x}-{low[:4]}-{low[4:]}"
+_HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
+_DASHES = (8, 13, 18, 23)
+
+
+def uuid7_texts(
+    epoch_ms: Ints, rand_a: npt.NDArray[np.uint64], rand_b: npt.NDArray[np.uint64]
+) -> list[str]:
+    """UUIDv7s of ``epoch_ms`` with 12 bits ``rand_a`` and 62 bits ``rand_b`` of randomness each."""
+    count = len(epoch_ms)
+    digits = np.empty((count, 32), dtype=np.uint64)
+    high = epoch_ms.astype(np.uint64) & np.uint64(0xFFFF_FFFF_FFFF)
+    low = rand_b | np.uint64(1 << 63)  # variant 0b10
+    for k in range(12):
+        digits[:, k] = (high >> np.uint64(4 * (11 - k))) & np.uint64(15)
+    digits[:, 12] = 7  # version
+    for k in range(3):
+        digits[:, 13 + k] = (rand_a >> np.uint64(4 * (2 - k))) & np.uint64(15)
+    for k in range(16):
+        digits[:, 16 + k] = (low >> np.uint64(4 * (15 - k))) & np.uint64(15)
+    chars = _HEX[digits]
+    for at in _DASHES:
+        chars = np.insert(chars, at, ord("-"), axis=1)
+    text = chars.tobytes().decode("ascii")
+    return [text[k * 36 : k * 36 + 36] for k in range(count)]

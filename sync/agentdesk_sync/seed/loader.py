@@ -34,7 +34,7 @@ Progress = Callable[[int, int], None]
 # per-table row counts, and the rows as tuples (SQLite) or COPY text (PostgreSQL)
 Encoded = tuple[dict[str, int], Any]
 _SEED_KEY = "seed"
-_GENERATOR_VERSION = 1
+_GENERATOR_VERSION = 2  # 2: column-wise draws (numpy), other data than 1
 
 
 @dataclass

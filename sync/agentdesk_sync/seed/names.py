@@ -6,13 +6,11 @@ one way in names), so the client can search by Latin name without a pinyin libra
 
 from __future__ import annotations
 
-import random
 from functools import cache
-from typing import NamedTuple
 
 from agentdesk_sync.seed.fast import Weighted
 
-__all__ = ["PersonName", "pick_name", "pinyin_of"]
+__all__ = ["full_name", "given_pool", "pinyin_of", "surnames"]
 
 # surname, pinyin, frequency (per 10 000 people, national 2020 census order)
 _SURNAMES = (
@@ -52,23 +50,15 @@ _FEMALE = (
 )  # fmt: skip
 
 
-class PersonName(NamedTuple):
-    """A generated name: ``PersonName("王晓明", "Wang Xiaoming", "wxm")``.
-
-    Attributes:
-        chinese: The name in Chinese characters.
-        pinyin: Surname and given name in pinyin, capitalised, without tones.
-        initials: Lower-case initials of every syllable.
-    """
-
-    chinese: str
-    pinyin: str
-    initials: str
-
-
 @cache
-def _surnames() -> Weighted[tuple[str, str]]:
+def surnames() -> Weighted[tuple[str, str]]:
+    """Surnames with their pinyin, weighted by frequency."""
     return Weighted([((s, p), w) for s, p, w in _SURNAMES])
+
+
+def given_pool(male: bool) -> tuple[tuple[str, str], ...]:
+    """The given-name characters (with pinyin) for men or women."""
+    return _MALE if male else _FEMALE
 
 
 @cache
@@ -80,24 +70,18 @@ def _pinyin_table() -> dict[str, str]:
 
 
 def pinyin_of(text: str) -> str:
-    """Pinyin syllables of ``text`` joined by nothing (unknown characters are kept)."""
+    """The pinyin of a name made of this module's characters (others are kept as they are)."""
     table = _pinyin_table()
     return "".join(table.get(char, char) for char in text)
 
 
-def pick_name(rng: random.Random, male: bool, surname: str | None = None) -> PersonName:
-    """A name: a surname by frequency (or ``surname``) and a 1–2 character given name."""
-    if surname is None:
-        family, family_py = _surnames().pick(rng)
-    else:
-        family, family_py = surname, _pinyin_table()[surname]
-    pool = _MALE if male else _FEMALE
-    first = int(rng.random() * len(pool))
-    given = [pool[first]]
-    if rng.random() < 0.7:
-        second = int(rng.random() * (len(pool) - 1))
-        given.append(pool[second + 1 if second >= first else second])
-    given_cn = "".join(c for c, _ in given)
+def full_name(family: tuple[str, str], given: list[tuple[str, str]]) -> tuple[str, str, str]:
+    """``(chinese, pinyin, initials)`` of a surname and one or two given-name characters."""
+    family_cn, family_py = family
     given_py = "".join(p for _, p in given)
     initials = family_py[0] + "".join(p[0] for _, p in given)
-    return PersonName(family + given_cn, f"{family_py.title()} {given_py.title()}", initials)
+    return (
+        family_cn + "".join(c for c, _ in given),
+        f"{family_py.title()} {given_py.title()}",
+        initials,
+    )

@@ -6,13 +6,14 @@ Brand, VIP level and value class follow the segment, as in an IVOC extract.
 
 from __future__ import annotations
 
-import random
 from dataclasses import dataclass
 
-from agentdesk.domain import Channel, Segment, ValueClass, VipLevel
-from agentdesk_sync.seed.fast import Weighted, pick, uniform
+import numpy as np
 
-__all__ = ["Profile", "pick_profile"]
+from agentdesk.domain import Channel, Segment, ValueClass, VipLevel
+from agentdesk_sync.seed.fast import Floats, Ints, Weighted
+
+__all__ = ["BRANDS", "PREFERENCES", "SEGMENTS", "Profiles", "make_profiles"]
 
 _SEGMENTS = tuple(Segment)
 _SEGMENT_WEIGHTS = (2, 3, 22, 19, 15, 3, 2, 11, 23)  # SS1 … SS9, percent
@@ -44,54 +45,91 @@ _PREFERENCES = (
 )  # fmt: skip
 
 
+BRANDS = ("全球通", "动感地带", "神州行")
+SEGMENTS = tuple(s.value for s in _SEGMENTS)
+PREFERENCES = tuple(c.value for c, _ in _PREFERENCES)
+
+
 @dataclass(frozen=True, slots=True)
-class Profile:
-    """What the segment decides about a customer."""
+class Profiles:
+    """What the segment decides about each customer of a chunk (one entry per customer).
 
-    segment: Segment
-    brand: str
-    sub_brand: str | None
-    vip_level: VipLevel
-    value_class: ValueClass
-    base_arpu: float
-    channel_preference: tuple[Channel, ...]
+    ``segment``, ``brand`` and the preference columns are indices into :data:`SEGMENTS`,
+    :data:`BRANDS` and :data:`PREFERENCES`; ``preference2`` is -1 where there is no second one.
+    """
 
-
-_SEGMENT_TABLE = Weighted(list(zip(_SEGMENTS, _SEGMENT_WEIGHTS, strict=True)))
-_BRAND_TABLES = {segment: Weighted(pairs) for segment, pairs in _BRANDS.items()}
-_VIP_TABLES = {segment: Weighted(pairs) for segment, pairs in _VIP.items()}
-_PREFERENCE_TABLE = Weighted(_PREFERENCES)
-
-
-def _value_class(segment: Segment, rng: random.Random) -> ValueClass:
-    if segment.high_value:
-        return ValueClass.HIGH_VALUE if rng.random() < 0.9 else ValueClass.MID_END
-    if segment in (Segment.SS3, Segment.SS8):
-        return ValueClass.MID_END if rng.random() < 0.8 else ValueClass.ORDINARY
-    return ValueClass.ORDINARY
+    segment: Ints
+    brand: Ints
+    sub_brand: list[str | None]
+    vip_level: list[str]
+    value_class: list[str]
+    base_arpu: Floats
+    preference1: Ints
+    preference2: Ints
 
 
-def pick_profile(rng: random.Random, age: int) -> Profile:
-    """A profile for a customer of ``age`` (young people lean to 动感地带)."""
-    segment = _SEGMENT_TABLE.pick(rng)
-    brand = _BRAND_TABLES[segment.value].pick(rng)
-    if age < 26 and brand == "神州行" and rng.random() < 0.6:
-        brand = "动感地带"
-    vip = VipLevel.NONE
-    if brand == "全球通" and segment.value in _VIP_TABLES:
-        vip = _VIP_TABLES[segment.value].pick(rng)
-    subs = _SUB_BRANDS.get(brand)
-    preference = [_PREFERENCE_TABLE.pick(rng)]
-    if rng.random() < 0.4:
-        second = _PREFERENCE_TABLE.pick(rng)
-        if second not in preference:
-            preference.append(second)
-    return Profile(
+def _table(weights: dict[str, tuple[tuple[str, int], ...]], names: tuple[str, ...]) -> Floats:
+    """Per segment, the cumulative shares over ``names`` (rows of zeros-then-one where absent)."""
+    table = np.zeros((len(SEGMENTS), len(names)))
+    for row, segment in enumerate(SEGMENTS):
+        pairs = dict(weights.get(segment, ()))
+        shares = np.array([float(pairs.get(name, 0)) for name in names])
+        table[row] = np.cumsum(shares) / shares.sum() if shares.sum() else 1.0
+    return table
+
+
+_BRAND_CUM = _table(_BRANDS, BRANDS)
+_VIP_NAMES = tuple(v.value for v in VipLevel)
+_VIP_CUM = _table({s: tuple((v.value, w) for v, w in p) for s, p in _VIP.items()}, _VIP_NAMES)
+_HAS_VIP = np.array([s in _VIP for s in SEGMENTS])
+_HIGH = np.array([s.high_value for s in _SEGMENTS])
+_MID = np.array([s in (Segment.SS3, Segment.SS8) for s in _SEGMENTS])
+_ARPU = np.array([float(_BASE_ARPU[s]) for s in SEGMENTS])
+_SEGMENT_TABLE = Weighted(list(zip(SEGMENTS, _SEGMENT_WEIGHTS, strict=True)))
+_PREFERENCE_TABLE = Weighted([(c.value, w) for c, w in _PREFERENCES])
+
+
+def _pick_rows(cumulative: Floats, u: Floats) -> Ints:
+    """Per row, the index where ``u`` falls in that row's cumulative shares."""
+    found = (cumulative <= u[:, None]).sum(axis=1)
+    picked: Ints = np.minimum(found, cumulative.shape[1] - 1).astype(np.int64)
+    return picked
+
+
+def make_profiles(u: Floats, age: Ints) -> Profiles:
+    """Profiles from ten uniform columns ``u[0:10]`` for customers of ``age`` years.
+
+    Young people (under 26) lean from 神州行 to 动感地带; VIP levels exist for 全球通 only.
+    """
+    segment = _SEGMENT_TABLE.indices(u[0])
+    brand = _pick_rows(_BRAND_CUM[segment], u[1])
+    brand[(age < 26) & (brand == 2) & (u[2] < 0.6)] = 1
+    vip_index = _pick_rows(_VIP_CUM[segment], u[3])
+    with_vip = (brand == 0) & _HAS_VIP[segment]
+    none = _VIP_NAMES.index(VipLevel.NONE.value)
+    vip = np.where(with_vip, vip_index, none)
+    subs = [None if b == 0 else _SUB_BRANDS[BRANDS[b]] for b in range(3)]
+    sub_brand: list[str | None] = []
+    for b, draw in zip(brand.tolist(), u[4].tolist(), strict=True):
+        options = subs[b]
+        sub_brand.append(options[int(draw * len(options))] if options else None)
+    high, mid = _HIGH[segment], _MID[segment]
+    value = np.where(
+        high,
+        np.where(u[5] < 0.9, 0, 1),
+        np.where(mid, np.where(u[5] < 0.8, 1, 2), 2),
+    )
+    classes = (ValueClass.HIGH_VALUE.value, ValueClass.MID_END.value, ValueClass.ORDINARY.value)
+    first = _PREFERENCE_TABLE.indices(u[6])
+    second = _PREFERENCE_TABLE.indices(u[8])
+    second = np.where((u[7] < 0.4) & (second != first), second, -1)
+    return Profiles(
         segment=segment,
         brand=brand,
-        sub_brand=pick(rng, subs) if subs else None,
-        vip_level=vip,
-        value_class=_value_class(segment, rng),
-        base_arpu=_BASE_ARPU[segment.value] * uniform(rng, 0.7, 1.35),
-        channel_preference=tuple(preference),
+        sub_brand=sub_brand,
+        vip_level=[_VIP_NAMES[i] for i in vip.tolist()],
+        value_class=[classes[i] for i in value.tolist()],
+        base_arpu=_ARPU[segment] * (0.7 + 0.65 * u[9]),
+        preference1=first,
+        preference2=second,
     )

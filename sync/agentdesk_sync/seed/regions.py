@@ -7,14 +7,14 @@ all) with a long tail, so that demo users of region 440100 have plenty of custom
 from __future__ import annotations
 
 import csv
-import random
 from dataclasses import dataclass
 from functools import cache
 
 from agentdesk.paths import resource_path
-from agentdesk_sync.seed.fast import Weighted, pick, randint
+from agentdesk_sync.seed.fast import Weighted
 
-__all__ = ["City", "District", "cities", "pick_address", "pick_city"]
+__all__ = ["ESTATES", "ESTATE_HEADS", "STREETS", "City", "District", "cities", "city_table",
+           "districts_in", "street_address"]  # fmt: skip
 
 _MUNICIPALITIES = ("11", "12", "31", "50")
 # city code -> weight (per mille); the rest goes to the long tail of other cities
@@ -31,15 +31,15 @@ _HEAVY = {
     "420100": 15,
 }
 _TAIL_SHARE = 1000 - sum(_HEAVY.values())
-_STREETS = (
+STREETS = (
     "中山路", "人民路", "解放路", "建设路", "天河路", "滨江路", "东风路", "环市路", "新港路",
     "花园路", "黄埔大道", "工业大道", "江南大道", "体育西路", "南京路", "长江路", "和平路",
     "文化路", "朝阳路", "青年路", "五一路", "光明路", "胜利路", "学府路", "科技园路", "沿江路",
 )  # fmt: skip
-_ESTATES = (
+ESTATES = (
     "花园", "新村", "小区", "公寓", "雅苑", "名都", "华庭", "广场", "大厦", "家园", "锦苑", "城",
 )  # fmt: skip
-_ESTATE_HEADS = (
+ESTATE_HEADS = (
     "阳光", "碧桂", "保利", "金碧", "翠湖", "丽江", "紫荆", "锦绣", "海景", "富力", "君悦",
     "东方", "星河", "万科", "恒大", "龙湖",
 )  # fmt: skip
@@ -96,7 +96,8 @@ def cities() -> dict[str, City]:
 
 
 @cache
-def _city_table() -> Weighted[City]:
+def city_table() -> Weighted[City]:
+    """Cities weighted with the demo's skew (Guangzhou and Shenzhen first, then a long tail)."""
     table = cities()
     tail = [code for code in table if code not in _HEAVY and code.startswith("44")]
     tail += [code for code in table if code not in _HEAVY and not code.startswith("44")][::7]
@@ -105,29 +106,22 @@ def _city_table() -> Weighted[City]:
     return Weighted(pairs + [(table[c], per_tail) for c in tail])
 
 
-def pick_city(rng: random.Random) -> City:
-    """A city drawn with the demo's skew (Guangzhou and Shenzhen first)."""
-    return _city_table().pick(rng)
+@cache
+def districts_in(code: str, born: int) -> tuple[District, ...]:
+    """The districts of city ``code`` that existed in year ``born`` (else the city itself)."""
+    existing = tuple(d for d in cities()[code].districts if d.since <= born)
+    return existing or (District(code, "", 0),)
 
 
-def city_as_district(city: City) -> District:
-    """The city itself as a district (for people born before any of its districts existed)."""
-    return District(city.code, "", 0)
+def street_address(city: City, district: District, parts: tuple[int, ...]) -> str:
+    """An address in ``district`` from six draws: street, estate head and name, numbers.
 
-
-def pick_address(rng: random.Random, city: City, born: int) -> tuple[District, str, str]:
-    """A district of ``city`` that existed in year ``born``, an address in it, and a postcode.
-
-    Returns:
-        ``(district, address, postcode)``; the address starts with province, city and district.
+    ``parts`` are indices into the street, estate-head and estate lists, then the house number
+    (0-based, < 399), building (< 30), floor (< 33) and room (< 8).
     """
-    existing = [d for d in city.districts if d.since <= born] or [city_as_district(city)]
-    district = pick(rng, existing)
-    estate = pick(rng, _ESTATE_HEADS) + pick(rng, _ESTATES)
-    address = (
+    street, head, estate, house, building, floor, room = parts
+    return (
         f"{city.province}{city.name}{district.name if district.code != city.code else ''}"
-        f"{pick(rng, _STREETS)}{randint(rng, 1, 399)}号{estate}{randint(rng, 1, 30)}栋"
-        f"{randint(rng, 1, 33)}{randint(rng, 1, 8):02d}室"
+        f"{STREETS[street]}{house + 1}号{ESTATE_HEADS[head]}{ESTATES[estate]}{building + 1}栋"
+        f"{floor + 1}{room + 1:02d}室"
     )
-    postcode = f"{city.code[:3]}{randint(rng, 0, 999):03d}"
-    return district, address, postcode
