@@ -59,6 +59,7 @@ from agentdesk.domain import (
     OfferReaction,
     Reaction,
     ResultCode,
+    Role,
 )
 from agentdesk.policy import RuleSet, Violation, check_contact
 from agentdesk.protocol import (
@@ -96,7 +97,7 @@ from agentdesk_sync.auth import Principal
 from agentdesk_sync.db.changes import ChangeRow, insert_log, sqlite_ts
 from agentdesk_sync.deps import AppState
 from agentdesk_sync.errors import is_transient_db_error
-from agentdesk_sync.scope import find_customer, scope_params
+from agentdesk_sync.scope import find_customer
 from agentdesk_sync.writer import unique_clash
 
 __all__ = ["SCHEMAS", "PushContext", "conflict_of", "push"]
@@ -121,6 +122,8 @@ _SQL: dict[str, dict[str, str]] = {
         "release": "UPDATE claim SET lease_until = ?"
         " WHERE customer_id = ? AND claim_id = ? AND lease_until > ?",
         "reserve": "UPDATE sequencer SET value = value + ? WHERE name = 'change' RETURNING value",
+        "portfolio_of": "SELECT customer_id FROM portfolio WHERE user_id = ?"
+        " AND customer_id IN (SELECT value FROM json_each(?))",
         "row": "c.row",
         "true": "1",
         "portfolio": "EXISTS (SELECT 1 FROM portfolio p WHERE p.user_id = ?"
@@ -137,6 +140,8 @@ _SQL: dict[str, dict[str, str]] = {
         "release": "UPDATE claim SET lease_until = %s"
         " WHERE customer_id = %s AND claim_id = %s AND lease_until > %s",
         "reserve": "UPDATE sequencer SET value = value + %s WHERE name = 'change' RETURNING value",
+        "portfolio_of": "SELECT customer_id FROM portfolio WHERE user_id = %s"
+        " AND customer_id = ANY(%s)",
         "row": "c.row::text",
         "true": "true",
         "portfolio": "EXISTS (SELECT 1 FROM portfolio p WHERE p.user_id = %s"
@@ -200,9 +205,17 @@ async def push(state: AppState, principal: Principal, request: PushRequest) -> P
     if not request.items:  # nothing to write: no write lock, no transaction
         mark = await anyio.to_thread.run_sync(_current_high_water, state)
         return PushResponse(results=[], write_checkpoint=mark)
-    work = functools.partial(_attempt, state, principal, request)
+    batch = (principal, request)
     try:
-        response: PushResponse = await state.writer.submit(state, work, rerun_on_clash=True)
+        response: PushResponse
+        if all(item.kind == "contact" for item in request.items):  # shares a pass with others
+            merge = functools.partial(_apply, state)
+            response = await state.writer.submit_merged(
+                state, "push", merge, batch, rerun_on_clash=True
+            )
+        else:  # intents: a savepoint of their own, so their failure sinks no other batch
+            work = functools.partial(_apply_one, state, batch)
+            response = await state.writer.submit(state, work, rerun_on_clash=True)
     except Exception as exc:
         if unique_clash(exc):  # a concurrent push of the same id won twice over
             _LOG.warning("push batch: unique-key clash twice, asking for retry: %s", exc)
@@ -222,17 +235,27 @@ def _transient_driver_error(exc: BaseException) -> bool:
     return isinstance(exc, psycopg.Error) and sqlstate[:2] in ("40", "55", "57", "08", "53")
 
 
-def _attempt(
-    state: AppState, principal: Principal, request: PushRequest, conn: Connection
-) -> PushResponse:
-    """The batch on ``conn`` (inside the group's transaction, in a savepoint of its own)."""
+def _apply(
+    state: AppState, conn: Connection, batches: list[tuple[Principal, PushRequest]]
+) -> list[PushResponse]:
+    """Push ``batches`` one after the other on ``conn`` (inside the group's transaction)."""
     rules = rules_now(conn, state)
-    device = request.device_id.replace("\x00", "")[:64]
-    ctx = PushContext(state, principal, device, rules, [], conn)
-    results = _Batch(ctx, conn).run(request)
-    seqs = [r.server_seq for r in results if r.status in _DONE and r.server_seq]
-    checkpoint = max(seqs) if seqs else high_water_sync(conn)
-    return PushResponse(results=results, write_checkpoint=checkpoint)
+    runs = []
+    for principal, request in batches:
+        device = request.device_id.replace("\x00", "")[:64]
+        runs.append((PushContext(state, principal, device, rules, [], conn), request))
+    return _Batch(conn).run(runs)
+
+
+def _apply_one(
+    state: AppState, batch: tuple[Principal, PushRequest], conn: Connection
+) -> PushResponse:
+    return _apply(state, conn, [batch])[0]
+
+
+# Stands in for the pusher when a merged-away id is followed: whether each pusher may see the
+# customer is judged per contact.
+_ANYONE = Principal("", "", Role.ADMIN, (), ())
 
 
 def _current_high_water(state: AppState) -> int:
@@ -254,6 +277,7 @@ class _Contact:
     payload: ContactPayload
     contact: Contact
     digest: str
+    ctx: PushContext
 
 
 @dataclass(slots=True)
@@ -268,6 +292,7 @@ class _Accepted:
     contact: Contact
     row: dict[str, Any]
     change: int  # index of its change-log row in the batch's pending changes
+    device_id: str
     seq: int = 0
 
 
@@ -277,7 +302,6 @@ class _Customer:
 
     customer_id: str
     region_code: str
-    in_scope: bool
     raw: str | None = None  # the stored row as JSON text
     row: dict[str, Any] | None = None  # or already decoded (the merged-id path)
     decoded: CustomerAttributes | None = None
@@ -305,10 +329,14 @@ class _Customers:
 
 
 class _Batch:
-    """One push batch inside its transaction (see the module docstring)."""
+    """Push batches inside their transaction (see the module docstring).
 
-    def __init__(self, ctx: PushContext, conn: Connection) -> None:
-        self.ctx = ctx
+    One or more requests (of a write group) are judged one after the other, item by item, as
+    if each ran alone; runs of consecutive contacts, also across requests, share their reads
+    and writes.
+    """
+
+    def __init__(self, conn: Connection) -> None:
         self.conn = conn
         self.pg = conn.dialect.name == "postgresql"
         self.sql = _SQL[conn.dialect.name]
@@ -322,6 +350,8 @@ class _Batch:
         self.unflushed: list[_Accepted] = []
         self.changes: list[ChangeRow] = []
         self.releases: list[tuple[Any, ...]] = []
+        self.portfolios: dict[str, set[str]] = {}  # field user -> customers of the run in it
+        self.mark: int | None = None
 
     def _rows(self, sql: str, params: tuple[Any, ...]) -> list[Any]:
         if self.pg:
@@ -336,27 +366,31 @@ class _Batch:
     def _ts(self, value: datetime) -> Any:
         return value if self.pg else sqlite_ts(value)
 
-    def run(self, request: PushRequest) -> list[PushResult]:
-        items = request.items
-        self.results = [None] * len(items)
+    def run(self, batches: list[tuple[PushContext, PushRequest]]) -> list[PushResponse]:
+        """Judge ``batches`` in order and answer each (its results in request order)."""
+        self.results = [None] * sum(len(request.items) for _, request in batches)
         run: list[_Contact] = []
-        for index in sorted(range(len(items)), key=lambda i: items[i].seq):
-            item = items[index]
-            if _has_nul(item):  # PostgreSQL text cannot store it; refused on both backends
-                fields = {"payload": "contains a NUL character"}
-                self.results[index] = rejected(
-                    item.id, "invalid_payload", "The item is invalid.", {"fields": fields}
-                )
-                continue
-            if item.kind == "contact" and item.schema in SCHEMAS:
-                prepared = self._prepare(index, item)
-                if prepared is not None:
-                    run.append(prepared)
-                continue
-            self._contacts(run)
-            run = []
-            self._flush()
-            self.results[index] = self._other(item)
+        offset = 0
+        for ctx, request in batches:
+            items = request.items
+            for k in sorted(range(len(items)), key=lambda i: items[i].seq):
+                index, item = offset + k, items[k]
+                if _has_nul(item):  # PostgreSQL text cannot store it; refused on both backends
+                    fields = {"payload": "contains a NUL character"}
+                    self.results[index] = rejected(
+                        item.id, "invalid_payload", "The item is invalid.", {"fields": fields}
+                    )
+                    continue
+                if item.kind == "contact" and item.schema in SCHEMAS:
+                    prepared = self._prepare(ctx, index, item)
+                    if prepared is not None:
+                        run.append(prepared)
+                    continue
+                self._contacts(run)
+                run = []
+                self._flush()
+                self.results[index] = self._other(ctx, item)
+            offset += len(items)
         self._contacts(run)
         self._flush()
         for index, original in self.replays:
@@ -364,22 +398,34 @@ class _Batch:
         for accepted in self.accepted.values():
             result = msgspec.structs.replace(accepted.result, server_seq=accepted.seq)
             self.results[accepted.index] = result
-        assert all(r is not None for r in self.results)
-        return [r for r in self.results if r is not None]
+        answers, offset = [], 0
+        for _, request in batches:
+            results = self.results[offset : offset + len(request.items)]
+            offset += len(request.items)
+            answers.append(self._response([r for r in results if r is not None]))
+        return answers
 
-    def _prepare(self, index: int, item: PushItem) -> _Contact | None:
+    def _response(self, results: list[PushResult]) -> PushResponse:
+        seqs = [r.server_seq for r in results if r.status in _DONE and r.server_seq]
+        if seqs:
+            return PushResponse(results=results, write_checkpoint=max(seqs))
+        if self.mark is None:
+            self.mark = high_water_sync(self.conn)
+        return PushResponse(results=results, write_checkpoint=self.mark)
+
+    def _prepare(self, ctx: PushContext, index: int, item: PushItem) -> _Contact | None:
         """Decode and validate a contact (no database); a bad one is answered at once."""
         try:
             payload: ContactPayload = decode_payload(item.payload, ContactPayload)
-            _may_record(self.ctx.principal)
-            user = self.ctx.principal.user_id
+            _may_record(ctx.principal)
+            user = ctx.principal.user_id
             contact = _contact_of(payload, item, user, payload.customer_id)
         except Reject as exc:
             self.results[index] = rejected(item.id, exc.code, exc.message, exc.details)
             return None
-        return _Contact(index, item, payload, contact, payload_hash(item))
+        return _Contact(index, item, payload, contact, payload_hash(item), ctx)
 
-    def _other(self, item: PushItem) -> PushResult:
+    def _other(self, ctx: PushContext, item: PushItem) -> PushResult:
         """An item that is not a valid-schema contact: an intent, or a rejection."""
         if item.schema not in SCHEMAS:
             details: dict[str, object] = {"supported": sorted(SCHEMAS)}
@@ -389,7 +435,7 @@ class _Batch:
             details = {"fields": {"kind": f"unknown kind {item.kind!r}"}}
             return rejected(item.id, "invalid_payload", "Unknown item kind.", details)
         try:
-            return handler(self.ctx, item, payload_hash(item))
+            return handler(ctx, item, payload_hash(item))
         except Reject as exc:
             return rejected(item.id, exc.code, exc.message, exc.details)
 
@@ -403,6 +449,7 @@ class _Batch:
             known = {r[0]: r for r in self._rows(self.sql["dedupe"], (self._list(ids),))}
         fresh = [c for c in run if c.item.id not in known and c.item.id not in self.accepted]
         customers = self._customers(sorted({c.payload.customer_id for c in fresh}))
+        self._portfolios(fresh, customers)
         history = self._histories(fresh, customers)
         for c in run:
             try:
@@ -411,32 +458,28 @@ class _Batch:
                 self.results[c.index] = rejected(c.item.id, exc.code, exc.message, exc.details)
 
     def _customers(self, wanted: list[str]) -> _Customers:
-        """The customers (locked on PostgreSQL, in id order) and their claims, by requested id."""
+        """The customers (locked on PostgreSQL, in id order) and their claims, by requested id.
+
+        Whether each pusher may see a customer is judged per contact (:meth:`_visible`): the
+        requests of one run may come from different users.
+        """
         found = _Customers()
         if not wanted:
             return found
-        kind, params = scope_params(self.ctx.principal)
-        scope: tuple[Any, ...] = ()
-        if kind == "regions":
-            scope = (self._list(params["regions"]),)
-        elif kind == "portfolio":
-            scope = (params["uid"],)
-        sql = _customers_sql(self.conn.dialect.name, kind)
-        for row in self._rows(sql, (*scope, self._list(wanted))):
-            customer_id, region, raw, visible, claim_id = row[:5]
-            found.refs[customer_id] = _Customer(customer_id, region, bool(visible), raw=raw)
+        sql = _customers_sql(self.conn.dialect.name, "all")
+        for row in self._rows(sql, (self._list(wanted),)):
+            customer_id, region, raw, _visible, claim_id = row[:5]
+            found.refs[customer_id] = _Customer(customer_id, region, raw=raw)
             if claim_id is not None:
                 found.claims[customer_id] = _claim(customer_id, row[4:])
         for requested in wanted:
             if requested in found.refs:
                 continue  # merged-away or unknown ids below: rare, one by one
-            kept = find_customer(self.conn, self.ctx.principal, requested, lock=True)
+            kept = find_customer(self.conn, _ANYONE, requested, lock=True)
             if kept is None:
                 found.refs[requested] = None
                 continue
-            found.refs[requested] = _Customer(
-                kept.customer_id, kept.region_code, kept.in_scope, row=kept.row
-            )
+            found.refs[requested] = _Customer(kept.customer_id, kept.region_code, row=kept.row)
             if kept.customer_id not in found.claims:
                 for claim in claims_of(self.conn, [kept.customer_id]):
                     found.claims[claim.customer_id] = claim
@@ -444,12 +487,26 @@ class _Batch:
             self.claims.setdefault(customer_id, claim)  # a release earlier in the batch wins
         return found
 
+    def _portfolios(self, fresh: list[_Contact], customers: _Customers) -> None:
+        """The portfolio rows of the run's field users for the run's customers (one query each)."""
+        users = {c.ctx.principal.user_id for c in fresh if c.ctx.principal.uses_portfolio}
+        kept = sorted({ref.customer_id for ref in customers.refs.values() if ref is not None})
+        for user in sorted(users):
+            rows = self._rows(self.sql["portfolio_of"], (user, self._list(kept)))
+            self.portfolios.setdefault(user, set()).update(r[0] for r in rows)
+
+    def _visible(self, principal: Principal, ref: _Customer) -> bool:
+        """Whether ``principal`` may see the customer (docs/domain.md, roles)."""
+        if principal.uses_portfolio:
+            return ref.customer_id in self.portfolios.get(principal.user_id, ())
+        return principal.sees_all or ref.region_code in principal.regions
+
     def _histories(self, fresh: list[_Contact], customers: _Customers) -> dict[str, list[Contact]]:
         """The stored contacts of the customers that a marketing contact needs, one query."""
         since: dict[str, datetime] = {}
         for c in fresh:
             ref = customers.refs.get(c.payload.customer_id)
-            if ref is None or not ref.in_scope or not c.contact.is_marketing:
+            if ref is None or not c.contact.is_marketing or not self._visible(c.ctx.principal, ref):
                 continue
             start = self._since(c.contact)
             since[ref.customer_id] = min(since.get(ref.customer_id, start), start)
@@ -473,7 +530,7 @@ class _Batch:
         return (
             c.contact_id, c.customer_id, c.channel.value, c.staff_id, c.campaign_id,
             ts(c.started_at), ts(c.ended_at), c.result_code.value, c.is_marketing, c.reached,
-            orjson.dumps(a.row).decode(), self.ctx.device_id, a.digest,
+            orjson.dumps(a.row).decode(), a.device_id, a.digest,
             orjson.dumps(a.stored).decode(), a.seq, ts(self.now),
         )  # fmt: skip
 
@@ -505,7 +562,7 @@ class _Batch:
         if ref is None:
             fields = {"customer_id": "unknown customer"}
             raise Reject("invalid_payload", "Unknown customer.", {"fields": fields})
-        if not ref.in_scope:
+        if not self._visible(c.ctx.principal, ref):
             details = {"customer_id": ref.customer_id}
             raise Reject("out_of_scope", "This customer is outside your scope.", details)
         self._accept(c, ref, history.get(ref.customer_id, []))
@@ -526,7 +583,7 @@ class _Batch:
             ref.attributes(),
             history,
             [current] if current else [],
-            self.ctx.rules,
+            c.ctx.rules,
             fence=c.item.fence,
             current_fence=current.fence if current else None,
         )
@@ -539,12 +596,20 @@ class _Batch:
             ChangeRow("contact", c.item.id, "put", wire, ref.region_code, ref.customer_id)
         )
         accepted = _Accepted(
-            c.index, c.item.id, c.digest, result, stored_result, contact, row, change
+            c.index,
+            c.item.id,
+            c.digest,
+            result,
+            stored_result,
+            contact,
+            row,
+            change,
+            c.ctx.device_id,
         )
         self.accepted[c.item.id] = accepted
         self.unflushed.append(accepted)
         added.append(contact)
-        user = self.ctx.principal.user_id
+        user = c.ctx.principal.user_id
         if c.payload.release_claim and current is not None and current.holder_id == user:
             now = self._ts(self.now)
             self.releases.append((now, ref.customer_id, current.claim_id, now))

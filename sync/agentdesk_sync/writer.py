@@ -51,6 +51,7 @@ __all__ = ["MAX_GROUP", "GroupWriter", "unique_clash"]
 _LOG = logging.getLogger(__name__)
 MAX_GROUP = 256
 Work = Callable[[Connection], Any]
+Merge = Callable[[Connection, list[Any]], list[Any]]
 
 
 def unique_clash(exc: BaseException) -> bool:
@@ -60,9 +61,12 @@ def unique_clash(exc: BaseException) -> bool:
 
 @dataclass(slots=True)
 class _Job:
-    work: Work
+    work: Work | None
     future: asyncio.Future[Any]
     rerun_on_clash: bool
+    key: str = ""  # jobs in a row with the same key (and a merge) share one call of merge
+    merge: Merge | None = None
+    arg: Any = None
     ok: bool = False
     value: Any = None
 
@@ -94,11 +98,27 @@ class GroupWriter:
         Raises:
             Exception: What ``work`` raised, or the error that stopped the group's transaction.
         """
+        job = _Job(work, asyncio.get_running_loop().create_future(), rerun_on_clash)
+        return await self._enqueue(state, job)
+
+    async def submit_merged(
+        self, state: AppState, key: str, merge: Merge, arg: Any, *, rerun_on_clash: bool = False
+    ) -> Any:
+        """Like :meth:`submit`, but requests of one kind that follow each other in the group
+        are applied together: ``merge(conn, [arg, …])`` (the first one's ``merge``) runs once,
+        in one savepoint, and returns one answer per ``arg``, in order.
+
+        ``merge`` must give each request the answer it would get alone, in this order. A
+        database error in it is every merged request's error.
+        """
         loop = asyncio.get_running_loop()
-        job = _Job(work, loop.create_future(), rerun_on_clash)
+        job = _Job(None, loop.create_future(), rerun_on_clash, key, merge, arg)
+        return await self._enqueue(state, job)
+
+    async def _enqueue(self, state: AppState, job: _Job) -> Any:
         self._queue.append(job)
         if self._drain_task is None or self._drain_task.done():
-            self._drain_task = loop.create_task(self._drain(state))
+            self._drain_task = asyncio.get_running_loop().create_task(self._drain(state))
         return await job.future
 
     async def _drain(self, state: AppState) -> None:
@@ -135,25 +155,40 @@ class GroupWriter:
 
 
 def _apply(state: AppState, jobs: list[_Job], events: Events) -> None:
-    """One group: one transaction, a savepoint per job, one commit (in a worker thread)."""
+    """One group: one transaction, a savepoint per job (or run of merged jobs), one commit."""
     with item_txn(state, events) as conn:
-        for job in jobs:
-            _run_job(state, conn, job)
+        i = 0
+        while i < len(jobs):
+            first, end = jobs[i], i + 1
+            if first.merge is not None:
+                while end < len(jobs) and jobs[end].merge and jobs[end].key == first.key:
+                    end += 1
+            _run(state, conn, jobs[i:end])
+            i = end
 
 
-def _run_job(state: AppState, conn: Connection, job: _Job) -> None:
+def _run(state: AppState, conn: Connection, jobs: list[_Job]) -> None:
+    """One job, or a run of merged ones, in a savepoint of the group's transaction."""
+    first = jobs[0]
     for attempt in range(2):
         try:
             with item_txn(state, [], outer=conn) as inner:
-                job.value, job.ok = job.work(inner), True
+                if first.merge is not None:
+                    values = first.merge(inner, [job.arg for job in jobs])
+                else:
+                    assert first.work is not None
+                    values = [first.work(inner)]
+            for job, value in zip(jobs, values, strict=True):
+                job.value, job.ok = value, True
             return
         except Exception as exc:
             if _broken(conn, exc):
                 raise  # the group's transaction cannot go on: every job gets this error
-            if job.rerun_on_clash and not attempt and unique_clash(exc):
+            if first.rerun_on_clash and not attempt and unique_clash(exc):
                 _LOG.info("write group: unique-key clash, running the request again: %s", exc)
                 continue
-            job.value, job.ok = exc, False
+            for job in jobs:
+                job.value, job.ok = exc, False
             return
 
 
