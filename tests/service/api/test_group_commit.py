@@ -1,0 +1,180 @@
+"""Write requests that wait together share one transaction (group commit, docs/sync.md).
+
+The requests of these tests are handed to the service at the same moment (one event loop,
+``asyncio.gather``), so they land in ONE write group; each must still get the answer it would
+get alone and in arrival order: one id pushed by several devices is applied once, contacts of
+different requests count against each other's caps, one customer gets one claim holder, the
+change feed numbers follow arrival order, and one failing request does not sink the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Iterator
+from typing import Any
+
+import msgspec
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, func, select
+
+from agentdesk.domain import Role
+from agentdesk.protocol import ClaimRequest, PushRequest, PushResponse
+from agentdesk_sync import claims, ledger
+from agentdesk_sync.app import create_app
+from agentdesk_sync.auth import Principal
+from agentdesk_sync.db import models as m
+from agentdesk_sync.deps import AppState
+from agentdesk_sync.errors import ApiError
+
+from .conftest import GZ, add_user
+from .pushing import batch, contact, day_time
+from .test_push_batch import _cure, _poison
+
+
+@pytest.fixture
+def state(store: str) -> Iterator[AppState]:
+    app = create_app(store)
+    app_state: AppState = app.state.agentdesk
+    yield app_state
+    app_state.sync_engine.dispose()
+    asyncio.run(app_state.engine.dispose())
+
+
+def _agent(user: str) -> Principal:
+    role = Role.CALL_CENTRE
+    return Principal(user, user, role, role.channels, (GZ,))
+
+
+def _request(*items: dict[str, Any], device: str = "dev-1") -> PushRequest:
+    return msgspec.convert(batch(*items, device=device), PushRequest)
+
+
+def _together(*calls: Awaitable[Any]) -> list[Any]:
+    """Run the calls at the same moment, in this order; errors are returned, not raised."""
+
+    async def main() -> list[Any]:
+        return await asyncio.gather(*calls, return_exceptions=True)
+
+    return asyncio.run(main())
+
+
+def _statuses(answer: PushResponse) -> list[str]:
+    return [r.status for r in answer.results]
+
+
+def test_one_id_pushed_by_several_devices_at_once_is_applied_once(
+    state: AppState, sync_engine: Engine
+) -> None:
+    item = contact("C00000001", started=day_time(1))
+    answers = _together(
+        *(
+            ledger.push(state, _agent(user), _request(item, device=f"dev-{k}"))
+            for k, user in enumerate(["cc1", "cc2", "cc1", "cc2", "cc1"])
+        )
+    )
+    assert state.writer.largest == 5  # they were one group
+    assert [_statuses(a) for a in answers] == [["applied"]] + [["duplicate"]] * 4
+    assert len({a.results[0].server_seq for a in answers}) == 1
+    with sync_engine.connect() as conn:
+        stored = conn.execute(select(func.count()).select_from(m.Contact)).scalar_one()
+    assert stored == 1
+
+
+def test_contacts_of_different_requests_in_a_group_count_against_each_others_caps(
+    state: AppState,
+) -> None:
+    pushes = [
+        ledger.push(state, _agent("cc1"), _request(contact("C00000001", started=day_time(d))))
+        for d in (5, 3, 1)
+    ]
+    answers = _together(*pushes)
+    assert state.writer.largest == 3
+    flagged = "applied_with_conflict"
+    assert [_statuses(a) for a in answers] == [["applied"], [flagged], [flagged]]
+    conflicts = [a.results[0].conflict for a in answers[1:]]
+    assert [(c.type, c.count_after) for c in conflicts if c] == [
+        ("frequency_cap", 2),
+        ("frequency_cap", 3),
+    ]
+    seqs = [a.results[0].server_seq for a in answers]
+    assert seqs == sorted(seqs)
+    assert [a.write_checkpoint for a in answers] == seqs
+
+
+def test_claims_of_one_customer_in_one_group_have_one_holder(
+    state: AppState, sync_engine: Engine, password_hashes: dict[str, str]
+) -> None:
+    users = [f"grp{i}" for i in range(6)]
+    for user in users:
+        add_user(sync_engine, user, "call_centre", [GZ], password_hashes["cc1"])
+    ask = ClaimRequest(customer_id="C00000002", channel="inbound_call", ttl_s=600)
+    answers = _together(*(claims.acquire(state, _agent(user), ask) for user in users))
+    assert state.writer.largest == len(users)
+    granted = [a for a in answers if isinstance(a, claims.Granted)]
+    refused = [a for a in answers if isinstance(a, ApiError)]
+    assert len(granted) == 1
+    assert granted[0].created
+    assert isinstance(answers[0], claims.Granted)  # the first to arrive wins
+    assert len(refused) == len(users) - 1
+    assert {e.code for e in refused} == {"claimed"}
+    assert {e.details["holder"]["user_id"] for e in refused} == {users[0]}
+
+
+def test_a_failing_request_does_not_sink_the_rest_of_its_group(
+    state: AppState, sync_engine: Engine
+) -> None:
+    poisoned = contact("C00000001", started=day_time(2))
+    fine = contact("C00000002", started=day_time(2))
+    _poison(sync_engine, poisoned["id"])
+    try:
+        ask = ClaimRequest(customer_id="C00000001", channel="inbound_call", ttl_s=600)
+        unknown = ClaimRequest(customer_id="C09999999", channel="inbound_call", ttl_s=600)
+        answers = _together(
+            ledger.push(state, _agent("cc1"), _request(poisoned)),
+            claims.acquire(state, _agent("cc2"), unknown),
+            claims.acquire(state, _agent("cc2"), ask),
+            ledger.push(state, _agent("cc1"), _request(fine, device="dev-2")),
+        )
+    finally:
+        _cure(sync_engine)
+    assert state.writer.largest == 4
+    assert _statuses(answers[0]) == ["retry"]
+    assert isinstance(answers[1], ApiError)
+    assert answers[1].code == "not_found"
+    assert isinstance(answers[2], claims.Granted)
+    assert _statuses(answers[3]) == ["applied"]
+    with sync_engine.connect() as conn:
+        kept = conn.execute(select(m.Contact.contact_id)).scalars().all()
+        holder = conn.execute(
+            select(m.Claim.holder_id).where(m.Claim.customer_id == "C00000001")
+        ).scalar_one()
+    assert kept == [fine["id"]]
+    assert holder == "cc2"
+
+
+def test_the_change_feed_of_a_group_follows_arrival_order(state: AppState, store: str) -> None:
+    with TestClient(create_app(store)) as client:
+        sup = {"Authorization": "Bearer tok-sup"}
+        cursor = client.get("/v1/sync/pull", headers=sup).json()["cursor"]
+        first = contact("C00000001", started=day_time(4))
+        last = contact("C00000002", started=day_time(4))
+        ask = ClaimRequest(customer_id="C00000001", channel="inbound_call", ttl_s=600)
+        answers = _together(
+            ledger.push(state, _agent("cc1"), _request(first)),
+            claims.acquire(state, _agent("cc2"), ask),
+            ledger.push(state, _agent("cc1"), _request(last, device="dev-2")),
+        )
+        assert state.writer.largest == 3
+        assert isinstance(answers[1], claims.Granted)
+        page = client.get("/v1/sync/pull", params={"cursor": cursor}, headers=sup).json()
+    feed = [(c["entity"], c["id"]) for c in page["changes"]]
+    assert feed == [
+        ("contact", first["id"]),
+        ("claim", "C00000001"),
+        ("contact", last["id"]),
+    ]
+    seqs = [c["seq"] for c in page["changes"]]
+    assert seqs == sorted(seqs)
+    assert answers[0].results[0].server_seq == seqs[0]
+    assert answers[2].results[0].server_seq == seqs[2]
