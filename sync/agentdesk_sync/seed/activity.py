@@ -112,7 +112,8 @@ _BY_PHONE = np.array(_codes(_CHANNEL_NAMES, ("outbound_call", "phone")))
 _STORES = np.array(_codes(_CHANNEL_NAMES, ("store", "online_store")))
 
 
-def _staff(channel: str, attrs: Row, number: int) -> str:
+def _staff(code: int, attrs: Row, number: int) -> str:
+    channel = _CHANNEL_NAMES[code]
     if channel in ("field_visit", "phone"):
         return str(attrs["account_manager_id"])
     if channel in ("store", "online_store"):
@@ -204,32 +205,29 @@ def make_contacts(
         _RESULT_NAMES.index("reached_accepted"),
         _RESULT_NAMES.index("reached_declined"),
     )
-    rows: list[Row] = []
-    for k, owner in enumerate(col.owner):
-        a = attrs[owner]
-        channel = _CHANNEL_NAMES[col.channel[k]]
-        result = col.result[k]
-        picked = col.campaign[k]
-        campaign = channel_campaigns[col.channel[k]][picked] if picked >= 0 else None
-        reactions = []
-        if campaign is not None and result in (accepted, declined):
+    reactions: dict[int, list[Row]] = {}
+    candidates = zip(col.channel, col.campaign, col.result, strict=True)
+    for k, (channel, picked, result) in enumerate(candidates):
+        if picked >= 0 and result in (accepted, declined):
+            campaign = channel_campaigns[channel][picked]
             choices = offers[campaign.campaign_id]
             offer = choices[int(col.offer[k] * len(choices))]
-            reactions.append(
-                {"offer_id": offer.offer_id,
-                 "reaction": "accept" if result == accepted else "decline",
-                 "campaign_id": campaign.campaign_id}
-            )  # fmt: skip
-        rows.append(
-            {"contact_id": col.contact_id[k],
-             "customer_id": a["customer_id"], "channel": channel,
-             "started_at": col.started[k], "ended_at": col.ended[k],
-             "result_code": _RESULT_NAMES[result], "staff_id": _staff(channel, a, col.staff[k]),
-             "campaign_id": campaign.campaign_id if campaign else None, "opportunity_id": None,
-             "next_appointment_at": col.callback[k],
-             "note": _NOTES[col.note[k]], "reactions": reactions, "server_seq": None}
-        )  # fmt: skip
-    return rows
+            reaction = "accept" if result == accepted else "decline"
+            reactions[k] = [{"offer_id": offer.offer_id, "reaction": reaction,
+                             "campaign_id": campaign.campaign_id}]  # fmt: skip
+    campaign_ids = [[c.campaign_id for c in campaigns] for campaigns in channel_campaigns]
+    owners = [attrs[owner] for owner in col.owner]
+    return [
+        {"contact_id": contact_id, "customer_id": a["customer_id"],
+         "channel": _CHANNEL_NAMES[channel], "started_at": started, "ended_at": ended,
+         "result_code": _RESULT_NAMES[result], "staff_id": _staff(channel, a, staff),
+         "campaign_id": campaign_ids[channel][picked] if picked >= 0 else None,
+         "opportunity_id": None, "next_appointment_at": callback, "note": _NOTES[note],
+         "reactions": reactions.get(k, []), "server_seq": None}
+        for k, (a, contact_id, channel, started, ended, result, staff, picked, callback, note)
+        in enumerate(zip(owners, col.contact_id, col.channel, col.started, col.ended,
+                         col.result, col.staff, col.campaign, col.callback, col.note, strict=True))
+    ]  # fmt: skip
 
 
 def _eligible(campaign: Campaign, offers: list[Offer], attrs: list[Row]) -> npt.NDArray[np.bool_]:

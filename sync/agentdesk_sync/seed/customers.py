@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
+from math import cos, log, sqrt, tau
 from typing import Any
 
 import numpy as np
@@ -295,20 +296,25 @@ def _usage_columns(u: Floats, usage_u: Floats, base: Floats) -> _Usage:
 
 
 def _usage_rows(usage: _Usage, attrs: list[Row], anchor: date) -> list[Row]:
-    labels = _month_labels(anchor.year * 12 + anchor.month - 1)
-    voice, data, sms = usage.voice.tolist(), usage.data.tolist(), usage.sms.tolist()
-    arpu, roaming, overage = usage.arpu.tolist(), usage.roaming.tolist(), usage.overage.tolist()
-    rows: list[Row] = []
-    for i, a in enumerate(attrs):
-        cid = a["customer_id"]
-        for back in range(usage.months[i], 0, -1):
-            k = back - 1
-            rows.append(
-                {"customer_id": cid, "month": labels[back], "voice_min": voice[i][k],
-                 "data_mb": data[i][k], "sms_count": sms[i][k], "arpu": arpu[i][k],
-                 "roaming_min": roaming[i][k], "overage_fee": overage[i][k]}
-            )  # fmt: skip
-    return rows
+    """The usage rows, per customer the oldest month first."""
+    labels = np.array(_month_labels(anchor.year * 12 + anchor.month - 1)[_MONTHS:0:-1])
+    months = np.array(usage.months)
+    # columns from 12 months back to 1; a customer has the last ``months`` of them
+    kept = np.arange(_MONTHS, 0, -1)[None, :] <= months[:, None]
+    customer_ids = np.repeat(np.array([a["customer_id"] for a in attrs]), months)
+
+    def flat(column: Floats | Ints) -> list[Any]:
+        return column[:, ::-1][kept].tolist()  # type: ignore[no-any-return]
+
+    return [
+        {"customer_id": cid, "month": month, "voice_min": voice, "data_mb": data,
+         "sms_count": sms, "arpu": arpu, "roaming_min": roaming, "overage_fee": overage}
+        for cid, month, voice, data, sms, arpu, roaming, overage in zip(
+            customer_ids.tolist(), np.broadcast_to(labels, kept.shape)[kept].tolist(),
+            flat(usage.voice), flat(usage.data), flat(usage.sms), flat(usage.arpu),
+            flat(usage.roaming), flat(usage.overage), strict=True,
+        )
+    ]  # fmt: skip
 
 
 def _value_and_churn(u: Floats, usage: _Usage, joined_days: Ints, profiles: Profiles) -> list[Row]:
@@ -316,7 +322,13 @@ def _value_and_churn(u: Floats, usage: _Usage, joined_days: Ints, profiles: Prof
     arpu3 = np.round((usage.arpu[:, 2] + usage.arpu[:, 1] + usage.arpu[:, 0]) / 3, 2)
     tenure = np.maximum(1, joined_days // 30)
     tier = np.select([arpu3 >= 200, arpu3 >= 120, arpu3 >= 60, arpu3 >= 25], [1, 2, 3, 4], 5)
-    normal = np.sqrt(-2.0 * np.log(1.0 - u[6])) * np.cos(2.0 * np.pi * u[7])
+    # Box–Muller with the stdlib's log and cos (numpy's may differ in the last bit by CPU)
+    normal = np.array(
+        [
+            sqrt(-2.0 * log(1.0 - a)) * cos(tau * b)
+            for a, b in zip(u[6].tolist(), u[7].tolist(), strict=True)
+        ]
+    )
     score = np.round(np.clip(_CHURN_BASE[profiles.segment] + 0.15 * normal, 0.01, 0.99), 3)
     columns = {
         "arpu3": arpu3.tolist(), "lifetime": np.round(arpu3 * tenure, 2).tolist(),

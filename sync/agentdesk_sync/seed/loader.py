@@ -1,9 +1,12 @@
 """Load the generated data set into a central store, fast and only once.
 
-Chunks are generated (and encoded) in worker processes and written one transaction per chunk:
-``executemany`` on SQLite, ``COPY`` on PostgreSQL (the workers produce the COPY text, so the
-loading process only forwards bytes), with the secondary indexes dropped and rebuilt
-at the end (:mod:`agentdesk_sync.seed.bulk`). Seeded rows carry ``row_seq = 0`` and the
+Chunks are generated (and encoded) in worker processes and written one transaction per chunk,
+so the loading process does as little per row as it can: on SQLite each worker writes its chunk
+into a small scratch database (plain tables, no indexes) and the loading process copies it over
+with ``INSERT … SELECT`` (no Python per row); on PostgreSQL the workers produce the ``COPY``
+text and the loading process only forwards bytes. At most a few chunks are in flight, so memory
+and scratch space stay small at any size. The secondary indexes are dropped and rebuilt at the
+end (:mod:`agentdesk_sync.seed.bulk`). Seeded rows carry ``row_seq = 0`` and the
 change log stays empty (clients take a snapshot first). The seed arguments are recorded in
 ``meta('seed')``; seeding again with the same arguments does nothing.
 """
@@ -12,10 +15,14 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import sqlite3
+import tempfile
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from itertools import islice
 from typing import Any
 
 import orjson
@@ -34,6 +41,8 @@ Progress = Callable[[int, int], None]
 # per-table row counts, and the rows as tuples (SQLite) or COPY text (PostgreSQL)
 Encoded = tuple[dict[str, int], Any]
 _SEED_KEY = "seed"
+_ANALYSIS_ROWS = 1000
+_JSON_COLUMNS = frozenset({"row"})  # bytes in the scratch databases, text in the store
 _GENERATOR_VERSION = 2  # 2: column-wise draws (numpy), other data than 1
 
 
@@ -59,37 +68,83 @@ class SeedReport:
         return f"Seeded {counts} in {self.seconds:.1f} s (anchor {self.anchor})."
 
 
-def _work(args: tuple[int, int, int, date, str, str]) -> Encoded:
-    """One chunk, encoded in the worker: tuples for SQLite, ``COPY`` text for PostgreSQL."""
-    seed, chunk, n, anchor, dialect, stamp = args
-    return _encode(chunk_tables(generate_chunk(seed, chunk, n, anchor), dialect, stamp), dialect)
+Job = tuple[int, int, int, date, str, str, str]
 
 
-def _encode(tables: Tables, dialect: str) -> Encoded:
+def _work(job: Job) -> Encoded:
+    """One chunk, encoded in the worker: a scratch database for SQLite, ``COPY`` text for PG."""
+    seed, chunk, n, anchor, dialect, stamp, scratch = job
+    tables = chunk_tables(generate_chunk(seed, chunk, n, anchor), dialect, stamp)
     counts = {name: len(rows) for name, rows in tables.items()}
     if dialect == "sqlite":
-        return counts, tables
+        return counts, _scratch_database(tables, os.path.join(scratch, f"chunk-{chunk}.db"))
     return counts, {name: copy_text(rows) for name, rows in tables.items() if rows}
 
 
-def _chunks(n: int, seed: int, anchor: date, dialect: str, workers: int) -> Iterator[Encoded]:
-    stamp = datetime.combine(anchor, datetime.min.time(), UTC).isoformat()[:19] + "Z"
-    jobs = [(seed, chunk, n, anchor, dialect, stamp) for chunk in range(chunk_count(n))]
+def _columns(name: str) -> str:
+    return ",".join(f'"{column}"' for column in COLUMNS[name])
+
+
+def _scratch_database(tables: Tables, path: str) -> str:
+    """Write ``tables`` into a new SQLite file of plain tables (no keys, no durability)."""
+    con = sqlite3.connect(path, isolation_level=None)
+    try:
+        con.execute("PRAGMA journal_mode=OFF")
+        con.execute("PRAGMA synchronous=OFF")
+        con.execute("BEGIN")
+        for name, rows in tables.items():
+            marks = ",".join("?" * len(COLUMNS[name]))
+            con.execute(f"CREATE TABLE {name} ({_columns(name)})")
+            con.executemany(f"INSERT INTO {name} VALUES ({marks})", rows)
+        con.execute("COMMIT")
+    finally:
+        con.close()
+    return path
+
+
+def _chunks(jobs: list[Job], workers: int) -> Iterator[Encoded]:
+    """The encoded chunks in order; at most ``2 * workers`` are made ahead of the loader."""
     if workers <= 1 or len(jobs) <= 2:
         yield from map(_work, jobs)
         return
     with multiprocessing.get_context("fork").Pool(workers) as pool:
-        yield from pool.imap(_work, jobs)
+        waiting = iter(jobs)
+        pending = deque(pool.apply_async(_work, (job,)) for job in islice(waiting, 2 * workers))
+        while pending:
+            done = pending.popleft().get()
+            following = next(waiting, None)
+            if following is not None:
+                pending.append(pool.apply_async(_work, (following,)))
+            yield done
 
 
-def _insert_sqlite(raw: Any, tables: Tables) -> None:
+def _insert_sqlite(raw: Any, scratch: str) -> None:
+    """Copy a worker's scratch database into the store (one transaction) and delete it."""
+    cur = raw.cursor()
+    cur.execute("ATTACH DATABASE ? AS chunk", (scratch,))
+    try:
+        names = [name for (name,) in cur.execute("SELECT name FROM chunk.sqlite_master")]
+        cur.execute("BEGIN")
+        for name in names:
+            values = ",".join(
+                f'CAST("{c}" AS TEXT)' if c in _JSON_COLUMNS else f'"{c}"' for c in COLUMNS[name]
+            )
+            cur.execute(
+                f"INSERT INTO main.{name} ({_columns(name)}) SELECT {values} FROM chunk.{name}"
+            )
+        cur.execute("COMMIT")
+    finally:
+        cur.execute("DETACH DATABASE chunk")
+        cur.close()
+        os.remove(scratch)
+
+
+def _insert_catalog_sqlite(raw: Any, tables: Tables) -> None:
     cur = raw.cursor()
     cur.execute("BEGIN")
     for name, rows in tables.items():
-        if rows:
-            cols = COLUMNS[name]
-            marks = ",".join("?" * len(cols))
-            cur.executemany(f"INSERT INTO {name} ({','.join(cols)}) VALUES ({marks})", rows)
+        marks = ",".join("?" * len(COLUMNS[name]))
+        cur.executemany(f"INSERT INTO {name} ({_columns(name)}) VALUES ({marks})", rows)
     cur.execute("COMMIT")
     cur.close()
 
@@ -115,6 +170,11 @@ def _previous_seed(engine: Engine) -> dict[str, Any] | None:
     return previous
 
 
+def _scratch_place() -> str | None:
+    """A RAM-backed folder for the scratch databases where there is one."""
+    return "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
+
+
 def _load(
     engine: Engine, n: int, seed: int, anchor: date, progress: Progress | None
 ) -> dict[str, int]:
@@ -124,11 +184,20 @@ def _load(
         dialect = engine.dialect.name
         driver: Any = raw.driver_connection
         insert = _insert_sqlite if dialect == "sqlite" else _insert_pg
-        with bulk_mode(driver, dialect):
-            insert(driver, _encode(catalog_tables(*catalog(anchor)), dialect)[1])
+        campaigns = catalog_tables(*catalog(anchor))
+        stamp = datetime.combine(anchor, datetime.min.time(), UTC).isoformat()[:19] + "Z"
+        with (
+            bulk_mode(driver, dialect),
+            tempfile.TemporaryDirectory(prefix="agentdesk-seed-", dir=_scratch_place()) as tmp,
+        ):
+            if dialect == "sqlite":
+                _insert_catalog_sqlite(driver, campaigns)
+            else:
+                _insert_pg(driver, {name: copy_text(rows) for name, rows in campaigns.items()})
+            jobs = [(seed, c, n, anchor, dialect, stamp, tmp) for c in range(chunk_count(n))]
             done = 0
             workers = min(2, os.cpu_count() or 1)
-            for sizes, payload in _chunks(n, seed, anchor, dialect, workers):
+            for sizes, payload in _chunks(jobs, workers):
                 insert(driver, payload)
                 for name, size in sizes.items():
                     counts[name] = counts.get(name, 0) + size
@@ -145,6 +214,9 @@ def _record(engine: Engine, report: SeedReport) -> None:
              "generator": _GENERATOR_VERSION}  # fmt: skip
     with engine.begin() as conn:
         conn.execute(insert(Meta).values(key=_SEED_KEY, value=orjson.dumps(value).decode()))
+        if engine.dialect.name == "sqlite":
+            # statistics from a sample of each index: a full ANALYZE reads the whole store
+            conn.exec_driver_sql(f"PRAGMA analysis_limit={_ANALYSIS_ROWS}")
         conn.exec_driver_sql("ANALYZE")
 
 

@@ -74,22 +74,28 @@ def _pg_time(iso: str) -> str:
     return iso
 
 
-def _contact(row: Row, when: Callable[[str], str], flag: Callable[[bool], Any]) -> tuple[Any, ...]:
+def _contact(
+    row: Row, when: Callable[[str], str], flag: Callable[[bool], Any], json: Callable[[Any], Any]
+) -> tuple[Any, ...]:
     marketing = bool(row["campaign_id"] or row["reactions"]) or (
         row["channel"] not in _CUSTOMER_STARTED
     )
     return (
         row["contact_id"], row["customer_id"], row["channel"], row["staff_id"],
         row["campaign_id"], when(row["started_at"]), when(row["ended_at"]), row["result_code"],
-        flag(marketing), flag(row["result_code"] not in _NOT_REACHED), _dumps(row), "seed",
+        flag(marketing), flag(row["result_code"] not in _NOT_REACHED), json(row), "seed",
         None, None, 0, when(row["ended_at"]),
     )  # fmt: skip
 
 
 def chunk_tables(rows: ChunkRows, dialect: str, updated_at: str) -> Tables:
-    """The database tuples of one generated chunk, per table (column order: :data:`COLUMNS`)."""
+    """The database tuples of one generated chunk, per table (column order: :data:`COLUMNS`).
+
+    For SQLite the JSON columns are UTF-8 bytes (the scratch databases keep them as they are and
+    the copy into the store casts them to text); for PostgreSQL they are text.
+    """
     when = _sqlite_time if dialect == "sqlite" else _pg_time
-    dumps = orjson.dumps
+    json: Callable[[Any], Any] = orjson.dumps if dialect == "sqlite" else _dumps
     flag: Callable[[bool], Any] = int if dialect == "sqlite" else bool
     stamp = when(updated_at)
     customers = []
@@ -98,27 +104,25 @@ def chunk_tables(rows: ChunkRows, dialect: str, updated_at: str) -> Tables:
         customers.append(
             (a["customer_id"], a["msisdn"], a["name"], a["id_type"], a["id_number"],
              a["region_code"], a["segment_id"], a["account_manager_id"], a["contact_address"],
-             _dumps(row), 0, stamp)
+             json(row), 0, stamp)
         )  # fmt: skip
     return {
         "customer": customers,
-        "holding": [
-            (h["holding_id"], h["customer_id"], dumps(h).decode(), 0) for h in rows.holdings
-        ],
-        "usage_month": [(u["customer_id"], u["month"], dumps(u).decode()) for u in rows.usage],
-        "contact": [_contact(c, when, flag) for c in rows.contacts],
+        "holding": [(h["holding_id"], h["customer_id"], json(h), 0) for h in rows.holdings],
+        "usage_month": [(u["customer_id"], u["month"], json(u)) for u in rows.usage],
+        "contact": [_contact(c, when, flag, json) for c in rows.contacts],
         "target_member": [
             (
                 t["campaign_id"],
                 t["customer_id"],
                 flag(t["in_control_group"]),
                 t["wave"],
-                _dumps(t),
+                json(t),
                 0,
             )
             for t in rows.targets
         ],
-        "marketing_order": [(o["order_id"], o["customer_id"], _dumps(o), 0) for o in rows.orders],
+        "marketing_order": [(o["order_id"], o["customer_id"], json(o), 0) for o in rows.orders],
     }
 
 
