@@ -4,16 +4,18 @@ One transaction per batch:
 
 1. the stored rows of the batch's keys are read (as JSON text, parsed with orjson);
 2. every record is prepared (:mod:`agentdesk_sync.importers.customers`); equal rows are
-   ``unchanged`` and write nothing;
-3. change numbers are reserved (:func:`agentdesk_sync.db.changes.reserve_seqs`, which holds the
-   sequencer lock until commit, so sequence order stays commit order);
-4. the written rows carry their newest change number as ``row_seq`` right away; on PostgreSQL
-   new customers are copied straight into ``customer`` (in a savepoint: should another writer
-   have inserted one of them meanwhile, they take the next path instead) and changed ones are
-   copied into a temporary table and moved with ``INSERT … ON CONFLICT DO UPDATE … WHERE the
-   row differs``; on SQLite all are written with one ``executemany`` upsert;
-5. the ``change_log`` rows are copied (PostgreSQL) or inserted with ``executemany`` (SQLite),
-   reusing the JSON text of the customer row.
+   ``unchanged`` and write nothing; a value longer than its table column is rejected;
+3. on PostgreSQL the written rows are copied once, as JSON, into a temporary staging table
+   (no WAL, parsed once by the server); only then are the change numbers reserved (the
+   sequencer row lock, held until commit, keeps sequence order equal to commit order, and other
+   writers now wait only for the set-based statements that follow); new customers move with a
+   plain ``INSERT … SELECT`` (in a savepoint: should another writer have inserted one of them
+   meanwhile, they take the upsert too), stored ones with ``INSERT … ON CONFLICT DO UPDATE …
+   WHERE the row differs``, and the ``change_log`` rows with one more ``INSERT … SELECT``; the
+   table columns are read from the JSON by the server, and each customer's ``row_seq`` is its
+   newest change number;
+4. on SQLite the numbers are reserved the same way and the rows written with two
+   ``executemany`` statements sharing the JSON text.
 
 A dry run does all of it and rolls back.
 """
@@ -25,6 +27,8 @@ from typing import Any
 
 import orjson
 
+from agentdesk_sync.db.changes import sqlite_ts
+from agentdesk_sync.db.models import Customer
 from agentdesk_sync.importers.batch import BatchResult, Reject
 from agentdesk_sync.importers.customers import CustomerPlan, plan_for
 from agentdesk_sync.importers.fields import FieldError
@@ -39,22 +43,39 @@ _COLS = ("customer_id", "msisdn", "name", "id_type", "id_number", "region_code",
          "account_manager_id", "contact_address", "row", "row_seq", "updated_at")  # fmt: skip
 _LOG_COLS = ("server_seq", "entity", "entity_id", "op", "region_code", "customer_id", "row",
              "created_at")  # fmt: skip
+_LIMITS = tuple(
+    (c, int(Customer.__table__.c[c].type.length))  # type: ignore[attr-defined]
+    for c in _COLS[1:9]
+)
 _RESERVE = "UPDATE sequencer SET value = value + {n} WHERE name = 'change' RETURNING value"
 _STAGE = "import_customer_stage"
 _UNIQUE_VIOLATION = "23505"
+# one row per written record, in file order: its position, whether it is the last one of its key
+# in the batch (only that one is stored), whether the key was stored before, and the JSON row
 _CREATE_STAGE = (
-    f"CREATE TEMP TABLE IF NOT EXISTS {_STAGE} (LIKE customer INCLUDING DEFAULTS)"
-    " ON COMMIT DELETE ROWS"
+    f"CREATE TEMP TABLE IF NOT EXISTS {_STAGE} (ord integer, last boolean, stored boolean,"
+    " row jsonb) ON COMMIT DELETE ROWS"
 )
+_ATTR = "s.row->'attributes'->>"
+_PG_VALUES = ", ".join(f"{_ATTR}'{c}'" for c in _COLS[:9]) + ", s.row, %(base)s + s.ord, %(now)s"
 _SET = ", ".join(f"{c} = EXCLUDED.{c}" for c in _COLS[1:])
-_PG_MOVE = (
-    f"INSERT INTO customer ({', '.join(_COLS)}) SELECT {', '.join(_COLS)} FROM {_STAGE}"
-    f" ON CONFLICT (customer_id) DO UPDATE SET {_SET}"
+_PG_INSERT = (
+    f"INSERT INTO customer ({', '.join(_COLS)}) SELECT {_PG_VALUES} FROM {_STAGE} s"
+    " WHERE s.last AND {which} ORDER BY s.ord"
+)
+_PG_UPSERT = (
+    _PG_INSERT + f" ON CONFLICT (customer_id) DO UPDATE SET {_SET}"
     " WHERE customer.row IS DISTINCT FROM EXCLUDED.row"
 )
+_PG_LOG = (
+    f"INSERT INTO change_log ({', '.join(_LOG_COLS)}) SELECT %(base)s + s.ord, 'customer',"
+    f" {_ATTR}'customer_id', 'put', {_ATTR}'region_code', {_ATTR}'customer_id', s.row, %(now)s"
+    f" FROM {_STAGE} s ORDER BY s.ord"
+)
+_SET_SQLITE = ", ".join(f"{c} = excluded.{c}" for c in _COLS[1:])
 _SQLITE_UPSERT = (
     f"INSERT INTO customer ({', '.join(_COLS)}) VALUES ({', '.join('?' * len(_COLS))})"
-    f" ON CONFLICT (customer_id) DO UPDATE SET {_SET}"
+    f" ON CONFLICT (customer_id) DO UPDATE SET {_SET_SQLITE}"
 )
 _SQLITE_LOG = f"INSERT INTO change_log ({', '.join(_LOG_COLS)}) VALUES ({', '.join('?' * 8)})"
 
@@ -63,6 +84,15 @@ def _reject(record: Record, mapping: Mapping, exc: FieldError) -> Reject:
     column = exc.field
     value = record.values.get(column, record.values.get(mapping.source_of(column), ""))
     return Reject(record.line, column, "" if value is None else str(value), exc.reason)
+
+
+def _check_lengths(prepared: Prepared, mapping: Mapping) -> None:
+    """Reject a value longer than its table column (PostgreSQL would fail the whole batch)."""
+    columns = prepared.columns
+    for name, limit in _LIMITS:
+        value = columns[name]
+        if value is not None and len(value) > limit:
+            raise FieldError(mapping.source_of(name), f"longer than {limit} characters")
 
 
 def _existing(cur: Any, dialect: str, keys: list[str]) -> dict[str, Row]:
@@ -96,6 +126,7 @@ def _classify(
         try:
             before = existing.get(key_of("customers", values, mapping))
             prepared = plan_for(plans, values, mapping).prepare(values, before)
+            _check_lengths(prepared, mapping)
         except FieldError as exc:
             result.rejects.append(_reject(record, mapping, exc))
             continue
@@ -115,8 +146,8 @@ def _classify(
     return written
 
 
-def _tuples(
-    written: list[Prepared], seqs: range, now: Any
+def _sqlite_tuples(
+    written: list[Prepared], seqs: range, now: str
 ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
     """Customer tuples (the last one per key) and change-log tuples, sharing the JSON text."""
     customers: dict[str, tuple[Any, ...]] = {}
@@ -140,41 +171,47 @@ def _reserve(cur: Any, count: int) -> range:
     return range(last - count + 1, last + 1)
 
 
-def _copy(cur: Any, table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
-    with cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row(row)
+def stage_payload(written: list[Prepared], stored: set[str]) -> bytes:
+    """The ``COPY … FROM STDIN`` text of the staging rows (``ord, last, stored, row``).
 
-
-def _upsert_pg(cur: Any, customers: list[tuple[Any, ...]]) -> None:
-    cur.execute(_CREATE_STAGE)
-    _copy(cur, _STAGE, _COLS, customers)
-    cur.execute(_PG_MOVE)
-    cur.execute(f"TRUNCATE {_STAGE}")
-
-
-def _write_pg(
-    driver: Any, cur: Any, customers: list[tuple[Any, ...]], stored: set[str],
-    log: list[tuple[Any, ...]],
-) -> None:  # fmt: skip
-    """New customers straight into the table, changed ones through the staging upsert.
-
-    A customer that another writer inserted since the batch read the table makes the direct
-    copy fail; the savepoint then rolls it back and those rows take the upsert too.
+    JSON text has no raw tab or line break (orjson escapes them), so only its backslashes need
+    doubling for PostgreSQL's text format.
     """
-    new = [row for row in customers if row[0] not in stored]
-    changed = [row for row in customers if row[0] in stored]
-    if new:
-        try:
-            with driver.transaction():
-                _copy(cur, "customer", _COLS, new)
-        except Exception as exc:  # psycopg's UniqueViolation, without importing the driver
-            if getattr(exc, "sqlstate", None) != _UNIQUE_VIOLATION:
-                raise
-            changed += new
-    if changed:
-        _upsert_pg(cur, changed)
-    _copy(cur, "change_log", _LOG_COLS, log)
+    last = {p.key: i for i, p in enumerate(written)}
+    parts = []
+    for i, prepared in enumerate(written):
+        key = prepared.key
+        parts.append(b"%d\t%s\t%s\t%s\n" % (
+            i, b"t" if last[key] == i else b"f", b"t" if key in stored else b"f",
+            orjson.dumps(prepared.row).replace(b"\\", b"\\\\"),
+        ))  # fmt: skip
+    return b"".join(parts)
+
+
+def _write_pg(driver: Any, cur: Any, payload: bytes, count: int) -> None:
+    """Stage the rows, then take the change numbers and move them with set-based statements.
+
+    The sequencer lock (held until commit) is taken only after the rows are on the server, so
+    other writers wait for the two ``INSERT … SELECT`` statements only. New customers go in
+    with a plain insert in a savepoint: should another writer have inserted one of them
+    meanwhile, that insert fails and they take the upsert too.
+    """
+    cur.execute(_CREATE_STAGE)
+    with cur.copy(f"COPY {_STAGE} (ord, last, stored, row) FROM STDIN") as copy:
+        copy.write(payload)
+    seqs = _reserve(cur, count)
+    params = {"base": seqs.start, "now": datetime.now(UTC)}
+    upsert_new = False
+    try:
+        with driver.transaction():
+            cur.execute(_PG_INSERT.replace("{which}", "NOT s.stored"), params)
+    except Exception as exc:  # psycopg's UniqueViolation, without importing the driver
+        if getattr(exc, "sqlstate", None) != _UNIQUE_VIOLATION:
+            raise
+        upsert_new = True
+    which = "TRUE" if upsert_new else "s.stored"
+    cur.execute(_PG_UPSERT.replace("{which}", which), params)
+    cur.execute(_PG_LOG, params)
 
 
 def _write_sqlite(cur: Any, customers: list[tuple[Any, ...]], log: list[tuple[Any, ...]]) -> None:
@@ -236,11 +273,9 @@ def _batch(
     written = _classify(records, mapping, plans, existing, result)
     if not written:
         return
-    seqs = _reserve(cur, len(written))
-    now_dt = datetime.now(UTC)
     if dialect == "postgresql":
-        customers, log = _tuples(written, seqs, now_dt)
-        _write_pg(driver, cur, customers, stored, log)
-    else:
-        customers, log = _tuples(written, seqs, now_dt.strftime("%Y-%m-%d %H:%M:%S.%f"))
-        _write_sqlite(cur, customers, log)
+        _write_pg(driver, cur, stage_payload(written, stored), len(written))
+        return
+    seqs = _reserve(cur, len(written))
+    customers, log = _sqlite_tuples(written, seqs, sqlite_ts(datetime.now(UTC)))
+    _write_sqlite(cur, customers, log)
