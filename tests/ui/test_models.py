@@ -15,18 +15,68 @@ def test_search_model_passes_modeltester_and_loads_rows_by_window(
 ) -> None:
     ui = make_ui()
     panel = ui.window.search
-    with qtbot.waitSignal(panel.sig_results, timeout=5000) as done:
+    model = panel.model
+    first_screen: list[tuple[int, str]] = []
+
+    def on_first_screen(_page: object) -> None:  # before the count can have arrived
+        first_screen.append((model.rowCount(), panel.summary.text()))
+        qtmodeltester.check(model)
+
+    panel.sig_results.connect(on_first_screen)
+    with (
+        qtbot.waitSignal(panel.sig_results, timeout=5000) as done,
+        qtbot.waitSignal(model.rowsInserted, timeout=5000) as grown,
+    ):
         panel.focus_search("138")
     page = done.args[0]
-    model = panel.model
-    assert page.total == 118  # two customers share the family number 139…
-    assert model.rowCount() == 118
+    # the first screen comes before the count: just the first window, "100+"
+    assert (page.total, page.counted, page.total_label) == (WINDOW, False, "100+")
+    assert first_screen[0][0] == WINDOW
+    assert first_screen[0][1].startswith("100+ found")
+    assert grown.args[1:] == [WINDOW, 117]  # the count arrived: the list grows to all 118
+    assert model.rowCount() == 118  # two customers share the family number 139…
+    assert panel.summary.text().startswith("118 found")
     assert model.cached_rows() == WINDOW  # only the first window is loaded
     qtmodeltester.check(model)
     last = model.index(117, 0)
     assert model.data(last) == "…"  # placeholder while the window loads on a worker
     qtbot.waitUntil(lambda: model.cached_rows() == 118, timeout=5000)
     assert model.data(last) != "…"
+    qtmodeltester.check(model)
+
+
+def test_a_result_that_fits_the_first_window_is_counted_at_once(
+    qtbot: Any, qtmodeltester: Any, make_ui: Any
+) -> None:
+    ui = make_ui()
+    panel = ui.window.search
+    with qtbot.waitSignal(panel.sig_results, timeout=5000) as done:
+        panel.run_query("1380000001")
+    page = done.args[0]
+    assert (page.total, page.counted, page.total_label) == (10, True, "10")
+    assert panel.model.rowCount() == 10
+    assert panel.summary.text().startswith("10 found")
+    qtmodeltester.check(panel.model)
+
+
+def test_a_count_that_arrives_after_the_next_query_is_not_applied(
+    qtbot: Any, qtmodeltester: Any, make_ui: Any
+) -> None:
+    ui = make_ui()
+    panel = ui.window.search
+    model = panel.model
+    with qtbot.waitSignal(panel.sig_results, timeout=5000):
+        panel.run_query("138")
+    old_generation = model.generation
+    with qtbot.waitSignal(panel.sig_results, timeout=5000):
+        panel.run_query("王小")
+    shown = model.rowCount()
+    model.set_total(old_generation, 118)  # the previous query's count, delivered late
+    assert model.rowCount() == shown
+    model.set_total(model.generation, shown + 5)  # grows, then shrinks back: rows go away
+    assert model.rowCount() == shown + 5
+    model.set_total(model.generation, shown)
+    assert model.rowCount() == shown
     qtmodeltester.check(model)
 
 

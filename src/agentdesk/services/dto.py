@@ -85,18 +85,24 @@ class SearchHit:
 
 @dataclass(frozen=True, slots=True)
 class SearchPage:
-    """The first window of a query's result; later windows are fetched lazily."""
+    """The first window of a query's result; later windows are fetched lazily.
+
+    ``counted`` False means the query matched more rows than the first window and the count
+    was not taken: ``total`` is then only the rows of that window (shown as "100+"), and the
+    count comes separately (:meth:`agentdesk.services.search.SearchService.count`).
+    """
 
     query: str
     total: int
     capped: bool
     first: tuple[SearchHit, ...]
     elapsed_ms: float = 0.0
+    counted: bool = True
 
     @property
     def total_label(self) -> str:
-        """``"1000+"`` when the count was capped."""
-        return f"{self.total}+" if self.capped else str(self.total)
+        """``"1000+"`` when the count was capped, ``"100+"`` while it is not taken yet."""
+        return f"{self.total}+" if self.capped or not self.counted else str(self.total)
 
 
 @dataclass(frozen=True, slots=True)

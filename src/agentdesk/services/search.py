@@ -1,11 +1,15 @@
 """Customer search on the local cache: works offline, masks PII by role.
 
 Search-as-you-type calls :meth:`SearchService.search` for every pause in typing (the UI
-cancels older requests); the result list then pages with :meth:`SearchService.window`.
+cancels older requests): it reads only the first window of rows, so the first screen never
+waits for a count. When there are more rows than that window, the UI asks
+:meth:`SearchService.count` in the background (abandoned when the user types on) and grows the
+list when it answers; the list then pages with :meth:`SearchService.window`.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 
 from agentdesk.domain import Role
@@ -14,7 +18,9 @@ from agentdesk.services.masking import show_id_number, show_phone
 from agentdesk.store import CacheDB
 from agentdesk.store import search as store_search
 
-__all__ = ["FIRST_WINDOW", "SearchService"]
+__all__ = ["FIRST_WINDOW", "MatchCount", "SearchService"]
+
+MatchCount = store_search.MatchCount
 
 FIRST_WINDOW = 100
 
@@ -25,31 +31,47 @@ class SearchService:
     Args:
         db: the user's cache.
         role: decides whether phone and ID numbers are masked.
-        count_cap: stop counting matches after this many ("1000+").
+        count_cap: stop counting matches after this many ("1000+"); None counts them all.
     """
 
     def __init__(
-        self, db: CacheDB, role: Role, count_cap: int = store_search.DEFAULT_COUNT_CAP
+        self, db: CacheDB, role: Role, count_cap: int | None = store_search.DEFAULT_COUNT_CAP
     ) -> None:
         self._db = db
         self._role = role
         self._cap = count_cap
 
     def search(self, text: str) -> SearchPage:
-        """The (capped) match count and the first window of hits for ``text``."""
+        """The first window of hits for ``text``; counted only when the window holds them all.
+
+        One row more than the window is read: when it exists, ``counted`` is False and
+        :meth:`count` tells how many there are.
+        """
         started = time.perf_counter()
         query = store_search.parse_query(text)
         with self._db.reader() as conn:
-            count = store_search.count_matches(conn, query, self._cap)
-            first = store_search.fetch_window(conn, query, 0, min(FIRST_WINDOW, count.count))
+            rows = store_search.fetch_window(conn, query, 0, FIRST_WINDOW + 1)
+        counted = len(rows) <= FIRST_WINDOW
+        first = tuple(self._hit(h) for h in rows[:FIRST_WINDOW])
         elapsed = (time.perf_counter() - started) * 1000
         return SearchPage(
             query=text,
-            total=count.count,
-            capped=count.capped,
-            first=tuple(self._hit(h) for h in first),
+            total=len(first),
+            capped=False,
+            first=first,
             elapsed_ms=elapsed,
+            counted=counted,
         )
+
+    def count(self, text: str, cancel: threading.Event | None = None) -> MatchCount:
+        """How many customers match ``text``, up to this service's cap ("1000+").
+
+        Raises:
+            CountInterrupted: ``cancel`` was set (a newer search started) before the end.
+        """
+        query = store_search.parse_query(text)
+        with self._db.reader() as conn:
+            return store_search.count_matches(conn, query, self._cap, cancel=cancel)
 
     def window(self, text: str, start: int, size: int) -> list[SearchHit]:
         """Hits ``start`` … ``start + size - 1`` of the result for ``text``."""

@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +30,7 @@ from agentdesk.store.names import is_cjk
 
 __all__ = [
     "DEFAULT_COUNT_CAP",
+    "CountInterrupted",
     "MatchCount",
     "SearchHit",
     "SearchPart",
@@ -39,6 +42,7 @@ __all__ = [
 ]
 
 DEFAULT_COUNT_CAP = 1000
+_CANCEL_POLL_STEPS = 20_000  # SQLite VM steps between two looks at the cancel flag (~1 ms)
 
 _HIT_COLUMNS = (
     "c.customer_id, c.name, c.msisdn, c.id_number, c.region_code, c.segment_id, "
@@ -46,6 +50,10 @@ _HIT_COLUMNS = (
 )
 _ID_RE = re.compile(r"\d{0,17}[xX]")
 _CUSTOMER_ID_RE = re.compile(r"[cC]\d+")
+
+
+class CountInterrupted(Exception):
+    """A count was abandoned because its ``cancel`` event was set (a newer search started)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,25 +181,57 @@ def _count_part(conn: sqlite3.Connection, part: SearchPart, cap: int | None) -> 
     return int(conn.execute(sql, (*part.params, cap)).fetchone()[0])
 
 
+@contextmanager
+def _cancellable(conn: sqlite3.Connection, cancel: threading.Event | None) -> Iterator[None]:
+    """Abort the statement running on ``conn`` soon after ``cancel`` is set."""
+    if cancel is None:
+        yield
+        return
+    if cancel.is_set():
+        raise CountInterrupted
+    conn.set_progress_handler(cancel.is_set, _CANCEL_POLL_STEPS)
+    try:
+        yield
+    except sqlite3.OperationalError as exc:
+        if cancel.is_set():
+            raise CountInterrupted from exc
+        raise
+    finally:
+        conn.set_progress_handler(None, 0)
+
+
 def count_matches(
-    conn: sqlite3.Connection, query: SearchQuery | str, cap: int | None = DEFAULT_COUNT_CAP
+    conn: sqlite3.Connection,
+    query: SearchQuery | str,
+    cap: int | None = DEFAULT_COUNT_CAP,
+    *,
+    cancel: threading.Event | None = None,
 ) -> MatchCount:
     """How many customers match, counting at most ``cap`` (``None``: exact count).
+
+    An exact count of a broad query reads a whole index (a million entries for "1"): the UI
+    runs it off the path to the first screen, and abandons it with ``cancel`` when the user
+    types on.
 
     Args:
         conn: a reader connection.
         query: a parsed query or the raw text.
         cap: stop counting after this many (the UI shows "1000+").
+        cancel: when set (from any thread), the count stops within about a millisecond.
 
     Returns:
         The (capped) count.
+
+    Raises:
+        CountInterrupted: ``cancel`` was set before the count finished.
     """
     total = 0
-    for part in _as_query(query).parts:
-        left = None if cap is None else cap + 1 - total
-        total += _count_part(conn, part, left)
-        if cap is not None and total > cap:
-            return MatchCount(cap, True)
+    with _cancellable(conn, cancel):
+        for part in _as_query(query).parts:
+            left = None if cap is None else cap + 1 - total
+            total += _count_part(conn, part, left)
+            if cap is not None and total > cap:
+                return MatchCount(cap, True)
     return MatchCount(total, False)
 
 

@@ -5,6 +5,8 @@ Three executors:
 * ``writer``: one thread. Every SQLite write (outcome, feedback, claim bookkeeping) runs here,
   so there is exactly one writer at a time.
 * ``reader``: a small pool for read queries and HTTP look-ups.
+* ``counter``: one thread for long reads nobody waits for (the exact count of a broad search),
+  so that they never hold up the reader pool's searches and pages of rows.
 * ``sync``: one thread for the pure sync engine, so a long pull never delays a search.
 * ``compute``: one worker PROCESS for CPU-heavy pure-Python reads (opening a customer, ranking
   a call list): on a thread they would hold the GIL and make the window stutter.
@@ -95,6 +97,7 @@ class TaskManager(QObject):
         sys.setswitchinterval(min(sys.getswitchinterval(), GIL_SWITCH_S))
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="ad-writer")
         self._reader = ThreadPoolExecutor(read_workers, thread_name_prefix="ad-reader")
+        self._counter = ThreadPoolExecutor(1, thread_name_prefix="ad-count")
         self._sync = ThreadPoolExecutor(1, thread_name_prefix="ad-sync")
         self._procs: ProcessPoolExecutor | None = None
         self._use_processes = use_processes
@@ -112,6 +115,14 @@ class TaskManager(QObject):
     def read(self, fn: Callable[..., T], on_done: Callable[[T], None], **kw: Any) -> TaskState[T]:
         """Run a read query or network look-up on the reader pool."""
         return self._submit(self._reader, fn, on_done, **kw)
+
+    def count(self, fn: Callable[..., T], on_done: Callable[[T], None], **kw: Any) -> TaskState[T]:
+        """Run a long read that the screen does not wait for (a match count) on its own thread.
+
+        Pass ``with_state=True`` and poll (or hand down) the state's ``cancel_event``: a count
+        that is no longer wanted should stop, not just be dropped, so the next one starts.
+        """
+        return self._submit(self._counter, fn, on_done, **kw)
 
     def write(self, fn: Callable[..., T], on_done: Callable[[T], None], **kw: Any) -> TaskState[T]:
         """Run a database write on the single writer thread."""
@@ -176,7 +187,7 @@ class TaskManager(QObject):
         self._closed = True
         for state in self._latest.values():
             state.request_interruption()
-        for pool in (self._reader, self._sync, self._writer):
+        for pool in (self._reader, self._counter, self._sync, self._writer):
             pool.shutdown(wait=wait, cancel_futures=True)
         if self._procs is not None:
             self._procs.shutdown(wait=wait, cancel_futures=True)

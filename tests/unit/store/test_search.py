@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from agentdesk.store import CacheDB
 from agentdesk.store.apply import apply_changes
-from agentdesk.store.search import count_matches, fetch_window, parse_query, search
+from agentdesk.store.search import (
+    CountInterrupted,
+    _cancellable,
+    count_matches,
+    fetch_window,
+    parse_query,
+    search,
+)
 from tests.unit.store.conftest import customer_change
 
 PEOPLE = [
@@ -89,6 +98,23 @@ def test_count_is_capped_and_labelled(filled: CacheDB) -> None:
         capped = count_matches(r, "", cap=5)
     assert capped.capped
     assert capped.label == "5+"
+
+
+def test_a_count_stops_when_a_newer_search_cancels_it(filled: CacheDB) -> None:
+    cancel = threading.Event()
+    with filled.reader() as r:
+        assert count_matches(r, "张", cancel=cancel).count == 4  # not cancelled: counts
+        # a long count stops part-way once the event is set (here by row 1,000 of 10 million)
+        r.create_function("reached", 1, lambda x: cancel.set() if x == 1000 else None)
+        sql = (
+            "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 10000000) "
+            "SELECT count(reached(x)) FROM n"
+        )
+        with pytest.raises(CountInterrupted), _cancellable(r, cancel):
+            r.execute(sql).fetchone()
+        with pytest.raises(CountInterrupted):  # already cancelled: does not start
+            count_matches(r, "张", cancel=cancel)
+        assert count_matches(r, "张").count == 4  # the connection goes back to the pool intact
 
 
 def test_windows_page_through_parts_without_gaps_or_duplicates(filled: CacheDB) -> None:

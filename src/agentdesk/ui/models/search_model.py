@@ -1,9 +1,14 @@
-"""Windowed table model of search results: a (capped) count up front, rows fetched lazily.
+"""Windowed table model of search results: the first window at once, rows fetched lazily.
 
-The model never loads the whole cache. A new query brings the match count (capped by the
-service, e.g. "1000+") and the first window of rows. When the view asks for a row that is not
-cached, the model asks its ``fetch_window`` callback (which runs on a worker through
-``TaskManager``) for the window around it and shows a placeholder until the rows arrive.
+The model never loads the whole cache. A new query brings the first window of rows; when the
+query matched more, the model first holds just that window and grows (``beginInsertRows``) when
+the match count (capped by the service, e.g. "1000+") arrives from the background
+(:meth:`SearchResultsModel.set_total`). When the view asks for a row that is not cached, the
+model asks its ``fetch_window`` callback (which runs on a worker through ``TaskManager``) for
+the window around it and shows a placeholder until the rows arrive.
+
+``data`` runs for every painted cell and role (seven roles per cell), so it answers from
+strings prepared when the rows arrive.
 """
 
 from __future__ import annotations
@@ -21,6 +26,10 @@ _Index = QModelIndex | QPersistentModelIndex
 FetchWindow = Callable[[str, int, int, Callable[[list[SearchHit]], None]], None]
 
 WINDOW = 100
+
+_DISPLAY = int(Qt.ItemDataRole.DisplayRole.value)
+_TOOLTIP = int(Qt.ItemDataRole.ToolTipRole.value)
+_USER = int(Qt.ItemDataRole.UserRole.value)
 
 
 class SearchResultsModel(QAbstractTableModel):
@@ -40,19 +49,43 @@ class SearchResultsModel(QAbstractTableModel):
         self._query = ""
         self._count = 0
         self._rows: dict[int, SearchHit] = {}
+        self._texts: dict[int, tuple[str, ...]] = {}
         self._pending: set[int] = set()
         self._generation = 0
 
     # -- data in -------------------------------------------------------------------------------
+    @property
+    def generation(self) -> int:
+        """Changes with every :meth:`set_page`; :meth:`set_total` ignores an older one."""
+        return self._generation
+
     def set_page(self, page: SearchPage | None) -> None:
         """Show a new result (None clears)."""
         self.beginResetModel()
         self._generation += 1
         self._query = page.query if page else ""
         self._count = page.total if page else 0
-        self._rows = dict(enumerate(page.first)) if page else {}
+        self._rows = {}
+        self._texts = {}
+        self._store(0, page.first if page else ())
         self._pending = set()
         self.endResetModel()
+
+    def set_total(self, generation: int, total: int) -> None:
+        """The match count of the result shown since ``generation`` arrived: grow (or shrink)."""
+        if generation != self._generation or total == self._count:
+            return
+        if total > self._count:
+            self.beginInsertRows(QModelIndex(), self._count, total - 1)
+            self._count = total
+            self.endInsertRows()
+            return
+        self.beginRemoveRows(QModelIndex(), total, self._count - 1)
+        for row in [r for r in self._rows if r >= total]:
+            del self._rows[row]
+            del self._texts[row]
+        self._count = total
+        self.endRemoveRows()
 
     def customer_id(self, row: int) -> str | None:
         """The id on ``row`` if loaded, else None."""
@@ -66,6 +99,15 @@ class SearchResultsModel(QAbstractTableModel):
     def cached_rows(self) -> int:
         """How many rows are loaded (tests use it to prove the model is windowed)."""
         return len(self._rows)
+
+    def _store(self, start: int, hits: Sequence[SearchHit]) -> None:
+        for offset, hit in enumerate(hits):
+            row = start + offset
+            self._rows[row] = hit
+            texts = [str(getattr(hit, column)) for column in self.COLUMNS]
+            if hit.vip:
+                texts[0] = f"★ {texts[0]}"
+            self._texts[row] = tuple(texts)
 
     # -- Qt model API --------------------------------------------------------------------------
     def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
@@ -83,21 +125,20 @@ class SearchResultsModel(QAbstractTableModel):
             return None
         return _column_title(self.COLUMNS[section])
 
-    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> object:
-        if not index.isValid() or not 0 <= index.row() < self._count:
-            return None
-        hit = self._rows.get(index.row())
-        if role == Qt.ItemDataRole.UserRole:
-            return hit.customer_id if hit else None
-        if role not in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
-            return None
-        if hit is None:
-            self._request_window(index.row())
+    def data(self, index: _Index, role: int = _DISPLAY) -> object:
+        if role in (_DISPLAY, _TOOLTIP):
+            row = index.row()
+            texts = self._texts.get(row)
+            if texts is not None:
+                return texts[index.column()]
+            if not index.isValid() or not 0 <= row < self._count:
+                return None
+            self._request_window(row)
             return "…" if index.column() == 0 else ""
-        value = getattr(hit, self.COLUMNS[index.column()])
-        if index.column() == 0 and hit.vip:
-            return f"★ {value}"
-        return str(value)
+        if role == _USER:
+            hit = self._rows.get(index.row())
+            return hit.customer_id if hit else None
+        return None
 
     # -- lazy fill -----------------------------------------------------------------------------
     def _request_window(self, row: int) -> None:
@@ -115,9 +156,9 @@ class SearchResultsModel(QAbstractTableModel):
         if generation != self._generation:
             return
         self._pending.discard(start)
-        for offset, hit in enumerate(hits):
-            self._rows[start + offset] = hit
-        last = min(start + len(hits), self._count) - 1
+        hits = hits[: max(0, self._count - start)]
+        self._store(start, hits)
+        last = start + len(hits) - 1
         if last >= start:
             self.dataChanged.emit(self.index(start, 0), self.index(last, len(self.COLUMNS) - 1))
 

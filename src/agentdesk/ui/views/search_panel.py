@@ -1,7 +1,10 @@
 """Search panel: type a phone prefix, ID number or 1+ Chinese characters; Enter opens.
 
 Search-as-you-type goes through ``TaskManager.read(key="search")``: latest request wins, so a
-slow earlier query never overwrites the result of a later one.
+slow earlier query never overwrites the result of a later one. The first screen shows the first
+window of hits at once ("100+ found"); when there are more, their count runs on the task
+manager's count thread and the list grows when it arrives. A new query stops the count of the
+previous one, so a count over a million rows never holds up the next keystroke.
 """
 
 from __future__ import annotations
@@ -22,8 +25,11 @@ from PySide6.QtWidgets import (
 
 from agentdesk.i18n import _
 from agentdesk.services.dto import SearchHit, SearchPage
+from agentdesk.services.search import MatchCount
+from agentdesk.ui.after_repaint import AfterRepaint
 from agentdesk.ui.context import UiContext
 from agentdesk.ui.models.search_model import SearchResultsModel
+from agentdesk.ui.tasks import TaskState
 
 __all__ = ["SearchPanel"]
 
@@ -55,6 +61,9 @@ class SearchPanel(QWidget):
         self.table.setAlternatingRowColors(True)
         self.table.verticalHeader().hide()
         self.table.verticalHeader().setDefaultSectionSize(24)
+        # always there: a result list that crosses one screen would otherwise show the bar,
+        # narrow the viewport and lay out and paint the whole table a second time
+        self.table.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOn)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
         for column, width in enumerate(SearchResultsModel.WIDTHS):
@@ -64,6 +73,11 @@ class SearchPanel(QWidget):
         self.summary.setObjectName("freshness")
         self._in_flight = False
         self._open_after = False
+        self._counting: TaskState[MatchCount] | None = None
+        self._count_next: str | None = None  # the query to count once the screen is painted
+        # the count starts once the first screen is painted, never competing with it for CPU
+        self._after_repaint = AfterRepaint(self._on_repainted, self)
+        self._elapsed_ms = 0.0
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(_DEBOUNCE_MS)
@@ -91,6 +105,7 @@ class SearchPanel(QWidget):
     def run_query(self, text: str) -> None:
         """Start a search now (latest request wins)."""
         query = text.strip()
+        self._stop_counting()
         if not query:
             self._in_flight = False
             self.model.set_page(None)
@@ -123,13 +138,50 @@ class SearchPanel(QWidget):
         self.model.set_page(page)
         if page.first:
             self.table.selectRow(0)
-        self.summary.setText(
-            _("{n} found in {ms:.0f} ms").format(n=page.total_label, ms=page.elapsed_ms)
-        )
+        self._elapsed_ms = page.elapsed_ms
+        self._show_total(page.total_label)
+        if not page.counted:
+            self._count_next = page.query
+            self._after_repaint.post()
         self.sig_results.emit(page)
         if self._open_after:
             self._open_after = False
             self._open_row(0)
+
+    def _show_total(self, label: str) -> None:
+        self.summary.setText(_("{n} found in {ms:.0f} ms").format(n=label, ms=self._elapsed_ms))
+
+    def _on_repainted(self) -> None:
+        if self._count_next is not None:
+            self._start_counting(self._count_next)
+            self._count_next = None
+
+    def _start_counting(self, query: str) -> None:
+        search = self._ctx.services.search
+        generation = self.model.generation
+
+        def count(state: TaskState[MatchCount]) -> MatchCount:
+            return search.count(query, state.cancel_event)
+
+        self._counting = self._ctx.tasks.count(
+            count,
+            lambda found: self._on_count_done(generation, found),
+            key="search-count",
+            with_state=True,
+        )
+
+    def _stop_counting(self) -> None:
+        self._count_next = None
+        if self._counting is not None:
+            self._counting.request_interruption()
+            self._counting = None
+
+    def _on_count_done(self, generation: int, found: MatchCount) -> None:
+        if generation != self.model.generation:
+            return
+        self._counting = None
+        self.model.set_total(generation, found.count)
+        self._show_total(found.label)
 
     def _fetch_window(
         self, query: str, start: int, size: int, deliver: Callable[[list[SearchHit]], None]
