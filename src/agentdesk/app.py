@@ -2,6 +2,10 @@
 
 :func:`run_gui` is what ``agentdesk`` runs; ``agentdesk demo`` calls it with credentials so the
 window opens already logged in, and with ``smoke``/``screenshot`` for the headless paths.
+
+Start-up shows the window first: what the first paint does not need (the home list, the worker
+process, sync, the screen-pop socket and its QtNetwork) starts once that paint is done
+(:meth:`Desktop.start`, posted behind it), and the command-line half of httpx is never imported.
 """
 
 from __future__ import annotations
@@ -9,6 +13,14 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+# httpx's package imports its command-line client (rich, click, pygments: about 0.2 s of a
+# cold start) whenever those are installed, as they are next to the sync service's CLI. The
+# desktop never runs it: with this entry the import fails at once and httpx keeps its stub
+# ``httpx.main``. Only when httpx is not imported yet (a test process may have the real one).
+if "httpx" not in sys.modules:
+    sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
 
 from PySide6.QtCore import QMessageLogContext, QTimer, QtMsgType, qInstallMessageHandler
 from PySide6.QtWidgets import QApplication, QDialog, QMessageBox
@@ -17,14 +29,12 @@ from agentdesk.paths import Paths
 from agentdesk.services import Services, build_services, compute
 from agentdesk.services.auth import AuthService, LoginResult
 from agentdesk.settings import Settings, load_settings, save_settings
-from agentdesk.ui.context import UiContext
 from agentdesk.ui.language import LanguageSwitcher
-from agentdesk.ui.mainwindow import MainWindow
-from agentdesk.ui.screenpop import ScreenPopServer
 from agentdesk.ui.style import apply_theme
-from agentdesk.ui.sync_controller import SyncController
-from agentdesk.ui.tasks import TaskManager
-from agentdesk.ui.views.login import LoginDialog
+
+if TYPE_CHECKING:
+    from agentdesk.ui.screenpop import ScreenPopServer
+    from agentdesk.ui.tasks import TaskManager
 
 __all__ = ["AppOptions", "Desktop", "ensure_app", "run_gui"]
 
@@ -83,6 +93,12 @@ class Desktop:
         language: LanguageSwitcher,
         screen_pop_name: str | None = None,
     ) -> None:
+        from agentdesk.ui.after_repaint import AfterRepaint
+        from agentdesk.ui.context import UiContext
+        from agentdesk.ui.mainwindow import MainWindow
+        from agentdesk.ui.sync_controller import SyncController
+        from agentdesk.ui.tasks import TaskManager
+
         self.paths = paths
         self.settings = settings
         self.tasks = TaskManager()
@@ -91,17 +107,28 @@ class Desktop:
         self.ctx = UiContext(tasks=self.tasks, services=self.services, session=login.session)
         self.sync = SyncController(self.tasks, self.services.sync)
         self.window = MainWindow(self.ctx, self.sync, language)
-        self.screen_pop = ScreenPopServer(screen_pop_name)
-        self.screen_pop.sig_msisdn.connect(self.window.open_msisdn)
-        self.screen_pop.listen()
+        self.screen_pop: ScreenPopServer | None = None
+        self._screen_pop_name = screen_pop_name
+        self._start_later = AfterRepaint(self.start, self.window)
         recovery = login.recovery_sentence
         if recovery:
             self.window.show_message(recovery)
 
+    def start_after_first_paint(self) -> None:
+        """:meth:`start` once the window's pending repaints are done (call after ``show``)."""
+        self._start_later.post()
+
     def start(self, *, sync: bool = True) -> None:
-        """Load the home list and start syncing."""
+        """Load the home list, start the worker process and syncing, listen for screen-pops."""
+        if self.screen_pop is not None:
+            return  # started already
+        from agentdesk.ui.screenpop import ScreenPopServer  # QtNetwork: not for the first paint
+
+        self.screen_pop = ScreenPopServer(self._screen_pop_name)
+        self.screen_pop.sig_msisdn.connect(self.window.open_msisdn)
+        self.screen_pop.listen()
         self.tasks.compute(compute.warm_up, on_done=lambda _ok: None)
-        self.services.sync.refresh_counts()
+        self.tasks.read(self.services.sync.refresh_counts, lambda _r: None)
         self.window.refresh_home()
         if sync:
             self.sync.start()
@@ -109,7 +136,8 @@ class Desktop:
     def close(self) -> None:
         """Stop sync, workers, the socket and the cache (idempotent)."""
         self.sync.stop()
-        self.screen_pop.close()
+        if self.screen_pop is not None:
+            self.screen_pop.close()
         self.tasks.shutdown(wait=True)
         self.services.close()
 
@@ -118,7 +146,33 @@ class Desktop:
         save_settings(self.settings, self.paths)
 
 
+def _load_window_modules() -> None:
+    """Import the window's modules (what :class:`Desktop` builds), about a tenth of a start."""
+    import agentdesk.ui.after_repaint
+    import agentdesk.ui.context
+    import agentdesk.ui.mainwindow
+    import agentdesk.ui.sync_controller
+    import agentdesk.ui.tasks  # noqa: F401
+
+
+def _login_while_loading(auth: AuthService, username: str, password: str) -> LoginResult:
+    """Log in on a thread while this one imports the window's modules.
+
+    The login waits on the service (its password check) and hashes the local verifier
+    (argon2): neither holds the GIL, so that time is no longer added to the start-up. The two
+    threads import different modules (the HTTP stack there, the window's views here).
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1, thread_name_prefix="ad-login") as pool:
+        login = pool.submit(auth.login, username, password)
+        _load_window_modules()
+        return login.result()
+
+
 def _login_interactive(auth: AuthService, tasks: TaskManager, username: str) -> LoginResult | None:
+    from agentdesk.ui.views.login import LoginDialog
+
     holder: dict[str, LoginResult] = {}
 
     def login(user: str, password: str) -> object:
@@ -148,8 +202,10 @@ def run_gui(options: AppOptions | None = None) -> int:
     auth = AuthService(paths.user_cache_db, url, settings.device_id)
     login: LoginResult | None
     if options.username and options.password:
-        login = auth.login(options.username, options.password)
+        login = _login_while_loading(auth, options.username, options.password)
     else:
+        from agentdesk.ui.tasks import TaskManager
+
         boot_tasks = TaskManager(use_processes=False)
         try:
             login = _login_interactive(auth, boot_tasks, settings.last_username)
@@ -160,9 +216,9 @@ def run_gui(options: AppOptions | None = None) -> int:
     settings = settings.replace(last_username=options.username or login.session.user.user_id)
     save_settings(settings, paths)
     desktop = Desktop(login, settings, paths, language, options.screen_pop_name)
-    desktop.start()
     if options.show:
         desktop.window.show()
+    desktop.start_after_first_paint()
     if options.open_msisdn:
         QTimer.singleShot(0, lambda: desktop.window.open_msisdn(options.open_msisdn or ""))
     if options.on_ready is not None:
