@@ -1,4 +1,4 @@
-"""The deterministic demo and benchmark data set (stdlib ``random`` only) and its loader."""
+"""The deterministic demo and benchmark data set (random numbers from stdlib ``random``), loader."""
 
 from agentdesk_sync.seed.generator import (
     CHUNK,

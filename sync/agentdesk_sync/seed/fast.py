@@ -71,7 +71,3 @@ class Weighted(Generic[T]):
         """For each uniform in ``u``, the index of the item it falls on."""
         found = np.searchsorted(self._cumulative, u, side="right")
         return np.minimum(found, len(self.items) - 1).astype(np.int64)
-
-    def pick(self, u: float) -> T:
-        """One item for one uniform."""
-        return self.items[int(self.indices(np.array([u]))[0])]
