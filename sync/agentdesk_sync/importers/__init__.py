@@ -10,20 +10,20 @@ other kinds go through :func:`agentdesk_sync.importers.batch.import_batch`.
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from agentdesk_sync.db.engine import make_engine, migrate
 from agentdesk_sync.db.errors import DataInputError
-from agentdesk_sync.importers.batch import Reject, import_batch
+from agentdesk_sync.importers.batch import BatchResult, Reject, import_batch
 from agentdesk_sync.importers.customers import CustomerPlan
 from agentdesk_sync.importers.kinds import KINDS
 from agentdesk_sync.importers.mapping import Mapping, load_mapping
+from agentdesk_sync.importers.pipeline import BULK_INDEX_BYTES, import_customers_pg
 from agentdesk_sync.importers.reader import BadLine, Record, read_records
 from agentdesk_sync.importers.upsert import upsert_customers
 
@@ -70,6 +70,13 @@ def write_rejects(path: Path, rejects: list[Reject]) -> None:
         raise DataInputError(f"Cannot write the reject report {path}: {exc.strerror}.") from None
 
 
+def _add(report: ImportReport, result: BatchResult) -> None:
+    report.imported += result.imported
+    report.updated += result.updated
+    report.unchanged += result.unchanged
+    report.rejects += result.rejects
+
+
 def _flush(
     engine: Engine, kind: str, records: list[Record], mapping: Mapping, report: ImportReport
 ) -> None:
@@ -79,21 +86,45 @@ def _flush(
             session.rollback()
         else:
             session.commit()
-    report.imported += result.imported
-    report.updated += result.updated
-    report.unchanged += result.unchanged
-    report.rejects += result.rejects
+    _add(report, result)
 
 
-def _flush_customers(
-    driver: Any, dialect: str, records: list[Record], mapping: Mapping,
-    plans: dict[tuple[str, ...], CustomerPlan], report: ImportReport,
-) -> None:  # fmt: skip
-    result = upsert_customers(driver, dialect, records, mapping, plans, dry_run=report.dry_run)
-    report.imported += result.imported
-    report.updated += result.updated
-    report.unchanged += result.unchanged
-    report.rejects += result.rejects
+def _import_customers_sqlite(
+    engine: Engine, batches: Iterable[list[Record]], mapping: Mapping, report: ImportReport
+) -> None:
+    plans: dict[tuple[str, ...], CustomerPlan] = {}
+    raw = engine.raw_connection()
+    try:
+        driver = raw.driver_connection
+        for records in batches:
+            result = upsert_customers(
+                driver, "sqlite", records, mapping, plans, dry_run=report.dry_run
+            )
+            _add(report, result)
+    finally:
+        raw.close()
+
+
+def _batches(
+    path: Path, mapping: Mapping, report: ImportReport, size: int, total: int,
+    progress: Progress | None,
+) -> Iterator[list[Record]]:  # fmt: skip
+    """The file's records in batches of ``size``; bad lines go to the report's rejects."""
+    batch: list[Record] = []
+    for item, done in read_records(path, delimiter=mapping.delimiter, encoding=mapping.encoding):
+        if isinstance(item, BadLine):
+            report.rejects.append(Reject(item.line, "", item.value, item.reason))
+            continue
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+            if progress is not None:
+                progress(done, total)
+    if batch:
+        yield batch
+    if progress is not None:
+        progress(total, total)
 
 
 def run_import(
@@ -121,39 +152,20 @@ def run_import(
     migrate(url)
     engine = make_engine(url)
     report = ImportReport(dry_run=dry_run)
-    batch: list[Record] = []
-    raw = engine.raw_connection() if kind == "customers" else None
-    flush: Callable[[list[Record]], None]
-    if raw is not None:
-        plans: dict[tuple[str, ...], CustomerPlan] = {}
-        driver, dialect = raw.driver_connection, engine.dialect.name
-
-        def flush(records: list[Record]) -> None:
-            _flush_customers(driver, dialect, records, mapping, plans, report)
-    else:
-
-        def flush(records: list[Record]) -> None:
-            _flush(engine, kind, records, mapping, report)
-
-    size = CUSTOMER_BATCH if raw is not None else BATCH
+    size = CUSTOMER_BATCH if kind == "customers" else BATCH
+    batches = _batches(path, mapping, report, size, total, progress)
     try:
-        for item, done in read_records(
-            path, delimiter=mapping.delimiter, encoding=mapping.encoding
-        ):
-            if isinstance(item, BadLine):
-                report.rejects.append(Reject(item.line, "", item.value, item.reason))
-                continue
-            batch.append(item)
-            if len(batch) >= size:
-                flush(batch)
-                batch = []
-                if progress is not None:
-                    progress(done, total)
-        if batch:
-            flush(batch)
+        if kind == "customers" and engine.dialect.name == "postgresql":
+            totals = BatchResult()
+            big = total >= BULK_INDEX_BYTES
+            import_customers_pg(engine, batches, mapping, totals, dry_run=dry_run, big=big)
+            _add(report, totals)
+        elif kind == "customers":
+            _import_customers_sqlite(engine, batches, mapping, report)
+        else:
+            for records in batches:
+                _flush(engine, kind, records, mapping, report)
     finally:
-        if raw is not None:
-            raw.close()
         engine.dispose()
     if rejects_path is not None:
         write_rejects(rejects_path, report.rejects)

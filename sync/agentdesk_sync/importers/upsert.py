@@ -22,6 +22,7 @@ A dry run does all of it and rolls back.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -36,7 +37,7 @@ from agentdesk_sync.importers.kinds import Prepared, key_of
 from agentdesk_sync.importers.mapping import Mapping
 from agentdesk_sync.importers.reader import Record
 
-__all__ = ["upsert_customers"]
+__all__ = ["Staged", "batch_keys", "stage_batch", "upsert_customers", "write_staged"]
 
 Row = dict[str, Any]
 _COLS = ("customer_id", "msisdn", "name", "id_type", "id_number", "region_code", "segment_id",
@@ -56,11 +57,13 @@ _CREATE_STAGE = (
     f"CREATE TEMP TABLE IF NOT EXISTS {_STAGE} (ord integer, last boolean, stored boolean,"
     " row jsonb) ON COMMIT DELETE ROWS"
 )
-_ATTR = "s.row->'attributes'->>"
-_PG_VALUES = ", ".join(f"{_ATTR}'{c}'" for c in _COLS[:9]) + ", s.row, %(base)s + s.ord, %(now)s"
+# the attributes are taken out of the row once per row (OFFSET 0 keeps the planner from
+# inlining it, which would decompress the stored JSON once per column)
+_ATTRS = "CROSS JOIN LATERAL (SELECT s.row->'attributes' AS a OFFSET 0) x"
+_PG_VALUES = ", ".join(f"x.a->>'{c}'" for c in _COLS[:9]) + ", s.row, %(base)s + s.ord, %(now)s"
 _SET = ", ".join(f"{c} = EXCLUDED.{c}" for c in _COLS[1:])
 _PG_INSERT = (
-    f"INSERT INTO customer ({', '.join(_COLS)}) SELECT {_PG_VALUES} FROM {_STAGE} s"
+    f"INSERT INTO customer ({', '.join(_COLS)}) SELECT {_PG_VALUES} FROM {_STAGE} s {_ATTRS}"
     " WHERE s.last AND {which} ORDER BY s.ord"
 )
 _PG_UPSERT = (
@@ -69,8 +72,8 @@ _PG_UPSERT = (
 )
 _PG_LOG = (
     f"INSERT INTO change_log ({', '.join(_LOG_COLS)}) SELECT %(base)s + s.ord, 'customer',"
-    f" {_ATTR}'customer_id', 'put', {_ATTR}'region_code', {_ATTR}'customer_id', s.row, %(now)s"
-    f" FROM {_STAGE} s ORDER BY s.ord"
+    " x.a->>'customer_id', 'put', x.a->>'region_code', x.a->>'customer_id', s.row, %(now)s"
+    f" FROM {_STAGE} s {_ATTRS} ORDER BY s.ord"
 )
 _SET_SQLITE = ", ".join(f"{c} = excluded.{c}" for c in _COLS[1:])
 _SQLITE_UPSERT = (
@@ -279,3 +282,48 @@ def _batch(
     seqs = _reserve(cur, len(written))
     customers, log = _sqlite_tuples(written, seqs, sqlite_ts(datetime.now(UTC)))
     _write_sqlite(cur, customers, log)
+
+
+@dataclass(frozen=True, slots=True)
+class Staged:
+    """A PostgreSQL batch prepared on the reading connection, ready for :func:`write_staged`."""
+
+    result: BatchResult
+    payload: bytes
+    count: int
+    keys: frozenset[str]
+
+
+def batch_keys(records: list[Record], mapping: Mapping) -> frozenset[str]:
+    """The customer keys of a batch (without the empty key of a record that lacks one)."""
+    return frozenset(key_of("customers", r.values, mapping) for r in records) - {""}
+
+
+def stage_batch(
+    cur: Any, records: list[Record], mapping: Mapping,
+    plans: dict[tuple[str, ...], CustomerPlan], keys: frozenset[str],
+) -> Staged:  # fmt: skip
+    """Read the stored rows of a batch (on ``cur``, autocommit), prepare and encode it."""
+    result = BatchResult()
+    existing = _existing(cur, "postgresql", sorted(keys))
+    stored = set(existing)
+    written = _classify(records, mapping, plans, existing, result)
+    payload = stage_payload(written, stored) if written else b""
+    return Staged(result, payload, len(written), keys)
+
+
+def write_staged(driver: Any, staged: Staged, *, dry_run: bool = False) -> None:
+    """Write a staged batch in one transaction on ``driver`` (another connection than the
+    reader's, so the next batch can be prepared meanwhile)."""
+    if not staged.count:
+        return
+    with driver.cursor() as cur:
+        try:
+            _write_pg(driver, cur, staged.payload, staged.count)
+        except BaseException:
+            driver.rollback()
+            raise
+    if dry_run:
+        driver.rollback()
+    else:
+        driver.commit()

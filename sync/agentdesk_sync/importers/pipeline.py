@@ -1,0 +1,166 @@
+"""Customer import on PostgreSQL: batch N+1 is read and prepared while batch N is written.
+
+Two connections: the reading one (autocommit) fetches the stored rows of the next batch and the
+main thread prepares and encodes it, while a writer thread copies the previous batch to the
+server and moves it (:func:`agentdesk_sync.importers.upsert.write_staged`); the driver releases
+the GIL while it waits, so the Python work and the server work overlap. At most one batch is in
+flight; a batch that shares a key with it waits for it to commit before reading, so it compares
+with the row that batch wrote.
+
+First load: when the ``customer`` table is empty and the file is big, its secondary indexes are
+dropped (under a short ``ACCESS EXCLUSIVE`` lock, only if the table is still empty then) and
+rebuilt once at the end, which costs far less than maintaining them row by row. Readers meanwhile
+find the rows without those indexes (slower searches, same answers); while they are rebuilt,
+writes to ``customer`` wait (reads do not). An import that dies before the rebuild leaves them
+missing; every customer import first recreates any that are missing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.schema import CreateIndex
+
+from agentdesk_sync.db.models import Customer
+from agentdesk_sync.importers.batch import BatchResult
+from agentdesk_sync.importers.customers import CustomerPlan
+from agentdesk_sync.importers.mapping import Mapping
+from agentdesk_sync.importers.reader import Record
+from agentdesk_sync.importers.upsert import batch_keys, stage_batch, write_staged
+
+__all__ = ["BULK_INDEX_BYTES", "ensure_customer_indexes", "import_customers_pg"]
+
+BULK_INDEX_BYTES = 8 << 20
+"""Files at least this big drop and rebuild the secondary indexes of an empty ``customer``."""
+
+_LOCK_TIMEOUT = "5s"
+
+
+def _index_ddl() -> dict[str, str]:
+    """``CREATE INDEX`` of every secondary index of ``customer``, by index name."""
+    table: Any = Customer.__table__
+    dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
+    return {str(ix.name): str(CreateIndex(ix).compile(dialect=dialect)) for ix in table.indexes}
+
+
+def _missing(cur: Any) -> list[str]:
+    cur.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'customer'")
+    present = {name for (name,) in cur.fetchall()}
+    return [name for name in _index_ddl() if name not in present]
+
+
+def ensure_customer_indexes(driver: Any) -> list[str]:
+    """Recreate the secondary indexes of ``customer`` that are missing; their names."""
+    ddl = _index_ddl()
+    with driver.cursor() as cur:
+        missing = _missing(cur)
+        if missing:
+            cur.execute("SET maintenance_work_mem = '256MB'")
+        for name in missing:
+            cur.execute(ddl[name])
+    driver.commit()
+    return missing
+
+
+def _drop_for_first_load(driver: Any) -> bool:
+    """Drop the secondary indexes if ``customer`` is empty; False when it is not (or busy)."""
+    with driver.cursor() as cur:
+        try:
+            cur.execute(f"SET LOCAL lock_timeout = '{_LOCK_TIMEOUT}'")
+            cur.execute("LOCK TABLE customer IN ACCESS EXCLUSIVE MODE")
+            cur.execute("SELECT EXISTS (SELECT 1 FROM customer)")
+            if cur.fetchone()[0]:
+                driver.rollback()
+                return False
+            for name in _index_ddl():
+                cur.execute(f"DROP INDEX IF EXISTS {name}")
+        except Exception as exc:  # lock_timeout (55P03): someone holds the table; load normally
+            driver.rollback()
+            if getattr(exc, "sqlstate", None) != "55P03":
+                raise
+            return False
+    driver.commit()
+    return True
+
+
+def _session(driver: Any) -> None:
+    """Room for a whole batch in the temporary staging table (set before it is first used), and
+    LZ4 for the JSON rows this import stores: ~2 KB rows are compressed, and PostgreSQL's
+    default (pglz) made compressing and reading them back most of the server's work. Readers
+    need nothing: the method is recorded per value. A server built without LZ4 keeps pglz."""
+    with driver.cursor() as cur:
+        cur.execute("SET temp_buffers = '256MB'")
+    driver.commit()
+    try:
+        with driver.cursor() as cur:
+            cur.execute("SET default_toast_compression = 'lz4'")
+    except Exception as exc:  # 22023: not supported by this build
+        driver.rollback()
+        if getattr(exc, "sqlstate", None) != "22023":
+            raise
+    else:
+        driver.commit()
+
+
+def import_customers_pg(
+    engine: Engine, batches: Iterable[list[Record]], mapping: Mapping, totals: BatchResult,
+    *, dry_run: bool = False, big: bool = False,
+) -> None:  # fmt: skip
+    """Import the customer ``batches`` (in file order), adding counts and rejects to ``totals``.
+
+    Args:
+        engine: A PostgreSQL engine.
+        batches: The records, batch by batch.
+        mapping: The import mapping.
+        totals: Where the counts and rejects are added.
+        dry_run: Roll every batch back.
+        big: The file is big enough to rebuild the indexes of an empty table at the end.
+    """
+    plans: dict[tuple[str, ...], CustomerPlan] = {}
+    reader, writer = engine.raw_connection(), engine.raw_connection()
+    try:
+        read_driver: Any = reader.driver_connection
+        write_driver: Any = writer.driver_connection
+        read_driver.autocommit = True
+        _session(write_driver)
+        ensure_customer_indexes(write_driver)
+        dropped = big and not dry_run and _drop_for_first_load(write_driver)
+        try:
+            _pipeline(read_driver, write_driver, batches, mapping, plans, totals, dry_run)
+        finally:
+            if dropped:
+                write_driver.rollback()
+                ensure_customer_indexes(write_driver)
+    finally:
+        reader.close()
+        writer.close()
+
+
+def _pipeline(
+    read_driver: Any, write_driver: Any, batches: Iterable[list[Record]], mapping: Mapping,
+    plans: dict[tuple[str, ...], CustomerPlan], totals: BatchResult, dry_run: bool,
+) -> None:  # fmt: skip
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-writer") as pool:
+        pending: Future[None] | None = None
+        pending_keys: frozenset[str] = frozenset()
+        for records in batches:
+            keys = batch_keys(records, mapping)
+            if pending is not None and not pending_keys.isdisjoint(keys):
+                pending.result()  # compare with what that batch wrote
+                pending = None
+            with read_driver.cursor() as cur:
+                staged = stage_batch(cur, records, mapping, plans, keys)
+            if pending is not None:
+                pending.result()
+            pending = pool.submit(write_staged, write_driver, staged, dry_run=dry_run)
+            pending_keys = keys
+            totals.imported += staged.result.imported
+            totals.updated += staged.result.updated
+            totals.unchanged += staged.result.unchanged
+            totals.rejects += staged.result.rejects
+        if pending is not None:
+            pending.result()
