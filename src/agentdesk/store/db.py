@@ -4,7 +4,14 @@ Thread-safety (docs/architecture.md, threads): SQLite connections are not shared
 threads at the same time. :class:`CacheDB` owns
 
 * ``writer()``: the connection that records outcomes and intents, ``synchronous=FULL``; use it
-  from ONE thread (the UI's single-writer executor). A lock serialises accidental misuse;
+  from ONE thread (the UI's single-writer executor). A lock serialises accidental misuse. Its
+  commits never checkpoint the WAL (``wal_autocheckpoint=0``): a checkpoint copies megabytes
+  into the main file and syncs it, which made one save in about a hundred take hundreds of
+  milliseconds. A background thread with its own connection does it instead, in a pause
+  between saves (:class:`_Checkpointer`, ``PASSIVE``: it never blocks a writer). That thread
+  first writes zeros past the end of the WAL file, once (:data:`WAL_PREALLOCATE`), so that a
+  save rewrites blocks the file already has: a commit that made the file longer had to
+  journal its new size, and so waited on the other writes of the disk;
 * ``sync_writer()``: the sync thread's own connection for applying pulled pages and push
   results, ``synchronous=NORMAL`` (docs/sync.md: a lost cache commit is re-downloaded);
 * ``reader()``: read-only connections (``mode=ro``) from a small pool for the UI's read pool;
@@ -17,9 +24,12 @@ reported without a durable commit.
 
 from __future__ import annotations
 
+import logging
+import os
 import queue
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -27,9 +37,23 @@ from pathlib import Path
 from agentdesk.store.errors import StoreError, map_sqlite_error
 from agentdesk.store.recovery import CorruptionReport, check_file, quarantine
 
-__all__ = ["BUSY_TIMEOUT_MS", "CacheDB", "open_user_cache", "transaction"]
+__all__ = [
+    "BUSY_TIMEOUT_MS",
+    "CHECKPOINT_AT_LATEST",
+    "CHECKPOINT_EVERY",
+    "IDLE_S",
+    "WAL_PREALLOCATE",
+    "CacheDB",
+    "open_user_cache",
+    "transaction",
+]
 
 BUSY_TIMEOUT_MS = 5000
+CHECKPOINT_EVERY = 32  # writes (an outcome: ~17 WAL pages) before a checkpoint is due
+CHECKPOINT_AT_LATEST = 256  # writes after which it runs even without a pause (~17 MB of WAL)
+IDLE_S = 0.2  # a pause between writes long enough to checkpoint in
+WAL_PREALLOCATE = 20 << 20  # bytes of WAL written once (1 MB for a cache under 8 MB)
+log = logging.getLogger(__name__)
 
 
 def _connect(
@@ -86,6 +110,110 @@ def transaction(
         raise
 
 
+class _Checkpointer:
+    """Folds the WAL back into the cache file on its own thread and connection.
+
+    :meth:`wrote` is cheap and never waits. Every :data:`CHECKPOINT_EVERY` writes the thread runs
+    a ``PASSIVE`` checkpoint (it copies what no reader still needs and never blocks a writer) in
+    the next pause of :data:`IDLE_S` between writes, so that its writes to the cache file do not
+    share the disk with a save's sync; after :data:`CHECKPOINT_AT_LATEST` writes without a pause
+    it runs anyway. Started on the first write, the thread first preallocates the WAL.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._wake = threading.Event()
+        self._stop = False
+        self._thread: threading.Thread | None = None
+        self._writes = 0  # since the last checkpoint
+        self._last_write = 0.0
+        self.done = 0  # checkpoints run (tests read it)
+        self.preallocated = threading.Event()  # set once the WAL is preallocated (or not)
+
+    def wrote(self) -> None:
+        """One more write through the writer connection (called after its lock is released)."""
+        self._last_write = time.monotonic()
+        self._writes += 1
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="ad-checkpoint", daemon=True)
+            self._thread.start()
+        if self._writes >= CHECKPOINT_EVERY:
+            self._wake.set()
+
+    def stop(self) -> None:
+        """Run the checkpoint that is due, if any, and end the thread."""
+        self._stop = True
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+
+    def _run(self) -> None:
+        try:
+            conn = _connect(self._path, synchronous="FULL")
+        except sqlite3.Error:
+            self.preallocated.set()
+            log.warning("no checkpoint connection; commits of the sync writer still checkpoint")
+            return
+        try:
+            self._preallocate(conn)
+            self.preallocated.set()
+            while True:
+                if not self._stop:
+                    self._wake.wait()
+                    self._wake.clear()
+                while not self._stop and self._writes < CHECKPOINT_AT_LATEST:
+                    pause = time.monotonic() - self._last_write
+                    if pause >= IDLE_S:
+                        break
+                    self._wake.wait(IDLE_S - pause)
+                    self._wake.clear()
+                if self._writes >= CHECKPOINT_EVERY or (self._stop and self._writes):
+                    self._writes = 0
+                    self._checkpoint(conn)
+                if self._stop:
+                    return
+        finally:
+            conn.close()
+
+    def _preallocate(self, conn: sqlite3.Connection) -> None:
+        """Write zeros after the WAL's last byte (up to :data:`WAL_PREALLOCATE`), once.
+
+        SQLite reads a WAL only up to its last valid frame, so zeros after it are never data.
+        They are written under the write lock (no frame is appended meanwhile) and synced
+        after it is released.
+        """
+        wal = Path(f"{self._path}-wal")
+        try:
+            target = min(WAL_PREALLOCATE, max(1 << 20, self._path.stat().st_size // 8))
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                size = wal.stat().st_size
+                if size >= target:
+                    return
+                with wal.open("r+b") as fh:
+                    fh.seek(size)
+                    while size < target:
+                        step = min(1 << 20, target - size)
+                        fh.write(bytes(step))
+                        size += step
+            finally:
+                conn.execute("ROLLBACK")
+            fd = os.open(wal, os.O_RDWR)
+            try:
+                os.fdatasync(fd)
+            finally:
+                os.close(fd)
+        except (OSError, sqlite3.Error):
+            log.debug("WAL not preallocated; commits may grow it", exc_info=True)
+
+    def _checkpoint(self, conn: sqlite3.Connection) -> None:
+        try:
+            conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            self.done += 1
+        except sqlite3.Error:
+            log.debug("background checkpoint failed; the next one retries", exc_info=True)
+
+
 class CacheDB:
     """The open cache file: writer connections, reader pool, and what recovery found.
 
@@ -99,7 +227,9 @@ class CacheDB:
         self.path = path
         self.recovery = recovery
         self._writer = _connect(path, synchronous="FULL")
+        self._writer.execute("PRAGMA wal_autocheckpoint=0")  # _Checkpointer does it
         self._writer_lock = threading.Lock()
+        self._checkpointer = _Checkpointer(path)
         self._sync = _connect(path, synchronous="NORMAL")
         self._sync_lock = threading.Lock()
         self._readers: queue.SimpleQueue[sqlite3.Connection] = queue.SimpleQueue()
@@ -157,10 +287,15 @@ class CacheDB:
 
     @contextmanager
     def writer(self) -> Iterator[sqlite3.Connection]:
-        """The outcome writer connection (``synchronous=FULL``), held exclusively."""
+        """The outcome writer connection (``synchronous=FULL``), held exclusively.
+
+        Each use is told to the background checkpointer once the connection is released (the
+        commit that just happened never waits for it).
+        """
         self._check_open()
         with self._writer_lock:
             yield self._writer
+        self._checkpointer.wrote()
 
     @contextmanager
     def sync_writer(self) -> Iterator[sqlite3.Connection]:
@@ -198,6 +333,7 @@ class CacheDB:
         if self._closed:
             return
         self._closed = True
+        self._checkpointer.stop()
         self._set_clean(True)
         for conn in [self._writer, self._sync, *self._all_readers]:
             conn.close()

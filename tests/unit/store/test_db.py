@@ -14,6 +14,7 @@ from agentdesk.store import (
     ReadOnlyCacheError,
     StoreBugError,
 )
+from agentdesk.store.db import CHECKPOINT_EVERY
 from agentdesk.store.errors import CacheIOError, map_sqlite_error
 from agentdesk.store.outbox import record_outcome
 from agentdesk.store.outbox_sync import counts, next_batch
@@ -34,6 +35,44 @@ def test_writer_is_wal_and_full_readers_are_read_only(db: CacheDB) -> None:
         assert s.execute("PRAGMA synchronous").fetchone() == (1,)
     with db.reader() as r, pytest.raises(sqlite3.OperationalError, match="readonly"):
         r.execute("DELETE FROM outbox")
+
+
+def test_saves_never_checkpoint_the_wal_a_background_thread_does(tmp_path: Path) -> None:
+    path = tmp_path / "cache.db"
+    db = CacheDB.open(path)
+    with db.writer() as w:  # a save never copies the WAL into the file itself
+        assert w.execute("PRAGMA wal_autocheckpoint").fetchone() == (0,)
+    for i in range(2 * CHECKPOINT_EVERY - 1):
+        with db.writer() as w:
+            record_outcome(w, make_contact(minutes=i))
+    db.close()  # runs the checkpoint that is due (the test never pauses 0.2 s between saves)
+    assert db._checkpointer.done >= 1
+    with CacheDB.open(path) as again:
+        assert count(again, "contact") == 2 * CHECKPOINT_EVERY - 1
+        assert counts_of(again) == (2 * CHECKPOINT_EVERY - 1, 0, 0)
+
+
+def test_saves_rewrite_the_preallocated_wal_instead_of_growing_it(db: CacheDB) -> None:
+    wal = Path(f"{db.path}-wal")
+    with db.writer() as w:  # the first save starts the thread that preallocates
+        record_outcome(w, make_contact(minutes=0))
+    assert db._checkpointer.preallocated.wait(30)
+    size = wal.stat().st_size
+    assert size >= 1 << 20
+    for i in range(1, 10):  # ~60 KB each: they fit in what is there
+        with db.writer() as w:
+            record_outcome(w, make_contact(minutes=i))
+    assert wal.stat().st_size == size
+    assert count(db, "contact") == 10
+    db.close()
+    with CacheDB.open(db.path) as again:  # zeros after the last frame are no data
+        assert count(again, "contact") == 10
+
+
+def counts_of(db: CacheDB) -> tuple[int, int, int]:
+    with db.reader() as r:
+        found = counts(r)
+    return found.waiting, found.conflicts, found.rejected
 
 
 def test_not_a_database_is_moved_aside_and_a_fresh_cache_starts(tmp_path: Path) -> None:
