@@ -211,7 +211,7 @@ async def push(state: AppState, principal: Principal, request: PushRequest) -> P
         if all(item.kind == "contact" for item in request.items):  # shares a pass with others
             merge = functools.partial(_apply, state)
             response = await state.writer.submit_merged(
-                state, "push", merge, batch, rerun_on_clash=True
+                state, "push", merge, batch, size=len(request.items), rerun_on_clash=True
             )
         else:  # intents: a savepoint of their own, so their failure sinks no other batch
             work = functools.partial(_apply_one, state, batch)

@@ -46,10 +46,11 @@ from agentdesk_sync.api.items import Events, item_txn
 if TYPE_CHECKING:
     from agentdesk_sync.deps import AppState
 
-__all__ = ["MAX_GROUP", "GroupWriter", "unique_clash"]
+__all__ = ["MAX_GROUP", "MAX_MERGED", "GroupWriter", "unique_clash"]
 
 _LOG = logging.getLogger(__name__)
 MAX_GROUP = 256
+MAX_MERGED = 2000  # items of merged requests that share one pass (a long pass delays the group)
 Work = Callable[[Connection], Any]
 Merge = Callable[[Connection, list[Any]], list[Any]]
 
@@ -67,6 +68,7 @@ class _Job:
     key: str = ""  # jobs in a row with the same key (and a merge) share one call of merge
     merge: Merge | None = None
     arg: Any = None
+    size: int = 1
     ok: bool = False
     value: Any = None
 
@@ -102,17 +104,26 @@ class GroupWriter:
         return await self._enqueue(state, job)
 
     async def submit_merged(
-        self, state: AppState, key: str, merge: Merge, arg: Any, *, rerun_on_clash: bool = False
+        self,
+        state: AppState,
+        key: str,
+        merge: Merge,
+        arg: Any,
+        *,
+        size: int = 1,
+        rerun_on_clash: bool = False,
     ) -> Any:
         """Like :meth:`submit`, but requests of one kind that follow each other in the group
         are applied together: ``merge(conn, [arg, …])`` (the first one's ``merge``) runs once,
         in one savepoint, and returns one answer per ``arg``, in order.
 
         ``merge`` must give each request the answer it would get alone, in this order. A
-        database error in it is every merged request's error.
+        database error in it is every merged request's error. ``size`` (the request's item
+        count) bounds a pass: requests of more than :data:`MAX_MERGED` items together are
+        split into several passes.
         """
         loop = asyncio.get_running_loop()
-        job = _Job(None, loop.create_future(), rerun_on_clash, key, merge, arg)
+        job = _Job(None, loop.create_future(), rerun_on_clash, key, merge, arg, size)
         return await self._enqueue(state, job)
 
     async def _enqueue(self, state: AppState, job: _Job) -> Any:
@@ -161,7 +172,11 @@ def _apply(state: AppState, jobs: list[_Job], events: Events) -> None:
         while i < len(jobs):
             first, end = jobs[i], i + 1
             if first.merge is not None:
+                items = first.size
                 while end < len(jobs) and jobs[end].merge and jobs[end].key == first.key:
+                    items += jobs[end].size
+                    if items > MAX_MERGED:
+                        break
                     end += 1
             _run(state, conn, jobs[i:end])
             i = end

@@ -1,11 +1,13 @@
-"""The change feed: append ``change_log`` rows with commit-ordered sequence numbers (SYNC.md §3).
+"""The change feed: append ``change_log`` rows with commit-ordered sequence numbers (docs/sync.md).
 
-:func:`append_changes` is the last thing a writing transaction does before ``COMMIT``:
+:func:`append_changes` is the last thing a write does (a push batch or claim request does it at
+the end of its savepoint in the service's group commit, see :mod:`agentdesk_sync.writer`):
 
 1. ``UPDATE sequencer SET value = value + n WHERE name = 'change' RETURNING value`` reserves
-   ``n`` numbers. On PostgreSQL the row lock it takes is held until commit, so a second writer
-   waits there and gets larger numbers only after the first one committed: sequence order equals
-   commit order. On SQLite the single writer lock gives the same guarantee.
+   ``n`` numbers. On PostgreSQL the row lock it takes is held until the transaction commits (a
+   write group keeps it from its first change to its ``COMMIT``), so another writer waits there
+   and gets larger numbers only after the first one committed: sequence order equals commit
+   order. On SQLite the single writer lock gives the same guarantee.
 2. The ``change_log`` rows are inserted with those numbers (PostgreSQL ``COPY`` for big batches).
 3. The changed rows get ``row_seq`` (``contact.server_seq`` for contacts) = their newest number.
 """

@@ -20,7 +20,7 @@ from sqlalchemy import Engine, func, select
 
 from agentdesk.domain import Role
 from agentdesk.protocol import ClaimRequest, PushRequest, PushResponse
-from agentdesk_sync import claims, ledger
+from agentdesk_sync import claims, ledger, writer
 from agentdesk_sync.app import create_app
 from agentdesk_sync.auth import Principal
 from agentdesk_sync.db import models as m
@@ -81,9 +81,11 @@ def test_one_id_pushed_by_several_devices_at_once_is_applied_once(
     assert stored == 1
 
 
+@pytest.mark.parametrize("max_merged", [writer.MAX_MERGED, 1])
 def test_contacts_of_different_requests_in_a_group_count_against_each_others_caps(
-    state: AppState,
+    state: AppState, max_merged: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(writer, "MAX_MERGED", max_merged)  # 1: each request a pass of its own
     pushes = [
         ledger.push(state, _agent("cc1"), _request(contact("C00000001", started=day_time(d))))
         for d in (5, 3, 1)
