@@ -56,16 +56,22 @@ def _list_choices() -> dict[str, frozenset[str]]:
 _LIST_CHOICES = _list_choices()
 
 
-def _checker(name: str, source: str, spec: FieldSpec, mapping: Mapping) -> Check:
-    """A function from stripped, non-empty source text to the field's wire value."""
+_MISSING = object()
+
+
+def _checker(
+    name: str, source: str, spec: FieldSpec, mapping: Mapping
+) -> tuple[Check, dict[str, Any]]:
+    """A function from stripped, non-empty source text to the field's wire value, and the memo
+    of the values it has worked out (lists kept as tuples: the caller copies them)."""
     allowed = _LIST_CHOICES.get(name)
     memo: dict[str, Any] = {}
-    missing = object()
+    remember = spec.kind in ("enum", "bool", "date", "list")
 
     def check(text: str) -> Any:
-        value = memo.get(text, missing)
-        if value is not missing:
-            return value
+        value = memo.get(text, _MISSING)
+        if value is not _MISSING:
+            return list(value) if value.__class__ is tuple else value
         try:
             value = coerce(name, text, spec, mapping)
         except FieldError as exc:
@@ -74,11 +80,11 @@ def _checker(name: str, source: str, spec: FieldSpec, mapping: Mapping) -> Check
             bad = [item for item in value if item not in allowed]
             if bad:
                 raise FieldError(source, f"{bad[0]!r} is not one of {', '.join(sorted(allowed))}")
-        if spec.kind in ("enum", "bool", "date") and len(memo) < 100_000:
-            memo[text] = value
+        if remember and len(memo) < 100_000:
+            memo[text] = tuple(value) if value.__class__ is list else value
         return value
 
-    return check
+    return check, memo
 
 
 class CustomerPlan:
@@ -88,7 +94,7 @@ class CustomerPlan:
         """Plan for records whose source columns are ``keys`` (``line`` included)."""
         self.mapping = mapping
         present = set(keys)
-        self.columns: list[tuple[str, str, Check]] = []
+        self.columns: list[tuple[str, str, Check, dict[str, Any]]] = []
         self.text_columns: list[tuple[str, str]] = []
         self.defaulted: list[tuple[str, Check]] = []
         self.fast = True
@@ -101,10 +107,10 @@ class CustomerPlan:
                 if spec.kind == "str":
                     self.text_columns.append((source, name))
                 else:
-                    self.columns.append((source, name, _checker(name, source, spec, mapping)))
+                    self.columns.append((source, name, *_checker(name, source, spec, mapping)))
             elif name in mapping.defaults:
                 self.fast &= spec.kind in _FAST_KINDS and isinstance(mapping.defaults[name], str)
-                self.defaulted.append((name, _checker(name, source, spec, mapping)))
+                self.defaulted.append((name, _checker(name, source, spec, mapping)[0]))
         for cls, prefix in ((ValueInfo, "value."), (ChurnInfo, "churn.")):
             for name in field_specs(cls):
                 ours = prefix + name
@@ -127,10 +133,13 @@ class CustomerPlan:
                 text = values[source].strip()
                 if text:
                     typed[name] = text
-            for source, name, check in self.columns:
+            for source, name, check, memo in self.columns:
                 text = values[source].strip()
                 if text:
-                    typed[name] = check(text)
+                    value = memo.get(text, _MISSING)  # inline: most values repeat
+                    if value is _MISSING or value.__class__ is tuple:
+                        value = check(text)
+                    typed[name] = value
         except AttributeError:  # a value that is not text (NDJSON): let msgspec check it
             return prepare("customers", values, self.mapping, existing)
         for name, check in self.defaulted:

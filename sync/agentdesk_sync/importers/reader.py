@@ -86,7 +86,9 @@ def _csv(handle: BinaryIO, encoding: str, delimiter: str, state: _LineState) -> 
             shown = delimiter.join(values)[:200]
             yield BadLine(line, shown, f"{len(values)} fields where the header has {len(header)}")
             continue
-        yield Record(line, {"line": line, **dict(zip(header, values, strict=True))})
+        record: dict[str, Any] = dict(zip(header, values, strict=False))  # same length
+        record.setdefault("line", line)  # a source column named "line" keeps its value
+        yield Record(line, record)
 
 
 def _ndjson(handle: BinaryIO, encoding: str, state: _LineState) -> Iterator[Any]:

@@ -7,8 +7,10 @@ from datetime import date
 from pathlib import Path
 
 import orjson
+import pytest
 from sqlalchemy import text
 
+from agentdesk_sync import importers
 from agentdesk_sync.db.engine import make_engine
 from agentdesk_sync.importers import run_import
 from agentdesk_sync.importers.customers import plan_for
@@ -108,3 +110,82 @@ def test_dry_run_of_the_bulk_path_writes_nothing(db_url: str, tmp_path: Path) ->
     assert report.imported == 50
     assert _query(db_url, "SELECT count(*) FROM customer") == [(0,)]
     assert _query(db_url, "SELECT count(*) FROM change_log") == [(0,)]
+
+
+def _indexes(url: str) -> set[str]:
+    rows = _query(url, "SELECT indexname FROM pg_indexes WHERE tablename = 'customer'")
+    return {str(r[0]) for r in rows}
+
+
+def test_first_load_rebuilds_the_search_indexes(
+    pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(importers, "BULK_INDEX_BYTES", 0)  # every file counts as big
+    source = tmp_path / "customers.csv"
+    write_customers_csv(source, 600, 3, ANCHOR)
+    report = run_import(pg_url, "customers", source)
+    assert report.summary() == "imported=600 updated=0 unchanged=0 rejected=0"
+    assert {"ix_customer_msisdn", "ix_customer_id_number", "ix_customer_region_code",
+            "ix_customer_account_manager_id"} <= _indexes(pg_url)  # fmt: skip
+    msisdn = _query(pg_url, "SELECT msisdn FROM customer WHERE customer_id = 'C00000009'")[0][0]
+    found = _query(pg_url, f"SELECT customer_id FROM customer WHERE msisdn = '{msisdn}'")
+    assert ("C00000009",) in found
+    again = run_import(pg_url, "customers", source)
+    assert again.summary() == "imported=0 updated=0 unchanged=600 rejected=0"
+
+
+def test_an_index_left_missing_by_a_killed_import_comes_back(pg_url: str, tmp_path: Path) -> None:
+    source = tmp_path / "customers.csv"
+    write_customers_csv(source, 20, 1, ANCHOR)
+    run_import(pg_url, "customers", source)
+    _query_commit(pg_url, "DROP INDEX ix_customer_msisdn")
+    assert "ix_customer_msisdn" not in _indexes(pg_url)
+    report = run_import(pg_url, "customers", source)
+    assert report.unchanged == 20
+    assert "ix_customer_msisdn" in _indexes(pg_url)
+
+
+def _query_commit(url: str, sql: str) -> None:
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text(sql))
+    engine.dispose()
+
+
+def test_a_key_repeated_in_the_next_batch_compares_with_what_it_wrote(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(importers, "CUSTOMER_BATCH", 10)
+    source = tmp_path / "c.csv"
+    write_customers_csv(source, 25, 5, ANCHOR)
+    with source.open(encoding="utf-8", newline="") as handle:
+        header, *rows = list(csv.reader(handle))
+    third = dict(zip(header, rows[2], strict=True))
+    assert third["customer_id"] == "C00000003"
+    changed = dict(third, segment_id="SS2" if third["segment_id"] != "SS2" else "SS3")
+    rows.insert(12, [changed[h] for h in header])  # in the batch right after the first one
+    with source.open("w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle).writerows([header, *rows])
+    report = run_import(db_url, "customers", source)
+    assert (report.imported, report.updated, report.unchanged) == (25, 1, 0)
+    row = _query(db_url, "SELECT segment_id, row_seq FROM customer WHERE customer_id = 'C00000003'")
+    assert row == [(changed["segment_id"], 13)]
+    log = _query(db_url, "SELECT server_seq FROM change_log WHERE entity_id = 'C00000003'")
+    assert sorted(r[0] for r in log) == [3, 13]
+    count = _query(db_url, "SELECT count(*), min(server_seq), max(server_seq) FROM change_log")
+    assert count == [(26, 1, 26)]
+
+
+def test_a_value_longer_than_its_column_is_rejected_not_fatal(db_url: str, tmp_path: Path) -> None:
+    source = tmp_path / "c.csv"
+    write_customers_csv(source, 30, 2, ANCHOR)
+    lines = source.read_text(encoding="utf-8").splitlines()
+    parts = lines[4].split(",")
+    parts[1] = "1" * 25  # msisdn holds 20 characters
+    lines[4] = ",".join(parts)
+    source.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    report = run_import(db_url, "customers", source)
+    assert (report.imported, report.rejected) == (29, 1)
+    reject = report.rejects[0]
+    assert (reject.line, reject.column) == (5, "msisdn")
+    assert "longer than 20" in reject.reason
