@@ -42,6 +42,7 @@ __all__ = [
     "CHECKPOINT_AT_LATEST",
     "CHECKPOINT_EVERY",
     "IDLE_S",
+    "PREALLOCATE_FROM",
     "WAL_PREALLOCATE",
     "CacheDB",
     "open_user_cache",
@@ -52,7 +53,8 @@ BUSY_TIMEOUT_MS = 5000
 CHECKPOINT_EVERY = 32  # writes (an outcome: ~17 WAL pages) before a checkpoint is due
 CHECKPOINT_AT_LATEST = 256  # writes after which it runs even without a pause (~17 MB of WAL)
 IDLE_S = 0.2  # a pause between writes long enough to checkpoint in
-WAL_PREALLOCATE = 20 << 20  # bytes of WAL written once (1 MB for a cache under 8 MB)
+WAL_PREALLOCATE = 20 << 20  # bytes of WAL written once: CHECKPOINT_AT_LATEST outcomes fit
+PREALLOCATE_FROM = 64 << 20  # cache files smaller than this (tests, first start) are not
 log = logging.getLogger(__name__)
 
 
@@ -117,7 +119,8 @@ class _Checkpointer:
     a ``PASSIVE`` checkpoint (it copies what no reader still needs and never blocks a writer) in
     the next pause of :data:`IDLE_S` between writes, so that its writes to the cache file do not
     share the disk with a save's sync; after :data:`CHECKPOINT_AT_LATEST` writes without a pause
-    it runs anyway. Started on the first write, the thread first preallocates the WAL.
+    it runs anyway. Started when a big cache opens (else on the first write), the thread first
+    preallocates the WAL.
     """
 
     def __init__(self, path: Path) -> None:
@@ -130,13 +133,17 @@ class _Checkpointer:
         self.done = 0  # checkpoints run (tests read it)
         self.preallocated = threading.Event()  # set once the WAL is preallocated (or not)
 
+    def start(self) -> None:
+        """Start the thread: it preallocates the WAL, then waits for writes."""
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="ad-checkpoint", daemon=True)
+            self._thread.start()
+
     def wrote(self) -> None:
         """One more write through the writer connection (called after its lock is released)."""
         self._last_write = time.monotonic()
         self._writes += 1
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="ad-checkpoint", daemon=True)
-            self._thread.start()
+        self.start()
         if self._writes >= CHECKPOINT_EVERY:
             self._wake.set()
 
@@ -176,33 +183,30 @@ class _Checkpointer:
             conn.close()
 
     def _preallocate(self, conn: sqlite3.Connection) -> None:
-        """Write zeros after the WAL's last byte (up to :data:`WAL_PREALLOCATE`), once.
+        """Write zeros after the WAL's last byte, up to :data:`WAL_PREALLOCATE` (big caches).
 
         SQLite reads a WAL only up to its last valid frame, so zeros after it are never data.
-        They are written under the write lock (no frame is appended meanwhile) and synced
-        after it is released.
+        Each megabyte is written and synced under the write lock (no frame is appended
+        meanwhile, and no save's sync has to flush these zeros), then the lock is let go.
         """
         wal = Path(f"{self._path}-wal")
         try:
-            target = min(WAL_PREALLOCATE, max(1 << 20, self._path.stat().st_size // 8))
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                size = wal.stat().st_size
-                if size >= target:
-                    return
-                with wal.open("r+b") as fh:
-                    fh.seek(size)
-                    while size < target:
-                        step = min(1 << 20, target - size)
-                        fh.write(bytes(step))
-                        size += step
-            finally:
-                conn.execute("ROLLBACK")
-            fd = os.open(wal, os.O_RDWR)
-            try:
-                os.fdatasync(fd)
-            finally:
-                os.close(fd)
+            if self._path.stat().st_size < PREALLOCATE_FROM:
+                return
+            while not self._stop:
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    size = wal.stat().st_size
+                    if size >= WAL_PREALLOCATE:
+                        return
+                    fd = os.open(wal, os.O_WRONLY)
+                    try:
+                        os.pwrite(fd, bytes(min(1 << 20, WAL_PREALLOCATE - size)), size)
+                        os.fdatasync(fd)
+                    finally:
+                        os.close(fd)
+                finally:
+                    conn.execute("ROLLBACK")
         except (OSError, sqlite3.Error):
             log.debug("WAL not preallocated; commits may grow it", exc_info=True)
 
@@ -230,6 +234,8 @@ class CacheDB:
         self._writer.execute("PRAGMA wal_autocheckpoint=0")  # _Checkpointer does it
         self._writer_lock = threading.Lock()
         self._checkpointer = _Checkpointer(path)
+        if path.stat().st_size >= PREALLOCATE_FROM:
+            self._checkpointer.start()  # the WAL is ready before the first save
         self._sync = _connect(path, synchronous="NORMAL")
         self._sync_lock = threading.Lock()
         self._readers: queue.SimpleQueue[sqlite3.Connection] = queue.SimpleQueue()

@@ -14,6 +14,7 @@ from agentdesk.store import (
     ReadOnlyCacheError,
     StoreBugError,
 )
+from agentdesk.store import db as store_db
 from agentdesk.store.db import CHECKPOINT_EVERY
 from agentdesk.store.errors import CacheIOError, map_sqlite_error
 from agentdesk.store.outbox import record_outcome
@@ -52,21 +53,24 @@ def test_saves_never_checkpoint_the_wal_a_background_thread_does(tmp_path: Path)
         assert counts_of(again) == (2 * CHECKPOINT_EVERY - 1, 0, 0)
 
 
-def test_saves_rewrite_the_preallocated_wal_instead_of_growing_it(db: CacheDB) -> None:
-    wal = Path(f"{db.path}-wal")
-    with db.writer() as w:  # the first save starts the thread that preallocates
-        record_outcome(w, make_contact(minutes=0))
-    assert db._checkpointer.preallocated.wait(30)
+def test_saves_rewrite_the_preallocated_wal_instead_of_growing_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(store_db, "PREALLOCATE_FROM", 0)  # as for a synced cache of 64 MB+
+    monkeypatch.setattr(store_db, "WAL_PREALLOCATE", 2 << 20)
+    path = tmp_path / "cache.db"
+    db = CacheDB.open(path)
+    assert db._checkpointer.preallocated.wait(30)  # the WAL is ready before the first save
+    wal = Path(f"{path}-wal")
     size = wal.stat().st_size
-    assert size >= 1 << 20
-    for i in range(1, 10):  # ~60 KB each: they fit in what is there
+    assert size >= 2 << 20
+    for i in range(20):  # ~60 KB each: they fit in what is there
         with db.writer() as w:
             record_outcome(w, make_contact(minutes=i))
     assert wal.stat().st_size == size
-    assert count(db, "contact") == 10
     db.close()
-    with CacheDB.open(db.path) as again:  # zeros after the last frame are no data
-        assert count(again, "contact") == 10
+    with CacheDB.open(path) as again:  # zeros after the last frame are no data
+        assert count(again, "contact") == 20
 
 
 def counts_of(db: CacheDB) -> tuple[int, int, int]:
