@@ -7,19 +7,20 @@ its claim back (same ``claim_id`` and ``fence``, lease extended), a new holder g
 ``claimed``). Only the server clock decides validity. Claims are published in the change feed
 (entity ``claim``, id = customer id).
 
-Cost: every operation runs synchronously in a savepoint of a group commit
-(:mod:`agentdesk_sync.writer`: the requests waiting together share one transaction, one worker
-thread hop and one ``COMMIT``; on SQLite under the app's write lock, ``BEGIN IMMEDIATE``), with
-statements built once and bound at execute. An acquire is the scope lookup, the rule-set
-version check (cached rules), the customer's 90-day history, the upsert and the change-log
-append; a release or renew is one ``UPDATE … RETURNING`` (the customer's region comes back in
-the same statement) and the change-log append.
+Cost: every operation runs synchronously in a group commit (:mod:`agentdesk_sync.writer`: the
+requests waiting together share one transaction, one worker thread hop and one ``COMMIT``; on
+SQLite under the app's write lock, ``BEGIN IMMEDIATE``); claim requests that follow each other
+in a group also share one savepoint and one change-log append. Statements are built once and
+bound at execute. An acquire is the scope lookup, the rule-set version check (cached rules), the
+customer's 90-day history and the upsert; a release or renew is one ``UPDATE … RETURNING`` (the
+customer's region comes back in the same statement).
 """
 
 from __future__ import annotations
 
 import functools
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -186,11 +187,34 @@ _RELEASE = (
 _PURPOSE = select(_T.c.purpose).where(_T.c.claim_id == bindparam("p_claim"))
 
 
-async def _in_txn(state: AppState, work: Any) -> Any:
-    """Run ``work(conn)`` in the next write group (:mod:`agentdesk_sync.writer`): in a savepoint
-    of the group's transaction, after the requests that came before it; answered after the
-    group's commit, when its changes are announced."""
-    return await state.writer.submit(state, work)
+Op = Callable[[Connection, list[ChangeRow]], Any]
+
+
+async def _in_txn(state: AppState, op: Op) -> Any:
+    """Run ``op(conn, changes)`` in the next write group (:mod:`agentdesk_sync.writer`).
+
+    Claim requests that follow each other in the group share one savepoint and one change-log
+    append (:func:`_apply`); each sees the claims as the ones before it left them. Answered
+    after the group's commit, when its changes are announced.
+    """
+    return await state.writer.submit_merged(state, "claim", _apply, op)
+
+
+def _apply(conn: Connection, ops: list[Op]) -> list[Any]:
+    """Claim requests one after the other, then their changes, numbered in that order.
+
+    An :class:`ApiError` (403, 404, 409, …) is raised by a request before it wrote anything,
+    so it becomes that request's answer and the others go on.
+    """
+    changes: list[ChangeRow] = []
+    answers: list[Any] = []
+    for op in ops:
+        try:
+            answers.append(op(conn, changes))
+        except ApiError as exc:
+            answers.append(exc)
+    publish_sync(conn, changes)
+    return answers
 
 
 def _policy_check(
@@ -267,7 +291,7 @@ async def acquire(state: AppState, principal: Principal, req: ClaimRequest) -> G
     channel, ttl = _channel(req.channel), _ttl(req.ttl_s, req.purpose)
     purpose = req.purpose[:32]
 
-    def work(conn: Connection) -> Granted:
+    def work(conn: Connection, changes: list[ChangeRow]) -> Granted:
         ref = find_customer(conn, principal, req.customer_id)
         if ref is None:
             raise not_found(req.customer_id)
@@ -295,7 +319,7 @@ async def acquire(state: AppState, principal: Principal, req: ClaimRequest) -> G
             row.claim_id, ref.customer_id, principal.user_id, principal.name,
             channel.value, purpose, row.fence, until, row.acquired_at,
         )  # fmt: skip
-        _publish_put(conn, view, ref.region_code)
+        changes.append(_put(view, ref.region_code))
         resp = ClaimResponse(
             claim_id=row.claim_id,
             fence=row.fence,
@@ -322,9 +346,8 @@ class _ClaimView:
     acquired_at: datetime | None = None  # when the holder first took it (renewals keep it)
 
 
-def _publish_put(conn: Connection, view: _ClaimView, region: str | None) -> None:
-    change = ChangeRow("claim", view.customer_id, "put", claim_row(view), region, view.customer_id)
-    publish_sync(conn, [change])
+def _put(view: _ClaimView, region: str | None) -> ChangeRow:
+    return ChangeRow("claim", view.customer_id, "put", claim_row(view), region, view.customer_id)
 
 
 async def renew(state: AppState, principal: Principal, claim_id: str, ttl_s: int) -> ClaimResponse:
@@ -337,7 +360,7 @@ async def renew(state: AppState, principal: Principal, claim_id: str, ttl_s: int
     _require_contacting(principal)
     _ttl(ttl_s, "")  # 422 before anything else
 
-    def work(conn: Connection) -> ClaimResponse:
+    def work(conn: Connection, changes: list[ChangeRow]) -> ClaimResponse:
         now = utcnow()
         purpose = ""
         if ttl_s > MAX_TTL_S:  # only then does the purpose change the cap
@@ -354,7 +377,7 @@ async def renew(state: AppState, principal: Principal, claim_id: str, ttl_s: int
             claim_id, row.customer_id, principal.user_id, principal.name,
             row.channel, row.purpose, row.fence, until, row.acquired_at,
         )  # fmt: skip
-        _publish_put(conn, view, row.region or "")
+        changes.append(_put(view, row.region or ""))
         return ClaimResponse(
             claim_id=claim_id,
             fence=row.fence,
@@ -374,12 +397,13 @@ async def release(state: AppState, principal: Principal, claim_id: str) -> None:
     """
     _require_contacting(principal)
 
-    def work(conn: Connection) -> None:
+    def work(conn: Connection, changes: list[ChangeRow]) -> None:
         params = {"p_claim": claim_id, "p_holder": principal.user_id, "p_now": utcnow()}
         row = conn.execute(_RELEASE, params).first()
         if row is None:
             return
-        change = ChangeRow("claim", row.customer_id, "remove", None, row.region, row.customer_id)
-        publish_sync(conn, [change])
+        changes.append(
+            ChangeRow("claim", row.customer_id, "remove", None, row.region, row.customer_id)
+        )
 
     await _in_txn(state, work)

@@ -115,7 +115,8 @@ class GroupWriter:
     ) -> Any:
         """Like :meth:`submit`, but requests of one kind that follow each other in the group
         are applied together: ``merge(conn, [arg, …])`` (the first one's ``merge``) runs once,
-        in one savepoint, and returns one answer per ``arg``, in order.
+        in one savepoint, and returns one answer per ``arg``, in order (an exception as an
+        answer is raised to that request alone).
 
         ``merge`` must give each request the answer it would get alone, in this order. A
         database error in it is every merged request's error. ``size`` (the request's item
@@ -194,7 +195,7 @@ def _run(state: AppState, conn: Connection, jobs: list[_Job]) -> None:
                     assert first.work is not None
                     values = [first.work(inner)]
             for job, value in zip(jobs, values, strict=True):
-                job.value, job.ok = value, True
+                job.value, job.ok = value, not isinstance(value, Exception)
             return
         except Exception as exc:
             if _broken(conn, exc):
