@@ -42,6 +42,7 @@ __all__ = [
     "CHECKPOINT_AT_LATEST",
     "CHECKPOINT_EVERY",
     "IDLE_S",
+    "PREALLOCATE_AFTER_S",
     "PREALLOCATE_FROM",
     "WAL_PREALLOCATE",
     "CacheDB",
@@ -55,6 +56,7 @@ CHECKPOINT_AT_LATEST = 256  # writes after which it runs even without a pause (~
 IDLE_S = 0.2  # a pause between writes long enough to checkpoint in
 WAL_PREALLOCATE = 20 << 20  # bytes of WAL written once: CHECKPOINT_AT_LATEST outcomes fit
 PREALLOCATE_FROM = 64 << 20  # cache files smaller than this (tests, first start) are not
+PREALLOCATE_AFTER_S = 1.0  # ... in the first pause this long after the open (not at login)
 log = logging.getLogger(__name__)
 
 
@@ -129,7 +131,7 @@ class _Checkpointer:
         self._stop = False
         self._thread: threading.Thread | None = None
         self._writes = 0  # since the last checkpoint
-        self._last_write = 0.0
+        self._last_write = time.monotonic()  # the open counts as a write for the first pause
         self.done = 0  # checkpoints run (tests read it)
         self.preallocated = threading.Event()  # set once the WAL is preallocated (or not)
 
@@ -185,6 +187,9 @@ class _Checkpointer:
     def _preallocate(self, conn: sqlite3.Connection) -> None:
         """Write zeros after the WAL's last byte, up to :data:`WAL_PREALLOCATE` (big caches).
 
+        It starts in the first pause of :data:`PREALLOCATE_AFTER_S` without writes after the
+        open, so that it does not share the disk with the log-in's own commit.
+
         SQLite reads a WAL only up to its last valid frame, so zeros after it are never data.
         Each megabyte is written and synced under the write lock (no frame is appended
         meanwhile, and no save's sync has to flush these zeros), then the lock is let go.
@@ -193,6 +198,12 @@ class _Checkpointer:
         try:
             if self._path.stat().st_size < PREALLOCATE_FROM:
                 return
+            while not self._stop:  # not while the app starts and logs in: in the first pause
+                pause = time.monotonic() - self._last_write
+                if pause >= PREALLOCATE_AFTER_S:
+                    break
+                self._wake.wait(PREALLOCATE_AFTER_S - pause)
+                self._wake.clear()
             while not self._stop:
                 conn.execute("BEGIN IMMEDIATE")
                 try:

@@ -58,6 +58,7 @@ def test_saves_rewrite_the_preallocated_wal_instead_of_growing_it(
 ) -> None:
     monkeypatch.setattr(store_db, "PREALLOCATE_FROM", 0)  # as for a synced cache of 64 MB+
     monkeypatch.setattr(store_db, "WAL_PREALLOCATE", 2 << 20)
+    monkeypatch.setattr(store_db, "PREALLOCATE_AFTER_S", 0.0)
     path = tmp_path / "cache.db"
     db = CacheDB.open(path)
     assert db._checkpointer.preallocated.wait(30)  # the WAL is ready before the first save
