@@ -42,6 +42,7 @@ __all__ = [
     "PreparedChanges",
     "SyncPosition",
     "apply_changes",
+    "apply_page",
     "begin_snapshot",
     "finish_snapshot",
     "prepare_changes",
@@ -51,6 +52,11 @@ __all__ = [
 
 DEFAULT_STREAM = "all"
 _REBUILD_CACHE_KIB = -262144  # 256 MB page cache only while finish_snapshot rebuilds
+# During a snapshot several pages share a transaction: their dirty pages (new rows, and the
+# contact id index, whose leaves random ids touch all over) stay in memory until the commit
+# instead of spilling to the WAL and being written again. Restored by finish_snapshot.
+_SNAPSHOT_CACHE_KIB = -262144
+_DEFAULT_CACHE_KIB = -16000  # what store.db sets on every connection
 # A snapshot page dirties ~10 MB (random contact ids touch leaves all over their index); with
 # SQLite's default (1000 pages = 4 MB) every commit also checkpoints (copy + fsync). 64 MB lets
 # a page that several commits touch go to the main file once. Restored by finish_snapshot.
@@ -118,15 +124,35 @@ def apply_changes(
     Raises:
         StoreError: nothing was applied (the cursor did not move).
     """
+    with transaction(conn):
+        return apply_page(conn, changes, cursor, up_to_date, stream=stream, epoch=epoch,
+                          snapshot_page_key=snapshot_page_key)  # fmt: skip
+
+
+def apply_page(
+    conn: sqlite3.Connection,
+    changes: Sequence[Change | RawChange],
+    cursor: str,
+    up_to_date: bool,
+    *,
+    stream: str = DEFAULT_STREAM,
+    epoch: str | None = None,
+    snapshot_page_key: str | None = None,
+) -> ApplyResult:
+    """:func:`apply_changes` in the caller's transaction (which must be open).
+
+    A snapshot applies several pages in one transaction this way (docs/sync.md): the cursor
+    stored is always that of the last page in it, so a crash before the commit resumes from
+    the previous commit's cursor and downloads the lost pages again.
+    """
     prepared = changes if isinstance(changes, PreparedChanges) else prepare_changes(changes)
     puts, removes = prepared.puts, prepared.removes
-    with transaction(conn):
-        for entity, params in puts.items():
-            conn.executemany(UPSERTS[entity], params)
-        removed = _apply_removes(conn, removes)
-        max_seq = _store_position(conn, stream, cursor, up_to_date, prepared.page_max, epoch,
-                                  snapshot_page_key, prepared.synced_at)  # fmt: skip
-        acked = ack_through(conn, max_seq)
+    for entity, params in puts.items():
+        conn.executemany(UPSERTS[entity], params)
+    removed = _apply_removes(conn, removes)
+    max_seq = _store_position(conn, stream, cursor, up_to_date, prepared.page_max, epoch,
+                              snapshot_page_key, prepared.synced_at)  # fmt: skip
+    acked = ack_through(conn, max_seq)
     put = sum(len(p) for p in puts.values())
     return ApplyResult(put=put, removed=removed, skipped=prepared.skipped, acked=acked)
 
@@ -234,7 +260,9 @@ def sync_position(conn: sqlite3.Connection, stream: str = DEFAULT_STREAM) -> Syn
 def begin_snapshot(conn: sqlite3.Connection) -> None:
     """Enter bulk mode for a full snapshot: drop FTS triggers and secondary indexes.
 
-    This connection also checkpoints its WAL less often until :func:`finish_snapshot`.
+    This connection also checkpoints its WAL less often and keeps a larger page cache until
+    :func:`finish_snapshot`; call it again when resuming a snapshot on a new connection (the
+    drop is done once, the connection settings again).
 
     The dropped DDL is saved in ``app_meta``; if the app dies before :func:`finish_snapshot`,
     the next :func:`finish_snapshot` (the sync engine calls it at start when
@@ -243,17 +271,17 @@ def begin_snapshot(conn: sqlite3.Connection) -> None:
     with transaction(conn):
         drop_for_bulk(conn)
     conn.execute(f"PRAGMA wal_autocheckpoint = {_SNAPSHOT_CHECKPOINT_PAGES}")
+    conn.execute(f"PRAGMA cache_size = {_SNAPSHOT_CACHE_KIB}")
 
 
 def finish_snapshot(conn: sqlite3.Connection) -> None:
     """Leave bulk mode: recreate indexes, rebuild the name index, recreate triggers, ANALYZE."""
-    previous = conn.execute("PRAGMA cache_size").fetchone()[0]
     conn.execute(f"PRAGMA cache_size = {_REBUILD_CACHE_KIB}")  # index sorts + FTS merges in RAM
     try:
         with transaction(conn):
             restore_after_bulk(conn)
     finally:
-        conn.execute(f"PRAGMA cache_size = {int(previous)}")
+        conn.execute(f"PRAGMA cache_size = {_DEFAULT_CACHE_KIB}")
         conn.execute(f"PRAGMA wal_autocheckpoint = {_DEFAULT_CHECKPOINT_PAGES}")
     conn.execute("PRAGMA analysis_limit = 1000")  # sampled statistics: seconds -> milliseconds
     conn.execute("ANALYZE")

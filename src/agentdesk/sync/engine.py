@@ -4,7 +4,8 @@
    flight first and recorded per item after the answer; the push stops at the first ``retry``.
 2. Pull until the feed is ``up_to_date`` and this device's write checkpoint has been seen; every
    page is applied in one store transaction together with its cursor, so a crash re-downloads at
-   most one page (the snapshot resumes from the persisted cursor). While a page that is not the
+   most one page (the snapshot resumes from the persisted cursor; its pages are committed a few
+   at a time, see docs/sync.md). While a page that is not the
    last is being applied, the next one is already downloading on a worker thread (its cursor
    came with the page); nothing is applied out of order and the stored cursor is always that of
    the last applied page.
@@ -154,6 +155,12 @@ class SyncEngine:
         return False
 
     def _pull(self, report: SyncReport, cancel: threading.Event | None) -> None:
+        try:
+            self._pull_pages(report, cancel)
+        finally:  # snapshot pages applied in a still open transaction are committed now
+            self.store.flush()
+
+    def _pull_pages(self, report: SyncReport, cancel: threading.Event | None) -> None:
         cursor = self.store.sync_cursor()
         seen, extra = 0, 0
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sync-pull") as pool:

@@ -73,7 +73,11 @@ class SyncStore(Protocol):
         up_to_date: bool,
         snapshot: bool,
     ) -> None:
-        """Apply one pull page and advance the cursor, in one transaction."""
+        """Apply one pull page and advance the cursor, in one transaction (snapshot pages may
+        share one; it is committed by the next call of the store or :meth:`flush`)."""
+
+    def flush(self) -> None:
+        """Commit the snapshot pages applied in a still open transaction, if any."""
 
     def sync_cursor(self) -> str:
         """The persisted pull cursor (empty: start with a snapshot)."""

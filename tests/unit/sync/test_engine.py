@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -15,8 +16,10 @@ from agentdesk.domain import Channel, Contact, ResultCode
 from agentdesk.store import CacheDB
 from agentdesk.store.outbox import get_entry, record_outcome
 from agentdesk.store.outbox_sync import counts
-from agentdesk.sync import ApiClient, Offline, ProtocolError, StatusSnapshot, SyncEngine
+from agentdesk.store.search import search
+from agentdesk.sync import ApiClient, Offline, ProtocolError, StatusSnapshot, SyncEngine, cachestore
 from agentdesk.sync.cachestore import CacheSyncStore
+from tests.unit.store.conftest import customer_row
 
 
 class FakeService:
@@ -225,8 +228,9 @@ def _customer_page(cursor: str, customer_id: str, done: int) -> dict[str, Any]:
 
 
 def test_a_crash_mid_snapshot_keeps_the_last_applied_cursor_not_the_page_fetched_ahead(
-    db: CacheDB, service: FakeService
+    db: CacheDB, service: FakeService, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(cachestore, "SNAPSHOT_GROUP_PAGES", 1)  # every page is its own commit
     service.pages = [
         _customer_page("s1", "C00000001", 1),
         _customer_page("s2", "C00000002", 2),
@@ -256,3 +260,90 @@ def test_a_crash_mid_snapshot_keeps_the_last_applied_cursor_not_the_page_fetched
     with db.reader() as conn:
         customers = conn.execute("SELECT customer_id FROM customer ORDER BY 1").fetchall()
     assert customers == [("C00000001",), ("C00000002",), ("C00000003",)]
+
+
+def _snapshot_pages() -> list[dict[str, Any]]:
+    return [
+        _customer_page("s1", "C00000001", 1),
+        _customer_page("s2", "C00000002", 2),
+        _customer_page("s3", "C00000003", 3),
+        {"changes": [], "cursor": "feed"},
+    ]
+
+
+def _customers(db: CacheDB) -> list[str]:
+    with db.reader() as conn:
+        return [r[0] for r in conn.execute("SELECT customer_id FROM customer ORDER BY 1")]
+
+
+def test_a_crash_inside_a_group_of_snapshot_pages_resumes_from_the_last_commit(
+    db: CacheDB, service: FakeService
+) -> None:
+    service.pages = _snapshot_pages()
+    hits: list[str] = []
+
+    def die_on_second_page(point: str) -> None:
+        hits.append(point)
+        if len(hits) == 2:
+            raise _Died
+
+    api = ApiClient("http://svc", token="t", transport=httpx.MockTransport(service))
+    store = CacheSyncStore(db, crash_hook=die_on_second_page)
+    with pytest.raises(_Died):
+        SyncEngine(store, api, "dev-1").run_once()
+    # pages 1 and 2 shared a transaction that never committed: nothing of them is kept, and
+    # the cursor is not that of any page applied or fetched ahead
+    assert store.sync_cursor() == ""
+    assert _customers(db) == []
+    service.pages = _snapshot_pages()
+    report = _engine(db, service).run_once()
+    assert report.ok
+    assert service.pull_cursors[3] == ""  # the snapshot starts again from the last commit
+    assert _customers(db) == ["C00000001", "C00000002", "C00000003"]
+
+
+def test_a_cancelled_snapshot_keeps_the_pages_it_applied(db: CacheDB, service: FakeService) -> None:
+    service.pages = _snapshot_pages()
+    cancel = threading.Event()
+    hits: list[str] = []
+
+    def cancel_on_second_page(point: str) -> None:
+        hits.append(point)
+        if len(hits) == 2:
+            cancel.set()
+
+    api = ApiClient("http://svc", token="t", transport=httpx.MockTransport(service))
+    store = CacheSyncStore(db, crash_hook=cancel_on_second_page)
+    report = SyncEngine(store, api, "dev-1").run_once(cancel)
+    assert report.cancelled
+    with db.reader() as conn:  # committed: another connection sees them
+        customers = [r[0] for r in conn.execute("SELECT customer_id FROM customer ORDER BY 1")]
+        cursor = conn.execute("SELECT cursor FROM sync_state").fetchone()
+    assert customers == ["C00000001", "C00000002"]
+    assert cursor == ("s2",)
+
+
+def _one_customer_page(i: int, person: tuple[str, str, str, str], total: int) -> dict[str, Any]:
+    cid, name, msisdn, id_number = person
+    row = customer_row(cid, name, msisdn, id_number=id_number)
+    change = {"seq": i + 1, "entity": "customer", "op": "put", "id": cid, "row": row}
+    return {"changes": [change], "cursor": f"s{i + 1}", "progress": {"done": i + 1, "total": total}}
+
+
+def test_after_a_first_sync_in_groups_search_finds_phone_id_and_one_chinese_character(
+    db: CacheDB, service: FakeService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(cachestore, "SNAPSHOT_GROUP_PAGES", 2)  # groups end mid-snapshot too
+    people = [("C00000001", "张三", "13800138000", "440103199001011234"),
+              ("C00000002", "李四", "13900139000", "44010319850505123X"),
+              ("C00000003", "王五", "13700137000", "110101197001012345")]  # fmt: skip
+    service.pages = [_one_customer_page(i, person, len(people)) for i, person in enumerate(people)]
+    service.pages.append({"changes": [], "cursor": "feed"})
+    report = _engine(db, service).run_once()
+    assert report.ok
+    with db.reader() as conn:
+        assert [h.customer_id for h in search(conn, "1390013")] == ["C00000002"]
+        assert [h.customer_id for h in search(conn, "44010319850505123X")] == ["C00000002"]
+        assert [h.customer_id for h in search(conn, "2345")] == ["C00000003"]
+        assert [h.customer_id for h in search(conn, "王")] == ["C00000003"]
+        assert [h.customer_id for h in search(conn, "C00000001")] == ["C00000001"]
