@@ -21,7 +21,7 @@ from __future__ import annotations
 import functools
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -39,9 +39,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 
-from agentdesk.domain import Channel
+from agentdesk.domain import Channel, Contact
 from agentdesk.policy import Outcome, evaluate
-from agentdesk.protocol import Budget, ClaimRequest, ClaimResponse
+from agentdesk.protocol import Budget, ClaimRequest, ClaimResponse, from_row
 from agentdesk_sync.api.items import publish_sync
 from agentdesk_sync.api.loaders import (
     HISTORY_DAYS,
@@ -187,33 +187,105 @@ _RELEASE = (
 _PURPOSE = select(_T.c.purpose).where(_T.c.claim_id == bindparam("p_claim"))
 
 
-Op = Callable[[Connection, list[ChangeRow]], Any]
+@dataclass(slots=True)
+class _Run:
+    """What the claim requests sharing one savepoint share: their changes, and the customers
+    and 90-day histories the acquires need, read once for all of them."""
+
+    changes: list[ChangeRow] = field(default_factory=list)
+    refs: dict[str, tuple[str, str, dict[str, Any], int]] = field(default_factory=dict)
+    histories: dict[str, list[Contact]] = field(default_factory=dict)
+    since: datetime | None = None
+
+    def prefetch(self, conn: Connection, wanted: list[str]) -> None:
+        """Read the customers ``wanted`` and their histories (two statements for the run)."""
+        for row in conn.execute(_CUSTOMERS, {"ids": wanted}):
+            self.refs[row.customer_id] = (row.customer_id, row.region_code, row.row, row.row_seq)
+        if not self.refs:
+            return
+        self.since = utcnow() - timedelta(days=HISTORY_DAYS)
+        self.histories = {customer_id: [] for customer_id in self.refs}
+        params = {"ids": sorted(self.refs), "since": self.since}
+        for row in conn.execute(_HISTORIES, params):
+            contact = from_row({**row.row, "server_seq": row.server_seq}, Contact)
+            self.histories[row.customer_id].append(contact)
+
+    def customer(self, conn: Connection, principal: Principal, customer_id: str) -> Any:
+        """:func:`find_customer`, from the prefetched rows when there."""
+        found = self.refs.get(customer_id)
+        if found is None:
+            return find_customer(conn, principal, customer_id)
+        kept, region, row, row_seq = found
+        return CustomerRef(kept, region, row, row_seq, _visible(conn, principal, kept, region))
+
+    def history(self, conn: Connection, customer_id: str, since: datetime) -> list[Contact]:
+        """:func:`history_of`, from the prefetched rows when there."""
+        stored = self.histories.get(customer_id)
+        if stored is None or self.since is None or since < self.since:
+            return history_of(conn, customer_id, since)
+        return [c for c in stored if c.started_at >= since]
 
 
-async def _in_txn(state: AppState, op: Op) -> Any:
-    """Run ``op(conn, changes)`` in the next write group (:mod:`agentdesk_sync.writer`).
+def _visible(conn: Connection, principal: Principal, customer_id: str, region: str) -> bool:
+    """Whether ``principal`` may see the customer (as :func:`find_customer` judges it)."""
+    if principal.uses_portfolio:
+        params = {"uid": principal.user_id, "cid": customer_id}
+        return conn.execute(_IN_PORTFOLIO, params).first() is not None
+    return principal.sees_all or region in principal.regions
 
-    Claim requests that follow each other in the group share one savepoint and one change-log
-    append (:func:`_apply`); each sees the claims as the ones before it left them. Answered
-    after the group's commit, when its changes are announced.
+
+_CUSTOMERS = select(
+    m.Customer.customer_id, m.Customer.region_code, m.Customer.row, m.Customer.row_seq
+).where(m.Customer.customer_id.in_(bindparam("ids", expanding=True)))
+_HISTORIES = (
+    select(m.Contact.customer_id, m.Contact.row, m.Contact.server_seq)
+    .where(
+        m.Contact.customer_id.in_(bindparam("ids", expanding=True)),
+        m.Contact.started_at >= bindparam("since"),
+    )
+    .order_by(m.Contact.started_at)
+)
+_IN_PORTFOLIO = select(m.Portfolio.customer_id).where(
+    m.Portfolio.user_id == bindparam("uid"), m.Portfolio.customer_id == bindparam("cid")
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _Op:
+    """One claim request: ``work(conn, run)``; ``customer`` is the id an acquire asks for."""
+
+    work: Callable[[Connection, _Run], Any]
+    customer: str | None = None
+
+
+async def _in_txn(state: AppState, op: _Op) -> Any:
+    """Run ``op`` in the next write group (:mod:`agentdesk_sync.writer`).
+
+    Claim requests that follow each other in the group share one savepoint, one read of the
+    acquired customers and their histories, and one change-log append (:func:`_apply`); each
+    sees the claims as the ones before it left them. Answered after the group's commit, when
+    its changes are announced.
     """
     return await state.writer.submit_merged(state, "claim", _apply, op)
 
 
-def _apply(conn: Connection, ops: list[Op]) -> list[Any]:
+def _apply(conn: Connection, ops: list[_Op]) -> list[Any]:
     """Claim requests one after the other, then their changes, numbered in that order.
 
     An :class:`ApiError` (403, 404, 409, …) is raised by a request before it wrote anything,
     so it becomes that request's answer and the others go on.
     """
-    changes: list[ChangeRow] = []
+    run = _Run()
+    wanted = sorted({op.customer for op in ops if op.customer})
+    if len(wanted) > 1:
+        run.prefetch(conn, wanted)
     answers: list[Any] = []
     for op in ops:
         try:
-            answers.append(op(conn, changes))
+            answers.append(op.work(conn, run))
         except ApiError as exc:
             answers.append(exc)
-    publish_sync(conn, changes)
+    publish_sync(conn, run.changes)
     return answers
 
 
@@ -225,9 +297,10 @@ def _policy_check(
     channel: Channel,
     purpose: str,
     now: datetime,
+    run: _Run,
 ) -> Budget | None:
     rules = rules_now(conn, state)
-    history = history_of(conn, ref.customer_id, now - timedelta(days=HISTORY_DAYS))
+    history = run.history(conn, ref.customer_id, now - timedelta(days=HISTORY_DAYS))
     decision = evaluate(
         attributes_of(ref.row), channel, None, history, (), rules, now, user_id=principal.user_id
     )
@@ -291,14 +364,14 @@ async def acquire(state: AppState, principal: Principal, req: ClaimRequest) -> G
     channel, ttl = _channel(req.channel), _ttl(req.ttl_s, req.purpose)
     purpose = req.purpose[:32]
 
-    def work(conn: Connection, changes: list[ChangeRow]) -> Granted:
-        ref = find_customer(conn, principal, req.customer_id)
+    def work(conn: Connection, run: _Run) -> Granted:
+        ref = run.customer(conn, principal, req.customer_id)
         if ref is None:
             raise not_found(req.customer_id)
         if not ref.in_scope:
             raise forbidden(customer_id=req.customer_id)
         now = utcnow()
-        budget = _policy_check(conn, state, principal, ref, channel, req.purpose, now)
+        budget = _policy_check(conn, state, principal, ref, channel, req.purpose, now, run)
         if req.purpose in LONG_PURPOSES:
             _check_quota(conn, principal, ref.customer_id, now)
         new_id = str(uuid.uuid4())
@@ -319,7 +392,7 @@ async def acquire(state: AppState, principal: Principal, req: ClaimRequest) -> G
             row.claim_id, ref.customer_id, principal.user_id, principal.name,
             channel.value, purpose, row.fence, until, row.acquired_at,
         )  # fmt: skip
-        changes.append(_put(view, ref.region_code))
+        run.changes.append(_put(view, ref.region_code))
         resp = ClaimResponse(
             claim_id=row.claim_id,
             fence=row.fence,
@@ -329,7 +402,7 @@ async def acquire(state: AppState, principal: Principal, req: ClaimRequest) -> G
         )
         return Granted(resp, created=row.claim_id == new_id)
 
-    granted: Granted = await _in_txn(state, work)
+    granted: Granted = await _in_txn(state, _Op(work, req.customer_id))
     return granted
 
 
@@ -360,7 +433,7 @@ async def renew(state: AppState, principal: Principal, claim_id: str, ttl_s: int
     _require_contacting(principal)
     _ttl(ttl_s, "")  # 422 before anything else
 
-    def work(conn: Connection, changes: list[ChangeRow]) -> ClaimResponse:
+    def work(conn: Connection, run: _Run) -> ClaimResponse:
         now = utcnow()
         purpose = ""
         if ttl_s > MAX_TTL_S:  # only then does the purpose change the cap
@@ -377,7 +450,7 @@ async def renew(state: AppState, principal: Principal, claim_id: str, ttl_s: int
             claim_id, row.customer_id, principal.user_id, principal.name,
             row.channel, row.purpose, row.fence, until, row.acquired_at,
         )  # fmt: skip
-        changes.append(_put(view, row.region or ""))
+        run.changes.append(_put(view, row.region or ""))
         return ClaimResponse(
             claim_id=claim_id,
             fence=row.fence,
@@ -385,7 +458,7 @@ async def renew(state: AppState, principal: Principal, claim_id: str, ttl_s: int
             server_now=iso(now) or "",
         )
 
-    response: ClaimResponse = await _in_txn(state, work)
+    response: ClaimResponse = await _in_txn(state, _Op(work))
     return response
 
 
@@ -397,13 +470,13 @@ async def release(state: AppState, principal: Principal, claim_id: str) -> None:
     """
     _require_contacting(principal)
 
-    def work(conn: Connection, changes: list[ChangeRow]) -> None:
+    def work(conn: Connection, run: _Run) -> None:
         params = {"p_claim": claim_id, "p_holder": principal.user_id, "p_now": utcnow()}
         row = conn.execute(_RELEASE, params).first()
         if row is None:
             return
-        changes.append(
+        run.changes.append(
             ChangeRow("claim", row.customer_id, "remove", None, row.region, row.customer_id)
         )
 
-    await _in_txn(state, work)
+    await _in_txn(state, _Op(work))

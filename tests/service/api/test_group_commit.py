@@ -180,3 +180,40 @@ def test_the_change_feed_of_a_group_follows_arrival_order(state: AppState, store
     assert seqs == sorted(seqs)
     assert answers[0].results[0].server_seq == seqs[0]
     assert answers[2].results[0].server_seq == seqs[2]
+
+
+def test_claims_of_several_customers_in_one_group_are_each_judged_as_alone(
+    state: AppState,
+) -> None:
+    earlier = [contact("C00000001", started=day_time(3))]  # one of the 7-day cap's two
+    assert _statuses(_together(ledger.push(state, _agent("cc1"), _request(*earlier)))[0])[0] == (
+        "applied"
+    )
+    store = Principal("st1", "st1", Role.STORE, Role.STORE.channels, ("310100",))
+
+    def ask(customer: str) -> ClaimRequest:
+        return ClaimRequest(customer_id=customer, channel="inbound_call", ttl_s=600)
+
+    answers = _together(
+        claims.acquire(state, _agent("cc1"), ask("C00000001")),
+        claims.acquire(state, store, ask("C00000002")),
+        claims.acquire(state, store, ask("C00000003")),
+        claims.acquire(state, _agent("cc2"), ask("C00000001")),
+        claims.acquire(state, _agent("cc1"), ask("C09999999")),
+    )
+    assert state.writer.largest == 5
+    first, outside, own, taken, unknown = answers
+    assert isinstance(first, claims.Granted)
+    assert first.response.budget is not None
+    assert first.response.budget.used == 1
+    assert isinstance(outside, ApiError)
+    assert outside.code == "forbidden"
+    assert isinstance(own, claims.Granted)
+    assert isinstance(taken, ApiError)
+    assert taken.code == "claimed"
+    assert isinstance(unknown, ApiError)
+    assert unknown.code == "not_found"
+    (released,) = _together(claims.release(state, _agent("cc1"), first.response.claim_id))
+    assert released is None
+    (alone,) = _together(claims.acquire(state, _agent("cc1"), ask("C00000001")))
+    assert alone.response.budget == first.response.budget
