@@ -8,6 +8,7 @@ after the view announced its result.
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -114,7 +115,7 @@ def time_open_painted(ctx: Ctx, cache: Client, ids: list[str]) -> Stat:
 
 
 def time_list_first_screen(ctx: Ctx, cache: Client, n: int) -> Stat:
-    """A list of every customer (query ``1``, exact count) in the search list, first screen.
+    """A list of every customer (query ``1``) in the search list: query → first screen painted.
 
     The app caps its result count at "1000+"; here the product's ``SearchService`` runs with
     ``count_cap=None`` so that the windowed model really holds every customer.
@@ -127,17 +128,24 @@ def time_list_first_screen(ctx: Ctx, cache: Client, n: int) -> Stat:
         search=SearchService(cache.services.db, session.role, count_cap=None),  # type: ignore[arg-type]
     )
     panel = _search_panel(ctx, cache, services)
-    totals: list[int] = []
 
     def one(_: int) -> None:
-        (page,) = wait_signal(panel.sig_results, lambda: panel.run_query("1"))
-        totals.append(int(page.total))
+        wait_signal(panel.sig_results, lambda: panel.run_query("1"))
         panel.grab()
 
     try:
         stat = repeat(one, n, warmup=2)
+        ctx.cache["p6-rows"], ctx.cache["p6-count-s"] = _full_list(panel)
     finally:
         panel.close()
         panel.deleteLater()
-    ctx.cache["p6-rows"] = max(totals) if totals else 0
     return stat
+
+
+def _full_list(panel: Any) -> tuple[int, float]:
+    """Rows of the list once its count has arrived, and seconds from the query to that."""
+    start = time.perf_counter()
+    (page,) = wait_signal(panel.sig_results, lambda: panel.run_query("1"))
+    if not page.counted:  # the first screen came first; the list grows when the count arrives
+        wait_signal(panel.model.rowsInserted, lambda: None, timeout_s=600)
+    return int(panel.model.rowCount()), time.perf_counter() - start
