@@ -2,12 +2,11 @@
 
 Building an index once over sorted data is much cheaper than updating it row by row, so the
 seed drops the ``ix_*`` indexes of the tables it fills and recreates them from their stored
-definitions at the end. On SQLite the loading connection also skips the journal, fsyncs and
-foreign-key checks (the seed only ever fills an empty store and its rows are consistent by
-construction; a seed that dies half-way leaves a store to delete anyway), takes a 1 GiB page
-cache and lets the index builds sort on two threads; WAL and the usual settings come back when
-the load ends. Without the journal every page is written once instead of twice (WAL, then the
-checkpoint).
+definitions at the end. On SQLite the loading connection also skips fsyncs and foreign-key
+checks (the seed only ever fills an empty store and its rows are consistent by construction),
+takes a 1 GiB page cache and lets the index builds sort on two threads; the usual settings come
+back when the load ends. The journal (WAL) stays: without it a failed statement cannot be rolled
+back and leaves a malformed file.
 """
 
 from __future__ import annotations
@@ -69,15 +68,13 @@ def bulk_mode(driver: Any, dialect: str) -> Iterator[None]:
     """
     indexes = _index_definitions(driver, dialect)
     if dialect == "sqlite":
-        _run(driver, ["PRAGMA journal_mode=OFF", "PRAGMA synchronous=OFF",
-                      "PRAGMA foreign_keys=OFF", "PRAGMA cache_size=-1048576",
-                      "PRAGMA threads=2"], dialect)  # fmt: skip
+        _run(driver, ["PRAGMA synchronous=OFF", "PRAGMA foreign_keys=OFF",
+                      "PRAGMA cache_size=-1048576", "PRAGMA threads=2"], dialect)  # fmt: skip
     _run(driver, [f"DROP INDEX IF EXISTS {name}" for name, _ in indexes], dialect)
     try:
         yield
     finally:
         _run(driver, [ddl for _, ddl in indexes], dialect)
         if dialect == "sqlite":
-            _run(driver, ["PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL",
-                          "PRAGMA foreign_keys=ON", "PRAGMA cache_size=-2000",
-                          "PRAGMA threads=0"], dialect)  # fmt: skip
+            _run(driver, ["PRAGMA synchronous=NORMAL", "PRAGMA foreign_keys=ON",
+                          "PRAGMA cache_size=-2000", "PRAGMA threads=0"], dialect)  # fmt: skip
