@@ -35,7 +35,7 @@ from agentdesk_sync.seed.bulk import bulk_mode
 from agentdesk_sync.seed.generator import catalog, chunk_count, generate_chunk
 from agentdesk_sync.seed.tables import COLUMNS, Tables, catalog_tables, chunk_tables, copy_text
 
-__all__ = ["SeedReport", "seed_database"]
+__all__ = ["GENERATOR_VERSION", "SeedReport", "seed_database"]
 
 Progress = Callable[[int, int], None]
 # per-table row counts, and the rows as tuples (SQLite) or COPY text (PostgreSQL)
@@ -43,7 +43,7 @@ Encoded = tuple[dict[str, int], Any]
 _SEED_KEY = "seed"
 _ANALYSIS_ROWS = 1000
 _JSON_COLUMNS = frozenset({"row"})  # bytes in the scratch databases, text in the store
-_GENERATOR_VERSION = 2  # 2: column-wise draws (numpy), other data than 1
+GENERATOR_VERSION = 2  # 2: column-wise draws (numpy), other data than 1
 
 
 @dataclass
@@ -211,7 +211,7 @@ def _load(
 
 def _record(engine: Engine, report: SeedReport) -> None:
     value = {"customers": report.customers, "seed": report.seed, "anchor": report.anchor,
-             "generator": _GENERATOR_VERSION}  # fmt: skip
+             "generator": GENERATOR_VERSION}  # fmt: skip
     with engine.begin() as conn:
         conn.execute(insert(Meta).values(key=_SEED_KEY, value=orjson.dumps(value).decode()))
         if engine.dialect.name == "sqlite":
