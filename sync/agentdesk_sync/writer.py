@@ -17,8 +17,9 @@ of its own. The writer takes everything that is waiting (in arrival order, at mo
 
 If the group's transaction itself fails (the commit, a lost connection) nothing of it was
 written and every request of the group gets that error. Change numbers still come from the
-sequencer row (docs/sync.md): the group holds its lock from its first change to its commit, so
-sequence order stays commit order across groups and across service processes.
+sequencer row (docs/sync.md): the group holds its lock to its commit, so sequence order stays
+commit order across groups and across service processes. On PostgreSQL a group takes that lock
+first, before any row it writes, so groups of several processes queue instead of deadlocking.
 
 Why: with one transaction per request, 50 concurrent writers queue on the sequencer row lock
 while each lock holder also waits for the GIL, a pool connection and a worker thread, and every
@@ -50,6 +51,7 @@ __all__ = ["MAX_GROUP", "MAX_MERGED", "GroupWriter", "unique_clash"]
 
 _LOG = logging.getLogger(__name__)
 MAX_GROUP = 256
+_LOCK_SEQUENCER = "SELECT value FROM sequencer WHERE name = 'change' FOR UPDATE"
 MAX_MERGED = 2000  # items of merged requests that share one pass (a long pass delays the group)
 Work = Callable[[Connection], Any]
 Merge = Callable[[Connection, list[Any]], list[Any]]
@@ -169,6 +171,11 @@ class GroupWriter:
 def _apply(state: AppState, jobs: list[_Job], events: Events) -> None:
     """One group: one transaction, a savepoint per job (or run of merged jobs), one commit."""
     with item_txn(state, events) as conn:
+        if not state.is_sqlite:
+            # the sequencer row first, before any customer or claim row: groups of several
+            # service processes then queue here instead of deadlocking (one holds the sequencer
+            # and waits for a row the other locked before it asked for the sequencer)
+            conn.exec_driver_sql(_LOCK_SEQUENCER)
         i = 0
         while i < len(jobs):
             first, end = jobs[i], i + 1

@@ -5,7 +5,7 @@ the end of its savepoint in the service's group commit, see :mod:`agentdesk_sync
 
 1. ``UPDATE sequencer SET value = value + n WHERE name = 'change' RETURNING value`` reserves
    ``n`` numbers. On PostgreSQL the row lock it takes is held until the transaction commits (a
-   write group keeps it from its first change to its ``COMMIT``), so another writer waits there
+   write group takes it first and keeps it to its ``COMMIT``), so another writer waits there
    and gets larger numbers only after the first one committed: sequence order equals commit
    order. On SQLite the single writer lock gives the same guarantee.
 2. The ``change_log`` rows are inserted with those numbers (PostgreSQL ``COPY`` for big batches).
