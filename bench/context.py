@@ -110,10 +110,18 @@ class Ctx:
         root.mkdir(exist_ok=True)
         return root
 
-    def data_dir(self, customers: int | None = None) -> Path:
-        """The cached data folder of one data set size: ``.bench-data/<seed>-<size>``."""
-        folder = self.data_root / f"{self.seed}-{customers or self.customers}"
-        folder.mkdir(exist_ok=True)
+    def data_dir(self, customers: int | None = None, *, create: bool = True) -> Path:
+        """The cached data folder of one data set size: ``.bench-data/<seed>-<size>-g<version>``.
+
+        The generator's version is part of the name: data seeded by an older generator is not
+        what a fresh clone would measure, so it is seeded again (delete old folders by hand).
+        """
+        from agentdesk_sync.seed.loader import GENERATOR_VERSION
+
+        size = customers or self.customers
+        folder = self.data_root / f"{self.seed}-{size}-g{GENERATOR_VERSION}"
+        if create:
+            folder.mkdir(exist_ok=True)
         return folder
 
     @cached_property

@@ -1,6 +1,6 @@
 """The product data set: seeded once with the project's generator, then cached and reused.
 
-``.bench-data/<seed>-<size>/`` holds:
+``.bench-data/<seed>-<size>-g<generator version>/`` holds:
 
 * ``central.db``: ``agentdesk-sync seed --customers N --seed S`` into the embedded SQLite store,
   plus the benchmark users (``create-user``); ``central.json`` records how long seeding took;

@@ -1,9 +1,10 @@
 """The service on PostgreSQL: a throwaway cluster (fsync on) over a seeded, cached data folder.
 
-The first run of a size seeds a cluster kept under ``.bench-data/<seed>-<size>/pgdata`` with
-``agentdesk-sync seed --db postgresql+psycopg://…`` and the benchmark users, then stops it. Every
-run copies that folder into a temp folder, starts a throwaway cluster on it (random port) and
-deletes it at the end, so runs never see each other's writes.
+The first run of a size seeds a cluster kept under
+``.bench-data/<seed>-<size>-g<version>/pgdata`` with ``agentdesk-sync seed --db
+postgresql+psycopg://…`` and the benchmark users, then stops it. Every run copies that folder into
+a temp folder, starts a throwaway cluster on it (random port) and deletes it at the end, so runs
+never see each other's writes.
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ def pg_template(ctx: Ctx, size: int) -> Path:
 
 
 def _complete(ctx: Ctx, size: int) -> bool:
-    info = ctx.data_root / f"{ctx.seed}-{size}" / "pg.json"
+    info = ctx.data_dir(size, create=False) / "pg.json"
     return info.exists() and bool(json.loads(info.read_text()).get("complete"))
 
 

@@ -31,7 +31,7 @@ def _sizes(ctx: Ctx) -> tuple[list[int], list[int]]:
 
 
 def _prepared(ctx: Ctx, size: int) -> bool:
-    info = ctx.data_root / f"{ctx.seed}-{size}" / "client.json"
+    info = ctx.data_dir(size, create=False) / "client.json"
     return info.exists() and bool(json.loads(info.read_text()).get("complete"))
 
 
