@@ -8,7 +8,9 @@ interrupted in bulk mode gets its indexes back when the snapshot finishes.
 Snapshot pages are committed in groups (docs/sync.md, first sync): a transaction stays open
 over up to :data:`SNAPSHOT_GROUP_PAGES` pages or :data:`SNAPSHOT_GROUP_SECONDS`, each page
 storing its own cursor in it. Any other call of the store commits the open group first, and
-so does :meth:`CacheSyncStore.flush` (the engine calls it whenever a pull ends, however it ends).
+so does :meth:`CacheSyncStore.flush` (the engine calls it before it waits for a page that is
+still downloading, and whenever a pull ends, however it ends): the group never holds the write
+lock while the engine waits on the network.
 """
 
 from __future__ import annotations
@@ -32,8 +34,9 @@ from agentdesk.sync.crashpoints import CrashHook, crash_hook_from_env
 __all__ = ["SNAPSHOT_GROUP_PAGES", "SNAPSHOT_GROUP_SECONDS", "CacheSyncStore"]
 
 SNAPSHOT_GROUP_PAGES = 16
-# How long a snapshot keeps the write lock at most (plus one page): an outcome saved meanwhile
-# waits for the commit (well within the writer's 5 s busy timeout), and only during a snapshot.
+# How long a snapshot keeps the write lock at most (plus applying one page; never while waiting
+# on the network): an outcome saved meanwhile waits for the commit (well within the writer's 5 s
+# busy timeout), and only during a snapshot.
 SNAPSHOT_GROUP_SECONDS = 2.0
 
 

@@ -3,12 +3,15 @@
 1. Push the outbox in ``client_seq`` order, ≤ 500 items / 256 KB per request; items are marked in
    flight first and recorded per item after the answer; the push stops at the first ``retry``.
 2. Pull until the feed is ``up_to_date`` and this device's write checkpoint has been seen; every
-   page is applied in one store transaction together with its cursor, so a crash re-downloads at
-   most one page (the snapshot resumes from the persisted cursor; its pages are committed a few
-   at a time, see docs/sync.md). While a page that is not the
-   last is being applied, the next one is already downloading on a worker thread (its cursor
-   came with the page); nothing is applied out of order and the stored cursor is always that of
-   the last applied page.
+   page is applied together with its cursor. A delta page is one store transaction, so a crash
+   re-downloads at most that page; snapshot pages are committed in groups (docs/sync.md), so a
+   crash mid-snapshot re-downloads at most one group (it resumes from the last committed
+   cursor). While a page that is not the last is being applied, the next one is already
+   downloading on a worker thread (its cursor came with the page); nothing is applied out of
+   order and the stored cursor is always that of the last applied page. The engine never waits
+   on the network with a group open: it commits the group first (:meth:`SyncStore.flush`)
+   whenever the next page is not downloaded yet, and before it waits for a download it drops
+   (cancel, error), so an outcome saved meanwhile never finds the cache busy.
 3. On ``reset_required``: push the outbox first, then drop the cache and re-snapshot. The outbox
    is never touched by a reset.
 """
@@ -155,37 +158,45 @@ class SyncEngine:
         return False
 
     def _pull(self, report: SyncReport, cancel: threading.Event | None) -> None:
-        try:
-            self._pull_pages(report, cancel)
-        finally:  # snapshot pages applied in a still open transaction are committed now
-            self.store.flush()
-
-    def _pull_pages(self, report: SyncReport, cancel: threading.Event | None) -> None:
         cursor = self.store.sync_cursor()
-        seen, extra = 0, 0
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sync-pull") as pool:
-            ahead: Future[tuple[RawPullPage, PreparedChanges]] | None = None
-            while True:
-                if cancel is not None and cancel.is_set():
-                    report.cancelled = True
-                    return  # a page downloading ahead is dropped (the pool waits for it)
-                if ahead is not None:
-                    page, prepared = ahead.result()
-                else:
-                    page = self._pull_page(cursor)
-                    prepared = prepare_changes(page.changes)
-                ahead = None
-                if not page.up_to_date:  # more to come: download it while this page is applied
-                    ahead = pool.submit(self._pull_ahead, page.cursor)
-                self._apply_page(page, prepared)
-                report.pulled += len(page.changes)
-                report.pages += 1
-                seen = max([seen, *(change.seq for change in page.changes)])
-                cursor = page.cursor
-                if page.up_to_date:
-                    if seen >= report.write_checkpoint or extra >= _EXTRA_PULLS:
-                        return
-                    extra += 1
+            try:
+                self._pull_loop(report, cancel, cursor, pool)
+            finally:  # however the pull ends, the open group is committed before the pool
+                self.store.flush()  # waits for a page still downloading ahead
+
+    def _pull_loop(
+        self,
+        report: SyncReport,
+        cancel: threading.Event | None,
+        cursor: str,
+        pool: ThreadPoolExecutor,
+    ) -> None:
+        seen, extra = 0, 0
+        ahead: Future[tuple[RawPullPage, PreparedChanges]] | None = None
+        while True:
+            if cancel is not None and cancel.is_set():
+                report.cancelled = True
+                return  # a page downloading ahead is dropped (the pool waits for it)
+            if ahead is not None:
+                if not ahead.done():  # never keep the write lock while waiting on the network
+                    self.store.flush()
+                page, prepared = ahead.result()
+            else:
+                page = self._pull_page(cursor)
+                prepared = prepare_changes(page.changes)
+            ahead = None
+            if not page.up_to_date:  # more to come: download it while this page is applied
+                ahead = pool.submit(self._pull_ahead, page.cursor)
+            self._apply_page(page, prepared)
+            report.pulled += len(page.changes)
+            report.pages += 1
+            seen = max([seen, *(change.seq for change in page.changes)])
+            cursor = page.cursor
+            if page.up_to_date:
+                if seen >= report.write_checkpoint or extra >= _EXTRA_PULLS:
+                    return
+                extra += 1
 
     def _pull_page(self, cursor: str) -> RawPullPage:
         """One page; a read timeout halves the page size for the next try (a slow link or a

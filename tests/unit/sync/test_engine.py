@@ -347,3 +347,51 @@ def test_after_a_first_sync_in_groups_search_finds_phone_id_and_one_chinese_char
         assert [h.customer_id for h in search(conn, "2345")] == ["C00000003"]
         assert [h.customer_id for h in search(conn, "王")] == ["C00000003"]
         assert [h.customer_id for h in search(conn, "C00000001")] == ["C00000001"]
+
+
+class _SlowLinkService(FakeService):
+    """Holds back the pull of one cursor until released: a page still on its way."""
+
+    def __init__(self, held: str) -> None:
+        super().__init__()
+        self.held = held
+        self.asked = threading.Event()
+        self.release = threading.Event()
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        if request.url.params.get("cursor") == self.held:
+            self.asked.set()
+            self.release.wait(60)
+        return super().__call__(request)
+
+
+@pytest.mark.parametrize("cancelled", [False, True], ids=["waiting", "cancelled"])
+def test_an_outcome_saved_while_a_snapshot_page_is_still_downloading_is_kept(
+    db: CacheDB, cancelled: bool
+) -> None:
+    service = _SlowLinkService(held="s1")  # page 2 is asked for ahead while page 1 is applied
+    service.pages = _snapshot_pages()
+    cancel = threading.Event()
+    in_page = threading.Event()
+
+    def inside_first_page(point: str) -> None:
+        in_page.set()  # the group's transaction is open now
+        if cancelled:
+            cancel.set()
+
+    api = ApiClient("http://svc", token="t", transport=httpx.MockTransport(service))
+    engine = SyncEngine(CacheSyncStore(db, crash_hook=inside_first_page), api, "dev-1")
+    reports: list[Any] = []
+    worker = threading.Thread(target=lambda: reports.append(engine.run_once(cancel)))
+    worker.start()
+    try:
+        assert in_page.wait(60)
+        assert service.asked.wait(60)
+        item = _record(db, "saved while the snapshot waits on the network")  # no "busy"
+    finally:
+        service.release.set()
+        worker.join(60)
+    assert _state(db, item) == "pending"
+    assert reports[0].cancelled is cancelled
+    expected = ["C00000001"] if cancelled else ["C00000001", "C00000002", "C00000003"]
+    assert _customers(db) == expected
