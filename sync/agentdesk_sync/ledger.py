@@ -50,6 +50,7 @@ import psycopg
 from sqlalchemy import (
     Connection,
 )
+from sqlalchemy.exc import DBAPIError
 
 from agentdesk.domain import (
     Channel,
@@ -221,10 +222,17 @@ async def push(state: AppState, principal: Principal, request: PushRequest) -> P
             _LOG.warning("push batch: unique-key clash twice, asking for retry: %s", exc)
         elif is_transient_db_error(exc) or _transient_driver_error(exc):
             _LOG.warning("push batch: database error, asking for retry: %s", exc)
+        elif _database_error(exc):  # not a passing fault, but nothing was stored (docs/sync.md)
+            _LOG.error("push batch: database fault, asking for retry: %s", exc, exc_info=exc)
         else:
             raise
         return PushResponse(results=[retry(i.id) for i in request.items], write_checkpoint=0)
     return response
+
+
+def _database_error(exc: BaseException) -> bool:
+    """Any error of the database (through SQLAlchemy or a driver directly)."""
+    return isinstance(exc, (DBAPIError, sqlite3.Error, psycopg.Error))
 
 
 def _transient_driver_error(exc: BaseException) -> bool:

@@ -43,6 +43,7 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from agentdesk_sync.api.items import Events, item_txn
+from agentdesk_sync.db.changes import lock_sequencer
 
 if TYPE_CHECKING:
     from agentdesk_sync.deps import AppState
@@ -51,7 +52,6 @@ __all__ = ["MAX_GROUP", "MAX_MERGED", "GroupWriter", "unique_clash"]
 
 _LOG = logging.getLogger(__name__)
 MAX_GROUP = 256
-_LOCK_SEQUENCER = "SELECT value FROM sequencer WHERE name = 'change' FOR UPDATE"
 MAX_MERGED = 2000  # items of merged requests that share one pass (a long pass delays the group)
 Work = Callable[[Connection], Any]
 Merge = Callable[[Connection, list[Any]], list[Any]]
@@ -120,8 +120,9 @@ class GroupWriter:
         in one savepoint, and returns one answer per ``arg``, in order (an exception as an
         answer is raised to that request alone).
 
-        ``merge`` must give each request the answer it would get alone, in this order. A
-        database error in it is every merged request's error. ``size`` (the request's item
+        ``merge`` must give each request the answer it would get alone, in this order. After a
+        database error in it (that left the transaction usable) its requests run again one per
+        savepoint, so only the culprit gets the error. ``size`` (the request's item
         count) bounds a pass: requests of more than :data:`MAX_MERGED` items together are
         split into several passes.
         """
@@ -171,11 +172,10 @@ class GroupWriter:
 def _apply(state: AppState, jobs: list[_Job], events: Events) -> None:
     """One group: one transaction, a savepoint per job (or run of merged jobs), one commit."""
     with item_txn(state, events) as conn:
-        if not state.is_sqlite:
-            # the sequencer row first, before any customer or claim row: groups of several
-            # service processes then queue here instead of deadlocking (one holds the sequencer
-            # and waits for a row the other locked before it asked for the sequencer)
-            conn.exec_driver_sql(_LOCK_SEQUENCER)
+        # the sequencer row first (PostgreSQL), before any customer or claim row: groups of
+        # several service processes then queue here instead of deadlocking (one holds the
+        # sequencer and waits for a row the other locked before it asked for the sequencer)
+        lock_sequencer(conn)
         i = 0
         while i < len(jobs):
             first, end = jobs[i], i + 1
@@ -191,7 +191,11 @@ def _apply(state: AppState, jobs: list[_Job], events: Events) -> None:
 
 
 def _run(state: AppState, conn: Connection, jobs: list[_Job]) -> None:
-    """One job, or a run of merged ones, in a savepoint of the group's transaction."""
+    """One job, or a run of merged ones, in a savepoint of the group's transaction.
+
+    When a merged pass fails with a database error that left the transaction usable, its
+    requests run again one per savepoint, so only the request that caused it gets the error.
+    """
     first = jobs[0]
     for attempt in range(2):
         try:
@@ -205,22 +209,44 @@ def _run(state: AppState, conn: Connection, jobs: list[_Job]) -> None:
                 job.value, job.ok = value, not isinstance(value, Exception)
             return
         except Exception as exc:
-            if _broken(conn, exc):
+            if _broken(state, conn, exc):
                 raise  # the group's transaction cannot go on: every job gets this error
             if first.rerun_on_clash and not attempt and unique_clash(exc):
                 _LOG.info("write group: unique-key clash, running the request again: %s", exc)
                 continue
+            if len(jobs) > 1:
+                _LOG.info("write group: merged pass failed, one request at a time: %s", exc)
+                for job in jobs:
+                    _run(state, conn, [job])
+                return
             for job in jobs:
                 job.value, job.ok = exc, False
             return
 
 
-def _broken(conn: Connection, exc: Exception) -> bool:
-    """Whether a database error left the group's transaction unusable (a lost connection)."""
+def _broken(state: AppState, conn: Connection, exc: Exception) -> bool:
+    """Whether a database error left the group's transaction unusable.
+
+    A lost connection, or (SQLite) a transaction the engine rolled back as a whole: after
+    ``SQLITE_FULL``, ``SQLITE_IOERR`` or ``SQLITE_NOMEM`` SQLite may end the transaction while
+    the connection still answers, and the next savepoint would silently open a new one, so the
+    requests before the failure, already run, would be answered but never stored. On
+    PostgreSQL the same holds for a transaction that is no longer open (or is aborted).
+    """
     if not isinstance(exc, (DBAPIError, sqlite3.Error, psycopg.Error)):
         return False
     if conn.invalidated or conn.closed:
         return True
+    try:
+        driver: Any = conn.connection.driver_connection
+    except Exception:
+        return True
+    if driver is None:
+        return True
+    if state.is_sqlite:
+        return not driver.in_transaction
+    if driver.info.transaction_status != psycopg.pq.TransactionStatus.INTRANS:
+        return True  # ended (the next statement would silently open a new one) or failed
     try:
         conn.exec_driver_sql("SELECT 1")
     except Exception:

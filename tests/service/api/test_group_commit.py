@@ -10,13 +10,15 @@ change feed numbers follow arrival order, and one failing request does not sink 
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import Awaitable, Iterator
 from typing import Any
 
 import msgspec
+import psycopg
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Connection, Engine, func, select, text
 
 from agentdesk.domain import Role
 from agentdesk.protocol import ClaimRequest, PushRequest, PushResponse
@@ -217,3 +219,95 @@ def test_claims_of_several_customers_in_one_group_are_each_judged_as_alone(
     assert released is None
     (alone,) = _together(claims.acquire(state, _agent("cc1"), ask("C00000001")))
     assert alone.response.budget == first.response.budget
+
+
+def _stored_contacts(engine: Engine) -> list[str]:
+    with engine.connect() as conn:
+        return list(conn.execute(select(m.Contact.contact_id).order_by("contact_id")).scalars())
+
+
+def _lose_the_transaction(conn: Connection) -> None:
+    """Imitate SQLITE_FULL (or a lost transaction on PostgreSQL): the driver rolls back the
+    WHOLE transaction, the connection still answers, and the statement fails."""
+    driver: Any = conn.connection.driver_connection
+    driver.execute("ROLLBACK")
+    if conn.dialect.name == "sqlite":
+        raise sqlite3.OperationalError("database or disk is full")
+    raise psycopg.OperationalError("the transaction was lost")
+
+
+def test_a_request_that_loses_the_whole_transaction_fails_the_whole_group(
+    state: AppState, sync_engine: Engine
+) -> None:
+    first = contact("C00000001", started=day_time(2))
+    last = contact("C00000002", started=day_time(2))
+    answers = _together(
+        ledger.push(state, _agent("cc1"), _request(first)),
+        state.writer.submit(state, _lose_the_transaction),
+        ledger.push(state, _agent("cc1"), _request(last, device="dev-2")),
+    )
+    assert state.writer.largest == 3
+    stored = _stored_contacts(sync_engine)
+    for item, answer in ((first, answers[0]), (last, answers[2])):
+        # nothing is answered "applied" that was not stored
+        assert _statuses(answer) == (["applied"] if item["id"] in stored else ["retry"])
+    assert stored == []  # the group's transaction was lost: none of it is stored
+    assert isinstance(answers[1], Exception)
+    again = _together(
+        ledger.push(state, _agent("cc1"), _request(first)),
+        ledger.push(state, _agent("cc1"), _request(last, device="dev-2")),
+    )
+    assert [_statuses(a) for a in again] == [["applied"], ["applied"]]
+    assert _stored_contacts(sync_engine) == sorted([first["id"], last["id"]])
+
+
+def _poison_for_good(engine: Engine, contact_id: str) -> None:
+    """Make inserting ``contact_id`` fail with an error a retry does not cure."""
+    with engine.begin() as conn:
+        if engine.dialect.name == "sqlite":
+            conn.execute(
+                text(
+                    "CREATE TRIGGER poison BEFORE INSERT ON contact"
+                    f" WHEN NEW.contact_id = '{contact_id}'"
+                    " BEGIN SELECT RAISE(ABORT, 'poisoned'); END"
+                )
+            )
+            return
+        conn.execute(
+            text(
+                "CREATE FUNCTION poison() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+                f" IF NEW.contact_id = '{contact_id}' THEN"
+                " RAISE EXCEPTION 'poisoned' USING ERRCODE = 'P0001'; END IF;"
+                " RETURN NEW; END $$"
+            )
+        )
+        conn.execute(
+            text(
+                "CREATE TRIGGER poison BEFORE INSERT ON contact"
+                " FOR EACH ROW EXECUTE FUNCTION poison()"
+            )
+        )
+
+
+def test_a_database_fault_in_a_merged_pass_fails_only_the_batch_that_caused_it(
+    state: AppState, sync_engine: Engine
+) -> None:
+    before = contact("C00000002", started=day_time(2))
+    poisoned = contact("C00000001", started=day_time(2))
+    after = contact("C00000002", started=day_time(6))
+    _poison_for_good(sync_engine, poisoned["id"])
+    try:
+        answers = _together(
+            ledger.push(state, _agent("cc1"), _request(before, device="dev-1")),
+            ledger.push(state, _agent("cc1"), _request(poisoned, device="dev-2")),
+            ledger.push(state, _agent("cc1"), _request(after, device="dev-3")),
+        )
+    finally:
+        _cure(sync_engine)
+    assert state.writer.largest == 3  # one group, the three batches one merged pass
+    # the culprit answers retry (docs/sync.md), not a server error; the others are stored
+    assert [_statuses(a) for a in answers[:2]] == [["applied"], ["retry"]]
+    assert _statuses(answers[2])[0] in ("applied", "applied_with_conflict")
+    assert _stored_contacts(sync_engine) == sorted([before["id"], after["id"]])
+    seqs = [answers[0].results[0].server_seq, answers[2].results[0].server_seq]
+    assert seqs == sorted(seqs)
