@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import delete, select, text, update
 from sqlalchemy.orm import Session
 
-from agentdesk_sync.db.changes import ChangeRow, append_changes
+from agentdesk_sync.db.changes import ChangeRow, append_changes, lock_sequencer
 from agentdesk_sync.db.engine import make_engine
 from agentdesk_sync.db.errors import DataInputError
 from agentdesk_sync.db.models import (
@@ -228,6 +228,9 @@ def merge_customers(url: str, keep: str, other: str) -> MergeReport:
     engine = make_engine(url)
     try:
         with Session(engine) as session:
+            # the sequencer first (PostgreSQL), as a write group does: locking customer and
+            # claim rows first could deadlock with a group that holds it and wants those rows
+            lock_sequencer(session.connection())
             merge = _Merge(session, _load(session, keep), _load(session, other))
             merge.move_simple(Holding, "holding", "holding_id")
             merge.move_usage()

@@ -32,7 +32,17 @@ from agentdesk_sync.db.models import (
     Offer,
 )
 
-__all__ = ["ChangeRow", "append_changes", "insert_log", "reserve_seqs", "sqlite_ts"]
+__all__ = [
+    "LOCK_SEQUENCER",
+    "ChangeRow",
+    "append_changes",
+    "insert_log",
+    "lock_sequencer",
+    "reserve_seqs",
+    "sqlite_ts",
+]
+
+LOCK_SEQUENCER = "SELECT value FROM sequencer WHERE name = 'change' FOR UPDATE"
 
 _COPY_THRESHOLD = 500
 _STAMP_ONE_BY_ONE = 64
@@ -66,6 +76,18 @@ class ChangeRow:
     row: dict[str, Any] | None = None
     region_code: str | None = None
     customer_id: str | None = None
+
+
+def lock_sequencer(conn: Connection) -> None:
+    """On PostgreSQL, take the sequencer row lock now (held until commit); SQLite: nothing.
+
+    Every writer that appends changes takes this lock FIRST, before any customer, claim or
+    campaign row: all of them then lock in one order (sequencer, then rows) and queue on the
+    sequencer instead of deadlocking with a write group that holds it and waits for their rows.
+    On SQLite the write transaction itself is exclusive, so there is nothing to order.
+    """
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(LOCK_SEQUENCER)
 
 
 def reserve_seqs(conn: Connection, count: int) -> list[int]:

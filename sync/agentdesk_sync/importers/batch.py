@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
-from agentdesk_sync.db.changes import ChangeRow, append_changes
+from agentdesk_sync.db.changes import ChangeRow, append_changes, lock_sequencer
 from agentdesk_sync.db.models import Base
 from agentdesk_sync.importers.fields import FieldError
 from agentdesk_sync.importers.kinds import KINDS, Prepared, key_of, prepare
@@ -111,6 +111,9 @@ def import_batch(
     session: Session, kind: str, records: list[Record], mapping: Mapping
 ) -> BatchResult:
     """Import ``records`` of ``kind`` in ``session`` (the caller commits or rolls back)."""
+    # the sequencer first (PostgreSQL), before any row this batch writes: the order write
+    # groups use, so an import and a group queue instead of deadlocking
+    lock_sequencer(session.connection())
     spec = KINDS[kind]
     table = _table(spec.table)
     existing = _existing(session, table, {key_of(kind, r.values, mapping) for r in records})
