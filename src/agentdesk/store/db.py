@@ -41,6 +41,7 @@ __all__ = [
     "BUSY_TIMEOUT_MS",
     "CHECKPOINT_AT_LATEST",
     "CHECKPOINT_EVERY",
+    "CLOSE_WAIT_S",
     "IDLE_S",
     "PREALLOCATE_AFTER_S",
     "PREALLOCATE_FROM",
@@ -57,6 +58,7 @@ IDLE_S = 0.2  # a pause between writes long enough to checkpoint in
 WAL_PREALLOCATE = 20 << 20  # bytes of WAL written once: CHECKPOINT_AT_LATEST outcomes fit
 PREALLOCATE_FROM = 64 << 20  # cache files smaller than this (tests, first start) are not
 PREALLOCATE_AFTER_S = 1.0  # ... in the first pause this long after the open (not at login)
+CLOSE_WAIT_S = 2.0  # how long close() waits for the last checkpoint (it is an optimisation)
 log = logging.getLogger(__name__)
 
 
@@ -122,7 +124,8 @@ class _Checkpointer:
     the next pause of :data:`IDLE_S` between writes, so that its writes to the cache file do not
     share the disk with a save's sync; after :data:`CHECKPOINT_AT_LATEST` writes without a pause
     it runs anyway. Started when a big cache opens (else on the first write), the thread first
-    preallocates the WAL.
+    preallocates the WAL (best effort). No error ends the thread: with the writer's
+    ``wal_autocheckpoint=0`` the WAL would then grow without bound.
     """
 
     def __init__(self, path: Path) -> None:
@@ -149,12 +152,14 @@ class _Checkpointer:
         if self._writes >= CHECKPOINT_EVERY:
             self._wake.set()
 
-    def stop(self) -> None:
-        """Run the checkpoint that is due, if any, and end the thread."""
+    def stop(self, wait_s: float) -> None:
+        """Run the checkpoint that is due, if any, and end the thread; wait for it at most
+        ``wait_s`` seconds (a daemon thread: one still checkpointing at exit is just cut
+        short, which leaves the WAL and the cache file consistent)."""
         self._stop = True
         self._wake.set()
         if self._thread is not None:
-            self._thread.join(timeout=30)
+            self._thread.join(timeout=wait_s)
 
     def _run(self) -> None:
         try:
@@ -164,8 +169,10 @@ class _Checkpointer:
             log.warning("no checkpoint connection; commits of the sync writer still checkpoint")
             return
         try:
-            self._preallocate(conn)
-            self.preallocated.set()
+            try:
+                self._preallocate(conn)
+            finally:
+                self.preallocated.set()
             while True:
                 if not self._stop:
                     self._wake.wait()
@@ -195,6 +202,10 @@ class _Checkpointer:
         meanwhile, and no save's sync has to flush these zeros), then the lock is let go.
         """
         wal = Path(f"{self._path}-wal")
+        pwrite = getattr(os, "pwrite", None)  # not on Windows: no preallocation there
+        datasync = getattr(os, "fdatasync", os.fsync)  # not on macOS or Windows
+        if pwrite is None:
+            return
         try:
             if self._path.stat().st_size < PREALLOCATE_FROM:
                 return
@@ -212,20 +223,20 @@ class _Checkpointer:
                         return
                     fd = os.open(wal, os.O_WRONLY)
                     try:
-                        os.pwrite(fd, bytes(min(1 << 20, WAL_PREALLOCATE - size)), size)
-                        os.fdatasync(fd)
+                        pwrite(fd, bytes(min(1 << 20, WAL_PREALLOCATE - size)), size)
+                        datasync(fd)
                     finally:
                         os.close(fd)
                 finally:
                     conn.execute("ROLLBACK")
-        except (OSError, sqlite3.Error):
+        except Exception:  # best effort: without it saves only grow the WAL file now and then
             log.debug("WAL not preallocated; commits may grow it", exc_info=True)
 
     def _checkpoint(self, conn: sqlite3.Connection) -> None:
         try:
             conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
             self.done += 1
-        except sqlite3.Error:
+        except Exception:  # the thread must go on: the next checkpoint retries
             log.debug("background checkpoint failed; the next one retries", exc_info=True)
 
 
@@ -340,17 +351,18 @@ class CacheDB:
                 conn.execute("ROLLBACK")
             self._readers.put(conn)
 
-    def checkpoint(self) -> None:
-        """Fold the WAL back into the main file (after a snapshot, or at exit)."""
-        with self.writer() as conn:
-            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-
     def close(self) -> None:
-        """Close every connection (idempotent)."""
+        """Close every connection (idempotent).
+
+        The checkpoint that is due runs first, but close waits for it at most
+        :data:`CLOSE_WAIT_S` seconds (it is called on the GUI thread at exit): the checkpoint
+        is an optimisation, every commit is already durable in the WAL, and the next open or
+        checkpoint folds whatever is left into the cache file.
+        """
         if self._closed:
             return
         self._closed = True
-        self._checkpointer.stop()
+        self._checkpointer.stop(CLOSE_WAIT_S)
         self._set_clean(True)
         for conn in [self._writer, self._sync, *self._all_readers]:
             conn.close()

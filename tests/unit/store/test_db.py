@@ -38,8 +38,11 @@ def test_writer_is_wal_and_full_readers_are_read_only(db: CacheDB) -> None:
         r.execute("DELETE FROM outbox")
 
 
-def test_saves_never_checkpoint_the_wal_a_background_thread_does(tmp_path: Path) -> None:
+def test_saves_never_checkpoint_the_wal_a_background_thread_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     path = tmp_path / "cache.db"
+    monkeypatch.setattr(store_db, "CLOSE_WAIT_S", 60.0)  # the count is read after close
     db = CacheDB.open(path)
     with db.writer() as w:  # a save never copies the WAL into the file itself
         assert w.execute("PRAGMA wal_autocheckpoint").fetchone() == (0,)
@@ -72,6 +75,38 @@ def test_saves_rewrite_the_preallocated_wal_instead_of_growing_it(
     db.close()
     with CacheDB.open(path) as again:  # zeros after the last frame are no data
         assert count(again, "contact") == 20
+
+
+def _pwrite_fails(fd: int, data: bytes, offset: int) -> int:
+    raise OSError(95, "Operation not supported")
+
+
+@pytest.mark.parametrize("platform", ["no pwrite", "no fdatasync", "pwrite fails"])
+def test_saves_are_checkpointed_when_the_wal_cannot_be_preallocated(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, platform: str
+) -> None:
+    monkeypatch.setattr(store_db, "PREALLOCATE_FROM", 0)  # as for a synced cache of 64 MB+
+    monkeypatch.setattr(store_db, "WAL_PREALLOCATE", 1 << 20)
+    monkeypatch.setattr(store_db, "PREALLOCATE_AFTER_S", 0.0)
+    monkeypatch.setattr(store_db, "CLOSE_WAIT_S", 60.0)  # the count is read after close
+    if platform == "no pwrite":  # Windows
+        monkeypatch.delattr(store_db.os, "pwrite")
+    elif platform == "no fdatasync":  # macOS
+        monkeypatch.delattr(store_db.os, "fdatasync")
+    else:
+        monkeypatch.setattr(store_db.os, "pwrite", _pwrite_fails)
+    path = tmp_path / "cache.db"
+    db = CacheDB.open(path)
+    assert db._checkpointer.preallocated.wait(30)
+    if platform == "no fdatasync":  # it syncs with fsync instead
+        assert Path(f"{path}-wal").stat().st_size >= 1 << 20
+    for i in range(2 * CHECKPOINT_EVERY):
+        with db.writer() as w:
+            record_outcome(w, make_contact(minutes=i))
+    db.close()
+    assert db._checkpointer.done >= 1  # the thread lived on: the WAL does not grow forever
+    with CacheDB.open(path) as again:
+        assert count(again, "contact") == 2 * CHECKPOINT_EVERY
 
 
 def counts_of(db: CacheDB) -> tuple[int, int, int]:
