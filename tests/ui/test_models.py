@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
+import pytest
 from PySide6.QtCore import Qt
 
 from agentdesk.domain import Role
+from agentdesk.store import DatabaseLockedError
 from agentdesk.ui.models.search_model import WINDOW
 
 
@@ -125,3 +128,21 @@ def test_field_and_supervisor_models_pass_modeltester(
     qtmodeltester.check(sup.window.home.conflicts.rows_model)
     assert sup.window.home.charts is not None  # pyqtgraph loaded on first figures
     assert "1 campaigns" in sup.window.home.summary.text()
+
+
+def test_a_count_that_fails_leaves_100_plus_and_shows_no_error(
+    qtbot: Any, make_ui: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    ui = make_ui()
+    panel = ui.window.search
+
+    def busy(*_args: object) -> object:
+        raise DatabaseLockedError("The local cache is busy; try again in a moment.")
+
+    monkeypatch.setattr(ui.window.ctx.services.search, "count", busy)
+    with caplog.at_level(logging.WARNING), qtbot.waitSignal(panel.sig_results, timeout=5000):
+        panel.focus_search("138")
+    qtbot.waitUntil(lambda: "search count failed" in caplog.text, timeout=5000)
+    assert panel.summary.text().startswith("100+ found")  # the provisional total stays
+    assert panel.model.rowCount() == WINDOW
+    assert ui.window.statusBar().currentMessage() == ""  # no error for background work

@@ -9,6 +9,7 @@ previous one, so a count over a million rows never holds up the next keystroke.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
@@ -30,6 +31,8 @@ from agentdesk.ui.after_repaint import AfterRepaint
 from agentdesk.ui.context import UiContext
 from agentdesk.ui.models.search_model import SearchResultsModel
 from agentdesk.ui.tasks import TaskState
+
+log = logging.getLogger(__name__)
 
 __all__ = ["SearchPanel"]
 
@@ -168,6 +171,7 @@ class SearchPanel(QWidget):
             lambda found: self._on_count_done(generation, found),
             key="search-count",
             with_state=True,
+            on_error=lambda exc: self._on_count_failed(generation, exc),
         )
 
     def _stop_counting(self) -> None:
@@ -182,6 +186,13 @@ class SearchPanel(QWidget):
         self._counting = None
         self.model.set_total(generation, found.count)
         self._show_total(found.label)
+
+    def _on_count_failed(self, generation: int, exc: BaseException) -> None:
+        """A count nobody waits for failed (a busy or damaged cache): no message for the user,
+        the list keeps its first window and its provisional "100+"; the log says why."""
+        if generation == self.model.generation:
+            self._counting = None
+        log.warning("search count failed; the provisional total stays", exc_info=exc)
 
     def _fetch_window(
         self, query: str, start: int, size: int, deliver: Callable[[list[SearchHit]], None]
