@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import date
 from pathlib import Path
 
 import orjson
 import pytest
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 
 from agentdesk_sync.cli import main
+from agentdesk_sync.db.changes import LOCK_SEQUENCER
 from agentdesk_sync.db.engine import make_engine
 from agentdesk_sync.db.errors import DataInputError
 from agentdesk_sync.merge import find_candidates, merge_customers
@@ -104,3 +106,48 @@ def test_cli_merge(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert f"Merged {other} into {keep}" in capsys.readouterr().out
     assert main(["merge", keep, other, "--db", url]) == 1
     assert f"There is no customer {other}." in capsys.readouterr().err
+
+
+def _wait_until_it_waits_for(conn: Connection) -> None:
+    """Return once another session waits for a lock that ``conn`` holds."""
+    # pg_locks is read afresh on every query (pg_stat_activity would be one snapshot per
+    # transaction, and ``conn`` stays in its transaction)
+    waiting = "SELECT count(*) FROM pg_locks WHERE pg_backend_pid() = ANY(pg_blocking_pids(pid))"
+    pause = threading.Event()
+    for _ in range(6000):  # a bound, so a broken merge fails the test instead of hanging it
+        if conn.exec_driver_sql(waiting).scalar_one():
+            return
+        pause.wait(0.01)
+    raise AssertionError("the merge never waited for the write group")
+
+
+def test_a_merge_queues_behind_a_write_group_instead_of_deadlocking(pg_url: str) -> None:
+    # PostgreSQL only: on SQLite a write transaction is exclusive, so there is no lock order
+    seed_database(pg_url, 1500, 11, anchor=ANCHOR)
+    keep, other = _same_person_pair(pg_url)
+    outcome: dict[str, object] = {}
+
+    def run() -> None:
+        try:
+            outcome["report"] = merge_customers(pg_url, keep, other)
+        except Exception as exc:  # the test asserts there is none
+            outcome["error"] = exc
+
+    engine = make_engine(pg_url)
+    try:
+        with engine.connect() as group:  # stands for a write group of the service
+            group.exec_driver_sql(LOCK_SEQUENCER)  # a group's first statement
+            merging = threading.Thread(target=run)
+            merging.start()
+            _wait_until_it_waits_for(group)
+            # the group goes on to the customers the merge changes, then commits
+            group.execute(
+                text("SELECT 1 FROM customer WHERE customer_id IN (:a, :b) FOR UPDATE"),
+                {"a": keep, "b": other},
+            )
+            group.commit()
+            merging.join()
+    finally:
+        engine.dispose()
+    assert "error" not in outcome, outcome.get("error")
+    assert _rows(pg_url, "SELECT old_id, new_id FROM customer_redirect") == [(other, keep)]
