@@ -13,13 +13,17 @@ change log stays empty (clients take a snapshot first). The seed arguments are r
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
+import shutil
+import signal
 import sqlite3
 import tempfile
+import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from itertools import islice
@@ -32,7 +36,7 @@ from agentdesk_sync.db.engine import make_engine, migrate
 from agentdesk_sync.db.errors import DataInputError, translate_db_error
 from agentdesk_sync.db.models import Meta
 from agentdesk_sync.seed.bulk import bulk_mode
-from agentdesk_sync.seed.generator import catalog, chunk_count, generate_chunk
+from agentdesk_sync.seed.generator import CHUNK, catalog, chunk_count, generate_chunk
 from agentdesk_sync.seed.tables import COLUMNS, Tables, catalog_tables, chunk_tables, copy_text
 
 __all__ = ["GENERATOR_VERSION", "SeedReport", "seed_database"]
@@ -44,6 +48,12 @@ _SEED_KEY = "seed"
 _ANALYSIS_ROWS = 1000
 _JSON_COLUMNS = frozenset({"row"})  # bytes in the scratch databases, text in the store
 GENERATOR_VERSION = 2  # 2: column-wise draws (numpy), other data than 1
+_RAM_DIR = "/dev/shm"
+# a scratch chunk file takes about 10 kB per customer (48.5 MB for a chunk of 5,000 measured);
+# counted with a margin, plus headroom left for whatever else uses the RAM folder
+_SCRATCH_BYTES_PER_CUSTOMER = 14_000
+_RAM_HEADROOM = 64 * 1024 * 1024
+_SCRATCH_PREFIX = "agentdesk-seed-"
 
 
 @dataclass
@@ -102,12 +112,12 @@ def _scratch_database(tables: Tables, path: str) -> str:
     return path
 
 
-def _chunks(jobs: list[Job], workers: int) -> Iterator[Encoded]:
+def _chunks(jobs: list[Job], workers: int) -> Generator[Encoded, None, None]:
     """The encoded chunks in order; at most ``2 * workers`` are made ahead of the loader."""
     if workers <= 1 or len(jobs) <= 2:
         yield from map(_work, jobs)
         return
-    with multiprocessing.get_context("fork").Pool(workers) as pool:
+    with multiprocessing.get_context("fork").Pool(workers, initializer=_worker_start) as pool:
         waiting = iter(jobs)
         pending = deque(pool.apply_async(_work, (job,)) for job in islice(waiting, 2 * workers))
         while pending:
@@ -170,9 +180,69 @@ def _previous_seed(engine: Engine) -> dict[str, Any] | None:
     return previous
 
 
-def _scratch_place() -> str | None:
-    """A RAM-backed folder for the scratch databases where there is one."""
-    return "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
+def _scratch_need(n: int, workers: int) -> int:
+    """Bytes the scratch chunk files in flight can take at once (see :func:`_chunks`)."""
+    in_flight = 1 if workers <= 1 else 2 * workers + 1  # made ahead, plus the one loading
+    return min(n, in_flight * CHUNK) * _SCRATCH_BYTES_PER_CUSTOMER
+
+
+def _scratch_place(need: int) -> str | None:
+    """A RAM-backed folder for the scratch databases if it has ample room for ``need`` bytes.
+
+    Else None (the system temp folder): a container's ``/dev/shm`` is often 64 MB, too small for
+    the chunks in flight, and a full one fails the seed with ``SQLITE_FULL``.
+    """
+    ram_dir = _RAM_DIR
+    if not (os.path.isdir(ram_dir) and os.access(ram_dir, os.W_OK)):
+        return None
+    try:
+        fs = os.statvfs(ram_dir)
+    except OSError:
+        return None
+    return ram_dir if fs.f_bavail * fs.f_frsize >= need + _RAM_HEADROOM else None
+
+
+def _sweep_stale_scratch(place: str | None) -> None:
+    """Remove scratch folders left by seed runs that were killed (their process is gone)."""
+    folder = place or tempfile.gettempdir()
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return
+    for name in names:
+        pid = name[len(_SCRATCH_PREFIX) :].split("-", 1)[0]
+        if not name.startswith(_SCRATCH_PREFIX) or not pid.isdigit():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(os.path.join(folder, name), ignore_errors=True)
+        except OSError:
+            continue
+
+
+@contextlib.contextmanager
+def _scratch_folder(place: str | None) -> Iterator[str]:
+    """A scratch folder removed on every way out: an error, Ctrl-C or ``SIGTERM``."""
+    _sweep_stale_scratch(place)
+    folder = tempfile.mkdtemp(prefix=f"{_SCRATCH_PREFIX}{os.getpid()}-", dir=place)
+    previous: Any = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _exit_on_term)
+    try:
+        yield folder
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _exit_on_term(signum: int, frame: Any) -> None:
+    raise SystemExit(128 + signum)  # unwinds through the finally blocks that clean up
+
+
+def _worker_start() -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the pool stops its workers with SIGTERM
 
 
 def _load(
@@ -186,27 +256,42 @@ def _load(
         insert = _insert_sqlite if dialect == "sqlite" else _insert_pg
         campaigns = catalog_tables(*catalog(anchor))
         stamp = datetime.combine(anchor, datetime.min.time(), UTC).isoformat()[:19] + "Z"
-        with (
-            bulk_mode(driver, dialect),
-            tempfile.TemporaryDirectory(prefix="agentdesk-seed-", dir=_scratch_place()) as tmp,
-        ):
+        workers = min(2, os.cpu_count() or 1)
+        need = _scratch_need(n, workers) if dialect == "sqlite" else 0
+        with bulk_mode(driver, dialect), _scratch_folder(_scratch_place(need)) as tmp:
             if dialect == "sqlite":
                 _insert_catalog_sqlite(driver, campaigns)
             else:
                 _insert_pg(driver, {name: copy_text(rows) for name, rows in campaigns.items()})
             jobs = [(seed, c, n, anchor, dialect, stamp, tmp) for c in range(chunk_count(n))]
             done = 0
-            workers = min(2, os.cpu_count() or 1)
-            for sizes, payload in _chunks(jobs, workers):
-                insert(driver, payload)
-                for name, size in sizes.items():
-                    counts[name] = counts.get(name, 0) + size
-                done = min(n, done + sizes["customer"])
-                if progress is not None:
-                    progress(done, n)
+            # closing: the workers are stopped before the scratch folder is removed
+            with contextlib.closing(_chunks(jobs, workers)) as chunks:
+                for sizes, payload in chunks:
+                    insert(driver, payload)
+                    for name, size in sizes.items():
+                        counts[name] = counts.get(name, 0) + size
+                    done = min(n, done + sizes["customer"])
+                    if progress is not None:
+                        progress(done, n)
     finally:
         raw.close()
     return counts
+
+
+def _check_same_seed(previous: dict[str, Any], customers: int, seed: int) -> None:
+    """Raise unless the store was seeded with these arguments by this generator version."""
+    generator = previous.get("generator", 1)
+    if (previous["customers"], previous["seed"]) != (customers, seed):
+        raise DataInputError(
+            f"The database was already seeded with --customers {previous['customers']} "
+            f"--seed {previous['seed']}; use an empty database for other arguments."
+        )
+    if generator != GENERATOR_VERSION:
+        raise DataInputError(
+            f"The database was seeded with the same arguments by generator version {generator}; "
+            f"this is version {GENERATOR_VERSION}, which makes other data. Use an empty database."
+        )
 
 
 def _record(engine: Engine, report: SeedReport) -> None:
@@ -252,11 +337,7 @@ def seed_database(
     try:
         previous = _previous_seed(engine)
         if previous is not None:
-            if (previous["customers"], previous["seed"]) != (customers, seed):
-                raise DataInputError(
-                    f"The database was already seeded with --customers {previous['customers']} "
-                    f"--seed {previous['seed']}; use an empty database for other arguments."
-                )
+            _check_same_seed(previous, customers, seed)
             return SeedReport(customers, seed, previous["anchor"], skipped=True)
         started = time.perf_counter()
         report = SeedReport(customers, seed, day.isoformat())

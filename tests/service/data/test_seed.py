@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import sqlite3
+import subprocess
+import sys
 from collections import Counter
 from datetime import date
 from pathlib import Path
@@ -15,7 +19,7 @@ from sqlalchemy import text
 from agentdesk.protocol import to_row
 from agentdesk_sync.db.engine import make_engine, migrate
 from agentdesk_sync.db.errors import DataInputError
-from agentdesk_sync.seed import generate, generate_chunk, seed_database
+from agentdesk_sync.seed import generate, generate_chunk, loader, seed_database
 from agentdesk_sync.seed.identity import id_check_char
 from agentdesk_sync.seed.tables import copy_text
 
@@ -262,3 +266,53 @@ def test_copy_text_keeps_awkward_characters(pg_url: str) -> None:
     finally:
         raw.close()
         engine.dispose()
+
+
+def test_a_store_seeded_by_another_generator_version_is_not_taken_as_seeded(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seed_database(db_url, 250, 3, anchor=ANCHOR)
+    monkeypatch.setattr(loader, "GENERATOR_VERSION", loader.GENERATOR_VERSION + 1)
+    older = loader.GENERATOR_VERSION - 1
+    with pytest.raises(DataInputError, match=f"by generator version {older}; this is version"):
+        seed_database(db_url, 250, 3, anchor=ANCHOR)
+
+
+def _seed_folders(folder: Path) -> list[str]:
+    return [name for name in os.listdir(folder) if name.startswith("agentdesk-seed-")]
+
+
+def test_scratch_files_use_the_ram_folder_only_with_room_for_the_chunks_in_flight(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(loader, "_RAM_DIR", str(tmp_path))
+    fs = os.statvfs(tmp_path)
+    free = fs.f_bavail * fs.f_frsize
+    assert loader._scratch_place(free + 1) is None  # too small (a container's 64 MB /dev/shm)
+    assert loader._scratch_place(0) == (str(tmp_path) if free > 64 * 1024 * 1024 else None)
+    # a 1 M seed has chunks of several hundred MB in flight at once
+    assert loader._scratch_need(1_000_000, 2) > 200 * 1024 * 1024
+
+
+def test_a_failed_or_killed_seed_leaves_no_scratch_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ram = tmp_path / "ram"
+    ram.mkdir()
+    monkeypatch.setattr(loader, "_RAM_DIR", str(ram))
+    monkeypatch.setattr(loader, "_RAM_HEADROOM", 0)
+    monkeypatch.setattr(loader, "_SCRATCH_BYTES_PER_CUSTOMER", 1)
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    left = ram / f"agentdesk-seed-{int(gone.stdout)}-killed"  # a run killed with SIGKILL
+    left.mkdir()
+    (left / "chunk-0.db").write_bytes(b"x" * 1024)
+
+    def full(raw: object, scratch: str) -> None:
+        assert os.path.dirname(os.path.dirname(scratch)) == str(ram)
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(loader, "_insert_sqlite", full)
+    with pytest.raises(sqlite3.OperationalError):
+        seed_database(f"sqlite:///{tmp_path}/central.db", 250, 3, anchor=ANCHOR)
+    assert _seed_folders(ram) == []
