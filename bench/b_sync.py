@@ -96,7 +96,9 @@ def p9(ctx: Ctx) -> Row:
         floor = floor_rtt(port, ctx.reps)
     ours = None
     row.note = (f"SyncScheduler defaults: A syncs after the local write (debounced), B wakes on "
-                f"SSE and pulls; {ctx.customers:,}-customer caches")  # fmt: skip
+                f"SSE and pulls; {ctx.customers:,}-customer caches; one contact every "
+                f"{prod.PACE_S} s (a write less than 1 s after A's last cycle waits for the "
+                "debounce by design)")  # fmt: skip
     try:
         samples = prod.propagation_samples(ctx, 10 if ctx.quick else 40)
         ours = stat_of(samples)

@@ -18,6 +18,7 @@ from bench.measure import Stat, repeat
 from bench.product_app import client_rss, time_cold_start
 from bench.product_net import (
     LOAD_CLIENTS,
+    PACE_S,
     claim_latency,
     contact_load,
     first_sync_scope,
@@ -33,6 +34,7 @@ from bench.product_ui import (
 
 __all__ = [
     "LOAD_CLIENTS",
+    "PACE_S",
     "cache_sample",
     "claim_latency",
     "client_cache",

@@ -34,6 +34,7 @@ from bench.service import PASSWORD
 
 __all__ = [
     "LOAD_CLIENTS",
+    "PACE_S",
     "claim_latency",
     "contact_load",
     "first_sync_scope",
@@ -48,6 +49,10 @@ LOAD_RATE = 500.0  # P12: contacts/s offered in total (open loop, one contact pe
 CLAIM_RATE = 1.0  # P10: claims/s per agent (open loop, Poisson)
 WARMUP_S = 2.0
 PROPAGATION_WAIT = 10.0
+# P9: samples start this far apart. A device pushes the first write after a quiet spell at once,
+# but a second write less than the scheduler's debounce (1 s) after a cycle waits for the end of
+# it, by design; an agent does not log contacts a fraction of a second apart.
+PACE_S = 1.2
 RULES_WAIT = 30.0
 
 
@@ -176,7 +181,8 @@ def propagation_samples(ctx: Ctx, n: int) -> list[float]:
     """Seconds from ``OutcomeService.record`` on A to the contact in B's cache, ``n`` times.
 
     Both devices run the product's ``SyncScheduler`` with its defaults: A syncs after a local
-    write (debounced), B wakes on the ``/v1/events`` SSE notice and pulls.
+    write (debounced), B wakes on the ``/v1/events`` SSE notice and pulls. Samples start
+    :data:`PACE_S` apart.
     """
     from bench.product import cache_sample, outcome_draft
 
@@ -201,8 +207,10 @@ def propagation_samples(ctx: Ctx, n: int) -> list[float]:
     sample = cache_sample(ctx, device_a, 500)
     try:
         time.sleep(1.0)  # let B's event stream connect (not part of any sample)
+        start = -PACE_S
         for i in range(n):
             arrived.clear()
+            time.sleep(max(0.0, start + PACE_S - time.perf_counter()))  # pacing, not timed
             start = time.perf_counter()
             saved = device_a.services.outcomes.record(outcome_draft(sample[(i * 7) % 500][0]))
             waiting["id"] = saved.contact_id
