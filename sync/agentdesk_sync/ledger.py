@@ -82,6 +82,7 @@ from agentdesk_sync.api.items import (
     decode_payload,
     encode_result,
     high_water_sync,
+    item_body,
     payload_hash,
     rejected,
     replay,
@@ -383,14 +384,17 @@ class _Batch:
             items = request.items
             for k in sorted(range(len(items)), key=lambda i: items[i].seq):
                 index, item = offset + k, items[k]
-                if _has_nul(item):  # PostgreSQL text cannot store it; refused on both backends
+                body = item_body(item)
+                if _has_nul(
+                    item, body
+                ):  # PostgreSQL text cannot store it; refused on both backends
                     fields = {"payload": "contains a NUL character"}
                     self.results[index] = rejected(
                         item.id, "invalid_payload", "The item is invalid.", {"fields": fields}
                     )
                     continue
                 if item.kind == "contact" and item.schema in SCHEMAS:
-                    prepared = self._prepare(ctx, index, item)
+                    prepared = self._prepare(ctx, index, item, body)
                     if prepared is not None:
                         run.append(prepared)
                     continue
@@ -421,7 +425,9 @@ class _Batch:
             self.mark = high_water_sync(self.conn)
         return PushResponse(results=results, write_checkpoint=self.mark)
 
-    def _prepare(self, ctx: PushContext, index: int, item: PushItem) -> _Contact | None:
+    def _prepare(
+        self, ctx: PushContext, index: int, item: PushItem, body: bytes
+    ) -> _Contact | None:
         """Decode and validate a contact (no database); a bad one is answered at once."""
         try:
             payload: ContactPayload = decode_payload(item.payload, ContactPayload)
@@ -431,7 +437,7 @@ class _Batch:
         except Reject as exc:
             self.results[index] = rejected(item.id, exc.code, exc.message, exc.details)
             return None
-        return _Contact(index, item, payload, contact, payload_hash(item), ctx)
+        return _Contact(index, item, payload, contact, payload_hash(item, body), ctx)
 
     def _other(self, ctx: PushContext, item: PushItem) -> PushResult:
         """An item that is not a valid-schema contact: an intent, or a rejection."""
@@ -649,8 +655,17 @@ class _Batch:
         self.added.clear()  # written: later runs read these contacts with the stored history
 
 
-def _has_nul(item: PushItem) -> bool:
-    return _nul(item.id) or _nul(item.kind) or _nul(item.payload) or _nul(item.claim_id)
+def _has_nul(item: PushItem, body: bytes) -> bool:
+    """Whether a NUL character is anywhere in the item (``body``: its :func:`item_body`).
+
+    The encoded body escapes every NUL as ``\\u0000``: without that text there is none (the
+    text can also be an escaped backslash followed by ``u0000``, so then the item is walked).
+    """
+    if "\x00" in item.id:
+        return True
+    if b"\\u0000" not in body:
+        return False
+    return _nul(item.kind) or _nul(item.payload) or _nul(item.claim_id)
 
 
 def _nul(value: object) -> bool:

@@ -112,27 +112,60 @@ def apply_push_results(
     """Record the per-item results of one push (docs/sync.md), in one transaction."""
     at = now or datetime.now(UTC)
     with transaction(conn):
+        if len({r.id for r in results}) < len(results):  # an id twice: the later one wins
+            for result in results:
+                _apply_one(conn, result, at)
+            return
+        # each id once: the rows are distinct, so the stored items go in one statement per table
+        done: list[PushResult] = []
+        others: list[PushResult] = []
         for result in results:
+            (done if result.status in _STORED else others).append(result)
+        if done:
+            _apply_stored(conn, done, at)
+        for result in others:
             _apply_one(conn, result, at)
+
+
+_STORED = ("applied", "duplicate", "applied_with_conflict")
+_OUTBOX_STORED = (
+    "UPDATE outbox SET state = ?, server_seq = ?, result = ?, last_error = NULL, "
+    "acked_at = CASE WHEN ? = 'acked' THEN ? ELSE acked_at END WHERE id = ?"
+)
+_CONTACT_STORED = (
+    "UPDATE contact SET result = ?, server_seq = ? WHERE contact_id = ? AND origin = 'local'"
+)
+
+
+def _apply_stored(conn: sqlite3.Connection, results: Sequence[PushResult], at: datetime) -> None:
+    """The items the server stored (or had stored): one ``executemany`` per table."""
+    when = ts_text(at)
+    outbox: list[tuple[object, ...]] = []
+    contacts: list[tuple[object, ...]] = []
+    for result in results:
+        body = dumps(msgspec.to_builtins(result))
+        state = _stored_state(result)
+        outbox.append((state, result.server_seq, body, state, when, result.id))
+        contacts.append((body, result.server_seq, result.id))
+    conn.executemany(_OUTBOX_STORED, outbox)
+    conn.executemany(_CONTACT_STORED, contacts)
+
+
+def _stored_state(result: PushResult) -> str:
+    if result.status == "applied_with_conflict":
+        return "conflict"
+    return "inflight" if result.server_seq is not None else "acked"
 
 
 def _apply_one(conn: sqlite3.Connection, result: PushResult, at: datetime) -> None:
     body = dumps(msgspec.to_builtins(result))
     status = result.status
-    if status in ("applied", "duplicate", "applied_with_conflict"):
-        state = "conflict" if status == "applied_with_conflict" else "inflight"
-        if state == "inflight" and result.server_seq is None:
-            state = "acked"
+    if status in _STORED:
+        state = _stored_state(result)
         conn.execute(
-            "UPDATE outbox SET state = ?, server_seq = ?, result = ?, last_error = NULL, "
-            "acked_at = CASE WHEN ? = 'acked' THEN ? ELSE acked_at END WHERE id = ?",
-            (state, result.server_seq, body, state, ts_text(at), result.id),
+            _OUTBOX_STORED, (state, result.server_seq, body, state, ts_text(at), result.id)
         )
-        conn.execute(
-            "UPDATE contact SET result = ?, server_seq = ? "
-            "WHERE contact_id = ? AND origin = 'local'",
-            (body, result.server_seq, result.id),
-        )
+        conn.execute(_CONTACT_STORED, (body, result.server_seq, result.id))
     elif status == "rejected":
         error = result.error
         text = f"{error.code}: {error.message}" if error else "rejected"

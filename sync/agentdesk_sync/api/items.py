@@ -37,6 +37,7 @@ __all__ = [
     "encode_result",
     "high_water",
     "high_water_sync",
+    "item_body",
     "item_txn",
     "payload_hash",
     "publish",
@@ -73,10 +74,22 @@ class Reject(Exception):
         self.store = store
 
 
-def payload_hash(item: PushItem) -> str:
-    """SHA-256 of everything an item means (kind, schema, payload, claim, fence), key-order free."""
-    body = [item.kind, item.schema, item.payload, item.claim_id, item.fence]
-    return hashlib.sha256(msgspec.json.encode(body, order="sorted")).hexdigest()
+def payload_hash(item: PushItem, body: bytes | None = None) -> str:
+    """SHA-256 of everything an item means (kind, schema, payload, claim, fence), key-order free.
+
+    ``body``: the item's :func:`item_body` when the caller already encoded it.
+    """
+    return hashlib.sha256(item_body(item) if body is None else body).hexdigest()
+
+
+def item_body(item: PushItem) -> bytes:
+    """The canonical JSON of what an item means (keys sorted), the input of :func:`payload_hash`.
+
+    A NUL character anywhere in it shows as the escape ``\\u0000`` (never as a raw byte).
+    """
+    return msgspec.json.encode(
+        [item.kind, item.schema, item.payload, item.claim_id, item.fence], order="sorted"
+    )
 
 
 def decode_payload(payload: dict[str, Any], cls: type[Any]) -> Any:

@@ -210,3 +210,14 @@ def test_a_nul_character_is_refused_for_that_item_only(api: Api, sync_engine: En
     assert [r["status"] for r in body["results"]] == ["rejected", "applied"]
     assert body["results"][0]["error"]["code"] == "invalid_payload"
     assert _count(sync_engine, m.Contact) == 1
+
+
+def test_a_note_that_spells_a_nul_escape_is_stored_as_typed(api: Api, sync_engine: Engine) -> None:
+    typed = "path C:\\u0000 and a\\u0000b"  # backslash, then 'u0000': text, not a NUL
+    bad = contact("C00000001", seq=1, note="x", campaign_id="k\x00")
+    good = contact("C00000001", seq=2, note=typed)
+    body = _push(api, "cc1", bad, good)
+    assert [r["status"] for r in body["results"]] == ["rejected", "applied"]
+    with sync_engine.connect() as conn:
+        stored = conn.execute(select(m.Contact.row)).scalar_one()
+    assert stored["note"] == typed
