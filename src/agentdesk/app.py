@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -25,6 +26,7 @@ if "httpx" not in sys.modules:
 from PySide6.QtCore import QMessageLogContext, QTimer, QtMsgType, qInstallMessageHandler
 from PySide6.QtWidgets import QApplication, QDialog, QMessageBox
 
+from agentdesk import i18n
 from agentdesk.paths import Paths
 from agentdesk.services import Services, build_services, compute
 from agentdesk.services.auth import AuthService, LoginResult
@@ -155,19 +157,22 @@ def _load_window_modules() -> None:
     import agentdesk.ui.tasks  # noqa: F401
 
 
-def _login_while_loading(auth: AuthService, username: str, password: str) -> LoginResult:
-    """Log in on a thread while this one imports the window's modules.
+def _start_login(auth: AuthService, username: str, password: str) -> Future[LoginResult]:
+    """Log in on a thread while this one builds the application and imports the window.
 
     The login waits on the service (its password check) and hashes the local verifier
-    (argon2): neither holds the GIL, so that time is no longer added to the start-up. The two
-    threads import different modules (the HTTP stack there, the window's views here).
+    (argon2): neither holds the GIL, so that time is no longer added to the start-up. It starts
+    before the QApplication, its theme and translator, so the request is on its way while
+    those are made. The two threads import different modules (the HTTP stack there, the
+    window's views here).
     """
     from concurrent.futures import ThreadPoolExecutor
 
-    with ThreadPoolExecutor(1, thread_name_prefix="ad-login") as pool:
-        login = pool.submit(auth.login, username, password)
-        _load_window_modules()
-        return login.result()
+    pool = ThreadPoolExecutor(1, thread_name_prefix="ad-login")
+    try:
+        return pool.submit(auth.login, username, password)
+    finally:
+        pool.shutdown(wait=False)  # the thread ends once the login is done
 
 
 def _login_interactive(auth: AuthService, tasks: TaskManager, username: str) -> LoginResult | None:
@@ -188,7 +193,6 @@ def _login_interactive(auth: AuthService, tasks: TaskManager, username: str) -> 
 def run_gui(options: AppOptions | None = None) -> int:
     """Run the desktop until the window closes; returns the process exit code."""
     options = options or AppOptions()
-    app = ensure_app()
     paths = Paths.from_env().ensure()
     settings = load_settings(paths)
     if not settings.device_id:
@@ -196,13 +200,20 @@ def run_gui(options: AppOptions | None = None) -> int:
 
         settings = settings.replace(device_id=str(uuid.uuid4()))
         save_settings(settings, paths)
-    language = LanguageSwitcher()
-    language.install(options.language or settings.language)
+    # The login's error sentences are in the user's language even when they come at once.
+    i18n.install(options.language or settings.language)
     url = options.service_url or settings.service_url
     auth = AuthService(paths.user_cache_db, url, settings.device_id)
-    login: LoginResult | None
+    pending: Future[LoginResult] | None = None
     if options.username and options.password:
-        login = _login_while_loading(auth, options.username, options.password)
+        pending = _start_login(auth, options.username, options.password)
+    app = ensure_app()
+    language = LanguageSwitcher()
+    language.install(options.language or settings.language)
+    login: LoginResult | None
+    if pending is not None:
+        _load_window_modules()
+        login = pending.result()
     else:
         from agentdesk.ui.tasks import TaskManager
 

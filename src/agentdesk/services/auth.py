@@ -46,6 +46,20 @@ class LoginResult:
         return str(getattr(report, "sentence", "") or report)
 
 
+def _default_api(url: str) -> ApiClient:
+    """The API client of ``url``; a plain-http URL skips loading the TLS trust store.
+
+    httpx builds its transport's TLS context (the CA bundle: tens of milliseconds of a cold
+    start) even for ``http://``. The client never follows redirects and only calls paths under
+    ``url``, so a plain-http service never uses TLS through this transport.
+    """
+    if url.lower().startswith("http://"):
+        import httpx
+
+        return ApiClient(url, transport=httpx.HTTPTransport(verify=False))
+    return ApiClient(url)
+
+
 class AuthService:
     """Logs users in.
 
@@ -66,7 +80,7 @@ class AuthService:
         self._cache_path = cache_path
         self._url = service_url
         self._device_id = device_id
-        self._api_factory = api_factory or (lambda url: ApiClient(url))
+        self._api_factory = api_factory or _default_api
 
     def login(self, username: str, password: str) -> LoginResult:
         """Log in online, or offline against the local verifier when the service is unreachable.
