@@ -28,13 +28,13 @@ from PySide6.QtWidgets import QApplication, QDialog, QMessageBox
 
 from agentdesk import i18n
 from agentdesk.paths import Paths
-from agentdesk.services import Services, build_services, compute
 from agentdesk.services.auth import AuthService, LoginResult
 from agentdesk.settings import Settings, load_settings, save_settings
 from agentdesk.ui.language import LanguageSwitcher
 from agentdesk.ui.style import apply_theme
 
 if TYPE_CHECKING:
+    from agentdesk.services import Services
     from agentdesk.ui.screenpop import ScreenPopServer
     from agentdesk.ui.tasks import TaskManager
 
@@ -95,6 +95,7 @@ class Desktop:
         language: LanguageSwitcher,
         screen_pop_name: str | None = None,
     ) -> None:
+        from agentdesk.services import build_services
         from agentdesk.ui.after_repaint import AfterRepaint
         from agentdesk.ui.context import UiContext
         from agentdesk.ui.mainwindow import MainWindow
@@ -124,6 +125,7 @@ class Desktop:
         """Load the home list, start the worker process and syncing, listen for screen-pops."""
         if self.screen_pop is not None:
             return  # started already
+        from agentdesk.services import compute
         from agentdesk.ui.screenpop import ScreenPopServer  # QtNetwork: not for the first paint
 
         self.screen_pop = ScreenPopServer(self._screen_pop_name)
@@ -149,7 +151,8 @@ class Desktop:
 
 
 def _load_window_modules() -> None:
-    """Import the window's modules (what :class:`Desktop` builds), about a tenth of a start."""
+    """Import the window's modules and use cases (what :class:`Desktop` builds)."""
+    import agentdesk.services.container
     import agentdesk.ui.after_repaint
     import agentdesk.ui.context
     import agentdesk.ui.mainwindow
