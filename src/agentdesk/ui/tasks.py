@@ -27,15 +27,16 @@ Hazards:
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import sys
 import threading
 from collections.abc import Callable
-from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
-from typing import Any, Generic, TypeVar
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from PySide6.QtCore import QObject, Qt, Signal
+
+if TYPE_CHECKING:
+    from concurrent.futures import ProcessPoolExecutor
 
 __all__ = ["TaskManager", "TaskState"]
 
@@ -154,6 +155,11 @@ class TaskManager(QObject):
 
     def _process_pool(self) -> ProcessPoolExecutor:
         if self._procs is None:
+            # multiprocessing's pool machinery loads with the first process task, after the
+            # window's first paint, not with this module.
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
             self._procs = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
         return self._procs
 
@@ -170,6 +176,8 @@ class TaskManager(QObject):
             return
         error = future.exception()
         if error is not None:
+            from concurrent.futures.process import BrokenProcessPool
+
             if isinstance(error, BrokenProcessPool):
                 self._procs = None  # a crashed worker process is replaced on the next call
             self.run_on_main(lambda: self._deliver_error(state, error, on_error, key))
