@@ -13,6 +13,7 @@ Runs never write into these: a run copies ``central.db`` before serving it for w
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sqlite3
 import time
@@ -124,6 +125,7 @@ def copy_db(src: Path, dst: Path) -> Path:
     con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     con.close()
     shutil.copyfile(src, dst)
+    os.sync()  # the copy's writeback must not land on the syncs of the first measurements
     return dst
 
 
