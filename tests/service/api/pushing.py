@@ -6,6 +6,8 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import Engine, text
+
 
 def day_time(days_ago: int, hour_utc: int = 3) -> str:
     """RFC 3339 of ``days_ago`` days back at ``hour_utc`` UTC (03:00 UTC = 11:00 in China)."""
@@ -51,3 +53,45 @@ def intent(kind: str, payload: dict[str, Any], *, seq: int = 1) -> dict[str, Any
 def batch(*items: dict[str, Any], device: str = "dev-1") -> dict[str, Any]:
     """A push body."""
     return {"device_id": device, "items": list(items)}
+
+
+TRANSIENT = "40001"  # serialization_failure: a retry may cure it
+PERMANENT = "P0001"  # raise_exception: a retry does not cure it
+
+
+def poison(engine: Engine, contact_id: str, *, errcode: str = TRANSIENT) -> None:
+    """Make the database fail when the ledger row ``contact_id`` is inserted.
+
+    On PostgreSQL the error carries ``errcode``; SQLite has one kind (``RAISE(ABORT)``).
+    """
+    with engine.begin() as conn:
+        if engine.dialect.name == "sqlite":
+            conn.execute(
+                text(
+                    "CREATE TRIGGER poison BEFORE INSERT ON contact"
+                    f" WHEN NEW.contact_id = '{contact_id}'"
+                    " BEGIN SELECT RAISE(ABORT, 'poisoned'); END"
+                )
+            )
+            return
+        conn.execute(
+            text(
+                "CREATE FUNCTION poison() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+                f" IF NEW.contact_id = '{contact_id}' THEN"
+                f" RAISE EXCEPTION 'poisoned' USING ERRCODE = '{errcode}'; END IF;"
+                " RETURN NEW; END $$"
+            )
+        )
+        conn.execute(
+            text(
+                "CREATE TRIGGER poison BEFORE INSERT ON contact"
+                " FOR EACH ROW EXECUTE FUNCTION poison()"
+            )
+        )
+
+
+def cure(engine: Engine) -> None:
+    """Undo :func:`poison`."""
+    with engine.begin() as conn:
+        on = " ON contact" if conn.dialect.name == "postgresql" else ""
+        conn.execute(text(f"DROP TRIGGER poison{on}"))

@@ -18,7 +18,7 @@ import msgspec
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Connection, Engine, func, select, text
+from sqlalchemy import Connection, Engine, func, select
 
 from agentdesk.domain import Role
 from agentdesk.protocol import ClaimRequest, PushRequest, PushResponse
@@ -30,8 +30,7 @@ from agentdesk_sync.deps import AppState
 from agentdesk_sync.errors import ApiError
 
 from .conftest import GZ, add_user
-from .pushing import batch, contact, day_time
-from .test_push_batch import _cure, _poison
+from .pushing import PERMANENT, batch, contact, cure, day_time, poison
 
 
 @pytest.fixture
@@ -130,7 +129,7 @@ def test_a_failing_request_does_not_sink_the_rest_of_its_group(
 ) -> None:
     poisoned = contact("C00000001", started=day_time(2))
     fine = contact("C00000002", started=day_time(2))
-    _poison(sync_engine, poisoned["id"])
+    poison(sync_engine, poisoned["id"])
     try:
         ask = ClaimRequest(customer_id="C00000001", channel="inbound_call", ttl_s=600)
         unknown = ClaimRequest(customer_id="C09999999", channel="inbound_call", ttl_s=600)
@@ -141,7 +140,7 @@ def test_a_failing_request_does_not_sink_the_rest_of_its_group(
             ledger.push(state, _agent("cc1"), _request(fine, device="dev-2")),
         )
     finally:
-        _cure(sync_engine)
+        cure(sync_engine)
     assert state.writer.largest == 4
     assert _statuses(answers[0]) == ["retry"]
     assert isinstance(answers[1], ApiError)
@@ -261,41 +260,13 @@ def test_a_request_that_loses_the_whole_transaction_fails_the_whole_group(
     assert _stored_contacts(sync_engine) == sorted([first["id"], last["id"]])
 
 
-def _poison_for_good(engine: Engine, contact_id: str) -> None:
-    """Make inserting ``contact_id`` fail with an error a retry does not cure."""
-    with engine.begin() as conn:
-        if engine.dialect.name == "sqlite":
-            conn.execute(
-                text(
-                    "CREATE TRIGGER poison BEFORE INSERT ON contact"
-                    f" WHEN NEW.contact_id = '{contact_id}'"
-                    " BEGIN SELECT RAISE(ABORT, 'poisoned'); END"
-                )
-            )
-            return
-        conn.execute(
-            text(
-                "CREATE FUNCTION poison() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
-                f" IF NEW.contact_id = '{contact_id}' THEN"
-                " RAISE EXCEPTION 'poisoned' USING ERRCODE = 'P0001'; END IF;"
-                " RETURN NEW; END $$"
-            )
-        )
-        conn.execute(
-            text(
-                "CREATE TRIGGER poison BEFORE INSERT ON contact"
-                " FOR EACH ROW EXECUTE FUNCTION poison()"
-            )
-        )
-
-
 def test_a_database_fault_in_a_merged_pass_fails_only_the_batch_that_caused_it(
     state: AppState, sync_engine: Engine
 ) -> None:
     before = contact("C00000002", started=day_time(2))
     poisoned = contact("C00000001", started=day_time(2))
     after = contact("C00000002", started=day_time(6))
-    _poison_for_good(sync_engine, poisoned["id"])
+    poison(sync_engine, poisoned["id"], errcode=PERMANENT)
     try:
         answers = _together(
             ledger.push(state, _agent("cc1"), _request(before, device="dev-1")),
@@ -303,7 +274,7 @@ def test_a_database_fault_in_a_merged_pass_fails_only_the_batch_that_caused_it(
             ledger.push(state, _agent("cc1"), _request(after, device="dev-3")),
         )
     finally:
-        _cure(sync_engine)
+        cure(sync_engine)
     assert state.writer.largest == 3  # one group, the three batches one merged pass
     # the culprit answers retry (docs/sync.md), not a server error; the others are stored
     assert [_statuses(a) for a in answers[:2]] == [["applied"], ["retry"]]

@@ -12,12 +12,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, func, insert, select, text
+from sqlalchemy import Engine, func, insert, select
 
 from agentdesk_sync.db import models as m
 
 from .conftest import Api
-from .pushing import batch, contact, day_time, intent
+from .pushing import batch, contact, cure, day_time, intent, poison
 
 
 def _push(api: Api, user: str, *items: dict[str, Any]) -> dict[str, Any]:
@@ -150,52 +150,18 @@ def test_the_change_feed_carries_each_contact_of_a_batch_once_in_seq_order(
     assert stamped == answered == {r.entity_id: r.server_seq for r in rows}
 
 
-def _poison(engine: Engine, contact_id: str) -> None:
-    """Make the database fail when the ledger row ``contact_id`` is inserted."""
-    with engine.begin() as conn:
-        if engine.dialect.name == "sqlite":
-            conn.execute(
-                text(
-                    "CREATE TRIGGER poison BEFORE INSERT ON contact"
-                    f" WHEN NEW.contact_id = '{contact_id}'"
-                    " BEGIN SELECT RAISE(ABORT, 'poisoned'); END"
-                )
-            )
-            return
-        conn.execute(
-            text(
-                "CREATE FUNCTION poison() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
-                f" IF NEW.contact_id = '{contact_id}' THEN"
-                " RAISE EXCEPTION 'poisoned' USING ERRCODE = '40001'; END IF;"
-                " RETURN NEW; END $$"
-            )
-        )
-        conn.execute(
-            text(
-                "CREATE TRIGGER poison BEFORE INSERT ON contact"
-                " FOR EACH ROW EXECUTE FUNCTION poison()"
-            )
-        )
-
-
-def _cure(engine: Engine) -> None:
-    with engine.begin() as conn:
-        on = " ON contact" if conn.dialect.name == "postgresql" else ""
-        conn.execute(text(f"DROP TRIGGER poison{on}"))
-
-
 def test_a_database_failure_in_a_batch_answers_retry_for_all_and_stores_nothing(
     api: Api, sync_engine: Engine
 ) -> None:
     items = [contact("C00000001", seq=i, started=day_time(i + 1)) for i in range(3)]
     log_before = _count(sync_engine, m.ChangeLog)
-    _poison(sync_engine, items[1]["id"])
+    poison(sync_engine, items[1]["id"])
     body = _push(api, "cc1", *items)
     assert [r["status"] for r in body["results"]] == ["retry"] * 3
     assert all(r["error"]["retry_after_ms"] > 0 for r in body["results"])
     assert _count(sync_engine, m.Contact) == 0
     assert _count(sync_engine, m.ChangeLog) == log_before
-    _cure(sync_engine)
+    cure(sync_engine)
     again = _push(api, "cc1", *items)["results"]
     flagged = "applied_with_conflict"
     assert [r["status"] for r in again] == ["applied", flagged, flagged]
