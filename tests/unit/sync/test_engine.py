@@ -227,41 +227,6 @@ def _customer_page(cursor: str, customer_id: str, done: int) -> dict[str, Any]:
     return {"changes": [change], "cursor": cursor, "progress": {"done": done, "total": 3}}
 
 
-def test_a_crash_mid_snapshot_keeps_the_last_applied_cursor_not_the_page_fetched_ahead(
-    db: CacheDB, service: FakeService, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(cachestore, "SNAPSHOT_GROUP_PAGES", 1)  # every page is its own commit
-    service.pages = [
-        _customer_page("s1", "C00000001", 1),
-        _customer_page("s2", "C00000002", 2),
-        _customer_page("s3", "C00000003", 3),
-        {"changes": [], "cursor": "feed"},
-    ]
-    hits: list[str] = []
-
-    def die_on_second_page(point: str) -> None:
-        hits.append(point)
-        if len(hits) == 2:
-            raise _Died
-
-    api = ApiClient("http://svc", token="t", transport=httpx.MockTransport(service))
-    store = CacheSyncStore(db, crash_hook=die_on_second_page)
-    with pytest.raises(_Died):
-        SyncEngine(store, api, "dev-1").run_once()
-    assert service.pull_cursors == ["", "s1", "s2"]  # page 3 was already downloading
-    assert store.sync_cursor() == "s1"
-    with db.reader() as conn:
-        assert conn.execute("SELECT customer_id FROM customer").fetchall() == [("C00000001",)]
-    service.pages.insert(0, _customer_page("s2", "C00000002", 2))  # the service answers again
-    service.pages.insert(1, _customer_page("s3", "C00000003", 3))
-    report = _engine(db, service).run_once()
-    assert report.ok
-    assert service.pull_cursors[3] == "s1"  # resumed after the last applied page
-    with db.reader() as conn:
-        customers = conn.execute("SELECT customer_id FROM customer ORDER BY 1").fetchall()
-    assert customers == [("C00000001",), ("C00000002",), ("C00000003",)]
-
-
 def _snapshot_pages() -> list[dict[str, Any]]:
     return [
         _customer_page("s1", "C00000001", 1),
@@ -276,10 +241,8 @@ def _customers(db: CacheDB) -> list[str]:
         return [r[0] for r in conn.execute("SELECT customer_id FROM customer ORDER BY 1")]
 
 
-def test_a_crash_inside_a_group_of_snapshot_pages_resumes_from_the_last_commit(
-    db: CacheDB, service: FakeService
-) -> None:
-    service.pages = _snapshot_pages()
+def _die_at_second_page(db: CacheDB, service: FakeService) -> CacheSyncStore:
+    """Run a sync cycle that is killed at the second crash point; returns its store."""
     hits: list[str] = []
 
     def die_on_second_page(point: str) -> None:
@@ -291,6 +254,31 @@ def test_a_crash_inside_a_group_of_snapshot_pages_resumes_from_the_last_commit(
     store = CacheSyncStore(db, crash_hook=die_on_second_page)
     with pytest.raises(_Died):
         SyncEngine(store, api, "dev-1").run_once()
+    return store
+
+
+def test_a_crash_mid_snapshot_keeps_the_last_applied_cursor_not_the_page_fetched_ahead(
+    db: CacheDB, service: FakeService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(cachestore, "SNAPSHOT_GROUP_PAGES", 1)  # every page is its own commit
+    service.pages = _snapshot_pages()
+    store = _die_at_second_page(db, service)
+    assert service.pull_cursors == ["", "s1", "s2"]  # page 3 was already downloading
+    assert store.sync_cursor() == "s1"
+    assert _customers(db) == ["C00000001"]
+    service.pages.insert(0, _customer_page("s2", "C00000002", 2))  # the service answers again
+    service.pages.insert(1, _customer_page("s3", "C00000003", 3))
+    report = _engine(db, service).run_once()
+    assert report.ok
+    assert service.pull_cursors[3] == "s1"  # resumed after the last applied page
+    assert _customers(db) == ["C00000001", "C00000002", "C00000003"]
+
+
+def test_a_crash_inside_a_group_of_snapshot_pages_resumes_from_the_last_commit(
+    db: CacheDB, service: FakeService
+) -> None:
+    service.pages = _snapshot_pages()
+    store = _die_at_second_page(db, service)
     # pages 1 and 2 shared a transaction that never committed: nothing of them is kept, and
     # the cursor is not that of any page applied or fetched ahead
     assert store.sync_cursor() == ""
@@ -316,11 +304,9 @@ def test_a_cancelled_snapshot_keeps_the_pages_it_applied(db: CacheDB, service: F
     store = CacheSyncStore(db, crash_hook=cancel_on_second_page)
     report = SyncEngine(store, api, "dev-1").run_once(cancel)
     assert report.cancelled
-    with db.reader() as conn:  # committed: another connection sees them
-        customers = [r[0] for r in conn.execute("SELECT customer_id FROM customer ORDER BY 1")]
-        cursor = conn.execute("SELECT cursor FROM sync_state").fetchone()
-    assert customers == ["C00000001", "C00000002"]
-    assert cursor == ("s2",)
+    assert _customers(db) == ["C00000001", "C00000002"]  # committed: a reader sees them
+    with db.reader() as conn:
+        assert conn.execute("SELECT cursor FROM sync_state").fetchone() == ("s2",)
 
 
 def _one_customer_page(i: int, person: tuple[str, str, str, str], total: int) -> dict[str, Any]:
