@@ -14,6 +14,7 @@ from agentdesk.store import CacheDB, MigrationFailed
 from agentdesk.store.migrate import (
     DEFAULT_SCRIPTS,
     HEAD,
+    PAGE_SIZE,
     current_revision,
     head_revision,
     upgrade,
@@ -87,6 +88,30 @@ def test_fresh_file_is_created_at_head(tmp_path: Path) -> None:
     assert result.from_revision is None
     assert result.to_revision == head_revision() == current_revision(path)
     assert result.backup is None
+
+
+def _page_size(path: Path) -> int:
+    conn = sqlite3.connect(path)
+    try:
+        return int(conn.execute("PRAGMA page_size").fetchone()[0])
+    finally:
+        conn.close()
+
+
+def test_a_new_cache_gets_big_pages_and_an_old_one_keeps_its_own(tmp_path: Path) -> None:
+    fresh = tmp_path / "new.db"
+    CacheDB.open(fresh).close()
+    assert _page_size(fresh) == PAGE_SIZE == 8192  # three ~2 KB customer rows per page
+    old = tmp_path / "old.db"
+    upgrade(old, target="0001")  # made by a version that left SQLite's 4 KB default
+    conn = sqlite3.connect(old)
+    conn.execute("PRAGMA page_size = 4096")
+    conn.execute("VACUUM")
+    conn.close()
+    with CacheDB.open(old) as db, db.writer() as w:
+        record_outcome(w, make_contact())
+    assert _page_size(old) == 4096  # upgraded in place, never rewritten
+    assert len(outbox_ids(old)) == 1
 
 
 def test_upgrade_backs_up_first_and_keeps_the_outbox(
