@@ -11,7 +11,10 @@ The cursor is opaque to clients: url-safe base64 of ``{"e": epoch, "s": seq, "p"
   client keeps the larger ``row_seq``).
 * change feed: ``change_log`` rows with ``server_seq > s`` up to the high-water read *before*
   the page, filtered to the scope. Sequence numbers are taken last under the sequencer row lock,
-  so every seq at or below an observed high-water is committed: nothing is skipped.
+  so every seq at or below an observed high-water is committed: nothing is skipped. A customer
+  ``put`` logged without a row (the bulk import writes such reference entries) is sent with the
+  customer's current row, read by a join; one whose customer is gone (its tombstone follows) or
+  now outside the caller's scope is left out.
 
 Rows go out as stored: every table keeps an entity's wire JSON in its ``row`` column, which is
 read as text and spliced into the answer (:class:`msgspec.Raw`), never parsed and re-encoded. A
@@ -32,7 +35,7 @@ from datetime import timedelta
 from typing import Any
 
 import msgspec
-from sqlalchemy import Text, cast, func, select
+from sqlalchemy import Text, and_, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from agentdesk.protocol.raw import NULL_ROW, RawChange, RawPullPage
@@ -140,13 +143,33 @@ def _json(column: Any) -> Any:
     return cast(column, Text)
 
 
+def _resolved(principal: Principal, region: str | None) -> bool:
+    """Whether the current customer row a reference resolved to is in the caller's scope."""
+    if principal.sees_all or principal.uses_portfolio:  # a portfolio is by customer id
+        return True
+    return region in principal.regions
+
+
 async def _feed_page(
     conn: AsyncConnection, principal: Principal, cursor: Cursor, limit: int
 ) -> RawPullPage:
     hw = await high_water(conn)
-    log = m.ChangeLog
+    log, c = m.ChangeLog, m.Customer
+    # a customer ``put`` logged without its row (the bulk import) refers to the customer's
+    # current row, read here (docs/sync.md "Reference entries")
+    ref = and_(log.entity == "customer", log.op == "put", log.row.is_(None))
     stmt = (
-        select(log.server_seq, log.entity, log.op, log.entity_id, _json(log.row))
+        select(
+            log.server_seq,
+            log.entity,
+            log.op,
+            log.entity_id,
+            _json(log.row),
+            _json(c.row),
+            c.region_code,
+            ref,
+        )
+        .outerjoin(c, and_(ref, c.customer_id == log.entity_id))
         .where(log.server_seq > cursor.s, log.server_seq <= hw, change_scope(principal))
         .order_by(log.server_seq)
         .limit(limit + 1)
@@ -154,8 +177,13 @@ async def _feed_page(
     rows = (await conn.execute(stmt)).all()
     more = len(rows) > limit
     rows = rows[:limit]
-    changes = [RawChange(seq=seq, entity=entity, op=op, id=eid, row=_raw(row))
-               for seq, entity, op, eid, row in rows]  # fmt: skip
+    changes = []
+    for seq, entity, op, eid, row, current, region, is_ref in rows:
+        if is_ref:  # gone (a tombstone follows) or moved out of scope: nothing to send
+            if current is None or not _resolved(principal, region):
+                continue
+            row = current
+        changes.append(RawChange(seq=seq, entity=entity, op=op, id=eid, row=_raw(row)))
     last = rows[-1][0] if more else max(hw, cursor.s)
     nxt = Cursor(e=cursor.e, s=last)
     return RawPullPage(changes=changes, cursor=encode_cursor(nxt), up_to_date=not more)

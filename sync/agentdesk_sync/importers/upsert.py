@@ -15,7 +15,11 @@ One transaction per batch:
    table columns are read from the JSON by the server, and each customer's ``row_seq`` is its
    newest change number;
 4. on SQLite the numbers are reserved the same way and the rows written with two
-   ``executemany`` statements sharing the JSON text.
+   ``executemany`` statements.
+
+The change-log rows are reference entries: entity, key, region and number but no copy of the
+row (``row`` is NULL); the pull sends the customer's current row for them (docs/sync.md). Copying
+every row into the log doubled what a big import wrote.
 
 A dry run does all of it and rolls back.
 """
@@ -50,12 +54,14 @@ _LIMITS = tuple(
 )
 _RESERVE = "UPDATE sequencer SET value = value + {n} WHERE name = 'change' RETURNING value"
 _STAGE = "import_customer_stage"
+_STAGE_COLS = "ord, last, stored, key, region, row"
 _UNIQUE_VIOLATION = "23505"
 # one row per written record, in file order: its position, whether it is the last one of its key
-# in the batch (only that one is stored), whether the key was stored before, and the JSON row
+# in the batch (only that one is stored), whether the key was stored before, its key and region
+# (for the change log, which then never reads the JSON), and the JSON row
 _CREATE_STAGE = (
     f"CREATE TEMP TABLE IF NOT EXISTS {_STAGE} (ord integer, last boolean, stored boolean,"
-    " row jsonb) ON COMMIT DELETE ROWS"
+    " key text, region text, row jsonb) ON COMMIT DELETE ROWS"
 )
 # the attributes are taken out of the row once per row (OFFSET 0 keeps the planner from
 # inlining it, which would decompress the stored JSON once per column)
@@ -70,10 +76,10 @@ _PG_UPSERT = (
     _PG_INSERT + f" ON CONFLICT (customer_id) DO UPDATE SET {_SET}"
     " WHERE customer.row IS DISTINCT FROM EXCLUDED.row"
 )
+# reference entries: no row (the pull sends the customer's current row, docs/sync.md)
 _PG_LOG = (
     f"INSERT INTO change_log ({', '.join(_LOG_COLS)}) SELECT %(base)s + s.ord, 'customer',"
-    " x.a->>'customer_id', 'put', x.a->>'region_code', x.a->>'customer_id', s.row, %(now)s"
-    f" FROM {_STAGE} s {_ATTRS} ORDER BY s.ord"
+    f" s.key, 'put', s.region, s.key, NULL, %(now)s FROM {_STAGE} s ORDER BY s.ord"
 )
 _SET_SQLITE = ", ".join(f"{c} = excluded.{c}" for c in _COLS[1:])
 _SQLITE_UPSERT = (
@@ -164,7 +170,7 @@ def _sqlite_tuples(
             text, seq, now,
         )  # fmt: skip
         log.append((seq, "customer", prepared.key, "put", c["region_code"], prepared.key,
-                    text, now))  # fmt: skip
+                    None, now))  # fmt: skip  # a reference entry (docs/sync.md)
     return list(customers.values()), log
 
 
@@ -174,8 +180,21 @@ def _reserve(cur: Any, count: int) -> range:
     return range(last - count + 1, last + 1)
 
 
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_text(value: str | None) -> bytes:
+    """A text value in ``COPY``'s text format (``\\N`` for NULL)."""
+    if value is None:
+        return b"\\N"
+    if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
+        value = value.translate(_COPY_ESCAPES)
+    return value.encode()
+
+
 def stage_payload(written: list[Prepared], stored: set[str]) -> bytes:
-    """The ``COPY … FROM STDIN`` text of the staging rows (``ord, last, stored, row``).
+    """The ``COPY … FROM STDIN`` text of the staging rows (``ord, last, stored, key, region,
+    row``).
 
     JSON text has no raw tab or line break (orjson escapes them), so only its backslashes need
     doubling for PostgreSQL's text format.
@@ -184,8 +203,9 @@ def stage_payload(written: list[Prepared], stored: set[str]) -> bytes:
     parts = []
     for i, prepared in enumerate(written):
         key = prepared.key
-        parts.append(b"%d\t%s\t%s\t%s\n" % (
+        parts.append(b"%d\t%s\t%s\t%s\t%s\t%s\n" % (
             i, b"t" if last[key] == i else b"f", b"t" if key in stored else b"f",
+            _copy_text(key), _copy_text(prepared.columns["region_code"]),
             orjson.dumps(prepared.row).replace(b"\\", b"\\\\"),
         ))  # fmt: skip
     return b"".join(parts)
@@ -200,7 +220,7 @@ def _write_pg(driver: Any, cur: Any, payload: bytes, count: int) -> None:
     meanwhile, that insert fails and they take the upsert too.
     """
     cur.execute(_CREATE_STAGE)
-    with cur.copy(f"COPY {_STAGE} (ord, last, stored, row) FROM STDIN") as copy:
+    with cur.copy(f"COPY {_STAGE} ({_STAGE_COLS}) FROM STDIN") as copy:
         copy.write(payload)
     seqs = _reserve(cur, count)
     params = {"base": seqs.start, "now": datetime.now(UTC)}

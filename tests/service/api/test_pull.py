@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import base64
+import csv
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine, select, update
 
 from agentdesk_sync.db import models as m
+from agentdesk_sync.importers import run_import
+from agentdesk_sync.merge import merge_customers
 
-from .conftest import Api
+from .conftest import GZ, SH, Api
 from .pushing import batch, contact, day_time
 
 
@@ -172,3 +176,67 @@ def test_small_snapshot_pages_bring_every_row_once(api: Api) -> None:
     done = [page["progress"]["done"] for page in pages if page.get("progress")]
     assert done == sorted(done)
     assert done[-1] == 4
+
+
+def _import(url: str, path: Path, rows: list[tuple[str, ...]]) -> None:
+    """Import customers (``customer_id, msisdn, name, region_code``) with the bulk path."""
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["customer_id", "msisdn", "name", "region_code"])
+        writer.writerows(rows)
+    report = run_import(url, "customers", path)
+    assert report.rejected == 0
+
+
+def _customers(changes: list[dict[str, Any]]) -> list[tuple[int, str, str, str]]:
+    return [
+        (c["seq"], c["id"], c["row"]["attributes"]["name"], c["row"]["attributes"]["region_code"])
+        for c in changes
+        if c["entity"] == "customer" and c["op"] == "put"
+    ]
+
+
+def test_imported_customers_reach_the_feed_with_their_current_row(
+    api: Api, store: str, tmp_path: Path
+) -> None:
+    _, cursor, _ = _drain(api, "cc1")
+    _import(store, tmp_path / "a.csv", [("C00000001", "13800000001", "新名字", GZ),
+                                        ("C00000009", "13800000009", "新客户", GZ),
+                                        ("C00000010", "13800000010", "上海客户", SH)])  # fmt: skip
+    changes, after_first, _ = _drain(api, "cc1", cursor)
+    assert [(i, n, r) for _, i, n, r in _customers(changes)] == [
+        ("C00000001", "新名字", GZ),
+        ("C00000009", "新客户", GZ),
+    ]  # the Shanghai customer is outside cc1's scope
+    (full,) = [c for c in changes if c["id"] == "C00000009"]
+    assert full["row"]["attributes"]["msisdn"] == "13800000009"
+    assert {"attributes", "value", "churn"} <= set(full["row"])
+    _import(store, tmp_path / "b.csv", [("C00000009", "13800000009", "改过的名字", GZ)])
+    # a reader behind both imports gets the newest row for the older entry too
+    behind, _, _ = _drain(api, "cc1", cursor)
+    named = [(i, n) for _, i, n, _ in _customers(behind)]
+    assert named == [("C00000001", "新名字"), ("C00000009", "改过的名字"),
+                     ("C00000009", "改过的名字")]  # fmt: skip
+    seqs = [s for s, *_ in _customers(behind)]
+    assert seqs == sorted(seqs)
+    newer, _, _ = _drain(api, "cc1", after_first)
+    assert [(i, n) for _, i, n, _ in _customers(newer)] == [("C00000009", "改过的名字")]
+    assert seqs[-1] == _customers(newer)[0][0]
+
+
+def test_an_imported_customer_that_moved_or_went_away_is_not_sent_from_old_entries(
+    api: Api, store: str, tmp_path: Path
+) -> None:
+    _, cursor, _ = _drain(api, "cc1")
+    _, sh_cursor, _ = _drain(api, "st1")
+    _import(store, tmp_path / "a.csv", [("C00000001", "13800000001", "甲", GZ),
+                                        ("C00000002", "13800000002", "乙", GZ)])  # fmt: skip
+    _import(store, tmp_path / "b.csv", [("C00000002", "13800000002", "乙", SH)])
+    merge_customers(store, "C00000002", "C00000001")  # C00000001 is gone, a tombstone follows
+    changes, _, _ = _drain(api, "cc1", cursor)
+    assert _customers(changes) == []  # neither the merged-away row nor a Shanghai row
+    assert [(c["op"], c["id"]) for c in changes if c["entity"] == "customer"] == [
+        ("remove", "C00000001")
+    ]
+    sh_changes, _, _ = _drain(api, "st1", sh_cursor)
+    assert [(i, r) for _, i, _, r in _customers(sh_changes)] == [("C00000002", SH)] * 2
