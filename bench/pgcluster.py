@@ -69,16 +69,24 @@ def _initdb(bindir: Path, data: Path) -> None:
 
 
 @contextlib.contextmanager
-def pg_cluster(template: Path | None = None, data: Path | None = None) -> Iterator[PgCluster]:
+def pg_cluster(
+    template: Path | None = None,
+    data: Path | None = None,
+    settings: dict[str, str] | None = None,
+    parent: Path | None = None,
+) -> Iterator[PgCluster]:
     """Start a cluster (fsync on, synchronous_commit on); stop it at the end.
 
     Args:
         template: a stopped data folder to copy (a seeded store); the copy is deleted at the end.
         data: a data folder to use in place and keep (initdb'd when missing), to build a
             template.
+        settings: server settings that replace the defaults (a template build's bulk-load
+            settings; never for a measured cluster).
+        parent: where the cluster's temp folder goes (the system temp folder when None).
     """
     bindir = _bindir()
-    root = Path(tempfile.mkdtemp(prefix="adbench-pg-"))
+    root = Path(tempfile.mkdtemp(prefix="adbench-pg-", dir=parent))
     if os.geteuid() == 0:
         shutil.chown(root, "postgres", "postgres")
     if data is not None:
@@ -94,10 +102,9 @@ def pg_cluster(template: Path | None = None, data: Path | None = None) -> Iterat
         else:
             _initdb(bindir, data)
     port = free_port()
-    opts = (
-        f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=on "
-        "-c synchronous_commit=on -c max_connections=300 -c shared_buffers=1GB"
-    )
+    conf = {"listen_addresses": "127.0.0.1", "fsync": "on", "synchronous_commit": "on",
+            "max_connections": "300", "shared_buffers": "1GB", **(settings or {})}  # fmt: skip
+    opts = f"-p {port} -k {root} " + " ".join(f"-c {k}={v}" for k, v in conf.items())
     ctl = str(bindir / "pg_ctl")
     subprocess.run(
         _as_postgres([ctl, "-D", str(data), "-l", str(root / "server.log"), "-o", opts, "-w",

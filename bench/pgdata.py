@@ -1,23 +1,26 @@
 """The service on PostgreSQL: a throwaway cluster (fsync on) over a seeded, cached data folder.
 
-The first run of a size seeds a cluster kept under
-``.bench-data/<seed>-<size>-g<version>/pgdata`` with ``agentdesk-sync seed --db
-postgresql+psycopg://…`` and the benchmark users, then stops it. Every run copies that folder into
-a temp folder, starts a throwaway cluster on it (random port) and deletes it at the end, so runs
-never see each other's writes.
+The first run of a size builds a cluster kept under ``.bench-data/<seed>-<size>-g<version>/pgdata``
+holding the same data as that size's ``central.db`` (copied table by table with ``COPY``,
+:mod:`bench.pgload`; row counts and a digest of each table's first rows are compared before the
+folder is used), then stops it. Every run copies that folder into a temp folder, starts a
+throwaway cluster on it (random port) and deletes it at the end, so runs never see each other's
+writes.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import time
 from pathlib import Path
 from typing import Any
 
 from bench.context import Ctx
-from bench.dataset import central_db, central_regions, create_users
-from bench.service import Service, run_sync_cli, serve
+from bench.dataset import central_db
+from bench.disk import folder_bytes
+from bench.service import Service, serve
 
 __all__ = ["DB_NAME", "pg_cluster_of", "pg_service", "pg_template"]
 
@@ -25,8 +28,21 @@ DB_NAME = "agentdesk"
 
 
 def pg_template(ctx: Ctx, size: int) -> Path:
-    """The stopped, seeded data folder of ``size`` (built once; NotReady without the seed)."""
+    """The stopped data folder of ``size`` holding ``central.db``'s data (built once).
+
+    Raises:
+        RuntimeError: the copy does not match ``central.db`` (counts or digests differ).
+    """
+    from sqlalchemy import create_engine
+
     from bench.pgcluster import pg_cluster
+    from bench.pgload import (
+        LOAD_SETTINGS,
+        differences,
+        fingerprint,
+        load_from_sqlite,
+        sqlite_engine,
+    )
 
     folder = ctx.data_dir(size)
     template = folder / "pgdata"
@@ -36,18 +52,34 @@ def pg_template(ctx: Ctx, size: int) -> Path:
     central = central_db(ctx, size)  # first: NotReady when the generator is missing
     building = folder / "pgdata.tmp"
     shutil.rmtree(building, ignore_errors=True)
-    ctx.status(f"seeding PostgreSQL with {size:,} customers")
+    ctx.status(f"copying the {size:,}-customer store into PostgreSQL")
     start = time.perf_counter()
-    with pg_cluster(data=building) as cluster:
+    with pg_cluster(data=building, settings=LOAD_SETTINGS) as cluster:
         url = cluster.create_database(DB_NAME)
-        run_sync_cli(ctx.repo, ["seed", "--db", url, "--customers", str(size),
-                                "--seed", str(ctx.seed)])  # fmt: skip
-        create_users(ctx, url, central_regions(central), size)
+        counts = load_from_sqlite(central, url, ctx.status)
+        load_s = time.perf_counter() - start
+        ctx.status("comparing the two stores")
+        engines: list[Any] = [sqlite_engine(central), create_engine(url)]
+        try:
+            prints = [fingerprint(engine) for engine in engines]
+        finally:
+            for engine in engines:
+                engine.dispose()
+    diffs = differences(*prints)
+    if diffs:
+        msg = f"the PostgreSQL copy of {central} differs: {'; '.join(diffs)}"
+        raise RuntimeError(msg)
+    os.sync()  # the build ran with fsync=off: its files reach the disk before the folder is used
     seconds = time.perf_counter() - start
     shutil.rmtree(template, ignore_errors=True)
     building.rename(template)
-    info_path.write_text(json.dumps({"complete": True, "seed_seconds": round(seconds, 1)}))
-    ctx.console.print(f"PostgreSQL seeded with {size:,} customers in {seconds:.0f} s")
+    size_bytes = folder_bytes(template)
+    info = {"complete": True, "method": "COPY from central.db", "load_seconds": round(load_s, 1),
+            "seconds": round(seconds, 1), "rows": counts, "bytes": size_bytes,
+            "fingerprint": {name: list(value) for name, value in prints[1].items()}}  # fmt: skip
+    info_path.write_text(json.dumps(info, indent=1))
+    ctx.console.print(f"PostgreSQL copy of {size:,} customers built in {seconds:.0f} s "
+                      f"({size_bytes / 1e9:.1f} GB)")  # fmt: skip
     return template
 
 
@@ -76,14 +108,15 @@ def pg_cluster_of(ctx: Ctx) -> Any:
             template = pg_template(ctx, size)
         except NotReady:
             template = None
-        ctx.cache["pg-size"] = size
+        ctx.keep("pg", "pg-size", size)
         try:
-            ctx.status("starting a throwaway PostgreSQL cluster (fsync on)")
-            ctx.cache["pg"] = ctx.stack.enter_context(pg_cluster(template=template))
-            ctx.cache["pg-seeded"] = template is not None
+            ctx.status("copying the PostgreSQL store, starting a throwaway cluster (fsync on)")
+            cluster = pg_cluster(template=template, parent=ctx.scratch)
+            ctx.keep("pg", "pg", ctx.resource("pg").enter_context(cluster))
+            ctx.keep("pg", "pg-seeded", template is not None)
         except Exception as exc:
             ctx.console.print(f"[yellow]PostgreSQL unavailable:[/yellow] {exc}")
-            ctx.cache["pg"] = None
+            ctx.keep("pg", "pg", None)
     return ctx.cache["pg"]
 
 
@@ -101,5 +134,7 @@ def pg_service(ctx: Ctx, size: int) -> Service:
             raise NotReady("agentdesk-sync seed (PostgreSQL)")
         size = int(ctx.cache.get("pg-size", size))
         log = ctx.scratch / f"serve-pg-{size}.log"
-        ctx.cache[key] = ctx.stack.enter_context(serve(ctx.repo, cluster.url(DB_NAME), log))
+        ctx.keep(
+            "pg", key, ctx.resource("pg").enter_context(serve(ctx.repo, cluster.url(DB_NAME), log))
+        )
     return ctx.cache[key]  # type: ignore[no-any-return]
