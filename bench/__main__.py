@@ -20,6 +20,8 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from bench.context import Ctx
+from bench.disk import DiskWatch
+from bench.plan import SCALING, releases, resource_key, run_order
 from bench.report import Row, append_results, render, results_markdown
 
 __all__ = ["main"]
@@ -118,9 +120,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.prepare or args.prepare_pg:
         return _prepare(console, customers, args.seed, pg_only=args.prepare_pg)
     mode = "quick" if args.quick else "full"
-    rows: list[Row] = []
+    scaling = not args.no_scaling and not wanted
+    done: dict[str, Row] = {}
     extra = ""
     started = time.perf_counter()
+    phase = {"now": "start"}
     with contextlib.ExitStack() as stack, Progress(
         TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[status]}"),
         TimeElapsedColumn(), console=console, transient=False,
@@ -132,30 +136,47 @@ def main(argv: list[str] | None = None) -> int:
         ctx.tick = lambda: progress.advance(row_task)
         ctx.status = lambda text: progress.update(row_task, status=text[:60])
         signal.signal(signal.SIGTERM, _interrupt)
+        watch = DiskWatch(lambda: list(ctx.scratch_roots), lambda: phase["now"],
+                          free_of=ctx.data_root)  # fmt: skip
+        stack.enter_context(watch)
+        ctx.scratch  # noqa: B018 - made now so the watch sees every copy in it
+        by_pid = {r[0]: r for r in rows_todo}
+        order = run_order([*by_pid, *([SCALING] if scaling else [])])
         try:
-            for pid, op, target, fn in rows_todo:
-                progress.reset(row_task, description=f"{pid} {op}", total=None, status="")
-                console.log(f"{pid} {op}: start")
-                row = _run_row(ctx, pid, op, target, fn)
-                console.log(f"{pid}: {row.verdict} after {row.seconds:.0f} s")
-                rows.append(row)
-                progress.advance(overall)
-            if not args.no_scaling and not wanted:
-                from bench.scaling import run_scaling
+            from bench.scaling import measure_own_size, run_scaling
 
+            for step, gone in zip(order, releases(order), strict=True):
+                phase["now"] = step
+                if step == SCALING:
+                    progress.reset(row_task, description="scaling figures", total=None, status="")
+                    measure_own_size(ctx)
+                else:
+                    pid, op, target, fn = by_pid[step]
+                    progress.reset(row_task, description=f"{pid} {op}", total=None, status="")
+                    console.log(f"{pid} {op}: start")
+                    row = _run_row(ctx, pid, op, target, fn)
+                    console.log(f"{pid}: {row.verdict} after {row.seconds:.0f} s")
+                    done[pid] = row
+                    progress.advance(overall)
+                watch.sample()
+                for name in gone:
+                    ctx.release(resource_key(name, customers))
+            if scaling:
+                phase["now"] = "scaling"
                 progress.reset(row_task, description="scaling", total=None, status="")
                 extra = run_scaling(ctx)
         except KeyboardInterrupt:
-            done = {r.pid for r in rows}
-            rows += [Row(pid, op, target, missing=True, note="not run: the run was interrupted")
-                     for pid, op, target, _fn in rows_todo if pid not in done]  # fmt: skip
             mode += " (interrupted)"
+    rows = [done.get(pid) or Row(pid, op, target, missing=True, note="not run: the run was "
+            "interrupted") for pid, op, target, _fn in rows_todo]  # fmt: skip
     elapsed = time.perf_counter() - started
     title = f"agentdesk bench ({mode}, {customers:,} customers, {elapsed:.0f} s)"
     render(rows, console, title)
     if extra:
         console.print(extra, markup=False)
-    footer = f"Run took {elapsed:.0f} s on {customers:,} customers (seed {args.seed})."
+    disk = watch.result.sentence()
+    console.print(disk)
+    footer = f"Run took {elapsed:.0f} s on {customers:,} customers (seed {args.seed}). {disk}"
     section = results_markdown(rows, repo=REPO, mode=mode, extra=(extra + "\n\n" + footer).strip())
     if not args.no_append:
         append_results(REPO / "bench" / "RESULTS.md", section)

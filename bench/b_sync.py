@@ -1,8 +1,9 @@
 """P7 push throughput, P8 first sync of a 100 k scope, P9 propagation from device A to B.
 
 Ours: the client's store + ``SyncEngine`` + ``ApiClient`` against ``agentdesk-sync serve`` on
-loopback (embedded SQLite store). Floors: bare HTTP+JSON transfer and raw SQLite writes (P7),
-raw bulk apply of the same number of rows (P8), a bare ``http.client`` round trip (P9).
+loopback (embedded SQLite store); the cache P8's first sync fills stays for P9 as device B.
+Floors: bare HTTP+JSON transfer and raw SQLite writes (P7), raw bulk apply of the same number of
+rows (P8), a bare ``http.client`` round trip (P9).
 """
 
 from __future__ import annotations
@@ -96,9 +97,10 @@ def p9(ctx: Ctx) -> Row:
         floor = floor_rtt(port, ctx.reps)
     ours = None
     row.note = (f"SyncScheduler defaults: A syncs after the local write (debounced), B wakes on "
-                f"SSE and pulls; {ctx.customers:,}-customer caches; one contact every "
-                f"{prod.PACE_S} s (a write less than 1 s after A's last cycle waits for the "
-                "debounce by design)")  # fmt: skip
+                f"SSE and pulls; A: the {ctx.customers:,}-customer cache, B: the scope cache "
+                "P8's first sync filled (bench_scope), contacts on customers both hold; one "
+                f"contact every {prod.PACE_S} s (a write less than 1 s after A's last cycle "
+                "waits for the debounce by design)")  # fmt: skip
     try:
         samples = prod.propagation_samples(ctx, 10 if ctx.quick else 40)
         ours = stat_of(samples)

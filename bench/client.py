@@ -17,7 +17,15 @@ from bench.context import Ctx, NotReady, product
 from bench.dataset import central_db, copy_db
 from bench.service import PASSWORD, Service, serve
 
-__all__ = ["Client", "client_cache", "open_client", "service_for", "sqlite_service"]
+__all__ = [
+    "Client",
+    "app_dirs",
+    "client_cache",
+    "open_client",
+    "remove_db",
+    "service_for",
+    "sqlite_service",
+]
 
 OFFLINE_URL = "http://127.0.0.1:9"  # discard port: nothing listens, the login goes offline
 
@@ -36,16 +44,30 @@ class Client:
         self.services.close()
 
 
+def remove_db(path: Path) -> None:
+    """Delete a SQLite file with its ``-wal`` and ``-shm``."""
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
 def sqlite_service(ctx: Ctx, size: int | None = None) -> Service:
-    """The service of this run on a copy of the seeded central SQLite store of ``size``."""
+    """The service of this run on a copy of the seeded central SQLite store of ``size``.
+
+    The copy and the server belong to resource ``central-<size>``: both go when it is released.
+    """
     size = size or ctx.customers
     key = f"svc-sqlite-{size}"
     if key not in ctx.cache:
         src = central_db(ctx, size)
+        res = ctx.resource(f"central-{size}")
         ctx.status(f"copying the central store ({size:,})")
-        dst = copy_db(src, ctx.scratch / f"central-{size}.db")
+        dst = ctx.scratch / f"central-{size}.db"
+        res.callback(remove_db, dst)
+        copy_db(src, dst)
         log = ctx.scratch / f"serve-sqlite-{size}.log"
-        ctx.cache[key] = ctx.stack.enter_context(serve(ctx.repo, f"sqlite:///{dst}", log))
+        ctx.keep(
+            f"central-{size}", key, res.enter_context(serve(ctx.repo, f"sqlite:///{dst}", log))
+        )
     return ctx.cache[key]  # type: ignore[no-any-return]
 
 
@@ -111,19 +133,39 @@ def cached_client_db(ctx: Ctx, size: int) -> tuple[Path, dict[str, Any]]:
     return path, info
 
 
+def app_dirs(ctx: Ctx, size: int) -> tuple[dict[str, str], Path]:
+    """The desktop app's folders for this run's cache of ``size``, and where it keeps the cache.
+
+    The run copies the synced cache there once: the offline and online sessions of the bench
+    process and the app processes of P5 and P11 all use that one copy.
+    """
+    with product("agentdesk.paths.Paths"):
+        from agentdesk.paths import Paths
+    root = ctx.scratch / f"app-{size}"
+    env = {f"AGENTDESK_{name.upper()}_DIR": str(root / name)
+           for name in ("data", "config", "cache", "log", "state")}  # fmt: skip
+    return env, Paths.from_env(env).user_cache_db("bench_cc")
+
+
 def client_cache(ctx: Ctx, size: int | None = None) -> Client:
-    """An offline client session on this run's copy of the synced cache."""
+    """An offline client session on this run's copy of the synced cache.
+
+    The copy belongs to resource ``client-<size>`` (with every session on it): it is deleted
+    when that is released.
+    """
     size = size or ctx.customers
     key = f"client-{size}"
     if key not in ctx.cache:
         src, _info = cached_client_db(ctx, size)
-        dst = ctx.scratch / f"client-{size}" / "bench_cc.db"
-        dst.parent.mkdir(exist_ok=True)
+        _env, dst = app_dirs(ctx, size)
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        res = ctx.resource(key)
+        res.callback(remove_db, dst)
         ctx.status("copying the client cache")
         copy_db(src, dst)
         client = open_client(dst, "bench_cc", "bench-device-A", None)
-        ctx.stack.callback(client.close)
-        ctx.cache[key] = client
+        res.callback(client.close)
+        ctx.keep(key, key, client)
     return ctx.cache[key]  # type: ignore[no-any-return]
 
 

@@ -87,6 +87,46 @@ class Ctx:
     tick: Callable[[], None] = lambda: None
     status: Callable[[str], None] = lambda _text: None
     cache: dict[str, Any] = field(default_factory=dict)
+    scratch_roots: list[Path] = field(default_factory=list)
+    _resources: dict[str, contextlib.ExitStack] = field(default_factory=dict)
+    _owners: dict[str, str] = field(default_factory=dict)
+
+    def resource(self, name: str) -> contextlib.ExitStack:
+        """The tear-down stack of one named resource of the run (a copied store, a server).
+
+        Made on first use; closed by :meth:`release` as soon as no later row needs it, or at
+        the end of the run.
+        """
+        if name not in self._resources:
+            self._resources[name] = contextlib.ExitStack()
+            self.stack.callback(self.release, name)
+        return self._resources[name]
+
+    def keep(self, name: str, key: str, value: Any) -> Any:
+        """Store ``value`` under ``key`` in :attr:`cache` until resource ``name`` is released."""
+        self.resource(name)
+        self.cache[key] = value
+        self._owners[key] = name
+        return value
+
+    def release(self, name: str) -> bool:
+        """Tear down resource ``name`` now (stop its servers, delete its copies).
+
+        Returns:
+            Whether it was held.
+        """
+        stack = self._resources.pop(name, None)
+        for key in [k for k, owner in self._owners.items() if owner == name]:
+            self.cache.pop(key, None)
+            del self._owners[key]
+        if stack is None:
+            return False
+        stack.close()
+        return True
+
+    def held(self) -> list[str]:
+        """Names of the resources held now."""
+        return sorted(self._resources)
 
     @property
     def reps(self) -> int:
@@ -138,6 +178,7 @@ class Ctx:
         folder = self.data_root / f"scratch-{os.getpid()}"
         folder.mkdir(exist_ok=True)
         self.stack.callback(shutil.rmtree, folder, True)
+        self.scratch_roots.append(folder)
         return folder
 
     def floor_db(self, customers: int | None = None) -> Path:

@@ -12,11 +12,9 @@ import os
 import subprocess
 import sys
 import time
-from pathlib import Path
 
-from bench.client import Client, cached_client_db, sqlite_service
+from bench.client import Client, app_dirs, client_cache, sqlite_service
 from bench.context import Ctx, product
-from bench.dataset import copy_db
 from bench.measure import Stat, stat_of
 from bench.service import PASSWORD
 
@@ -47,28 +45,17 @@ sys.exit(run_gui(options))
 
 
 def _app_env(ctx: Ctx) -> dict[str, str]:
-    """Environment of a child app whose data folder holds a copy of the synced cache."""
-    key = "app-env"
-    if key not in ctx.cache:
-        with product("agentdesk.app.run_gui / agentdesk.paths.Paths"):
-            from agentdesk.app import run_gui  # noqa: F401
-        root = ctx.scratch / "app"
-        env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "BENCH_USER": "bench_cc",
-               "BENCH_PASSWORD": PASSWORD, "BENCH_URL": sqlite_service(ctx).base_url}  # fmt: skip
-        for name in ("data", "config", "cache", "log", "state"):
-            env[f"AGENTDESK_{name.upper()}_DIR"] = str(root / name)
-        probe = subprocess.run(
-            [sys.executable, "-c", "from agentdesk.paths import Paths; "
-             "print(Paths.from_env().user_cache_db('bench_cc'))"],
-            env=env, capture_output=True, text=True, check=True,
-        )  # fmt: skip
-        target = Path(probe.stdout.strip())
-        target.parent.mkdir(parents=True, exist_ok=True)
-        src, _info = cached_client_db(ctx, ctx.customers)
-        ctx.status("copying the cache for the app process")
-        copy_db(src, target)
-        ctx.cache[key] = env
-    return ctx.cache[key]  # type: ignore[no-any-return]
+    """Environment of a child app whose data folder holds the run's copy of the synced cache.
+
+    The app opens the very copy the bench process uses (:func:`bench.client.app_dirs`), so no
+    cache is copied for it.
+    """
+    with product("agentdesk.app.run_gui"):
+        from agentdesk.app import run_gui  # noqa: F401
+    client_cache(ctx)  # the run's copy, where the app looks for it
+    dirs, _path = app_dirs(ctx, ctx.customers)
+    return {**os.environ, **dirs, "QT_QPA_PLATFORM": "offscreen", "BENCH_USER": "bench_cc",
+            "BENCH_PASSWORD": PASSWORD, "BENCH_URL": sqlite_service(ctx).base_url}  # fmt: skip
 
 
 def _spawn(env: dict[str, str], timeout: float = 300) -> tuple[float, int, int | None]:

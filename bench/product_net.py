@@ -23,18 +23,19 @@ from bench.client import (
     cached_client_db,
     client_cache,
     open_client,
+    remove_db,
     require_engine,
     service_for,
     sqlite_service,
 )
 from bench.context import Ctx, NotReady, product
-from bench.dataset import copy_db
 from bench.measure import Stat, stat_of
 from bench.service import PASSWORD
 
 __all__ = [
     "LOAD_CLIENTS",
     "PACE_S",
+    "SCOPE",
     "claim_latency",
     "contact_load",
     "first_sync_scope",
@@ -64,8 +65,8 @@ def online_client(ctx: Ctx, size: int | None = None) -> Client:
         base = client_cache(ctx, size)
         svc = sqlite_service(ctx, size)
         client = open_client(base.path, "bench_cc", "bench-device-A", svc.base_url)
-        ctx.stack.callback(client.close)
-        ctx.cache[key] = client
+        ctx.resource(f"client-{size}").callback(client.close)
+        ctx.keep(f"client-{size}", key, client)
     return ctx.cache[key]  # type: ignore[no-any-return]
 
 
@@ -113,35 +114,45 @@ def push_rate(ctx: Ctx, count: int, size: int | None = None) -> tuple[float, flo
     return report.pushed / elapsed, stat_of([b - a for a, b in pushes]).p95
 
 
-def first_sync_scope(ctx: Ctx, budget: float) -> tuple[float, int, str]:
+SCOPE = "scope"  # resource: the cache P8's first sync fills, device B of P9
+
+
+def _scope_path(ctx: Ctx) -> Path:
+    return ctx.scratch / "scope" / "bench_scope.db"
+
+
+def first_sync_scope(ctx: Ctx, budget: float | None) -> tuple[float, int, str]:
     """First sync of the ~100 k-customer scope into a fresh cache, login included.
 
     The cycle is cancelled after ``budget`` seconds (the engine stops after its current
-    request); then the figure is a lower bound and the returned text says how far it got.
+    request); then the figure is a lower bound and the returned text says how far it got. The
+    cache stays (resource :data:`SCOPE`) as P9's device B; a cancelled sync resumes there.
 
     Returns:
         (seconds, changes pulled, "" when complete or a sentence on the progress).
     """
-    path = ctx.scratch / "p8" / "bench_scope.db"
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    ctx.release(SCOPE)
+    path = _scope_path(ctx)
+    remove_db(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    ctx.resource(SCOPE).callback(remove_db, path)
     svc = sqlite_service(ctx, ctx.customers)
     ctx.status("first sync of the 100 k scope")
     cancel = threading.Event()
-    timer = threading.Timer(budget, cancel.set)
+    timer = threading.Timer(budget, cancel.set) if budget is not None else None
     start = time.perf_counter()
-    timer.start()
+    if timer is not None:
+        timer.start()
     client = open_client(path, "bench_scope", "bench-device-P8", svc.base_url)
     try:
         report = client.services.sync.run_once(cancel)
         elapsed = time.perf_counter() - start
         snap = client.services.sync.status.snapshot
     finally:
-        timer.cancel()
+        if timer is not None:
+            timer.cancel()
         client.close()
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{path}{suffix}").unlink(missing_ok=True)
+    ctx.keep(SCOPE, "scope-path", path)
     if report.error is not None:
         msg = f"first sync failed: {report.error!r}"
         raise RuntimeError(msg)
@@ -160,14 +171,18 @@ def full_first_sync_seconds(ctx: Ctx) -> float | None:
 
 
 def _device_b(ctx: Ctx) -> Client:
-    src, _info = cached_client_db(ctx, ctx.customers)
-    dst = ctx.scratch / "client-B" / "bench_cc.db"
-    dst.parent.mkdir(exist_ok=True)
-    ctx.status("copying the cache for device B")
-    copy_db(src, dst)
+    """Device B: the cache P8's first sync filled (``bench_scope``, ~100 k customers).
+
+    Reusing it spares a copy of the whole synced cache; when P8 did not run, the same first
+    sync fills it now (untimed).
+    """
+    if "scope-path" not in ctx.cache:
+        ctx.status("first sync of the 100 k scope for device B (untimed)")
+        first_sync_scope(ctx, None)
+    path: Path = ctx.cache["scope-path"]
     svc = sqlite_service(ctx)
-    client = open_client(dst, "bench_cc", "bench-device-B", svc.base_url)
-    ctx.stack.callback(client.close)
+    client = open_client(path, "bench_scope", "bench-device-P8", svc.base_url)
+    ctx.resource(SCOPE).callback(client.close)
     return client
 
 
@@ -189,7 +204,7 @@ def propagation_samples(ctx: Ctx, n: int) -> list[float]:
     with product("agentdesk.sync.SyncScheduler"):
         from agentdesk.sync.scheduler import SyncScheduler
     device_a, device_b = online_client(ctx), _device_b(ctx)
-    device_b.services.sync.run_once()  # catch up with everything pushed so far
+    device_b.services.sync.run_once()  # finish a cut snapshot, catch up with what was pushed
     sched_a = SyncScheduler(require_engine(device_a))
     sched_b = SyncScheduler(require_engine(device_b))
     arrived = threading.Event()
@@ -204,7 +219,7 @@ def propagation_samples(ctx: Ctx, n: int) -> list[float]:
     sched_a.start()
     sched_b.start()
     samples: list[float] = []
-    sample = cache_sample(ctx, device_a, 500)
+    sample = cache_sample(ctx, device_b, 500)  # customers both devices hold
     try:
         time.sleep(1.0)  # let B's event stream connect (not part of any sample)
         start = -PACE_S

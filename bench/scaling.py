@@ -15,7 +15,7 @@ from bench.context import Ctx, NotReady
 from bench.floors import connect_ro, floor_open, floor_phone_search, sample_customers
 from bench.report import fmt_value
 
-__all__ = ["run_scaling"]
+__all__ = ["measure_own_size", "run_scaling"]
 
 OPS = ("search", "open", "push", "pull")
 
@@ -48,10 +48,24 @@ def _floor_figures(ctx: Ctx, size: int) -> dict[str, float]:
 
 
 def _ours_figures(ctx: Ctx, size: int) -> tuple[dict[str, float], str]:
+    if f"scaling-{size}" in ctx.cache:
+        return ctx.cache[f"scaling-{size}"]  # type: ignore[no-any-return]
     try:
         return prod.scaling_figures(ctx, size), ""
     except (NotReady, AttributeError) as exc:
         return {}, f"not implemented yet: {exc}"
+
+
+def measure_own_size(ctx: Ctx) -> None:
+    """Take the scaling figures at the run's own size now, while its copies are on disk.
+
+    :func:`run_scaling` uses them at the end instead of copying the big stores again.
+    """
+    try:
+        figures = _ours_figures(ctx, ctx.customers)
+    except Exception as exc:  # a failed figure must not stop the rows after it
+        figures = {}, f"error at {ctx.customers:,}: {type(exc).__name__}: {exc}"[:300]
+    ctx.cache[f"scaling-{ctx.customers}"] = figures
 
 
 def _plot(rows: dict[int, dict[str, float]], path: Path) -> bool:
@@ -96,6 +110,9 @@ def run_scaling(ctx: Ctx) -> str:
         ctx.status(f"scaling: {size:,} customers")
         figures = {f"floor {k}": v for k, v in _floor_figures(ctx, size).items()}
         ours, note = _ours_figures(ctx, size)
+        if size != ctx.customers:  # a smaller data set's copies go at once
+            ctx.release(f"client-{size}")
+            ctx.release(f"central-{size}")
         if note:
             notes.add(note)
         figures.update(ours)

@@ -1,0 +1,68 @@
+"""The order a run measures its rows in, and when each copied store can be deleted.
+
+At a million customers the run's copies are big: the synced client cache (11 GB), the central
+store (11 GB), the PostgreSQL data folder (about as much) and the cache P8's first sync fills
+(about a tenth). Rows that share a copy run back to back, and a copy is deleted as soon as no
+later row needs it, so at most the client cache, the central store and the P8 cache are on disk
+at once, and the PostgreSQL copy only joins the central store once the client copies are gone.
+The table still lists the rows in their usual order.
+
+Resources (see :meth:`bench.context.Ctx.resource`):
+
+* ``client``: the run's copy of the synced cache with every session on it (the app processes
+  of P5 and P11 open the same copy);
+* ``central``: the copy of the central SQLite store and the service serving it;
+* ``scope``: the fresh cache P8's first sync fills, P9's device B;
+* ``pg``: the copy of the PostgreSQL data folder and its cluster and service.
+"""
+
+from __future__ import annotations
+
+__all__ = ["NEEDS", "ORDER", "SCALING", "releases", "resource_key", "run_order"]
+
+SCALING = "scaling"  # the scaling table's figures at the run's own size (its other sizes: last)
+
+NEEDS: dict[str, frozenset[str]] = {
+    "P1": frozenset({"client"}),
+    "P2": frozenset({"client"}),
+    "P3": frozenset({"client"}),
+    "P6": frozenset({"client"}),
+    "E1": frozenset({"client"}),
+    # the app processes start on the cache before P4 and P7 leave outcomes in its outbox
+    "P5": frozenset({"client", "central"}),
+    "P11": frozenset({"client", "central"}),
+    "P4": frozenset({"client"}),
+    "P7": frozenset({"client", "central"}),
+    SCALING: frozenset({"client", "central"}),
+    "P8": frozenset({"central", "scope"}),
+    "P9": frozenset({"client", "central", "scope"}),
+    "P10": frozenset({"central", "pg"}),
+    "P12": frozenset({"central", "pg"}),
+}
+ORDER: tuple[str, ...] = tuple(NEEDS)
+
+
+def run_order(steps: list[str]) -> list[str]:
+    """``steps`` in :data:`ORDER` (steps it does not know keep their order, at the end)."""
+    known = [s for s in ORDER if s in steps]
+    return known + [s for s in steps if s not in NEEDS]
+
+
+def releases(order: list[str]) -> list[list[str]]:
+    """For each step of ``order``, the resources to release once it is done.
+
+    A resource goes right after the last step that needs it.
+    """
+    last: dict[str, int] = {}
+    for i, step in enumerate(order):
+        for res in NEEDS.get(step, frozenset()):
+            last[res] = i
+    out: list[list[str]] = [[] for _ in order]
+    for res, i in last.items():
+        out[i].append(res)
+    return [sorted(names) for names in out]
+
+
+def resource_key(name: str, customers: int) -> str:
+    """The run's key of a resource: copies of the stores of one size carry the size."""
+    return f"{name}-{customers}" if name in ("client", "central") else name
