@@ -65,7 +65,9 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--prepare", action="store_true", help="only build the cached data sets of --customers"
     )
-    parser.add_argument("--prepare-pg", action="store_true", help="only seed the PostgreSQL store")
+    parser.add_argument(
+        "--prepare-pg", action="store_true", help="only build the PostgreSQL copy of the store"
+    )
     return parser.parse_args(argv)
 
 
@@ -86,7 +88,7 @@ def _run_row(ctx: Ctx, pid: str, op: str, target: str, fn: Callable[[Ctx], Row])
 
 
 def _prepare(console: Console, customers: int, seed: int, *, pg_only: bool = False) -> int:
-    """Build (or find) the floor data set, the seeded central store and the synced cache."""
+    """Build (or find) the floor data set, the central store, the synced cache, the PG copy."""
     from bench.client import cached_client_db
     from bench.dataset import central_db
     from bench.pgdata import pg_template
@@ -97,12 +99,15 @@ def _prepare(console: Console, customers: int, seed: int, *, pg_only: bool = Fal
         steps: list[tuple[str, Callable[[], object]]] = [
             ("floor", ctx.floor_db), ("central", lambda: central_db(ctx, customers)),
             ("client", lambda: cached_client_db(ctx, customers)),
+            ("postgresql", lambda: pg_template(ctx, customers)),
         ]  # fmt: skip
         if pg_only:
             steps = [("postgresql", lambda: pg_template(ctx, customers))]
         for step, fn in steps:
             start = time.perf_counter()
             fn()
+            for name in ctx.held():  # the first sync's copy of the central store goes now
+                ctx.release(name)
             console.print(f"{step} data set ready after {time.perf_counter() - start:.0f} s")
     return 0
 

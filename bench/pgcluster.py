@@ -99,6 +99,7 @@ def pg_cluster(
         data = root / "data"
         if template is not None:
             subprocess.run(["cp", "-a", str(template), str(data)], check=True)
+            os.sync()  # the copy's writeback must not land on the first measured commits
         else:
             _initdb(bindir, data)
     port = free_port()
