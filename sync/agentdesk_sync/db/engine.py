@@ -4,7 +4,8 @@
   SQLite file ``central.db`` in the agentdesk data folder (``AGENTDESK_DATA_DIR`` overrides it).
 * :func:`make_engine` / :func:`make_async_engine` build engines with the same connection
   settings: SQLite gets WAL, ``synchronous=NORMAL``, a busy timeout and foreign keys; PostgreSQL
-  goes through psycopg 3.
+  goes through psycopg 3, and a pooled connection is pinged on checkout only when it sat idle
+  for :data:`PING_IDLE_S` or more (a busy pool does not pay a round trip per checkout).
 * :func:`migrate` (implemented in :mod:`agentdesk_sync.db.migrate`) creates or upgrades
   the schema.
 
@@ -16,13 +17,14 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import time
 from pathlib import Path
 from typing import Any, Literal
 
 import orjson
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError
+from sqlalchemy.exc import ArgumentError, DBAPIError, InvalidatePoolError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from agentdesk.paths import Paths
@@ -45,6 +47,8 @@ DB_ENV = "AGENTDESK_SYNC_DB"
 DbKind = Literal["sqlite", "postgresql"]
 _BUSY_TIMEOUT_MS = 10_000
 _PG_ALIASES = ("postgres", "postgresql", "postgresql+psycopg", "postgresql+psycopg2")
+PING_IDLE_S = 1.0
+_IDLE_SINCE = "agentdesk_idle_since"
 
 
 def default_db_url() -> str:
@@ -150,6 +154,36 @@ def _install_sqlite_events(engine: Engine, busy_timeout_ms: int) -> None:
     event.listen(engine, "begin", _on_sqlite_begin)
 
 
+def _install_idle_ping(engine: Engine) -> None:
+    """Ping a PostgreSQL connection on checkout only when it was idle for ``PING_IDLE_S``.
+
+    SQLAlchemy's ``pool_pre_ping`` pings at every checkout: one more round trip for each
+    write group and each read of a busy service. A server that went away (a restart, a
+    dropped link) is found the same way after a quiet spell; within a busy second the
+    statement that meets the dead connection fails instead, which the service answers with
+    ``retry`` or 503 like any database fault (docs/operations.md), and the pool is renewed.
+    """
+    dialect = engine.dialect
+
+    def on_checkin(_dbapi_conn: Any, record: Any) -> None:
+        if record is not None:
+            record.info[_IDLE_SINCE] = time.monotonic()
+
+    def on_checkout(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.pop(_IDLE_SINCE, None)
+        if since is None or time.monotonic() - since < PING_IDLE_S:
+            return  # a new connection, or one back from a request a moment ago
+        try:
+            dialect.do_ping(dbapi_conn)
+        except dialect.loaded_dbapi.Error as exc:
+            if dialect.is_disconnect(exc, dbapi_conn, None):
+                raise InvalidatePoolError() from exc  # the pool reconnects, as pre-ping does
+            raise
+
+    event.listen(engine, "checkin", on_checkin)
+    event.listen(engine, "checkout", on_checkout)
+
+
 def _json_dumps(value: Any) -> str:
     return orjson.dumps(value).decode()
 
@@ -183,9 +217,11 @@ def make_engine(url: str, *, busy_timeout_ms: int = _BUSY_TIMEOUT_MS, **kwargs: 
         engine = create_engine(parsed, connect_args=connect_args, **kwargs)
         _install_sqlite_events(engine, busy_timeout_ms)
         return engine
-    kwargs.setdefault("pool_pre_ping", True)
     connect_args = {"connect_timeout": 10, **kwargs.pop("connect_args", {})}
-    return create_engine(parsed, connect_args=connect_args, **kwargs)
+    engine = create_engine(parsed, connect_args=connect_args, **kwargs)
+    if not kwargs.get("pool_pre_ping"):
+        _install_idle_ping(engine)
+    return engine
 
 
 def make_async_engine(
@@ -212,9 +248,11 @@ def make_async_engine(
         )
         _install_sqlite_events(engine.sync_engine, busy_timeout_ms)
         return engine
-    kwargs.setdefault("pool_pre_ping", True)
     connect_args = {"connect_timeout": 10, **kwargs.pop("connect_args", {})}
-    return create_async_engine(parsed, connect_args=connect_args, **kwargs)
+    async_engine = create_async_engine(parsed, connect_args=connect_args, **kwargs)
+    if not kwargs.get("pool_pre_ping"):
+        _install_idle_ping(async_engine.sync_engine)
+    return async_engine
 
 
 def check_connection(engine: Engine) -> None:
