@@ -34,6 +34,7 @@ same id from another process reruns the batch once in a fresh savepoint; the rer
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import logging
@@ -96,7 +97,7 @@ from agentdesk_sync.api.loaders import (
 )
 from agentdesk_sync.api.wire import as_utc, iso, parse_ts, utcnow
 from agentdesk_sync.auth import Principal
-from agentdesk_sync.db.changes import ChangeRow, insert_log, sqlite_ts
+from agentdesk_sync.db.changes import COPY_THRESHOLD, ChangeRow, insert_log, sqlite_ts
 from agentdesk_sync.deps import AppState
 from agentdesk_sync.errors import is_transient_db_error
 from agentdesk_sync.scope import find_customer
@@ -369,6 +370,20 @@ class _Batch:
                 return list(cur.fetchall())
         return list(self.raw.execute(sql, params).fetchall())
 
+    def _rows_together(self, *queries: tuple[str, tuple[Any, ...]]) -> list[list[Any]]:
+        """The rows of each query; on PostgreSQL all go out in one pipeline (one round trip)."""
+        if not self.pg:
+            return [self._rows(sql, params) for sql, params in queries]
+        cursors = [self.raw.cursor() for _ in queries]
+        try:
+            with self.raw.pipeline():
+                for cur, (sql, params) in zip(cursors, queries, strict=True):
+                    cur.execute(sql, params)
+            return [list(cur.fetchall()) for cur in cursors]
+        finally:
+            for cur in cursors:
+                cur.close()
+
     def _list(self, values: list[str]) -> Any:
         return values if self.pg else orjson.dumps(values).decode()
 
@@ -458,11 +473,24 @@ class _Batch:
         if not run:
             return
         ids = list({c.item.id for c in run} - self.accepted.keys())
+        # the customers of every contact not judged yet, read (and locked, in id order) in the
+        # same round trip as the ledger lookup: the few that turn out to be duplicates cost a
+        # row lock, not a second round trip
+        wanted = sorted({c.payload.customer_id for c in run if c.item.id not in self.accepted})
         known: dict[str, tuple[Any, ...]] = {}
+        customer_rows: list[Any] = []
         if ids:
-            known = {r[0]: r for r in self._rows(self.sql["dedupe"], (self._list(ids),))}
+            dedupe = (self.sql["dedupe"], (self._list(ids),))
+            if wanted:
+                customers_sql = _customers_sql(self.conn.dialect.name, "all")
+                found, customer_rows = self._rows_together(
+                    dedupe, (customers_sql, (self._list(wanted),))
+                )
+            else:
+                (found,) = self._rows_together(dedupe)
+            known = {r[0]: r for r in found}
         fresh = [c for c in run if c.item.id not in known and c.item.id not in self.accepted]
-        customers = self._customers(sorted({c.payload.customer_id for c in fresh}))
+        customers = self._customers(wanted if fresh else [], customer_rows)
         self._portfolios(fresh, customers)
         history = self._histories(fresh, customers)
         for c in run:
@@ -471,17 +499,17 @@ class _Batch:
             except Reject as exc:
                 self.results[c.index] = rejected(c.item.id, exc.code, exc.message, exc.details)
 
-    def _customers(self, wanted: list[str]) -> _Customers:
+    def _customers(self, wanted: list[str], rows: list[Any]) -> _Customers:
         """The customers (locked on PostgreSQL, in id order) and their claims, by requested id.
 
-        Whether each pusher may see a customer is judged per contact (:meth:`_visible`): the
-        requests of one run may come from different users.
+        ``rows`` are the rows of :func:`_customers_sql` for ``wanted``, already read. Whether
+        each pusher may see a customer is judged per contact (:meth:`_visible`): the requests
+        of one run may come from different users.
         """
         found = _Customers()
         if not wanted:
             return found
-        sql = _customers_sql(self.conn.dialect.name, "all")
-        for row in self._rows(sql, (self._list(wanted),)):
+        for row in rows:
             customer_id, region, raw, _visible, claim_id = row[:5]
             found.refs[customer_id] = _Customer(customer_id, region, raw=raw)
             if claim_id is not None:
@@ -531,6 +559,10 @@ class _Batch:
         for customer_id, raw in self._rows(self.sql["history"], params):
             history[customer_id].append(_CONTACT_ROW.decode(raw))  # no server_seq: not needed
         return history
+
+    def _pipeline(self, wanted: bool = True) -> contextlib.AbstractContextManager[Any]:
+        """A psycopg pipeline on PostgreSQL (statements go out together); nothing on SQLite."""
+        return self.raw.pipeline() if self.pg and wanted else contextlib.nullcontext()
 
     def _many(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
         if self.pg:
@@ -640,16 +672,19 @@ class _Batch:
         if not self.changes:
             return
         conn = self.conn
-        if self.releases:
-            self._many(self.sql["release"], self.releases)
-        # the sequencer lock is taken here and held until the commit
-        (last,) = self._rows(self.sql["reserve"], (len(self.changes),))[0]
+        with self._pipeline():  # PostgreSQL: the claim releases and the numbers, one round trip
+            if self.releases:
+                self._many(self.sql["release"], self.releases)
+            # the sequencer lock (taken first by the write group) is held until the commit
+            (last,) = self._rows(self.sql["reserve"], (len(self.changes),))[0]
         seqs = list(range(int(last) - len(self.changes) + 1, int(last) + 1))
         for accepted in self.unflushed:
             accepted.seq = seqs[accepted.change]
-        if self.unflushed:
-            self._many(self.sql["insert"], [self._ledger_row(a) for a in self.unflushed])
-        insert_log(conn, self.changes, seqs, self.now)
+        # the ledger rows and the change-log rows, one round trip (COPY cannot be pipelined)
+        with self._pipeline(len(self.changes) < COPY_THRESHOLD):
+            if self.unflushed:
+                self._many(self.sql["insert"], [self._ledger_row(a) for a in self.unflushed])
+            insert_log(conn, self.changes, seqs, self.now)
         announce(conn, seqs[-1], self.changes)
         self.unflushed, self.changes, self.releases = [], [], []
         self.added.clear()  # written: later runs read these contacts with the stored history

@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 import orjson
+import psycopg
 from sqlalchemy import Connection, Table, text
 from sqlalchemy.orm import Session
 
@@ -33,6 +34,7 @@ from agentdesk_sync.db.models import (
 )
 
 __all__ = [
+    "COPY_THRESHOLD",
     "LOCK_SEQUENCER",
     "ChangeRow",
     "append_changes",
@@ -44,7 +46,8 @@ __all__ = [
 
 LOCK_SEQUENCER = "SELECT value FROM sequencer WHERE name = 'change' FOR UPDATE"
 
-_COPY_THRESHOLD = 500
+_IDLE = psycopg.pq.TransactionStatus.IDLE
+COPY_THRESHOLD = 500  # change-log rows from which insert_log uses COPY on PostgreSQL
 _STAMP_ONE_BY_ONE = 64
 # entity -> (table, key column, stamped column)
 _SINGLE_KEY: dict[str, tuple[Table, str, str]] = {
@@ -85,9 +88,18 @@ def lock_sequencer(conn: Connection) -> None:
     campaign row: all of them then lock in one order (sequencer, then rows) and queue on the
     sequencer instead of deadlocking with a write group that holds it and waits for their rows.
     On SQLite the write transaction itself is exclusive, so there is nothing to order.
+
+    When it is the transaction's first statement on a (synchronous) psycopg connection, it goes
+    out in one pipeline with the ``BEGIN`` psycopg sends first: one round trip, not two.
     """
-    if conn.dialect.name == "postgresql":
-        conn.exec_driver_sql(LOCK_SEQUENCER)
+    if conn.dialect.name != "postgresql":
+        return
+    raw: Any = conn.connection.driver_connection
+    if isinstance(raw, psycopg.Connection) and raw.info.transaction_status == _IDLE:
+        with raw.pipeline():
+            raw.execute(LOCK_SEQUENCER)
+        return
+    conn.exec_driver_sql(LOCK_SEQUENCER)
 
 
 def reserve_seqs(conn: Connection, count: int) -> list[int]:
@@ -129,7 +141,7 @@ def insert_log(
     """
     now = now or datetime.now(UTC)
     pg = conn.dialect.name == "postgresql"
-    if pg and len(changes) >= _COPY_THRESHOLD:
+    if pg and len(changes) >= COPY_THRESHOLD:
         _copy_log(conn, changes, seqs, now)
         return
     # the driver's own executemany: the rows are plain values, SQLAlchemy's per-row work is waste
