@@ -22,6 +22,7 @@ from agentdesk_sync.api.customers import router as customers_router
 from agentdesk_sync.api.items import NOTIFY_CHANNEL
 from agentdesk_sync.api.sync import router as sync_router
 from agentdesk_sync.api.system import router as system_router
+from agentdesk_sync.db.changes import track_sequencer
 from agentdesk_sync.db.engine import db_kind, make_async_engine, make_engine, resolve_db_url
 from agentdesk_sync.deps import AppState
 from agentdesk_sync.errors import install_handlers
@@ -51,9 +52,11 @@ def create_app(db_url: str, *, pool_size: int = 10, heartbeat_s: float = 15.0) -
     kind = db_kind(url)
     pool = {} if kind == "sqlite" else {"pool_size": pool_size, "max_overflow": pool_size}
     engine = make_async_engine(url, **pool)
+    sync_engine = make_engine(url, **pool)
+    track_sequencer(sync_engine)  # write groups know their change numbers without asking
     state = AppState(
         engine=engine,
-        sync_engine=make_engine(url, **pool),
+        sync_engine=sync_engine,
         sessions=async_sessionmaker(engine, expire_on_commit=False),
         dialect=kind,
         db_url=url,

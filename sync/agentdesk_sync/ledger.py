@@ -34,7 +34,6 @@ same id from another process reruns the batch once in a fresh savepoint; the rer
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import functools
 import logging
@@ -97,7 +96,14 @@ from agentdesk_sync.api.loaders import (
 )
 from agentdesk_sync.api.wire import as_utc, iso, parse_ts, utcnow
 from agentdesk_sync.auth import Principal
-from agentdesk_sync.db.changes import COPY_THRESHOLD, ChangeRow, insert_log, sqlite_ts
+from agentdesk_sync.db.changes import (
+    COPY_THRESHOLD,
+    ChangeRow,
+    insert_log,
+    pipelined,
+    reserve_seqs,
+    sqlite_ts,
+)
 from agentdesk_sync.deps import AppState
 from agentdesk_sync.errors import is_transient_db_error
 from agentdesk_sync.scope import find_customer
@@ -124,7 +130,6 @@ _SQL: dict[str, dict[str, str]] = {
         "insert": f"INSERT INTO contact ({_CONTACT_COLS}) VALUES ({', '.join('?' * 16)})",
         "release": "UPDATE claim SET lease_until = ?"
         " WHERE customer_id = ? AND claim_id = ? AND lease_until > ?",
-        "reserve": "UPDATE sequencer SET value = value + ? WHERE name = 'change' RETURNING value",
         "portfolio_of": "SELECT customer_id FROM portfolio WHERE user_id = ?"
         " AND customer_id IN (SELECT value FROM json_each(?))",
         "row": "c.row",
@@ -142,7 +147,6 @@ _SQL: dict[str, dict[str, str]] = {
         " (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s, %s, %s::jsonb, %s, %s)",
         "release": "UPDATE claim SET lease_until = %s"
         " WHERE customer_id = %s AND claim_id = %s AND lease_until > %s",
-        "reserve": "UPDATE sequencer SET value = value + %s WHERE name = 'change' RETURNING value",
         "portfolio_of": "SELECT customer_id FROM portfolio WHERE user_id = %s"
         " AND customer_id = ANY(%s)",
         "row": "c.row::text",
@@ -151,6 +155,9 @@ _SQL: dict[str, dict[str, str]] = {
         " AND p.customer_id = c.customer_id)",
     },
 }
+
+
+_SQLITE_RESERVE = "UPDATE sequencer SET value = value + ? WHERE name = 'change' RETURNING value"
 
 
 @functools.cache
@@ -560,9 +567,13 @@ class _Batch:
             history[customer_id].append(_CONTACT_ROW.decode(raw))  # no server_seq: not needed
         return history
 
-    def _pipeline(self, wanted: bool = True) -> contextlib.AbstractContextManager[Any]:
-        """A psycopg pipeline on PostgreSQL (statements go out together); nothing on SQLite."""
-        return self.raw.pipeline() if self.pg and wanted else contextlib.nullcontext()
+    def _reserve(self, count: int) -> list[int]:
+        """``count`` change numbers: the group's tracked sequencer on PostgreSQL (see
+        :func:`agentdesk_sync.db.changes.reserve_seqs`), one raw ``UPDATE`` on SQLite."""
+        if self.pg:
+            return reserve_seqs(self.conn, count)
+        (last,) = self._rows(_SQLITE_RESERVE, (count,))[0]
+        return list(range(int(last) - count + 1, int(last) + 1))
 
     def _many(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
         if self.pg:
@@ -672,16 +683,15 @@ class _Batch:
         if not self.changes:
             return
         conn = self.conn
-        with self._pipeline():  # PostgreSQL: the claim releases and the numbers, one round trip
+        # PostgreSQL: the claim releases, the numbers (known from the group's sequencer lock),
+        # the ledger rows and the change-log rows in one pipeline, one round trip (COPY, for
+        # big batches, cannot be pipelined)
+        with pipelined(conn, len(self.changes) < COPY_THRESHOLD):
             if self.releases:
                 self._many(self.sql["release"], self.releases)
-            # the sequencer lock (taken first by the write group) is held until the commit
-            (last,) = self._rows(self.sql["reserve"], (len(self.changes),))[0]
-        seqs = list(range(int(last) - len(self.changes) + 1, int(last) + 1))
-        for accepted in self.unflushed:
-            accepted.seq = seqs[accepted.change]
-        # the ledger rows and the change-log rows, one round trip (COPY cannot be pipelined)
-        with self._pipeline(len(self.changes) < COPY_THRESHOLD):
+            seqs = self._reserve(len(self.changes))
+            for accepted in self.unflushed:
+                accepted.seq = seqs[accepted.change]
             if self.unflushed:
                 self._many(self.sql["insert"], [self._ledger_row(a) for a in self.unflushed])
             insert_log(conn, self.changes, seqs, self.now)

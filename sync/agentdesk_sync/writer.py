@@ -187,7 +187,7 @@ def _apply(state: AppState, jobs: list[_Job], events: Events) -> None:
     if len(runs) == 1:
         try:
             with item_txn(state, events) as conn:
-                lock_sequencer(conn)
+                lock_sequencer(conn, track=True)
                 _run_bare(conn, runs[0])
             return
         except _Redo:
@@ -197,7 +197,7 @@ def _apply(state: AppState, jobs: list[_Job], events: Events) -> None:
         # the sequencer row first (PostgreSQL), before any customer or claim row: groups of
         # several service processes then queue here instead of deadlocking (one holds the
         # sequencer and waits for a row the other locked before it asked for the sequencer)
-        lock_sequencer(conn)
+        lock_sequencer(conn, track=True)
         for run in runs:
             _run(state, conn, run)
 

@@ -14,14 +14,15 @@ the end of its savepoint in the service's group commit, see :mod:`agentdesk_sync
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
 import orjson
 import psycopg
-from sqlalchemy import Connection, Table, text
+from sqlalchemy import Connection, Engine, Table, event, text
 from sqlalchemy.orm import Session
 
 from agentdesk_sync.db.models import (
@@ -40,13 +41,20 @@ __all__ = [
     "append_changes",
     "insert_log",
     "lock_sequencer",
+    "pipelined",
     "reserve_seqs",
     "sqlite_ts",
+    "track_sequencer",
 ]
 
 LOCK_SEQUENCER = "SELECT value FROM sequencer WHERE name = 'change' FOR UPDATE"
 
 _IDLE = psycopg.pq.TransactionStatus.IDLE
+_SEQ = "agentdesk_seq"  # conn.info: the sequencer value as this transaction left it (tracked)
+_GUARDS = "agentdesk_seq_guards"  # conn.info: tracked reservations waiting in a pipeline
+# something bumped the sequencer behind the tracker's back: fail rather than reuse numbers
+_MOVED = "the change sequencer moved under a tracked transaction"
+_BUMP = "UPDATE sequencer SET value = %s WHERE name = 'change' AND value = %s"
 COPY_THRESHOLD = 500  # change-log rows from which insert_log uses COPY on PostgreSQL
 _STAMP_ONE_BY_ONE = 64
 # entity -> (table, key column, stamped column)
@@ -81,7 +89,7 @@ class ChangeRow:
     customer_id: str | None = None
 
 
-def lock_sequencer(conn: Connection) -> None:
+def lock_sequencer(conn: Connection, *, track: bool = False) -> None:
     """On PostgreSQL, take the sequencer row lock now (held until commit); SQLite: nothing.
 
     Every writer that appends changes takes this lock FIRST, before any customer, claim or
@@ -91,24 +99,124 @@ def lock_sequencer(conn: Connection) -> None:
 
     When it is the transaction's first statement on a (synchronous) psycopg connection, it goes
     out in one pipeline with the ``BEGIN`` psycopg sends first: one round trip, not two.
+
+    Args:
+        conn: The connection of the transaction.
+        track: Remember the value the lock read (a write group does; see
+            :func:`track_sequencer`): the transaction's reservations then know their numbers
+            without waiting for an ``UPDATE … RETURNING``, so they can go out in one pipeline
+            with the rows that carry them. Only for a transaction whose every reservation goes
+            through :func:`reserve_seqs`.
     """
     if conn.dialect.name != "postgresql":
         return
     raw: Any = conn.connection.driver_connection
-    if isinstance(raw, psycopg.Connection) and raw.info.transaction_status == _IDLE:
-        with raw.pipeline():
-            raw.execute(LOCK_SEQUENCER)
+    if not isinstance(raw, psycopg.Connection):
+        conn.exec_driver_sql(LOCK_SEQUENCER)
         return
-    conn.exec_driver_sql(LOCK_SEQUENCER)
+    with raw.cursor() as cur:
+        if raw.info.transaction_status == _IDLE:
+            with raw.pipeline():
+                cur.execute(LOCK_SEQUENCER)
+        else:
+            cur.execute(LOCK_SEQUENCER)
+        row = cur.fetchone()
+    if track and row is not None and event.contains(conn.engine, "rollback_savepoint", _forget):
+        conn.info[_SEQ] = int(row[0])
+
+
+def track_sequencer(engine: Engine) -> None:
+    """Let ``engine``'s write groups track the sequencer (``lock_sequencer(track=True)``).
+
+    The remembered value is dropped whenever the transaction or a savepoint of it ends, so a
+    rolled-back reservation is never counted; and every tracked reservation's ``UPDATE`` only
+    matches the row at the value it expects, so a number can never be handed out twice.
+    """
+    for name in ("begin", "commit", "rollback"):
+        if not event.contains(engine, name, _forget_all):
+            event.listen(engine, name, _forget_all)
+    if not event.contains(engine, "rollback_savepoint", _forget):
+        event.listen(engine, "rollback_savepoint", _forget)
+
+
+def _forget_all(conn: Connection) -> None:
+    conn.info.pop(_SEQ, None)
+
+
+def _forget(conn: Connection, _name: Any, _context: Any) -> None:
+    conn.info.pop(_SEQ, None)
 
 
 def reserve_seqs(conn: Connection, count: int) -> list[int]:
-    """Take ``count`` consecutive change numbers (holding the sequencer lock until commit)."""
+    """Take ``count`` consecutive change numbers (holding the sequencer lock until commit).
+
+    In a transaction that tracks the sequencer (:func:`lock_sequencer` with ``track``) the
+    numbers are known at once and the ``UPDATE`` may wait in a pipeline (see
+    :func:`pipelined`); otherwise ``UPDATE … RETURNING`` says them.
+    """
+    tracked = conn.info.get(_SEQ)
+    if tracked is not None:
+        new = tracked + count
+        cur: Any = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        cur.execute(_BUMP, (new, tracked))
+        conn.info[_SEQ] = new
+        guards = conn.info.get(_GUARDS)
+        if guards is None:
+            _check_bump(cur)
+        else:
+            guards.append(cur)  # checked when the pipeline has run
+        return list(range(tracked + 1, new + 1))
     last = conn.execute(
         text("UPDATE sequencer SET value = value + :n WHERE name = 'change' RETURNING value"),
         {"n": count},
     ).scalar_one()
     return list(range(int(last) - count + 1, int(last) + 1))
+
+
+def _check_bump(cur: Any) -> None:
+    try:
+        moved = cur.rowcount != 1
+    finally:
+        cur.close()
+    if moved:
+        raise RuntimeError(_MOVED)
+
+
+@contextlib.contextmanager
+def pipelined(conn: Connection, wanted: bool = True) -> Iterator[None]:
+    """Send the statements of the block together (a psycopg pipeline: one round trip).
+
+    Only in a transaction that tracks the sequencer (its reservations need no answer) on a
+    synchronous psycopg connection, and when ``wanted`` (COPY cannot be pipelined); elsewhere
+    the block just runs. The statements of the block must go to the driver connection (not
+    through SQLAlchemy, which would read results that are not there yet); the tracked
+    reservations made in it are checked when it ends.
+    """
+    raw: Any = conn.connection.driver_connection
+    if (
+        not wanted
+        or _SEQ not in conn.info
+        or _GUARDS in conn.info
+        or not isinstance(raw, psycopg.Connection)
+    ):
+        yield
+        return
+    guards: list[Any] = []
+    conn.info[_GUARDS] = guards
+    try:
+        with raw.pipeline():
+            yield
+    except BaseException:
+        for cur in guards:
+            cur.close()
+        raise
+    finally:
+        del conn.info[_GUARDS]
+    moved = [cur.rowcount != 1 for cur in guards]
+    for cur in guards:
+        cur.close()
+    if any(moved):
+        raise RuntimeError(_MOVED)
 
 
 def append_changes(session: Session, changes: Sequence[ChangeRow]) -> list[int]:
@@ -125,8 +233,9 @@ def append_changes(session: Session, changes: Sequence[ChangeRow]) -> list[int]:
         return []
     session.flush()
     conn = session.connection()
-    seqs = reserve_seqs(conn, len(changes))
-    insert_log(conn, changes, seqs)
+    with pipelined(conn, len(changes) < COPY_THRESHOLD):  # numbers and log rows: one trip
+        seqs = reserve_seqs(conn, len(changes))
+        insert_log(conn, changes, seqs)
     _stamp(conn, changes, seqs)
     return seqs
 
