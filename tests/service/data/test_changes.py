@@ -10,7 +10,14 @@ from sqlalchemy import Engine, select, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from agentdesk_sync.db.changes import ChangeRow, append_changes
+from agentdesk_sync.db.changes import (
+    ChangeRow,
+    append_changes,
+    lock_sequencer,
+    pipelined,
+    reserve_seqs,
+    track_sequencer,
+)
 from agentdesk_sync.db.engine import make_engine, migrate
 from agentdesk_sync.db.models import ChangeLog, Customer, TargetMember
 
@@ -127,3 +134,50 @@ def test_sqlite_writer_lock_serialises_committers(tmp_path: object) -> None:
         third.commit()
     engine.dispose()
     assert taken == [1]
+
+
+def _tracked(pg_url: str) -> Engine:
+    """An engine whose transactions may track the sequencer, as the service's write groups do."""
+    migrate(pg_url)
+    eng = make_engine(pg_url)
+    track_sequencer(eng)
+    return eng
+
+
+def test_a_tracked_group_numbers_its_changes_without_gaps_after_a_rolled_back_savepoint(
+    pg_url: str,
+) -> None:
+    eng = _tracked(pg_url)
+    try:
+        with eng.connect() as conn, conn.begin():
+            lock_sequencer(conn, track=True)
+            session = Session(bind=conn)
+            first = append_changes(session, [_put("A")])
+            with conn.begin_nested() as inner:
+                append_changes(session, [_put("B"), _put("C")])
+                inner.rollback()  # that request failed: its numbers are not used
+            with pipelined(conn):
+                second = reserve_seqs(conn, 2)
+        with eng.connect() as conn:
+            stored = conn.execute(select(ChangeLog.server_seq)).scalars().all()
+            value = conn.execute(text("SELECT value FROM sequencer")).scalar_one()
+    finally:
+        eng.dispose()
+    assert first == [1]
+    assert second == [2, 3]  # no gap where the rolled-back savepoint's numbers were
+    assert stored == [1]
+    assert value == 3
+
+
+def test_a_tracked_group_never_hands_out_a_number_twice(pg_url: str) -> None:
+    eng = _tracked(pg_url)
+    try:
+        with eng.connect() as conn, conn.begin():
+            lock_sequencer(conn, track=True)
+            # something bumps the sequencer behind the tracker's back (no writer of the
+            # service does; an oversight must fail the write, not reuse a number)
+            conn.exec_driver_sql("UPDATE sequencer SET value = value + 5")
+            with pytest.raises(RuntimeError, match="moved"), pipelined(conn):
+                reserve_seqs(conn, 1)
+    finally:
+        eng.dispose()
