@@ -1,9 +1,13 @@
-"""The pull answer with every row left as JSON text, on both sides of the wire.
+"""Wire shapes with JSON left as text, on both sides of the wire.
 
-The service sends each stored row as is (no decode and re-encode) and the client keeps it as
-:class:`msgspec.Raw` (a span of the answer, no Python objects); :mod:`agentdesk.store.rows`
+Pull: the service sends each stored row as is (no decode and re-encode) and the client keeps it
+as :class:`msgspec.Raw` (a span of the answer, no Python objects); :mod:`agentdesk.store.rows`
 decodes only the few columns the cache indexes. The shape is the pinned pull answer
 (:class:`~agentdesk.protocol.PullResponse`, docs/api.md) with ``row`` left undecoded.
+
+Push: the client sends each outbox payload as the JSON text it stored when the outcome was
+recorded (:class:`RawPushItem`); the body has the pinned shape of
+:class:`~agentdesk.protocol.PushRequest`, field for field.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from typing import Any, Literal
 
 import msgspec
 
-__all__ = ["NULL_ROW", "RawChange", "RawPullPage"]
+__all__ = ["NULL_ROW", "RawChange", "RawPullPage", "RawPushItem", "RawPushRequest"]
 
 NULL_ROW = msgspec.Raw(b"null")
 
@@ -35,3 +39,23 @@ class RawPullPage(msgspec.Struct, kw_only=True):
     up_to_date: bool
     checksum: dict[str, Any] | None = None
     progress: dict[str, int] | None = None
+
+
+class RawPushItem(msgspec.Struct, kw_only=True):
+    """One outbox item with its payload as stored JSON text (fields in
+    :class:`~agentdesk.protocol.PushItem`'s order, so the encoded item is the same)."""
+
+    id: str
+    seq: int
+    kind: str
+    schema: int
+    payload: msgspec.Raw
+    claim_id: str | None = None
+    fence: int | None = None
+
+
+class RawPushRequest(msgspec.Struct, kw_only=True):
+    """``POST /v1/sync/push`` body built from :class:`RawPushItem` (≤ 500 items)."""
+
+    device_id: str
+    items: list[RawPushItem]

@@ -19,10 +19,12 @@ import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import msgspec
 
 from agentdesk.protocol import PushResult
+from agentdesk.protocol.raw import RawPushItem
 from agentdesk.store.codec import dumps, now_text, ts_text
 from agentdesk.store.db import transaction
 from agentdesk.store.outbox import OUTBOX_COLUMNS, OutboxEntry
@@ -38,6 +40,7 @@ __all__ = [
     "next_batch",
     "prune_acked",
     "requeue_inflight",
+    "take_batch",
 ]
 
 
@@ -62,23 +65,70 @@ def next_batch(
     future), so a later item never overtakes an earlier one. The first item is always
     included, even when bigger than ``max_bytes``.
     """
-    at = ts_text(now or datetime.now(UTC))
     rows = conn.execute(
         f"SELECT {OUTBOX_COLUMNS}, length(payload) FROM outbox WHERE state = 'pending' "
         "ORDER BY client_seq LIMIT ?",
         (limit,),
     ).fetchall()
-    batch: list[OutboxEntry] = []
+    taken = _batch_prefix(rows, 11, max_bytes, now)
+    return [OutboxEntry.from_db(row[:-1]) for row in rows[:taken]]
+
+
+_TAKE = (
+    "SELECT id, client_seq, kind, payload_schema, CAST(payload AS BLOB), claim_id, fence, "
+    "next_attempt_at, length(payload) FROM outbox WHERE state = 'pending' "
+    "ORDER BY client_seq LIMIT ?"
+)
+
+
+def take_batch(
+    conn: sqlite3.Connection,
+    limit: int = 500,
+    max_bytes: int = 256_000,
+    now: datetime | None = None,
+) -> list[RawPushItem]:
+    """The next batch to push (as :func:`next_batch` picks it), marked in flight: one commit.
+
+    The items come as push items with the payload left as the JSON text stored when the
+    item was recorded (nothing is decoded and encoded again). The batch is a prefix of the
+    pending items in ``client_seq`` order, so one range update over the ``(state,
+    client_seq)`` index marks exactly the batch. With nothing pending, the write lock is
+    not taken.
+    """
+    if conn.execute("SELECT 1 FROM outbox WHERE state = 'pending' LIMIT 1").fetchone() is None:
+        return []
+    with transaction(conn):
+        rows = conn.execute(_TAKE, (limit,)).fetchall()
+        taken = _batch_prefix(rows, 7, max_bytes, now)
+        if not taken:
+            return []
+        conn.execute(
+            "UPDATE outbox SET state = 'inflight' WHERE state = 'pending' AND client_seq <= ?",
+            (rows[taken - 1][1],),
+        )
+    raw = msgspec.Raw
+    return [
+        RawPushItem(id=r[0], seq=r[1], kind=r[2], schema=r[3], payload=raw(r[4]),
+                    claim_id=r[5], fence=r[6])
+        for r in rows[:taken]
+    ]  # fmt: skip
+
+
+def _batch_prefix(
+    rows: Sequence[Sequence[Any]], next_at_col: int, max_bytes: int, now: datetime | None
+) -> int:
+    """How many of ``rows`` (pending, in ``client_seq`` order, payload length last) go out:
+    up to the first one still backing off or past ``max_bytes`` (the first always goes)."""
+    at = ts_text(now or datetime.now(UTC))
     size = 0
-    for row in rows:
-        next_at, nbytes = row[11], row[-1]
+    for taken, row in enumerate(rows):
+        next_at, nbytes = row[next_at_col], row[-1]
         if next_at is not None and at is not None and next_at > at:
-            break
-        if batch and size + nbytes > max_bytes:
-            break
+            return taken
         size += nbytes
-        batch.append(OutboxEntry.from_db(row[:-1]))
-    return batch
+        if taken and size > max_bytes:
+            return taken
+    return len(rows)
 
 
 def mark_inflight(conn: sqlite3.Connection, ids: Sequence[str]) -> None:

@@ -22,12 +22,11 @@ from contextlib import contextmanager, suppress
 from typing import Any, cast
 
 from agentdesk.protocol import Change, PushResult
-from agentdesk.protocol.raw import RawChange
+from agentdesk.protocol.raw import RawChange, RawPushItem
 from agentdesk.store import CacheDB, outbox_sync
 from agentdesk.store import apply as store_apply
 from agentdesk.store.bulk import in_bulk_mode
 from agentdesk.store.errors import map_sqlite_error
-from agentdesk.store.outbox import OutboxEntry
 from agentdesk.store.outbox_sync import OutboxCounts
 from agentdesk.sync.crashpoints import CrashHook, crash_hook_from_env
 
@@ -65,17 +64,11 @@ class CacheSyncStore:
             self._commit_group(conn)
             outbox_sync.requeue_inflight(conn)
 
-    def next_batch(self, max_items: int, max_bytes: int) -> Sequence[OutboxEntry]:
-        """Pending items in ``client_seq`` order within both limits."""
+    def take_batch(self, max_items: int, max_bytes: int) -> Sequence[RawPushItem]:
+        """Pending items in ``client_seq`` order within both limits, marked as sent."""
         with self.db.sync_writer() as conn:
             self._commit_group(conn)
-            return outbox_sync.next_batch(conn, max_items, max_bytes)
-
-    def mark_inflight(self, ids: Sequence[str]) -> None:
-        """Mark items as sent."""
-        with self.db.sync_writer() as conn:
-            self._commit_group(conn)
-            outbox_sync.mark_inflight(conn, ids)
+            return outbox_sync.take_batch(conn, max_items, max_bytes)
 
     def apply_push_results(self, results: Sequence[PushResult]) -> None:
         """Record per-item push results in one transaction."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import httpx
 import msgspec
@@ -30,7 +30,7 @@ from agentdesk.protocol import (
     Recommendations,
     RenewRequest,
 )
-from agentdesk.protocol.raw import RawPullPage
+from agentdesk.protocol.raw import RawPullPage, RawPushItem, RawPushRequest
 from agentdesk.sync.errors import Offline, ProtocolError
 from agentdesk.sync.httperrors import error_for_response
 from agentdesk.sync.sse import ServerEvent, parse_events
@@ -128,10 +128,18 @@ class ApiClient:
 
     # -- sync ----------------------------------------------------------------------------------
 
-    def push(self, device_id: str, items: list[PushItem]) -> PushResponse:
-        """Push outbox items; per-item results come back in request order."""
+    def push(self, device_id: str, items: list[PushItem] | list[RawPushItem]) -> PushResponse:
+        """Push outbox items; per-item results come back in request order.
+
+        Items may carry their payload as stored JSON text (:class:`RawPushItem`): the body is
+        the same JSON either way.
+        """
         key = hashlib.sha256("\n".join(i.id for i in items).encode()).hexdigest()[:32]
-        body = PushRequest(device_id=device_id, items=items)
+        body: PushRequest | RawPushRequest
+        if items and isinstance(items[0], RawPushItem):
+            body = RawPushRequest(device_id=device_id, items=items)
+        else:
+            body = PushRequest(device_id=device_id, items=cast(list[PushItem], items))
         headers = {"Idempotency-Key": key}
         return self._call("POST", "/v1/sync/push", PushResponse, body=body, headers=headers)
 

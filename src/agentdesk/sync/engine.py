@@ -6,9 +6,8 @@
    page is applied together with its cursor. A delta page is one store transaction, so a crash
    re-downloads at most that page; snapshot pages are committed in groups (docs/sync.md), so a
    crash mid-snapshot re-downloads at most one group (it resumes from the last committed
-   cursor). Pages are downloaded and prepared ahead (:class:`~agentdesk.sync.prefetch.
-   PagePrefetch`: the next request leaves as soon as a page has arrived, a second thread builds
-   its upsert parameters) while the engine's thread applies them; nothing is applied out of
+   cursor). While a page that is not the last is being applied, the next one is already
+   downloading on a worker thread (its cursor came with the page); nothing is applied out of
    order and the stored cursor is always that of the last applied page. The engine never waits
    on the network with a group open: it commits the group first (:meth:`SyncStore.flush`)
    whenever the next page is not downloaded yet, and before it waits for a download it drops
@@ -20,17 +19,17 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 
-from agentdesk.protocol import PushItem, PushResponse
-from agentdesk.protocol.raw import RawPullPage
+from agentdesk.protocol import PushResponse, PushResult
+from agentdesk.protocol.raw import RawPullPage, RawPushItem
 from agentdesk.store.apply import PreparedChanges, prepare_changes
 from agentdesk.sync.client import ApiClient
 from agentdesk.sync.crashpoints import CrashHook, crash_hook_from_env
 from agentdesk.sync.errors import Offline, ProtocolError, ResetRequired, SyncError
-from agentdesk.sync.ports import OutboxEntry, SyncStore
-from agentdesk.sync.prefetch import PagePrefetch
+from agentdesk.sync.ports import SyncStore
 from agentdesk.sync.report import SyncReport
 from agentdesk.sync.status import SyncStatus
 
@@ -122,24 +121,48 @@ class SyncEngine:
             self._pull(report, cancel)
 
     def _push_all(self, report: SyncReport, cancel: threading.Event | None) -> None:
-        while True:
-            if cancel is not None and cancel.is_set():
-                report.cancelled = True
-                return
-            batch = list(self.store.next_batch(self._max_items, self._max_bytes))
-            if not batch:
-                return
-            self.store.mark_inflight([entry.id for entry in batch])
-            self._hit("before_push")
-            response = self.api.push(self.device_id, [_push_item(e) for e in batch])
-            report.pushed += len(batch)
-            self._hit("after_push_response")
-            _check_results(batch, response)
-            self.store.apply_push_results(response.results)
-            self._hit("after_local_ack")
-            if self._tally(report, response):
-                self.store.requeue_unanswered()  # the tail after a retry was never processed
-                return
+        """Push the outbox batch by batch, in device order; stop at the first ``retry``.
+
+        The local work overlaps the network: while a batch is on its way, a worker thread
+        records the answer to the batch before it and takes the next one (marked in flight).
+        A batch is still sent only after the answer to the one before it, never after a
+        ``retry``; whatever was taken but not sent or not answered goes back to pending.
+        """
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sync-push") as pool:
+            recorded: Future[None] | None = None  # the previous answer, being recorded
+            requeue = True
+            try:
+                batch = self._take()
+                while batch:
+                    if cancel is not None and cancel.is_set():
+                        report.cancelled = True
+                        return
+                    self._hit("before_push")
+                    ahead = pool.submit(self._take)  # runs after the previous answer's record
+                    response = self.api.push(self.device_id, list(batch))
+                    report.pushed += len(batch)
+                    self._hit("after_push_response")
+                    _check_results(batch, response)
+                    if recorded is not None:
+                        recorded.result()  # recorded before ``ahead`` was taken
+                    recorded = pool.submit(self._record, response.results)
+                    if self._tally(report, response):
+                        return  # the tail after a retry was never processed
+                    batch = ahead.result()
+                requeue = False
+            finally:
+                if recorded is not None:
+                    recorded.result()
+                if requeue:  # taken or sent, never answered: back to pending (a cut, a cancel)
+                    pool.shutdown(wait=True, cancel_futures=True)
+                    self.store.requeue_unanswered()
+
+    def _take(self) -> Sequence[RawPushItem]:
+        return self.store.take_batch(self._max_items, self._max_bytes)
+
+    def _record(self, results: Sequence[PushResult]) -> None:
+        self.store.apply_push_results(results)
+        self._hit("after_local_ack")
 
     def _tally(self, report: SyncReport, response: PushResponse) -> bool:
         """Count the results; True when the push must stop (a ``retry``)."""
@@ -160,33 +183,35 @@ class SyncEngine:
 
     def _pull(self, report: SyncReport, cancel: threading.Event | None) -> None:
         cursor = self.store.sync_cursor()
-        ahead: list[PagePrefetch] = []
-        try:
-            self._pull_loop(report, cancel, cursor, ahead)
-        finally:  # however the pull ends, the open group is committed before the threads
-            self.store.flush()  # wait for a page still downloading ahead
-            for prefetch in ahead:
-                prefetch.close()
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sync-pull") as pool:
+            try:
+                self._pull_loop(report, cancel, cursor, pool)
+            finally:  # however the pull ends, the open group is committed before the pool
+                self.store.flush()  # waits for a page still downloading ahead
 
     def _pull_loop(
         self,
         report: SyncReport,
         cancel: threading.Event | None,
         cursor: str,
-        ahead: list[PagePrefetch],
+        pool: ThreadPoolExecutor,
     ) -> None:
         seen, extra = 0, 0
+        ahead: Future[tuple[RawPullPage, PreparedChanges]] | None = None
         while True:
             if cancel is not None and cancel.is_set():
                 report.cancelled = True
-                return  # pages downloading ahead are dropped (closing waits for them)
-            if not ahead:  # pages after ``cursor`` download and prepare on their own threads
-                ahead.append(PagePrefetch(cursor, self._pull_page, prepare_changes))
-            if not ahead[0].arrived():  # never keep the write lock while waiting on the network
-                self.store.flush()
-            page, prepared = ahead[0].next()
-            if page.up_to_date:  # its download thread has stopped: no page after this one
-                ahead.pop().close()
+                return  # a page downloading ahead is dropped (the pool waits for it)
+            if ahead is not None:
+                if not ahead.done():  # never keep the write lock while waiting on the network
+                    self.store.flush()
+                page, prepared = ahead.result()
+            else:
+                page = self._pull_page(cursor)
+                prepared = prepare_changes(page.changes)
+            ahead = None
+            if not page.up_to_date:  # more to come: download it while this page is applied
+                ahead = pool.submit(self._pull_ahead, page.cursor)
             self._apply_page(page, prepared)
             report.pulled += len(page.changes)
             report.pages += 1
@@ -207,6 +232,12 @@ class SyncEngine:
                 current = self._pull_limit or DEFAULT_PULL_LIMIT
                 self._pull_limit = max(MIN_PULL_LIMIT, current // 2)
             raise
+
+    def _pull_ahead(self, cursor: str) -> tuple[RawPullPage, PreparedChanges]:
+        """The next page and its upsert parameters (pure Python, no database): that work
+        overlaps with the writer applying the previous page."""
+        page = self._pull_page(cursor)
+        return page, prepare_changes(page.changes)
 
     def _apply_page(self, page: RawPullPage, prepared: PreparedChanges) -> None:
         snapshot = page.progress is not None and not page.up_to_date
@@ -249,21 +280,9 @@ class SyncEngine:
         self.status.update(**fields)
 
 
-def _push_item(entry: OutboxEntry) -> PushItem:
-    return PushItem(
-        id=entry.id,
-        seq=entry.client_seq,
-        kind=entry.kind,
-        schema=entry.payload_schema,
-        payload=entry.payload,
-        claim_id=entry.claim_id,
-        fence=entry.fence,
-    )
-
-
-def _check_results(batch: list[OutboxEntry], response: PushResponse) -> None:
+def _check_results(batch: Sequence[RawPushItem], response: PushResponse) -> None:
     """The results must answer a non-empty prefix of the batch, in request order."""
-    sent = [entry.id for entry in batch]
+    sent = [item.id for item in batch]
     got = [result.id for result in response.results]
     if not got or got != sent[: len(got)]:
         raise ProtocolError(f"push results {got[:3]}… do not match the batch {sent[:3]}…")

@@ -10,41 +10,9 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 from agentdesk.protocol import Change, PushResult
-from agentdesk.protocol.raw import RawChange
+from agentdesk.protocol.raw import RawChange, RawPushItem
 
-__all__ = ["OutboxEntry", "SyncStore"]
-
-
-class OutboxEntry(Protocol):
-    """One outbox row as the store hands it to the engine."""
-
-    @property
-    def id(self) -> str:
-        """The UUIDv7 (idempotency key)."""
-
-    @property
-    def client_seq(self) -> int:
-        """Order within this device."""
-
-    @property
-    def kind(self) -> str:
-        """``contact``, ``reaction``, ``callback``, ``visit_plan`` or ``feedback``."""
-
-    @property
-    def payload_schema(self) -> int:
-        """Version of the payload shape."""
-
-    @property
-    def payload(self) -> dict[str, Any]:
-        """The JSON payload."""
-
-    @property
-    def claim_id(self) -> str | None:
-        """The claim the mutation was made under, if any."""
-
-    @property
-    def fence(self) -> int | None:
-        """The fencing token of that claim."""
+__all__ = ["SyncStore"]
 
 
 class SyncStore(Protocol):
@@ -56,11 +24,9 @@ class SyncStore(Protocol):
     def requeue_unanswered(self) -> None:
         """Items marked in flight that the last push did not answer go back to pending."""
 
-    def next_batch(self, max_items: int, max_bytes: int) -> Sequence[OutboxEntry]:
-        """Pending and in-flight items in ``client_seq`` order, within both limits."""
-
-    def mark_inflight(self, ids: Sequence[str]) -> None:
-        """Mark items as sent (they stay in the outbox until acknowledged)."""
+    def take_batch(self, max_items: int, max_bytes: int) -> Sequence[RawPushItem]:
+        """The next pending items in ``client_seq`` order, within both limits, marked as sent
+        in the same commit (they stay in the outbox until acknowledged)."""
 
     def apply_push_results(self, results: Sequence[PushResult]) -> None:
         """Record per-item results in one transaction."""

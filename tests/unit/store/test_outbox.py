@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
+import msgspec
 import pytest
 
 from agentdesk.domain import OfferReaction, Reaction
@@ -93,8 +94,29 @@ def test_batches_follow_client_seq_and_respect_limits(db: CacheDB) -> None:
         assert len(one) == 1
 
 
+def test_a_taken_batch_goes_out_as_recorded_and_only_it_is_marked_sent(db: CacheDB) -> None:
+    from agentdesk.store.outbox_sync import take_batch
+
+    with db.writer() as w:
+        entries = [record_outcome(w, make_contact(minutes=i, note="x" * 200)) for i in range(5)]
+    size = len(dumps(entries[0].payload))
+    with db.sync_writer() as s:
+        assert counts(s).waiting == 5
+        first = take_batch(s, limit=3, max_bytes=2 * size + 10)
+        assert [i.seq for i in first] == [1, 2]
+        assert [msgspec.json.decode(i.payload) for i in first] == [e.payload for e in entries[:2]]
+        assert [(i.id, i.kind, i.schema) for i in first] == [
+            (e.id, "contact", 1) for e in entries[:2]
+        ]
+        states = [get_entry(s, e.id).state for e in entries]  # type: ignore[union-attr]
+        assert states == ["inflight", "inflight", "pending", "pending", "pending"]
+        assert counts(s).waiting == 5  # sent is not delivered
+        assert [i.seq for i in take_batch(s)] == [3, 4, 5]
+        assert take_batch(s) == []
+
+
 def test_retry_backs_off_without_letting_later_items_overtake(db: CacheDB) -> None:
-    from agentdesk.store.outbox_sync import apply_push_results, mark_inflight
+    from agentdesk.store.outbox_sync import apply_push_results, mark_inflight, take_batch
 
     with db.writer() as w:
         first, second = (record_outcome(w, make_contact(minutes=i)) for i in range(2))
@@ -110,6 +132,8 @@ def test_retry_backs_off_without_letting_later_items_overtake(db: CacheDB) -> No
             ],
         )
         assert next_batch(s) == []
+        assert take_batch(s) == []
+        assert get_entry(s, second.id).state == "pending"  # type: ignore[union-attr]
         assert get_entry(s, first.id).attempts == 1  # type: ignore[union-attr]
         assert counts(s).waiting == 2
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -36,16 +36,19 @@ class FakeService:
         self.bad_results = False
         self.slow_pulls = 0
         self.limits: list[str | None] = []
-        self.requested = threading.Condition()
+        self.on_push: Callable[[int], None] | None = None  # called with the push's number
+        self.down_after_pushes: int | None = None  # pushes answered before the link drops
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         if self.down:
             raise httpx.ConnectError("refused")
         if request.url.path == "/v1/sync/push":
+            if self.down_after_pushes is not None and len(self.pushes) >= self.down_after_pushes:
+                raise httpx.ConnectError("link dropped")
+            if self.on_push is not None:
+                self.on_push(len(self.pushes) + 1)
             return self._push(json.loads(request.content)["items"])
-        with self.requested:
-            self.pull_cursors.append(request.url.params.get("cursor", ""))
-            self.requested.notify_all()
+        self.pull_cursors.append(request.url.params.get("cursor", ""))
         self.limits.append(request.url.params.get("limit"))
         if self.slow_pulls:
             self.slow_pulls -= 1
@@ -132,6 +135,66 @@ def test_big_outboxes_go_in_batches_of_500_in_device_order(
     assert seqs == sorted(seqs)
     with db.reader() as conn:
         assert counts(conn).waiting == 0
+
+
+def test_pushed_items_carry_the_recorded_payload_in_the_pinned_shape(
+    db: CacheDB, service: FakeService
+) -> None:
+    item = _record(db, "shape")
+    assert _engine(db, service).run_once().ok
+    with db.reader() as conn:
+        entry = get_entry(conn, item)
+    assert entry is not None
+    [[sent]] = service.pushes
+    assert sent == {
+        "id": item, "seq": entry.client_seq, "kind": "contact", "schema": 1,
+        "payload": entry.payload, "claim_id": None, "fence": None,
+    }  # fmt: skip
+
+
+def test_a_retry_in_a_big_outbox_sends_nothing_after_it_and_leaves_the_rest_pending(
+    db: CacheDB, service: FakeService
+) -> None:
+    ids = [_record(db, f"n{n}") for n in range(1_100)]
+    service.statuses["n10"] = "retry"
+    report = _engine(db, service).run_once()
+    assert report.retry
+    assert len(service.pushes) == 1
+    states = [_state(db, i) for i in ids]
+    assert states[:10] == ["inflight"] * 10  # applied, waiting for the pull
+    assert set(states[10:]) == {"pending"}  # the next batch, taken meanwhile, was not sent
+
+
+def test_a_link_cut_mid_outbox_keeps_the_answered_batch_and_resends_the_rest_in_order(
+    db: CacheDB, service: FakeService
+) -> None:
+    ids = [_record(db, f"n{n}") for n in range(1_100)]
+    service.down_after_pushes = 1
+    engine = _engine(db, service)
+    report = engine.run_once()
+    assert isinstance(report.error, Offline)
+    states = [_state(db, i) for i in ids]
+    assert set(states[:500]) == {"inflight"}
+    assert set(states[500:]) == {"pending"}
+    with db.reader() as conn:
+        assert counts(conn).waiting == 600
+    service.down_after_pushes = None
+    assert engine.run_once().ok
+    assert [i["id"] for p in service.pushes[1:] for i in p] == ids[500:]
+
+
+def test_a_cancel_during_a_push_stops_before_the_next_batch_and_keeps_it_pending(
+    db: CacheDB, service: FakeService
+) -> None:
+    ids = [_record(db, f"n{n}") for n in range(1_100)]
+    cancel = threading.Event()
+    service.on_push = lambda _n: cancel.set()
+    report = _engine(db, service).run_once(cancel)
+    assert report.cancelled
+    assert len(service.pushes) == 1
+    states = [_state(db, i) for i in ids]
+    assert set(states[:500]) == {"inflight"}
+    assert set(states[500:]) == {"pending"}
 
 
 def test_conflicts_and_rejections_are_counted_and_shown(db: CacheDB, service: FakeService) -> None:
@@ -245,17 +308,11 @@ def _customers(db: CacheDB) -> list[str]:
 
 
 def _die_at_second_page(db: CacheDB, service: FakeService) -> CacheSyncStore:
-    """Run a sync cycle that is killed at the second crash point; returns its store.
-
-    The first page is held until the second one has arrived (the third is asked for), as on a
-    link faster than the writer: then the engine does not commit the group to wait."""
+    """Run a sync cycle that is killed at the second crash point; returns its store."""
     hits: list[str] = []
 
     def die_on_second_page(point: str) -> None:
         hits.append(point)
-        if len(hits) == 1:
-            with service.requested:
-                assert service.requested.wait_for(lambda: "s2" in service.pull_cursors, 60)
         if len(hits) == 2:
             raise _Died
 
@@ -272,14 +329,14 @@ def test_a_crash_mid_snapshot_keeps_the_last_applied_cursor_not_the_page_fetched
     monkeypatch.setattr(cachestore, "SNAPSHOT_GROUP_PAGES", 1)  # every page is its own commit
     service.pages = _snapshot_pages()
     store = _die_at_second_page(db, service)
-    assert service.pull_cursors[:3] == ["", "s1", "s2"]  # page 3 was already downloading
+    assert service.pull_cursors == ["", "s1", "s2"]  # page 3 was already downloading
     assert store.sync_cursor() == "s1"
     assert _customers(db) == ["C00000001"]
-    asked = len(service.pull_cursors)
-    service.pages = _snapshot_pages()[1:]  # the service answers again
+    service.pages.insert(0, _customer_page("s2", "C00000002", 2))  # the service answers again
+    service.pages.insert(1, _customer_page("s3", "C00000003", 3))
     report = _engine(db, service).run_once()
     assert report.ok
-    assert service.pull_cursors[asked] == "s1"  # resumed after the last applied page
+    assert service.pull_cursors[3] == "s1"  # resumed after the last applied page
     assert _customers(db) == ["C00000001", "C00000002", "C00000003"]
 
 
@@ -292,11 +349,10 @@ def test_a_crash_inside_a_group_of_snapshot_pages_resumes_from_the_last_commit(
     # the cursor is not that of any page applied or fetched ahead
     assert store.sync_cursor() == ""
     assert _customers(db) == []
-    asked = len(service.pull_cursors)
     service.pages = _snapshot_pages()
     report = _engine(db, service).run_once()
     assert report.ok
-    assert service.pull_cursors[asked] == ""  # the snapshot starts again from the last commit
+    assert service.pull_cursors[3] == ""  # the snapshot starts again from the last commit
     assert _customers(db) == ["C00000001", "C00000002", "C00000003"]
 
 
