@@ -6,8 +6,9 @@
    page is applied together with its cursor. A delta page is one store transaction, so a crash
    re-downloads at most that page; snapshot pages are committed in groups (docs/sync.md), so a
    crash mid-snapshot re-downloads at most one group (it resumes from the last committed
-   cursor). While a page that is not the last is being applied, the next one is already
-   downloading on a worker thread (its cursor came with the page); nothing is applied out of
+   cursor). Pages are downloaded and prepared ahead (:class:`~agentdesk.sync.prefetch.
+   PagePrefetch`: the next request leaves as soon as a page has arrived, a second thread builds
+   its upsert parameters) while the engine's thread applies them; nothing is applied out of
    order and the stored cursor is always that of the last applied page. The engine never waits
    on the network with a group open: it commits the group first (:meth:`SyncStore.flush`)
    whenever the next page is not downloaded yet, and before it waits for a download it drops
@@ -30,6 +31,7 @@ from agentdesk.sync.client import ApiClient
 from agentdesk.sync.crashpoints import CrashHook, crash_hook_from_env
 from agentdesk.sync.errors import Offline, ProtocolError, ResetRequired, SyncError
 from agentdesk.sync.ports import SyncStore
+from agentdesk.sync.prefetch import PagePrefetch
 from agentdesk.sync.report import SyncReport
 from agentdesk.sync.status import SyncStatus
 
@@ -183,35 +185,33 @@ class SyncEngine:
 
     def _pull(self, report: SyncReport, cancel: threading.Event | None) -> None:
         cursor = self.store.sync_cursor()
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sync-pull") as pool:
-            try:
-                self._pull_loop(report, cancel, cursor, pool)
-            finally:  # however the pull ends, the open group is committed before the pool
-                self.store.flush()  # waits for a page still downloading ahead
+        ahead: list[PagePrefetch] = []
+        try:
+            self._pull_loop(report, cancel, cursor, ahead)
+        finally:  # however the pull ends, the open group is committed before the threads
+            self.store.flush()  # wait for a page still downloading ahead
+            for prefetch in ahead:
+                prefetch.close()
 
     def _pull_loop(
         self,
         report: SyncReport,
         cancel: threading.Event | None,
         cursor: str,
-        pool: ThreadPoolExecutor,
+        ahead: list[PagePrefetch],
     ) -> None:
         seen, extra = 0, 0
-        ahead: Future[tuple[RawPullPage, PreparedChanges]] | None = None
         while True:
             if cancel is not None and cancel.is_set():
                 report.cancelled = True
-                return  # a page downloading ahead is dropped (the pool waits for it)
-            if ahead is not None:
-                if not ahead.done():  # never keep the write lock while waiting on the network
-                    self.store.flush()
-                page, prepared = ahead.result()
-            else:
-                page = self._pull_page(cursor)
-                prepared = prepare_changes(page.changes)
-            ahead = None
-            if not page.up_to_date:  # more to come: download it while this page is applied
-                ahead = pool.submit(self._pull_ahead, page.cursor)
+                return  # pages downloading ahead are dropped (closing waits for them)
+            if not ahead:  # pages after ``cursor`` download and prepare on their own threads
+                ahead.append(PagePrefetch(cursor, self._pull_page, prepare_changes))
+            if not ahead[0].arrived():  # never keep the write lock while waiting on the network
+                self.store.flush()
+            page, prepared = ahead[0].next()
+            if page.up_to_date:  # its download thread has stopped: no page after this one
+                ahead.pop().close()
             self._apply_page(page, prepared)
             report.pulled += len(page.changes)
             report.pages += 1
@@ -232,12 +232,6 @@ class SyncEngine:
                 current = self._pull_limit or DEFAULT_PULL_LIMIT
                 self._pull_limit = max(MIN_PULL_LIMIT, current // 2)
             raise
-
-    def _pull_ahead(self, cursor: str) -> tuple[RawPullPage, PreparedChanges]:
-        """The next page and its upsert parameters (pure Python, no database): that work
-        overlaps with the writer applying the previous page."""
-        page = self._pull_page(cursor)
-        return page, prepare_changes(page.changes)
 
     def _apply_page(self, page: RawPullPage, prepared: PreparedChanges) -> None:
         snapshot = page.progress is not None and not page.up_to_date

@@ -36,6 +36,7 @@ class FakeService:
         self.bad_results = False
         self.slow_pulls = 0
         self.limits: list[str | None] = []
+        self.requested = threading.Condition()
         self.on_push: Callable[[int], None] | None = None  # called with the push's number
         self.down_after_pushes: int | None = None  # pushes answered before the link drops
 
@@ -48,7 +49,9 @@ class FakeService:
             if self.on_push is not None:
                 self.on_push(len(self.pushes) + 1)
             return self._push(json.loads(request.content)["items"])
-        self.pull_cursors.append(request.url.params.get("cursor", ""))
+        with self.requested:
+            self.pull_cursors.append(request.url.params.get("cursor", ""))
+            self.requested.notify_all()
         self.limits.append(request.url.params.get("limit"))
         if self.slow_pulls:
             self.slow_pulls -= 1
@@ -308,11 +311,17 @@ def _customers(db: CacheDB) -> list[str]:
 
 
 def _die_at_second_page(db: CacheDB, service: FakeService) -> CacheSyncStore:
-    """Run a sync cycle that is killed at the second crash point; returns its store."""
+    """Run a sync cycle that is killed at the second crash point; returns its store.
+
+    The first page is held until the second one has arrived (the third is asked for), as on a
+    link faster than the writer: then the engine does not commit the group to wait."""
     hits: list[str] = []
 
     def die_on_second_page(point: str) -> None:
         hits.append(point)
+        if len(hits) == 1:
+            with service.requested:
+                assert service.requested.wait_for(lambda: "s2" in service.pull_cursors, 60)
         if len(hits) == 2:
             raise _Died
 
@@ -329,14 +338,14 @@ def test_a_crash_mid_snapshot_keeps_the_last_applied_cursor_not_the_page_fetched
     monkeypatch.setattr(cachestore, "SNAPSHOT_GROUP_PAGES", 1)  # every page is its own commit
     service.pages = _snapshot_pages()
     store = _die_at_second_page(db, service)
-    assert service.pull_cursors == ["", "s1", "s2"]  # page 3 was already downloading
+    assert service.pull_cursors[:3] == ["", "s1", "s2"]  # page 3 was already downloading
     assert store.sync_cursor() == "s1"
     assert _customers(db) == ["C00000001"]
-    service.pages.insert(0, _customer_page("s2", "C00000002", 2))  # the service answers again
-    service.pages.insert(1, _customer_page("s3", "C00000003", 3))
+    asked = len(service.pull_cursors)
+    service.pages = _snapshot_pages()[1:]  # the service answers again
     report = _engine(db, service).run_once()
     assert report.ok
-    assert service.pull_cursors[3] == "s1"  # resumed after the last applied page
+    assert service.pull_cursors[asked] == "s1"  # resumed after the last applied page
     assert _customers(db) == ["C00000001", "C00000002", "C00000003"]
 
 
@@ -349,10 +358,11 @@ def test_a_crash_inside_a_group_of_snapshot_pages_resumes_from_the_last_commit(
     # the cursor is not that of any page applied or fetched ahead
     assert store.sync_cursor() == ""
     assert _customers(db) == []
+    asked = len(service.pull_cursors)
     service.pages = _snapshot_pages()
     report = _engine(db, service).run_once()
     assert report.ok
-    assert service.pull_cursors[3] == ""  # the snapshot starts again from the last commit
+    assert service.pull_cursors[asked] == ""  # the snapshot starts again from the last commit
     assert _customers(db) == ["C00000001", "C00000002", "C00000003"]
 
 
