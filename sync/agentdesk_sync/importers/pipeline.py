@@ -1,11 +1,14 @@
 """Customer import on PostgreSQL: batch N+1 is read and prepared while batch N is written.
 
-Two connections: the reading one (autocommit) fetches the stored rows of the next batch and the
-main thread prepares and encodes it, while a writer thread copies the previous batch to the
-server and moves it (:func:`agentdesk_sync.importers.upsert.write_staged`); the driver releases
-the GIL while it waits, so the Python work and the server work overlap. At most one batch is in
-flight; a batch that shares a key with it waits for it to commit before reading, so it compares
-with the row that batch wrote.
+Three connections: the reading one (autocommit) fetches the stored rows of the next batch and
+the main thread prepares and encodes it, while two writer threads copy the previous batches to
+the server and move them (:func:`agentdesk_sync.importers.upsert.write_staged`); the driver
+releases the GIL while it waits, so the Python work and the server work overlap. At most two
+batches are in flight: one batch's staging ``COPY`` (the server parsing its JSON, about two
+thirds of the server's work) runs while the batch before it is inserted, and the later one takes
+its change numbers only after the earlier one committed, so numbers follow file order. A batch
+that shares a key with one in flight waits for the batches in flight to commit before reading,
+so it compares with the row they wrote.
 
 First load: when the ``customer`` table is empty and the file is big, its secondary indexes are
 dropped (under a short ``ACCESS EXCLUSIVE`` lock, only if the table is still empty then) and
@@ -17,6 +20,7 @@ missing; every customer import first recreates any that are missing.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
@@ -38,6 +42,8 @@ BULK_INDEX_BYTES = 8 << 20
 """Files at least this big drop and rebuild the secondary indexes of an empty ``customer``."""
 
 _LOCK_TIMEOUT = "5s"
+WRITERS = 2
+"""Writer connections: one batch's staging ``COPY`` overlaps the previous one's inserts."""
 
 
 def _index_ddl() -> dict[str, str]:
@@ -121,46 +127,59 @@ def import_customers_pg(
         big: The file is big enough to rebuild the indexes of an empty table at the end.
     """
     plans: dict[tuple[str, ...], CustomerPlan] = {}
-    reader, writer = engine.raw_connection(), engine.raw_connection()
+    reader = engine.raw_connection()
+    writers = [engine.raw_connection() for _ in range(WRITERS)]
     try:
         read_driver: Any = reader.driver_connection
-        write_driver: Any = writer.driver_connection
+        write_drivers: list[Any] = [w.driver_connection for w in writers]
+        write_driver = write_drivers[0]
         read_driver.autocommit = True
-        _session(write_driver)
+        for driver in write_drivers:
+            _session(driver)
         ensure_customer_indexes(write_driver)
         dropped = big and not dry_run and _drop_for_first_load(write_driver)
         try:
-            _pipeline(read_driver, write_driver, batches, mapping, plans, totals, dry_run)
+            _pipeline(read_driver, write_drivers, batches, mapping, plans, totals, dry_run)
         finally:
             if dropped:
                 write_driver.rollback()
                 ensure_customer_indexes(write_driver)
     finally:
         reader.close()
-        writer.close()
+        for writer in writers:
+            writer.close()
 
 
 def _pipeline(
-    read_driver: Any, write_driver: Any, batches: Iterable[list[Record]], mapping: Mapping,
-    plans: dict[tuple[str, ...], CustomerPlan], totals: BatchResult, dry_run: bool,
+    read_driver: Any, write_drivers: list[Any], batches: Iterable[list[Record]],
+    mapping: Mapping, plans: dict[tuple[str, ...], CustomerPlan], totals: BatchResult,
+    dry_run: bool,
 ) -> None:  # fmt: skip
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-writer") as pool:
-        pending: Future[None] | None = None
-        pending_keys: frozenset[str] = frozenset()
+    free = list(write_drivers)
+    in_flight: deque[tuple[Future[None], frozenset[str], Any]] = deque()
+
+    def settle_oldest() -> None:
+        future, _keys, driver = in_flight.popleft()
+        future.result()
+        free.append(driver)
+
+    with ThreadPoolExecutor(max_workers=len(free), thread_name_prefix="import-writer") as pool:
         for records in batches:
             keys = batch_keys(records, mapping)
-            if pending is not None and not pending_keys.isdisjoint(keys):
-                pending.result()  # compare with what that batch wrote
-                pending = None
+            if any(not keys.isdisjoint(k) for _f, k, _d in in_flight):
+                while in_flight:  # compare with what those batches wrote
+                    settle_oldest()
             with read_driver.cursor() as cur:
                 staged = stage_batch(cur, records, mapping, plans, keys)
-            if pending is not None:
-                pending.result()
-            pending = pool.submit(write_staged, write_driver, staged, dry_run=dry_run)
-            pending_keys = keys
+            if not free:
+                settle_oldest()
+            driver = free.pop()
+            ready = in_flight[-1][0].result if in_flight else None
+            future = pool.submit(write_staged, driver, staged, dry_run=dry_run, ready=ready)
+            in_flight.append((future, keys, driver))
             totals.imported += staged.result.imported
             totals.updated += staged.result.updated
             totals.unchanged += staged.result.unchanged
             totals.rejects += staged.result.rejects
-        if pending is not None:
-            pending.result()
+        while in_flight:
+            settle_oldest()

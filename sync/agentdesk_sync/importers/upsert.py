@@ -26,6 +26,7 @@ A dry run does all of it and rolls back.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -211,7 +212,9 @@ def stage_payload(written: list[Prepared], stored: set[str]) -> bytes:
     return b"".join(parts)
 
 
-def _write_pg(driver: Any, cur: Any, payload: bytes, count: int) -> None:
+def _write_pg(
+    driver: Any, cur: Any, payload: bytes, count: int, ready: Callable[[], None] | None = None
+) -> None:
     """Stage the rows, then take the change numbers and move them with set-based statements.
 
     The sequencer lock (held until commit) is taken only after the rows are on the server, so
@@ -222,6 +225,8 @@ def _write_pg(driver: Any, cur: Any, payload: bytes, count: int) -> None:
     cur.execute(_CREATE_STAGE)
     with cur.copy(f"COPY {_STAGE} ({_STAGE_COLS}) FROM STDIN") as copy:
         copy.write(payload)
+    if ready is not None:
+        ready()
     seqs = _reserve(cur, count)
     params = {"base": seqs.start, "now": datetime.now(UTC)}
     upsert_new = False
@@ -332,14 +337,23 @@ def stage_batch(
     return Staged(result, payload, len(written), keys)
 
 
-def write_staged(driver: Any, staged: Staged, *, dry_run: bool = False) -> None:
+def write_staged(
+    driver: Any, staged: Staged, *, dry_run: bool = False, ready: Callable[[], None] | None = None
+) -> None:
     """Write a staged batch in one transaction on ``driver`` (another connection than the
-    reader's, so the next batch can be prepared meanwhile)."""
+    reader's, so the next batch can be prepared meanwhile).
+
+    ``ready`` is called after the rows are staged and before the change numbers are taken: it
+    returns once the batch before this one has committed (it raises if that one failed), so
+    batches take their numbers in file order even while two of them are being copied.
+    """
     if not staged.count:
+        if ready is not None:
+            ready()
         return
     with driver.cursor() as cur:
         try:
-            _write_pg(driver, cur, staged.payload, staged.count)
+            _write_pg(driver, cur, staged.payload, staged.count, ready)
         except BaseException:
             driver.rollback()
             raise

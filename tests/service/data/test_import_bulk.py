@@ -189,3 +189,24 @@ def test_a_value_longer_than_its_column_is_rejected_not_fatal(db_url: str, tmp_p
     reject = report.rejects[0]
     assert (reject.line, reject.column) == (5, "msisdn")
     assert "longer than 20" in reject.reason
+
+
+def test_two_batches_in_flight_keep_file_order_and_see_each_others_writes(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(importers, "CUSTOMER_BATCH", 10)
+    source = tmp_path / "c.csv"
+    write_customers_csv(source, 45, 6, ANCHOR)
+    with source.open(encoding="utf-8", newline="") as handle:
+        header, *rows = list(csv.reader(handle))
+    third = dict(zip(header, rows[2], strict=True))
+    changed = dict(third, segment_id="SS2" if third["segment_id"] != "SS2" else "SS3")
+    rows.insert(22, [changed[h] for h in header])  # two batches later: read while 1 and 2 fly
+    with source.open("w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle).writerows([header, *rows])
+    report = run_import(db_url, "customers", source)
+    assert (report.imported, report.updated, report.unchanged) == (45, 1, 0)
+    log = _query(db_url, "SELECT entity_id FROM change_log ORDER BY server_seq")
+    assert [r[0] for r in log] == [r[0] for r in rows]  # numbers follow the file
+    row = _query(db_url, "SELECT segment_id, row_seq FROM customer WHERE customer_id = 'C00000003'")
+    assert row == [(changed["segment_id"], 23)]
