@@ -21,7 +21,7 @@ from bench.netfloors import floor_ledger_pg
 from bench.openfloor import open_floor_upsert_pg, open_floor_upsert_sqlite
 from bench.report import Metric, Row
 
-__all__ = ["p10", "p12"]
+__all__ = ["BACKENDS", "p10", "p12"]
 
 
 def _pg(ctx: Ctx) -> Any:
@@ -29,13 +29,6 @@ def _pg(ctx: Ctx) -> Any:
     from bench.pgdata import pg_cluster_of
 
     return pg_cluster_of(ctx)
-
-
-def _pg_size_note(ctx: Ctx, notes: list[str]) -> None:
-    size = ctx.cache.get("pg-size")
-    if size and size != ctx.customers:
-        notes.append(f"PostgreSQL store seeded with {size:,} customers (the {ctx.customers:,} "
-                     "one is not prepared yet)")  # fmt: skip
 
 
 def _load_note(ctx: Ctx, key: str, backend: str, what: str) -> str | None:
@@ -53,19 +46,56 @@ def _load_note(ctx: Ctx, key: str, backend: str, what: str) -> str | None:
     return note + f", generator {load['generator_cpu'] * 100:.0f}% of a core"
 
 
-def p10(ctx: Ctx) -> Row:
-    """P10: acquire a claim before dialling, p95 under 50 concurrent agents."""
+BACKENDS = ("sqlite", "postgresql")
+_LABEL = {"sqlite": "SQLite", "postgresql": "PG"}
+
+
+def _part(ctx: Ctx, key: str, backend: str, measure: Any) -> dict[str, Any]:
+    """Measure one backend's half of a row once (floor and ours), kept for the row."""
+    store: dict[str, Any] = ctx.cache.setdefault(key, {})
+    if backend not in store:
+        store[backend] = measure()
+    return store
+
+
+def _claims(ctx: Ctx, backend: str, seconds: float, floor_s: float) -> dict[str, Any]:
+    out: dict[str, Any] = {"floor": None, "ours": None, "error": None}
+    if backend == "sqlite":
+        ctx.status("floor: raw upserts, 50 agents open loop (SQLite)")
+        out["floor"] = open_floor_upsert_sqlite(ctx.scratch, 50, net.CLAIM_RATE, floor_s,
+                                                ctx.customers)  # fmt: skip
+    else:
+        pg = _pg(ctx)
+        if pg is None:
+            out["error"] = "PostgreSQL could not start"
+            return out
+        ctx.status("floor: raw upserts, 50 connections open loop (PG)")
+        out["floor"] = open_floor_upsert_pg(pg.conninfo(), 50, net.CLAIM_RATE, floor_s,
+                                            ctx.customers)  # fmt: skip
+        out["pg-size"] = ctx.cache.get("pg-size")
+    try:
+        ctx.status(f"ours: claims, {_LABEL[backend]}")
+        out["ours"] = prod.claim_latency(ctx, backend, 50, seconds)
+    except NotReady as exc:
+        out["missing"] = f"not implemented yet: {exc}"
+    return out
+
+
+def p10(ctx: Ctx, backends: tuple[str, ...] = BACKENDS) -> Row:
+    """P10: acquire a claim before dialling, p95 under 50 concurrent agents.
+
+    Args:
+        backends: the stores to measure now; the row shows every store measured so far in the
+            run (a full run measures SQLite, deletes its copy, then measures PostgreSQL).
+    """
     row = Row("P10", "claim under 50 agents", "≤ 20 ms p95")
     seconds = 20.0 if ctx.quick else 60.0
     floor_s = seconds / 2 if ctx.quick else seconds / 3
-    ctx.status("floor: raw upserts, 50 agents open loop (SQLite)")
-    floor_sq = open_floor_upsert_sqlite(ctx.scratch, 50, net.CLAIM_RATE, floor_s, ctx.customers)
-    pg = _pg(ctx)
-    floor_pg = None
-    if pg is not None:
-        ctx.status("floor: raw upserts, 50 connections open loop (PG)")
-        floor_pg = open_floor_upsert_pg(pg.conninfo(), 50, net.CLAIM_RATE, floor_s, ctx.customers)  # type: ignore[attr-defined]
-    ours_sq = ours_pg = None
+    parts: dict[str, Any] = {}
+    for backend in backends:
+        parts = _part(
+            ctx, "p10-parts", backend, lambda b=backend: _claims(ctx, b, seconds, floor_s)
+        )
     notes = [
         f"open loop: 50 agents × {net.CLAIM_RATE:g} claim/s each (Poisson, "
         f"≈{50 * net.CLAIM_RATE:.0f} claims/s, far above a call centre where a call lasts "
@@ -75,27 +105,35 @@ def p10(ctx: Ctx) -> Row:
         f"floor = the same arrivals for {floor_s:.0f} s, raw upsert+commit, one connection "
         "per agent (SQLite synchronous=NORMAL as the service)"
     ]
-    try:
-        ctx.status("ours: claims, embedded SQLite")
-        ours_sq = prod.claim_latency(ctx, "sqlite", 50, seconds)
-        if pg is not None:
-            ctx.status("ours: claims, PostgreSQL")
-            ours_pg = prod.claim_latency(ctx, "postgresql", 50, seconds)
-    except NotReady as exc:
-        row.missing = True
-        notes = [f"not implemented yet: {exc}"]
-    if pg is None:
-        notes.append("PostgreSQL could not start")
-    _pg_size_note(ctx, notes)
-    for backend in ("sqlite", "postgresql"):
-        note = _load_note(ctx, "claim-load", backend, "claims")
-        if note:
-            notes.append(note)
-    row.metrics = [metric("SQLite", ours_sq, floor_sq, 0.020)]
-    if pg is not None:
-        row.metrics.append(metric("PG", ours_pg, floor_pg, 0.020))
+    _part_notes(ctx, row, parts, notes, "claim-load", "claims")
+    row.metrics = [metric(_LABEL[b], parts[b]["ours"], parts[b]["floor"], 0.020)
+                   for b in BACKENDS if b in parts and parts[b]["floor"] is not None]  # fmt: skip
     row.note = "; ".join(notes)
     return row
+
+
+def _part_notes(ctx: Ctx, row: Row, parts: dict[str, Any], notes: list[str], load_key: str,
+                what: str) -> None:  # fmt: skip
+    """Missing parts, errors, the PostgreSQL store's size and each backend's load figures."""
+    for backend in BACKENDS:
+        part = parts.get(backend)
+        if part is None:
+            row.missing = True
+            notes.append(f"{_LABEL[backend]} not measured in this run")
+            continue
+        if part.get("missing"):
+            row.missing = True
+            notes.insert(0, part["missing"])
+        if part.get("error"):
+            row.missing = True
+            notes.append(part["error"])
+        size = part.get("pg-size")
+        if size and size != ctx.customers:
+            notes.append(f"PostgreSQL store seeded with {size:,} customers (the "
+                         f"{ctx.customers:,} one is not prepared yet)")  # fmt: skip
+        note = _load_note(ctx, load_key, backend, what)
+        if note:
+            notes.append(note)
 
 
 def _rate_metrics(label: str, ours: tuple[float, float, float] | None, floor_rate: float,
@@ -109,44 +147,48 @@ def _rate_metrics(label: str, ours: tuple[float, float, float] | None, floor_rat
     ]
 
 
-def p12(ctx: Ctx) -> Row:
-    """P12: contact transactions/s sustained with p99, embedded SQLite and PostgreSQL."""
+def _contacts(ctx: Ctx, backend: str, seconds: float) -> dict[str, Any]:
+    out: dict[str, Any] = {"floor": None, "ours": None, "error": None}
+    if backend == "sqlite":
+        ctx.status("floor: raw ledger transactions (SQLite)")
+        out["floor"] = floor_ledger_sqlite(ctx.scratch, seconds / 2, ctx.tick)
+    else:
+        pg = _pg(ctx)
+        if pg is None:
+            out["error"] = "PostgreSQL could not start"
+            return out
+        ctx.status("floor: raw ledger transactions (PG)")
+        out["floor"] = floor_ledger_pg(pg.conninfo(), seconds / 2, ctx.tick)
+        out["pg-size"] = ctx.cache.get("pg-size")
+    try:
+        ctx.status(f"ours: contact load, {_LABEL[backend]}")
+        out["ours"] = prod.contact_load(ctx, backend, seconds)
+    except NotReady as exc:
+        out["missing"] = f"not implemented yet: {exc}"
+    return out
+
+
+def p12(ctx: Ctx, backends: tuple[str, ...] = BACKENDS) -> Row:
+    """P12: contact transactions/s sustained with p99, embedded SQLite and PostgreSQL.
+
+    Args:
+        backends: the stores to measure now (see :func:`p10`).
+    """
     row = Row("P12", "service capacity", "≥ 500 tx/s, p99 ≤ 50 ms, SQLite and PG")
     seconds = 8.0 if ctx.quick else 30.0
-    ctx.status("floor: raw ledger transactions (SQLite)")
-    fl_sq = floor_ledger_sqlite(ctx.scratch, seconds / 2, ctx.tick)
-    metrics = []
+    parts: dict[str, Any] = {}
+    for backend in backends:
+        parts = _part(ctx, "p12-parts", backend, lambda b=backend: _contacts(ctx, b, seconds))
     notes = [f"open loop: {net.LOAD_RATE:.0f} contacts/s offered by {net.LOAD_CLIENTS} agents "
              f"(Poisson, {net.LOAD_RATE / net.LOAD_CLIENTS:g}/s each, one device and connection "
              f"each), 1 contact per push, {seconds:.0f} s after {net.WARMUP_S:g} s warm-up; "
              "tx/s = contacts applied per second achieved; latency = scheduled arrival → answer; "
              "floor = one connection, raw ledger+cap+change log"]  # fmt: skip
-    ours_sq = ours_pg = None
-    pg = _pg(ctx)
-    fl_pg = None
-    if pg is not None:
-        ctx.status("floor: raw ledger transactions (PG)")
-        fl_pg = floor_ledger_pg(pg.conninfo(), seconds / 2, ctx.tick)  # type: ignore[attr-defined]
-    try:
-        ctx.status("ours: contact load, embedded SQLite")
-        ours_sq = prod.contact_load(ctx, "sqlite", seconds)
-        if pg is not None:
-            ctx.status("ours: contact load, PostgreSQL")
-            ours_pg = prod.contact_load(ctx, "postgresql", seconds)
-    except NotReady as exc:
-        row.missing = True
-        notes = [f"not implemented yet: {exc}"]
-    _pg_size_note(ctx, notes)
-    for backend in ("sqlite", "postgresql"):
-        note = _load_note(ctx, "load", backend, "contacts")
-        if note:
-            notes.append(note)
-    metrics += _rate_metrics("SQLite", ours_sq, fl_sq.n / fl_sq.total, fl_sq.median)
-    if fl_pg is not None:
-        metrics += _rate_metrics("PG", ours_pg, fl_pg.n / fl_pg.total, fl_pg.median)
-    else:
-        row.missing = True
-        notes.append("PostgreSQL could not start")
-    row.metrics = metrics
+    _part_notes(ctx, row, parts, notes, "load", "contacts")
+    for backend in BACKENDS:
+        floor = parts.get(backend, {}).get("floor")
+        if floor is not None:
+            row.metrics += _rate_metrics(_LABEL[backend], parts[backend]["ours"],
+                                         floor.n / floor.total, floor.median)  # fmt: skip
     row.note = "; ".join(notes)
     return row
