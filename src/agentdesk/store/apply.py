@@ -23,12 +23,13 @@ import sqlite3
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 
 import msgspec
 import orjson
 
 from agentdesk.protocol import Change
-from agentdesk.protocol.raw import RawChange
+from agentdesk.protocol.raw import NULL_ROW, RawChange
 from agentdesk.store.bulk import drop_for_bulk, restore_after_bulk
 from agentdesk.store.codec import now_text
 from agentdesk.store.db import transaction
@@ -176,6 +177,10 @@ class PreparedChanges(list[Change | RawChange]):
 def prepare_changes(changes: Sequence[Change | RawChange]) -> PreparedChanges:
     """Build the upsert parameters of a page (pure: no database).
 
+    The changes are grouped by entity first; each group's rows as received go through one list
+    comprehension (the per-row Python work is most of a first sync's client time). Contacts are
+    sorted by id, so their inserts walk the contact id index in order instead of all over it.
+
     Args:
         changes: the page's changes, in seq order.
 
@@ -183,33 +188,49 @@ def prepare_changes(changes: Sequence[Change | RawChange]) -> PreparedChanges:
         The same changes, with the parameters :func:`apply_changes` executes.
     """
     synced_at = now_text()
+    groups: dict[str, list[Change | RawChange]] = {}
+    for ch in changes:  # hot loop (snapshot pages): one lookup and one append per change
+        group = groups.get(ch.entity)
+        if group is None:
+            group = groups[ch.entity] = []
+        group.append(ch)
     puts: dict[str, list[tuple[object, ...]]] = {}
     removes: dict[str, list[tuple[str, int]]] = defaultdict(list)
     skipped = 0
-    page_max = 0
-    for ch in changes:  # hot loop (snapshot pages): plain lookups, no per-row helper calls
-        entity, seq, row = ch.entity, ch.seq, ch.row
+    for entity, group in groups.items():
         build = PARAMS.get(entity)
-        if seq > page_max:
-            page_max = seq
-        raw: Raw | None
-        if type(row) is msgspec.Raw:
-            raw = None if len(row) == 4 and bytes(row) == b"null" else row
-        else:
-            raw = None if row is None else orjson.dumps(row)
         if build is None:
-            skipped += 1
-        elif ch.op == "put" and raw is not None:
-            bucket = puts.get(entity)
-            if bucket is None:
-                bucket = puts[entity] = []
-            bucket.append(build(ch.id, seq, raw, synced_at))
-        else:
-            removes[entity].append((ch.id, seq))
+            skipped += len(group)
+            continue
+        params = [
+            build(ch.id, ch.seq, ch.row, synced_at)  # type: ignore[arg-type]
+            for ch in group
+            if ch.op == "put" and type(ch.row) is msgspec.Raw and ch.row != NULL_ROW
+        ]
+        if len(params) < len(group):  # removes, rows as dicts (Change) or null: in page order
+            params = []
+            for ch in group:
+                raw = _wire_json(ch.row)
+                if ch.op == "put" and raw is not None:
+                    params.append(build(ch.id, ch.seq, raw, synced_at))
+                else:
+                    removes[entity].append((ch.id, ch.seq))
+        if entity == "contact":
+            params.sort(key=itemgetter(0))
+        if params:
+            puts[entity] = params
     prepared = PreparedChanges(changes)
     prepared.puts, prepared.removes, prepared.skipped = puts, removes, skipped
-    prepared.page_max, prepared.synced_at = page_max, synced_at
+    prepared.page_max = max([ch.seq for ch in changes], default=0)
+    prepared.synced_at = synced_at
     return prepared
+
+
+def _wire_json(row: object) -> Raw | None:
+    """A change's row as JSON bytes (``None`` for no row)."""
+    if type(row) is msgspec.Raw:
+        return None if len(row) == 4 and bytes(row) == b"null" else row
+    return None if row is None else orjson.dumps(row)
 
 
 def _apply_removes(conn: sqlite3.Connection, removes: dict[str, list[tuple[str, int]]]) -> int:
