@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+import orjson
+import psycopg
 from sqlalchemy import (
     Connection,
     Table,
@@ -53,7 +55,7 @@ from agentdesk_sync.api.loaders import (
 from agentdesk_sync.api.wire import iso, utcnow
 from agentdesk_sync.auth import Principal
 from agentdesk_sync.db import models as m
-from agentdesk_sync.db.changes import ChangeRow
+from agentdesk_sync.db.changes import ChangeRow, sqlite_ts
 from agentdesk_sync.deps import AppState
 from agentdesk_sync.errors import ApiError
 from agentdesk_sync.scope import CustomerRef, find_customer, forbidden, not_found
@@ -198,17 +200,23 @@ class _Run:
     since: datetime | None = None
 
     def prefetch(self, conn: Connection, wanted: list[str]) -> None:
-        """Read the customers ``wanted`` and their histories (two statements for the run)."""
-        for row in conn.execute(_CUSTOMERS, {"ids": wanted}):
-            self.refs[row.customer_id] = (row.customer_id, row.region_code, row.row, row.row_seq)
-        if not self.refs:
-            return
-        self.since = utcnow() - timedelta(days=HISTORY_DAYS)
+        """Read the customers ``wanted`` and their histories: two statements on the driver
+        connection, sent together on PostgreSQL (one round trip)."""
+        self.since = since = utcnow() - timedelta(days=HISTORY_DAYS)
+        pg = conn.dialect.name == "postgresql"
+        ids: Any = wanted if pg else orjson.dumps(wanted).decode()
+        queries = (
+            (_PREFETCH[pg][0], (ids,)),
+            (_PREFETCH[pg][1], (ids, since if pg else sqlite_ts(since))),
+        )
+        customers, histories = _rows_together(conn, queries)
+        for customer_id, region, raw, row_seq in customers:
+            self.refs[customer_id] = (customer_id, region, orjson.loads(raw), row_seq)
         self.histories = {customer_id: [] for customer_id in self.refs}
-        params = {"ids": sorted(self.refs), "since": self.since}
-        for row in conn.execute(_HISTORIES, params):
-            contact = from_row({**row.row, "server_seq": row.server_seq}, Contact)
-            self.histories[row.customer_id].append(contact)
+        for customer_id, raw, server_seq in histories:
+            if customer_id in self.histories:
+                row = {**orjson.loads(raw), "server_seq": server_seq}
+                self.histories[customer_id].append(from_row(row, Contact))
 
     def customer(self, conn: Connection, principal: Principal, customer_id: str) -> Any:
         """:func:`find_customer`, from the prefetched rows when there."""
@@ -234,17 +242,51 @@ def _visible(conn: Connection, principal: Principal, customer_id: str, region: s
     return principal.sees_all or region in principal.regions
 
 
-_CUSTOMERS = select(
-    m.Customer.customer_id, m.Customer.region_code, m.Customer.row, m.Customer.row_seq
-).where(m.Customer.customer_id.in_(bindparam("ids", expanding=True)))
-_HISTORIES = (
-    select(m.Contact.customer_id, m.Contact.row, m.Contact.server_seq)
-    .where(
-        m.Contact.customer_id.in_(bindparam("ids", expanding=True)),
-        m.Contact.started_at >= bindparam("since"),
-    )
-    .order_by(m.Contact.started_at)
-)
+# (customers, histories) of a run's acquires, by "is PostgreSQL"; on the driver connection
+_PREFETCH = {
+    True: (
+        "SELECT customer_id, region_code, row::text, row_seq FROM customer"
+        " WHERE customer_id = ANY(%s)",
+        "SELECT customer_id, row::text, server_seq FROM contact"
+        " WHERE customer_id = ANY(%s) AND started_at >= %s ORDER BY started_at",
+    ),
+    False: (
+        "SELECT customer_id, region_code, row, row_seq FROM customer"
+        " WHERE customer_id IN (SELECT value FROM json_each(?))",
+        "SELECT customer_id, row, server_seq FROM contact"
+        " WHERE customer_id IN (SELECT value FROM json_each(?)) AND started_at >= ?"
+        " ORDER BY started_at",
+    ),
+}
+
+
+def _rows_together(
+    conn: Connection, queries: tuple[tuple[str, tuple[Any, ...]], ...]
+) -> list[list[Any]]:
+    """The rows of each query, on the driver connection (in one pipeline on psycopg)."""
+    raw: Any = conn.connection.driver_connection
+    if isinstance(raw, psycopg.Connection):
+        cursors = [raw.cursor() for _ in queries]
+        try:
+            with raw.pipeline():
+                for cur, (sql, params) in zip(cursors, queries, strict=True):
+                    cur.execute(sql, params)
+            return [list(cur.fetchall()) for cur in cursors]
+        finally:
+            for cur in cursors:
+                cur.close()
+    dbapi: Any = conn.connection.dbapi_connection
+    out = []
+    for sql, params in queries:
+        cur = dbapi.cursor()
+        try:
+            cur.execute(sql, params)
+            out.append(list(cur.fetchall()))
+        finally:
+            cur.close()
+    return out
+
+
 _IN_PORTFOLIO = select(m.Portfolio.customer_id).where(
     m.Portfolio.user_id == bindparam("uid"), m.Portfolio.customer_id == bindparam("cid")
 )
@@ -277,7 +319,7 @@ def _apply(conn: Connection, ops: list[_Op]) -> list[Any]:
     """
     run = _Run()
     wanted = sorted({op.customer for op in ops if op.customer})
-    if len(wanted) > 1:
+    if wanted:
         run.prefetch(conn, wanted)
     answers: list[Any] = []
     for op in ops:
