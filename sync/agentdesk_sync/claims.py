@@ -11,9 +11,10 @@ Cost: every operation runs synchronously in a group commit (:mod:`agentdesk_sync
 requests waiting together share one transaction, one worker thread hop and one ``COMMIT``; on
 SQLite under the app's write lock, ``BEGIN IMMEDIATE``); claim requests that follow each other
 in a group also share one savepoint and one change-log append. Statements are built once and
-bound at execute. An acquire is the scope lookup, the rule-set version check (cached rules), the
-customer's 90-day history and the upsert; a release or renew is one ``UPDATE … RETURNING`` (the
-customer's region comes back in the same statement).
+bound at execute. The acquires of a run read their customers and 90-day histories up front (on
+the driver connection; on PostgreSQL both statements in one pipeline), then each is the scope
+check, the rule-set version check (cached rules) and the upsert; a release or renew is one
+``UPDATE … RETURNING`` (the customer's region comes back in the same statement).
 """
 
 from __future__ import annotations

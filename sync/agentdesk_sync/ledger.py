@@ -18,9 +18,13 @@ exactly as if they ran one after the other, but the database work is done set-wi
    ``rejected``/``out_of_scope``; a policy breach only flags the contact
    (``applied_with_conflict``), never rejects it;
 4. last, the sequence numbers are reserved once (the sequencer lock is held from the group's
-   first reservation to its commit), the ledger rows (with their ``server_seq``), the claim
+   first statement to its commit), the ledger rows (with their ``server_seq``), the claim
    releases and the change-log rows are written with one statement each, and PostgreSQL is
    ``NOTIFY``-ed in the same transaction.
+
+On PostgreSQL the ledger lookup goes out with the customers' read (step 2, one pipeline: the
+customers of every contact not yet judged, so a duplicate costs a row lock, not a round trip),
+and the releases, the reservation and the writes of step 4 in one more.
 
 Intents (``callback``, ``visit_plan``, ``reaction``, ``feedback``) run one by one in a SAVEPOINT
 of the batch transaction, in their ``seq`` place: the contacts before them are written first.

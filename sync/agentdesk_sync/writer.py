@@ -10,7 +10,8 @@ of its own. The writer takes everything that is waiting (in arrival order, at mo
    requests before it in the group wrote (a contact accepted earlier counts against the next
    one's caps, a claim granted earlier is held when the next asks) exactly as if they ran
    alone and in sequence; a request that fails (a 409, a rejected item, a database error) is
-   rolled back to its savepoint and does not sink the others;
+   rolled back to its savepoint and does not sink the others (a group of ONE pass first runs
+   without a savepoint, see :func:`_apply`);
 3. commits once, then answers every request and announces the committed changes to
    ``/v1/events`` subscribers (PostgreSQL sent its ``NOTIFY`` inside the transaction; a
    rolled-back savepoint drops its own).
@@ -19,7 +20,10 @@ If the group's transaction itself fails (the commit, a lost connection) nothing 
 written and every request of the group gets that error. Change numbers still come from the
 sequencer row (docs/sync.md): the group holds its lock to its commit, so sequence order stays
 commit order across groups and across service processes. On PostgreSQL a group takes that lock
-first, before any row it writes, so groups of several processes queue instead of deadlocking.
+first, before any row it writes, so groups of several processes queue instead of deadlocking;
+the lock also reads the sequencer's value, so the group numbers its changes without asking
+again (``track`` in :func:`agentdesk_sync.db.changes.lock_sequencer`). How few round trips a
+group takes: docs/sync.md, "Round trips of a group".
 
 Why: with one transaction per request, 50 concurrent writers queue on the sequencer row lock
 while each lock holder also waits for the GIL, a pool connection and a worker thread, and every

@@ -8,6 +8,8 @@ the end of its savepoint in the service's group commit, see :mod:`agentdesk_sync
    write group takes it first and keeps it to its ``COMMIT``), so another writer waits there
    and gets larger numbers only after the first one committed: sequence order equals commit
    order. On SQLite the single writer lock gives the same guarantee.
+   A write group that tracks the sequencer (:func:`lock_sequencer` with ``track``) knows the
+   numbers already and sends a guarded ``UPDATE`` in one pipeline with the rows (:func:`pipelined`).
 2. The ``change_log`` rows are inserted with those numbers (PostgreSQL ``COPY`` for big batches).
 3. The changed rows get ``row_seq`` (``contact.server_seq`` for contacts) = their newest number.
 """
