@@ -4,9 +4,11 @@ Each function of :data:`PARAMS` turns one pulled change (its ``id``, ``seq`` and
 exactly as it came over the wire) into the parameter tuple of its table's upsert; :data:`UPSERTS`
 holds the SQL. Only the columns the cache indexes are decoded, each into a small typed struct
 (msgspec skips every other field without building Python objects); the ``row`` column stores the
-received JSON text as is. The upserts only overwrite when the incoming ``row_seq`` is at least the
-stored one, so replaying a page is harmless and an older row never replaces a newer one
-(docs/sync.md).
+received JSON text as is: its UTF-8 bytes are bound and the SQL casts them to TEXT, so no Python
+string is made of it (a first sync binds about 700 MB of rows: decoding them into ``str`` and
+encoding them back to UTF-8 for SQLite cost seconds). The upserts only overwrite when the
+incoming ``row_seq`` is at least the stored one, so replaying a page is harmless and an older row
+never replaces a newer one (docs/sync.md).
 """
 
 from __future__ import annotations
@@ -25,9 +27,12 @@ __all__ = ["DELETES", "PARAMS", "UPSERTS", "Raw"]
 Params = tuple[Any, ...]
 
 
+_AS_TEXT = ("row", "result")  # bound as the received UTF-8 bytes, stored as TEXT
+
+
 def _upsert(table: str, key: str, columns: tuple[str, ...]) -> str:
     cols = ", ".join(columns)
-    marks = ", ".join("?" for _ in columns)
+    marks = ", ".join("CAST(? AS TEXT)" if c in _AS_TEXT else "?" for c in columns)
     sets = ", ".join(f"{c} = excluded.{c}" for c in columns if c != key)
     return (
         f"INSERT INTO {table} ({cols}) VALUES ({marks}) ON CONFLICT({key}) DO UPDATE SET {sets} "
@@ -143,27 +148,27 @@ def _customer(key: str, seq: int, raw: Raw, synced_at: str) -> Params:
         key, a.msisdn, id_number, id_number[::-1], name, name_chars(name), name_pinyin(name),
         name_head(name), a.region_code, a.segment_id, a.account_manager_id, a.value_class,
         a.vip_level, value.value_tier, value.arpu_3m, churn.risk_score, churn.risk_level,
-        a.number_status, str(raw, "utf-8"), seq, synced_at,
+        a.number_status, raw, seq, synced_at,
     )  # fmt: skip
 
 
 def _holding(key: str, seq: int, raw: Raw, _at: str) -> Params:
-    return (key, _holding_keys(raw).customer_id, str(raw, "utf-8"), seq)
+    return (key, _holding_keys(raw).customer_id, raw, seq)
 
 
 def _usage(key: str, seq: int, raw: Raw, _at: str) -> Params:
     k = _usage_keys(raw)
     customer_id, _, month = key.partition(":")
     cid = customer_id if k.customer_id is None else k.customer_id
-    return (key, cid, month if k.month is None else k.month, str(raw, "utf-8"), seq)
+    return (key, cid, month if k.month is None else k.month, raw, seq)
 
 
 def _campaign(key: str, seq: int, raw: Raw, _at: str) -> Params:
-    return (key, _campaign_keys(raw).status, str(raw, "utf-8"), seq)
+    return (key, _campaign_keys(raw).status, raw, seq)
 
 
 def _offer(key: str, seq: int, raw: Raw, _at: str) -> Params:
-    return (key, _offer_keys(raw).campaign_id, str(raw, "utf-8"), seq)
+    return (key, _offer_keys(raw).campaign_id, raw, seq)
 
 
 def _target(key: str, seq: int, raw: Raw, _at: str) -> Params:
@@ -172,13 +177,13 @@ def _target(key: str, seq: int, raw: Raw, _at: str) -> Params:
     return (
         key, campaign_id if k.campaign_id is None else k.campaign_id,
         customer_id if k.customer_id is None else k.customer_id, bool(k.in_control_group),
-        k.wave, k.assigned_channel, k.score, str(raw, "utf-8"), seq,
+        k.wave, k.assigned_channel, k.score, raw, seq,
     )  # fmt: skip
 
 
 def _order(key: str, seq: int, raw: Raw, _at: str) -> Params:
     k = _order_keys(raw)
-    return (key, k.customer_id, k.campaign_id, k.status, str(raw, "utf-8"), seq)
+    return (key, k.customer_id, k.campaign_id, k.status, raw, seq)
 
 
 _WE_START: dict[str, bool] = {c.value: not c.customer_initiated for c in Channel}
@@ -192,10 +197,10 @@ def _contact(key: str, seq: int, raw: Raw, _at: str) -> Params:
     if started_by_us is None or reached is None:  # a value this build does not know
         started_by_us, reached = False, False
     result = k.result
-    stored_result = None if len(result) == 4 and bytes(result) == b"null" else str(result, "utf-8")
+    stored_result = None if len(result) == 4 and bytes(result) == b"null" else result
     return (
         key, k.customer_id, channel, k.staff_id, campaign_id, ts_text(k.started_at) or "", code,
-        bool(campaign_id or k.reactions or started_by_us), reached, str(raw, "utf-8"),
+        bool(campaign_id or k.reactions or started_by_us), reached, raw,
         stored_result, k.server_seq or seq, seq, "server",
     )  # fmt: skip
 
@@ -204,12 +209,12 @@ def _claim(key: str, seq: int, raw: Raw, _at: str) -> Params:
     k = _claim_keys(raw)
     return (
         key, k.claim_id, k.holder_id, k.channel, k.fence, ts_text(k.lease_until) or "",
-        str(raw, "utf-8"), seq,
+        raw, seq,
     )  # fmt: skip
 
 
 def _rule_set(key: str, seq: int, raw: Raw, _at: str) -> Params:
-    return (int(key), str(raw, "utf-8"), seq)
+    return (int(key), raw, seq)
 
 
 def _redirect(key: str, seq: int, raw: Raw, _at: str) -> Params:

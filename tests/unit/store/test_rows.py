@@ -97,3 +97,20 @@ def test_contact_keeps_its_result_and_a_remove_deletes_it(db: CacheDB) -> None:
     assert (stored[1], stored[2]) == (1, 1)  # an outbound call we started, reached
     assert stored[3] == "2026-11-20T09:30:00.000000Z"
     assert left == 0
+
+
+def test_rows_bound_as_received_bytes_are_stored_as_json_text(db: CacheDB) -> None:
+    changes = world_changes()
+    page = msgspec.json.decode(_as_wire(changes), type=RawPullPage)
+    with db.sync_writer() as s:
+        apply_changes(s, page.changes, page.cursor, False)
+    with db.reader() as r:
+        for table in ("customer", "holding", "usage_month", "contact", "campaign", "rule_set"):
+            kinds = {k for (k,) in r.execute(f"SELECT DISTINCT typeof(row) FROM {table}")}
+            assert kinds == {"text"}, table
+        results = {k for (k,) in r.execute("SELECT DISTINCT typeof(result) FROM contact")}
+        assert results <= {"text", "null"}
+        # what the services read with SQLite's JSON functions (counter.py, queues)
+        ids = r.execute("SELECT count(*) FROM contact WHERE json_extract(row, '$.customer_id') "
+                        "= customer_id").fetchone()[0]  # fmt: skip
+        assert ids == r.execute("SELECT count(*) FROM contact").fetchone()[0] > 0
