@@ -127,31 +127,32 @@ class CustomerPlan:
         """
         if not self.fast:
             return prepare("customers", values, self.mapping, existing)
-        typed: Row = {}
+        # the typed values go straight into the attributes (every field is a key of _ATTRS
+        # already, so the key order stays that of the template)
+        if existing is None:
+            base_attrs = _ATTRS
+            attrs = _ATTRS.copy()
+        else:
+            base_attrs = existing["attributes"]
+            attrs = {**_ATTRS, **base_attrs}
         try:
             for source, name in self.text_columns:
                 text = values[source].strip()
                 if text:
-                    typed[name] = text
+                    attrs[name] = text
             for source, name, check, memo in self.columns:
                 text = values[source].strip()
                 if text:
                     value = memo.get(text, _MISSING)  # inline: most values repeat
                     if value is _MISSING or value.__class__ is tuple:
                         value = check(text)
-                    typed[name] = value
+                    attrs[name] = value
         except AttributeError:  # a value that is not text (NDJSON): let msgspec check it
             return prepare("customers", values, self.mapping, existing)
         for name, check in self.defaulted:
             text = str(self.mapping.default(name, values)).strip()
             if text:
-                typed[name] = check(text)
-        if existing is None:
-            base_attrs = _ATTRS
-            attrs = {**_ATTRS, **typed}
-        else:
-            base_attrs = existing["attributes"]
-            attrs = {**_ATTRS, **base_attrs, **typed}
+                attrs[name] = check(text)
         for name in _REQUIRED:
             if attrs[name] in (None, ""):
                 raise FieldError(name, "required field is missing")
