@@ -170,7 +170,11 @@ def main(argv: list[str] | None = None) -> int:
                     progress.reset(row_task, description=f"{step} {op}", total=None, status="")
                     console.log(f"{step} {op}: start")
                     row = _run_row(ctx, pid, op, target, _step_fn(step, fn))
-                    row.seconds += done[pid].seconds if pid in done else 0.0
+                    if pid in done:  # the row's earlier part: its time, and its error if any
+                        row.seconds += done[pid].seconds
+                        if done[pid].note.startswith("error:"):
+                            row.missing = True
+                            row.note = f"{done[pid].note}; {row.note}"
                     console.log(f"{step}: {row.verdict} after {row.seconds:.0f} s")
                     done[pid] = row  # a row measured in parts: its last part shows them all
                     if step == PARTS.get(pid, (step,))[-1]:
