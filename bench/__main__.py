@@ -62,7 +62,9 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--customers", type=int, default=0, help="data set size")
     parser.add_argument("--seed", type=int, default=1, help="generator seed")
     parser.add_argument("--no-scaling", action="store_true", help="skip the scaling table")
-    parser.add_argument("--no-append", action="store_true", help="do not write RESULTS.md")
+    parser.add_argument(
+        "--no-append", action="store_true", help="do not write RESULTS.md nor scaling.png"
+    )
     parser.add_argument(
         "--prepare", action="store_true", help="only build the cached data sets of --customers"
     )
@@ -185,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
             if scaling:
                 phase["now"] = "scaling"
                 progress.reset(row_task, description="scaling", total=None, status="")
-                extra = run_scaling(ctx)
+                extra = run_scaling(ctx, plot=not args.no_append)  # --no-append: no file
         except KeyboardInterrupt:
             mode += " (interrupted)"
     rows = [done.get(pid) or Row(pid, op, target, missing=True, note="not run: the run was "

@@ -98,8 +98,8 @@ def _plot(rows: dict[int, dict[str, float]], path: Path) -> bool:
     return True
 
 
-def run_scaling(ctx: Ctx) -> str:
-    """Measure every size, plot, and return the markdown table."""
+def run_scaling(ctx: Ctx, *, plot: bool = True) -> str:
+    """Measure every size, plot (unless ``plot`` is false), and return the markdown table."""
     table: dict[int, dict[str, float]] = {}
     notes = set()
     sizes, skipped = _sizes(ctx)
@@ -125,6 +125,6 @@ def run_scaling(ctx: Ctx) -> str:
                            "contacts" if c == "push" else "") for c in cols]  # fmt: skip
         lines.append(f"| {size:,} | " + " | ".join(cells) + " |")
     lines += [f"\n{n}" for n in sorted(notes)]
-    if _plot(table, ctx.repo / "bench" / "scaling.png"):
+    if plot and _plot(table, ctx.repo / "bench" / "scaling.png"):
         lines.append("\nPlot: `bench/scaling.png`.")
     return "\n".join(lines)
