@@ -6,9 +6,9 @@
    page is applied together with its cursor. A delta page is one store transaction, so a crash
    re-downloads at most that page; snapshot pages are committed in groups (docs/sync.md), so a
    crash mid-snapshot re-downloads at most one group (it resumes from the last committed
-   cursor). Pages are downloaded and prepared ahead (:class:`~agentdesk.sync.prefetch.
-   PagePrefetch`: the next request leaves as soon as a page has arrived, a second thread builds
-   its upsert parameters) while the engine's thread applies them; nothing is applied out of
+   cursor). Pages are downloaded ahead on a thread of their own (:class:`~agentdesk.sync.
+   prefetch.PagePrefetch`: the next request leaves as soon as a page has arrived) while the
+   engine's thread prepares and applies the ones before; nothing is applied out of
    order and the stored cursor is always that of the last applied page. The engine never waits
    on the network with a group open: it commits the group first (:meth:`SyncStore.flush`)
    whenever the next page is not downloaded yet, and before it waits for a download it drops
@@ -205,14 +205,14 @@ class SyncEngine:
             if cancel is not None and cancel.is_set():
                 report.cancelled = True
                 return  # pages downloading ahead are dropped (closing waits for them)
-            if not ahead:  # pages after ``cursor`` download and prepare on their own threads
-                ahead.append(PagePrefetch(cursor, self._pull_page, prepare_changes))
+            if not ahead:  # the pages after ``cursor`` download on a thread of their own
+                ahead.append(PagePrefetch(cursor, self._pull_page))
             if not ahead[0].arrived():  # never keep the write lock while waiting on the network
                 self.store.flush()
-            page, prepared = ahead[0].next()
+            page = ahead[0].next()
             if page.up_to_date:  # its download thread has stopped: no page after this one
                 ahead.pop().close()
-            self._apply_page(page, prepared)
+            self._apply_page(page, prepare_changes(page.changes))
             report.pulled += len(page.changes)
             report.pages += 1
             seen = max([seen, *(change.seq for change in page.changes)])

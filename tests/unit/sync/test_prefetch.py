@@ -1,15 +1,12 @@
-"""Pages downloaded and prepared ahead come out in feed order, errors in their page's place."""
+"""Pages downloaded ahead come out in feed order, a failed download in its page's place."""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
 
 import pytest
 
-from agentdesk.protocol import Change
-from agentdesk.protocol.raw import RawChange, RawPullPage
-from agentdesk.store.apply import PreparedChanges, prepare_changes
+from agentdesk.protocol.raw import RawPullPage
 from agentdesk.sync import Offline
 from agentdesk.sync.prefetch import PagePrefetch
 
@@ -41,9 +38,9 @@ class Feed:
 
 def test_pages_come_in_order_and_nothing_is_asked_for_after_the_last() -> None:
     feed = Feed({"": _page("a"), "a": _page("b"), "b": _page("end", last=True)})
-    prefetch = PagePrefetch("", feed, prepare_changes)
+    prefetch = PagePrefetch("", feed)
     try:
-        cursors = [prefetch.next()[0].cursor for _ in range(3)]
+        cursors = [prefetch.next().cursor for _ in range(3)]
     finally:
         prefetch.close()
     assert cursors == ["a", "b", "end"]
@@ -52,9 +49,9 @@ def test_pages_come_in_order_and_nothing_is_asked_for_after_the_last() -> None:
 
 def test_a_failed_download_comes_after_the_pages_before_it_and_ends_the_downloads() -> None:
     feed = Feed({"": _page("a"), "a": Offline("link down"), "b": _page("never")})
-    prefetch = PagePrefetch("", feed, prepare_changes)
+    prefetch = PagePrefetch("", feed)
     try:
-        assert prefetch.next()[0].cursor == "a"
+        assert prefetch.next().cursor == "a"
         with pytest.raises(Offline):
             prefetch.next()
     finally:
@@ -62,29 +59,11 @@ def test_a_failed_download_comes_after_the_pages_before_it_and_ends_the_download
     assert feed.asked == ["", "a"]
 
 
-def test_a_page_that_cannot_be_prepared_fails_in_its_place() -> None:
-    def prepare(changes: Sequence[Change | RawChange]) -> PreparedChanges:
-        if calls:
-            raise ValueError("bad row")
-        calls.append(1)
-        return prepare_changes(changes)
-
-    calls: list[int] = []
-    feed = Feed({"": _page("a"), "a": _page("b", last=True)})
-    prefetch = PagePrefetch("", feed, prepare)
-    try:
-        assert prefetch.next()[0].cursor == "a"
-        with pytest.raises(ValueError, match="bad row"):
-            prefetch.next()
-    finally:
-        prefetch.close()
-
-
 def test_closing_while_a_page_is_on_its_way_asks_for_nothing_more() -> None:
     feed = Feed({"": _page("a"), "a": _page("b"), "b": _page("c")})
     feed.held = "a"
-    prefetch = PagePrefetch("", feed, prepare_changes)
-    assert prefetch.next()[0].cursor == "a"
+    prefetch = PagePrefetch("", feed)
+    assert prefetch.next().cursor == "a"
     assert feed.holding.wait(60)
     assert not prefetch.arrived()  # the engine commits its group before it waits for it
     closer = threading.Thread(target=prefetch.close)
