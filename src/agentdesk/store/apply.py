@@ -9,9 +9,9 @@ the old rows: the page is simply downloaded again. Usage from the sync thread::
         apply_changes(w, page.changes, page.cursor, page.up_to_date)
 
 Rows arrive as the JSON text the service sent (:class:`~agentdesk.protocol.raw.RawChange`);
-:func:`prepare_changes` turns a page into upsert parameters without touching the database, so
-the sync engine can do that Python work on its download thread while the writer executes the
-previous page. For a full snapshot wrap the pages in :func:`begin_snapshot` /
+:func:`prepare_changes` turns a page into upsert parameters without touching the database (the
+sync engine calls it on its own thread; a thread of its own did not pay, docs/sync.md
+"Overlap"). For a full snapshot wrap the pages in :func:`begin_snapshot` /
 :func:`finish_snapshot` (bulk mode: FTS triggers and secondary indexes dropped, rebuilt once at
 the end, then ANALYZE).
 :func:`reset_cache` (on ``reset_required``) clears the cache tables and NEVER the outbox.
@@ -159,12 +159,11 @@ def apply_page(
 
 
 class PreparedChanges(list[Change | RawChange]):
-    """A page's changes together with their upsert parameters, built off the writer thread.
+    """A page's changes together with their upsert parameters.
 
     :func:`prepare_changes` does all the per-row Python work (decoding the indexed columns,
-    name keys) without touching the database, so the sync engine runs it on its download
-    thread while the writer is still busy with the previous page; :func:`apply_changes` then
-    only executes SQL. It is the page's list of changes as well.
+    name keys) without touching the database; :func:`apply_changes` then only executes SQL. It
+    is the page's list of changes as well.
     """
 
     puts: dict[str, list[tuple[object, ...]]]
