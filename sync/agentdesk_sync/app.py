@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -23,7 +24,14 @@ from agentdesk_sync.api.items import NOTIFY_CHANNEL
 from agentdesk_sync.api.sync import router as sync_router
 from agentdesk_sync.api.system import router as system_router
 from agentdesk_sync.db.changes import track_sequencer
-from agentdesk_sync.db.engine import db_kind, make_async_engine, make_engine, resolve_db_url
+from agentdesk_sync.db.checkpoint import WalCheckpointer
+from agentdesk_sync.db.engine import (
+    db_kind,
+    make_async_engine,
+    make_engine,
+    resolve_db_url,
+    sqlite_path,
+)
 from agentdesk_sync.deps import AppState
 from agentdesk_sync.errors import install_handlers
 from agentdesk_sync.events import Broadcaster, listen_postgres, stop_task
@@ -50,9 +58,14 @@ def create_app(db_url: str, *, pool_size: int = 10, heartbeat_s: float = 15.0) -
     """
     url = resolve_db_url(db_url)
     kind = db_kind(url)
-    pool = {} if kind == "sqlite" else {"pool_size": pool_size, "max_overflow": pool_size}
-    engine = make_async_engine(url, **pool)
-    sync_engine = make_engine(url, **pool)
+    options: dict[str, Any] = {"pool_size": pool_size, "max_overflow": pool_size}
+    checkpointer = None
+    if kind == "sqlite":  # the WAL is checkpointed off the commit path (db/checkpoint.py)
+        path = sqlite_path(url)
+        checkpointer = WalCheckpointer(path) if path is not None else None
+        options = {"sqlite_checkpoints": checkpointer is None}
+    engine = make_async_engine(url, **options)
+    sync_engine = make_engine(url, **options)
     track_sequencer(sync_engine)  # write groups know their change numbers without asking
     state = AppState(
         engine=engine,
@@ -67,6 +80,8 @@ def create_app(db_url: str, *, pool_size: int = 10, heartbeat_s: float = 15.0) -
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if checkpointer is not None:
+            checkpointer.start()
         if kind == "postgresql":
             task = asyncio.create_task(listen_postgres(url, NOTIFY_CHANNEL, state.broadcaster))
             state.tasks.append(task)
@@ -78,6 +93,8 @@ def create_app(db_url: str, *, pool_size: int = 10, heartbeat_s: float = 15.0) -
             state.tasks.clear()
             await engine.dispose()
             state.sync_engine.dispose()
+            if checkpointer is not None:
+                await asyncio.to_thread(checkpointer.stop)
 
     app = FastAPI(
         title="agentdesk-sync",

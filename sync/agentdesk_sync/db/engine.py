@@ -125,18 +125,22 @@ def _ensure_sqlite_folder(url: str) -> None:
         raise DatabaseUnavailable(f"The database file {path} is not writable.")
 
 
-def _sqlite_connect_hook(busy_timeout_ms: int) -> Any:
+def _sqlite_connect_hook(busy_timeout_ms: int, checkpoints: bool = True) -> Any:
+    pragmas = [
+        "journal_mode=WAL",
+        "synchronous=NORMAL",
+        f"busy_timeout={busy_timeout_ms}",
+        "foreign_keys=ON",
+    ]
+    if not checkpoints:  # a WalCheckpointer (db/checkpoint.py) does it off the commit path
+        pragmas.append("wal_autocheckpoint=0")
+
     def on_connect(dbapi_conn: Any, _record: Any) -> None:
         """Per-connection settings; the driver's autocommit is off so we emit BEGIN ourselves."""
         if isinstance(dbapi_conn, sqlite3.Connection):
             dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
-        for pragma in (
-            "journal_mode=WAL",
-            "synchronous=NORMAL",
-            f"busy_timeout={busy_timeout_ms}",
-            "foreign_keys=ON",
-        ):
+        for pragma in pragmas:
             cur.execute(f"PRAGMA {pragma}")
         cur.close()
 
@@ -149,8 +153,8 @@ def _on_sqlite_begin(conn: Any) -> None:
     conn.exec_driver_sql(f"BEGIN {mode}")
 
 
-def _install_sqlite_events(engine: Engine, busy_timeout_ms: int) -> None:
-    event.listen(engine, "connect", _sqlite_connect_hook(busy_timeout_ms))
+def _install_sqlite_events(engine: Engine, busy_timeout_ms: int, checkpoints: bool) -> None:
+    event.listen(engine, "connect", _sqlite_connect_hook(busy_timeout_ms, checkpoints))
     event.listen(engine, "begin", _on_sqlite_begin)
 
 
@@ -194,12 +198,20 @@ def _json_kwargs(kwargs: dict[str, Any]) -> dict[str, Any]:
     return kwargs
 
 
-def make_engine(url: str, *, busy_timeout_ms: int = _BUSY_TIMEOUT_MS, **kwargs: Any) -> Engine:
+def make_engine(
+    url: str,
+    *,
+    busy_timeout_ms: int = _BUSY_TIMEOUT_MS,
+    sqlite_checkpoints: bool = True,
+    **kwargs: Any,
+) -> Engine:
     """A synchronous SQLAlchemy engine for ``url`` (see module doc for the settings).
 
     Args:
         url: A central store URL (``sqlite:///…`` or ``postgresql+psycopg://…``).
         busy_timeout_ms: How long an SQLite writer waits for the write lock.
+        sqlite_checkpoints: Whether SQLite commits checkpoint the WAL themselves (False: the
+            caller runs a :class:`~agentdesk_sync.db.checkpoint.WalCheckpointer`).
         **kwargs: Passed on to :func:`sqlalchemy.create_engine`.
 
     Returns:
@@ -215,7 +227,7 @@ def make_engine(url: str, *, busy_timeout_ms: int = _BUSY_TIMEOUT_MS, **kwargs: 
         _ensure_sqlite_folder(url)
         connect_args = {"timeout": busy_timeout_ms / 1000, **kwargs.pop("connect_args", {})}
         engine = create_engine(parsed, connect_args=connect_args, **kwargs)
-        _install_sqlite_events(engine, busy_timeout_ms)
+        _install_sqlite_events(engine, busy_timeout_ms, sqlite_checkpoints)
         return engine
     connect_args = {"connect_timeout": 10, **kwargs.pop("connect_args", {})}
     engine = create_engine(parsed, connect_args=connect_args, **kwargs)
@@ -225,13 +237,18 @@ def make_engine(url: str, *, busy_timeout_ms: int = _BUSY_TIMEOUT_MS, **kwargs: 
 
 
 def make_async_engine(
-    url: str, *, busy_timeout_ms: int = _BUSY_TIMEOUT_MS, **kwargs: Any
+    url: str,
+    *,
+    busy_timeout_ms: int = _BUSY_TIMEOUT_MS,
+    sqlite_checkpoints: bool = True,
+    **kwargs: Any,
 ) -> AsyncEngine:
     """An asyncio engine for ``url``: aiosqlite for SQLite, psycopg 3 async for PostgreSQL.
 
     Args:
         url: A central store URL.
         busy_timeout_ms: How long an SQLite writer waits for the write lock.
+        sqlite_checkpoints: As for :func:`make_engine`.
         **kwargs: Passed on to :func:`sqlalchemy.ext.asyncio.create_async_engine`.
 
     Returns:
@@ -246,7 +263,7 @@ def make_async_engine(
             connect_args={"timeout": busy_timeout_ms / 1000, **kwargs.pop("connect_args", {})},
             **kwargs,
         )
-        _install_sqlite_events(engine.sync_engine, busy_timeout_ms)
+        _install_sqlite_events(engine.sync_engine, busy_timeout_ms, sqlite_checkpoints)
         return engine
     connect_args = {"connect_timeout": 10, **kwargs.pop("connect_args", {})}
     async_engine = create_async_engine(parsed, connect_args=connect_args, **kwargs)
