@@ -153,11 +153,13 @@ class SyncEngine:
                     batch = ahead.result()
                 requeue = False
             finally:
-                if recorded is not None:
-                    recorded.result()
-                if requeue:  # taken or sent, never answered: back to pending (a cut, a cancel)
-                    pool.shutdown(wait=True, cancel_futures=True)
-                    self.store.requeue_unanswered()
+                try:
+                    if recorded is not None:
+                        recorded.result()
+                finally:  # taken or sent, never answered or recorded: back to pending at once
+                    if requeue:  # (a cut, a cancel, an answer the cache could not record)
+                        pool.shutdown(wait=True, cancel_futures=True)
+                        self.store.requeue_unanswered()
 
     def _take(self) -> Sequence[RawPushItem]:
         return self.store.take_batch(self._max_items, self._max_bytes)
@@ -188,10 +190,12 @@ class SyncEngine:
         ahead: list[PagePrefetch] = []
         try:
             self._pull_loop(report, cancel, cursor, ahead)
-        finally:  # however the pull ends, the open group is committed before the threads
-            self.store.flush()  # wait for a page still downloading ahead
-            for prefetch in ahead:
-                prefetch.close()
+        finally:  # however the pull ends, the open group is committed, then the download
+            try:  # threads are stopped (closing waits for a page still downloading) even when
+                self.store.flush()  # the commit fails too (a full disk)
+            finally:
+                for prefetch in ahead:
+                    prefetch.close()
 
     def _pull_loop(
         self,

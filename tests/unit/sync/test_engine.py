@@ -14,6 +14,7 @@ import pytest
 
 from agentdesk.domain import Channel, Contact, ResultCode
 from agentdesk.store import CacheDB
+from agentdesk.store.errors import DiskFullError
 from agentdesk.store.outbox import get_entry, record_outcome
 from agentdesk.store.outbox_sync import counts
 from agentdesk.store.search import search
@@ -457,3 +458,48 @@ def test_an_outcome_saved_while_a_snapshot_page_is_still_downloading_is_kept(
     assert reports[0].cancelled is cancelled
     expected = ["C00000001"] if cancelled else ["C00000001", "C00000002", "C00000003"]
     assert _customers(db) == expected
+
+
+class _AnswersNotRecorded(CacheSyncStore):
+    """A cache that cannot record the first push answer (a disk that just filled up)."""
+
+    def apply_push_results(self, results: Any) -> None:
+        raise DiskFullError("disk full")
+
+
+def test_an_answer_the_cache_cannot_record_sends_nothing_more_and_puts_every_item_back(
+    db: CacheDB, service: FakeService
+) -> None:
+    ids = [_record(db, str(i)) for i in range(1_100)]  # three batches: 500, 500, 100
+    api = ApiClient("http://svc", token="t", transport=httpx.MockTransport(service))
+    engine = SyncEngine(_AnswersNotRecorded(db, crash_hook=None), api, "dev-1")
+    with pytest.raises(DiskFullError):
+        engine.run_once()
+    assert len(service.pushes) <= 2  # never a batch after an answer that was not recorded
+    assert {_state(db, i) for i in ids} == {"pending"}  # none left "in flight" till next cycle
+    report = _engine(db, service).run_once()  # the disk has room again
+    assert report.ok
+    with db.reader() as conn:
+        assert counts(conn).waiting == 0
+
+
+class _PagesNotStored(CacheSyncStore):
+    """A cache whose disk is full: neither a page nor the closing commit can be written."""
+
+    def apply_changes(self, *args: Any, **kwargs: Any) -> None:
+        raise DiskFullError("disk full")
+
+    def flush(self) -> None:
+        raise DiskFullError("disk full")
+
+
+def test_a_pull_the_cache_cannot_store_leaves_no_download_thread_behind(
+    db: CacheDB, service: FakeService
+) -> None:
+    api = ApiClient("http://svc", token="t", transport=httpx.MockTransport(service))
+    engine = SyncEngine(_PagesNotStored(db, crash_hook=None), api, "dev-1")
+    for _ in range(3):  # the scheduler tries again every cycle while the disk stays full
+        service.pages = _snapshot_pages()
+        with pytest.raises(DiskFullError):
+            engine.run_once()
+    assert [t.name for t in threading.enumerate() if t.name.startswith("sync-pull")] == []
