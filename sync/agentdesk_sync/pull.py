@@ -278,12 +278,17 @@ async def _snapshot_page(
     assert cursor.h is not None
     changes = await _globals(conn) if cursor.p is None else []
     batch = max(1, limit // (cursor.r or _FIRST_BATCH_SHARE))
-    stmt = select(m.Customer.customer_id, _json(m.Customer.row), m.Customer.row_seq).where(
-        customer_scope(principal)
-    )
+    ids = select(m.Customer.customer_id).where(customer_scope(principal))
     if cursor.p is not None:
-        stmt = stmt.where(m.Customer.customer_id > cursor.p)
-    rows = (await conn.execute(stmt.order_by(m.Customer.customer_id).limit(batch))).all()
+        ids = ids.where(m.Customer.customer_id > cursor.p)
+    # The page's ids first (from an index alone: ix_customer_region_customer for a region
+    # scope), then their rows: one query reading ``row`` for every remaining customer of the
+    # scope and sorting them cost ~0.5 s a page on a 1 M-customer store.
+    ids = ids.order_by(m.Customer.customer_id).limit(batch)
+    stmt = select(m.Customer.customer_id, _json(m.Customer.row), m.Customer.row_seq).where(
+        m.Customer.customer_id.in_(ids.correlate(None).scalar_subquery())
+    )
+    rows = (await conn.execute(stmt.order_by(m.Customer.customer_id))).all()
     children = await _children(conn, [r[0] for r in rows]) if rows else {}
     last, done, taken, start = cursor.p, cursor.d, 0, len(changes)
     for cid, row, seq in rows:

@@ -78,13 +78,17 @@ class Customer(Base):
     name: Mapped[str] = mapped_column(String(100))
     id_type: Mapped[str] = mapped_column(String(16))
     id_number: Mapped[str] = mapped_column(String(32), index=True)
-    region_code: Mapped[str] = mapped_column(String(6), index=True)
+    region_code: Mapped[str] = mapped_column(String(6))
     segment_id: Mapped[str] = mapped_column(String(4))
     account_manager_id: Mapped[str | None] = mapped_column(String(64), index=True)
     contact_address: Mapped[str] = mapped_column(String(200), default="")
     row: Mapped[dict[str, Any]]
     row_seq: Mapped[int] = mapped_column(BigInteger, default=0)
     updated_at: Mapped[datetime]
+
+    # A region's customers in id order: the snapshot pages of a region scope find their next
+    # customers in this index alone (docs/sync.md).
+    __table_args__ = (Index("ix_customer_region_customer", "region_code", "customer_id"),)
 
 
 class CustomerRedirect(Base):

@@ -15,7 +15,7 @@ from agentdesk_sync.db import models as m
 from agentdesk_sync.importers import run_import
 from agentdesk_sync.merge import merge_customers
 
-from .conftest import GZ, SH, Api
+from .conftest import GZ, SH, Api, add_user, insert_customer
 from .pushing import batch, contact, day_time
 
 
@@ -77,6 +77,19 @@ def test_snapshot_pages_resume_from_their_cursor(api: Api) -> None:
     changes, _cursor, _pages = _drain(api, "sup", first["cursor"], limit=4)
     customers = [c["id"] for c in first["changes"] + changes if c["entity"] == "customer"]
     assert customers == ["C00000001", "C00000002", "C00000003", "C00000004"]
+
+
+def test_a_two_region_agent_pages_through_both_regions_in_id_order(
+    api: Api, sync_engine: Engine, password_hashes: dict[str, str]
+) -> None:
+    for cid, region in {"C00000005": "330100", "C00000006": SH, "C00000007": GZ}.items():
+        insert_customer(sync_engine, cid, region)
+    add_user(sync_engine, "cc9", "call_centre", [SH, GZ], password_hashes["cc1"])
+    changes, _cursor, pages = _drain(api, "cc9", limit=1)
+    customers = [c["id"] for c in changes if c["entity"] == "customer"]
+    assert customers == ["C00000001", "C00000002", "C00000003", "C00000004", "C00000006",
+                         "C00000007"]  # fmt: skip
+    assert pages[0]["progress"]["total"] == 6
 
 
 def test_field_user_pulls_only_the_portfolio(api: Api) -> None:
