@@ -125,7 +125,7 @@ def test_first_load_rebuilds_the_search_indexes(
     write_customers_csv(source, 600, 3, ANCHOR)
     report = run_import(pg_url, "customers", source)
     assert report.summary() == "imported=600 updated=0 unchanged=0 rejected=0"
-    assert {"ix_customer_msisdn", "ix_customer_id_number", "ix_customer_region_code",
+    assert {"ix_customer_msisdn", "ix_customer_id_number", "ix_customer_region_customer",
             "ix_customer_account_manager_id"} <= _indexes(pg_url)  # fmt: skip
     msisdn = _query(pg_url, "SELECT msisdn FROM customer WHERE customer_id = 'C00000009'")[0][0]
     found = _query(pg_url, f"SELECT customer_id FROM customer WHERE msisdn = '{msisdn}'")
