@@ -187,23 +187,70 @@ def _apply(state: AppState, jobs: list[_Job], events: Events) -> None:
     was written) and the group runs again the general way, with savepoints, so the answers are
     the same as if it had taken that way at once.
     """
+    lost: list[Exception] = []
+    try:
+        _apply_once(state, jobs, events, lost)
+    except Exception:
+        if not lost:
+            raise
+        # the connection was dead before any of the group's work went out (a server restart):
+        # run the group once more, on a new connection
+        for job in jobs:
+            job.value, job.ok = None, False
+        _apply_once(state, jobs, events, None)
+
+
+def _apply_once(
+    state: AppState, jobs: list[_Job], events: Events, lost: list[Exception] | None
+) -> None:
     runs = _passes(jobs)
     if len(runs) == 1:
         try:
             with item_txn(state, events) as conn:
-                lock_sequencer(conn, track=True)
+                _lock(state, conn, lost)
                 _run_bare(conn, runs[0])
             return
         except _Redo:
             for job in jobs:
                 job.value, job.ok = None, False
+            lost = None  # that transaction got through its BEGIN: the link was alive
     with item_txn(state, events) as conn:
         # the sequencer row first (PostgreSQL), before any customer or claim row: groups of
         # several service processes then queue here instead of deadlocking (one holds the
         # sequencer and waits for a row the other locked before it asked for the sequencer)
-        lock_sequencer(conn, track=True)
+        _lock(state, conn, lost)
         for run in runs:
             _run(state, conn, run)
+
+
+def _lock(state: AppState, conn: Connection, lost: list[Exception] | None) -> None:
+    """:func:`lock_sequencer`, the group's first statement; a dead connection goes in ``lost``.
+
+    A pooled PostgreSQL connection is pinged on checkout only after a quiet spell (see
+    ``db/engine.py``), so after a server restart or failover the first group of a busy service
+    meets a dead connection here, before any of its work was sent. With ``lost`` given, the
+    error is noted there (the caller then runs the group again) and every connection the pool
+    held before now is marked for replacement at its next checkout (the restart closed them
+    all). The error is raised either way, so the transaction is rolled back as usual.
+    """
+    try:
+        lock_sequencer(conn, track=True)
+    except Exception as exc:
+        if lost is not None and _disconnected(conn, exc):
+            _LOG.warning("write group: the database connection was lost, reconnecting: %s", exc)
+            state.sync_engine.pool._invalidate(conn.connection, exc, _checkin=False)
+            lost.append(exc)
+        raise
+
+
+def _disconnected(conn: Connection, exc: Exception) -> bool:
+    """Whether ``exc`` (raised by the driver or through SQLAlchemy) means the link is gone."""
+    if isinstance(exc, DBAPIError):
+        return exc.connection_invalidated
+    dialect = conn.dialect
+    if not isinstance(exc, dialect.loaded_dbapi.Error):
+        return False
+    return bool(dialect.is_disconnect(exc, conn.connection.driver_connection, None))
 
 
 def _passes(jobs: list[_Job]) -> list[list[_Job]]:

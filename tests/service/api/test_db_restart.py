@@ -8,8 +8,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import httpx
+import psycopg
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
 
 from agentdesk_sync.db import models as m
 from agentdesk_sync.db.engine import make_engine, migrate
@@ -102,3 +104,55 @@ def test_pushes_survive_a_database_crash(
     finally:
         engine.dispose()
     assert total == distinct == logged == len(before) + len(during)
+
+
+def _terminate_backends(pg_cluster: PgCluster, url: str) -> int:
+    """End every server process of the service's database (as a failover or restart does)."""
+    dbname = make_url(url).database
+    with psycopg.connect(pg_cluster.conninfo(), autocommit=True) as admin:
+        rows = admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = %s AND pid <> pg_backend_pid()",
+            (dbname,),
+        ).fetchall()
+    return len(rows)
+
+
+def test_push_and_claim_right_after_the_connections_died(
+    pg_live: tuple[LiveServer, str], pg_cluster: PgCluster
+) -> None:
+    """A busy service whose pooled connections were all closed by the server (a restart or
+    failover within the idle-ping interval) answers its next push and claim at once: the
+    write group that meets a dead connection before sending any work runs on a new one."""
+    live, url = pg_live
+    first, second = _items(6, 0), _items(6, 100)
+    with httpx.Client(base_url=live.url, timeout=60, headers=_AUTH) as client:
+        pushed = client.post("/v1/sync/push", json=batch(*first))
+        assert {r["status"] for r in pushed.json()["results"]} == {"applied"}
+        assert _terminate_backends(pg_cluster, url) > 0
+        again = client.post("/v1/sync/push", json=batch(*second))
+        assert again.status_code == 200, again.text
+        assert [r["status"] for r in again.json()["results"]] == ["applied"] * len(second)
+        assert _terminate_backends(pg_cluster, url) > 0
+        claim = client.post(
+            "/v1/claims",
+            json={
+                "customer_id": "C00000001",
+                "channel": "inbound_call",
+                "purpose": "contact",
+                "ttl_s": 900,
+            },
+        )
+        assert claim.status_code == 201, claim.text
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            contacts = conn.execute(select(func.count()).select_from(m.Contact)).scalar_one()
+            logged = conn.execute(
+                select(func.count()).select_from(m.ChangeLog).where(m.ChangeLog.entity == "contact")
+            ).scalar_one()
+            claims = conn.execute(select(func.count()).select_from(m.Claim)).scalar_one()
+    finally:
+        engine.dispose()
+    assert contacts == logged == len(first) + len(second)  # nothing doubled
+    assert claims == 1
