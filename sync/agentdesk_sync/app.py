@@ -63,7 +63,9 @@ def create_app(db_url: str, *, pool_size: int = 10, heartbeat_s: float = 15.0) -
     if kind == "sqlite":  # the WAL is checkpointed off the commit path (db/checkpoint.py)
         path = sqlite_path(url)
         checkpointer = WalCheckpointer(path) if path is not None else None
-        options = {"sqlite_checkpoints": checkpointer is None}
+        options = {}
+        if checkpointer is not None:  # while it is not running, commits checkpoint themselves
+            options["sqlite_checkpoints"] = lambda: not checkpointer.active
     engine = make_async_engine(url, **options)
     sync_engine = make_engine(url, **options)
     track_sequencer(sync_engine)  # write groups know their change numbers without asking

@@ -9,6 +9,12 @@ behind it. The service's connections turn that off (``wal_autocheckpoint=0``, se
 :func:`agentdesk_sync.db.engine.make_engine`) and :class:`WalCheckpointer` does it on a thread
 and connection of its own, every :data:`CHECKPOINT_S`: ``PASSIVE``, so it never blocks a writer
 or a reader (it copies what no reader still needs; the next run copies the rest).
+
+The engines ask :attr:`WalCheckpointer.active` when they hand out a connection: while no
+checkpointer runs (not started, stopped, or without a connection of its own) their commits
+checkpoint the WAL themselves again, so an app used without its lifespan, or a checkpointer
+that cannot open the file, never lets the WAL grow without bound. A checkpointer whose
+connection failed tries again at every interval.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ class WalCheckpointer:
         self.path = path
         self.every_s = every_s
         self.done = 0  # checkpoints run
+        self.connected = threading.Event()  # set while the thread holds its connection
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -40,6 +47,11 @@ class WalCheckpointer:
             self._thread = threading.Thread(target=self._run, name="wal-checkpoint", daemon=True)
             self._thread.start()
 
+    @property
+    def active(self) -> bool:
+        """Whether the thread runs with a connection: the commits may leave the WAL to it."""
+        return self.connected.is_set() and not self._stop.is_set()
+
     def stop(self, wait_s: float = 5.0) -> None:
         """Run a last checkpoint and end the thread (wait for it at most ``wait_s`` seconds)."""
         self._stop.set()
@@ -48,20 +60,44 @@ class WalCheckpointer:
             self._thread = None
 
     def _run(self) -> None:
+        conn: sqlite3.Connection | None = None
+        warned = False
         try:
-            conn = sqlite3.connect(self.path, timeout=10.0, isolation_level=None)
-        except sqlite3.Error:
-            _LOG.warning("no checkpoint connection to %s; the WAL grows until restart", self.path)
-            return
-        try:
-            conn.execute("PRAGMA busy_timeout=10000")
             while True:
+                if conn is None:
+                    conn = self._connect(warn=not warned)
+                    warned = conn is None
+                    if conn is not None:
+                        self.connected.set()
                 stopping = self._stop.wait(self.every_s)
-                self._checkpoint(conn)
+                if conn is not None:
+                    self._checkpoint(conn)
                 if stopping:
                     return
         finally:
-            conn.close()
+            self.connected.clear()
+            if conn is not None:
+                conn.close()
+
+    def _connect(self, *, warn: bool) -> sqlite3.Connection | None:
+        """The thread's own connection, or None (the next interval tries again)."""
+        conn: sqlite3.Connection | None = None
+        try:
+            conn = sqlite3.connect(self.path, timeout=10.0, isolation_level=None)
+            conn.execute("PRAGMA busy_timeout=10000")
+        except sqlite3.Error:
+            if conn is not None:
+                conn.close()
+            if warn:
+                _LOG.warning(
+                    "no checkpoint connection to %s; commits checkpoint themselves meanwhile",
+                    self.path,
+                    exc_info=True,
+                )
+            return None
+        if warn is False:
+            _LOG.info("checkpoint connection to %s open", self.path)
+        return conn
 
     def _checkpoint(self, conn: sqlite3.Connection) -> None:
         try:

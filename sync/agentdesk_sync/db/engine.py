@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
@@ -49,6 +50,8 @@ _BUSY_TIMEOUT_MS = 10_000
 _PG_ALIASES = ("postgres", "postgresql", "postgresql+psycopg", "postgresql+psycopg2")
 PING_IDLE_S = 1.0
 _IDLE_SINCE = "agentdesk_idle_since"
+_AUTOCHECKPOINT = "agentdesk_wal_autocheckpoint"  # record.info: the pages this connection has
+_AUTOCHECKPOINT_PAGES = 1000  # SQLite's own default
 
 
 def default_db_url() -> str:
@@ -153,9 +156,28 @@ def _on_sqlite_begin(conn: Any) -> None:
     conn.exec_driver_sql(f"BEGIN {mode}")
 
 
-def _install_sqlite_events(engine: Engine, busy_timeout_ms: int, checkpoints: bool) -> None:
-    event.listen(engine, "connect", _sqlite_connect_hook(busy_timeout_ms, checkpoints))
+def _autocheckpoint_switch(checkpoints: Callable[[], bool]) -> Any:
+    """A checkout hook: the connection's commits checkpoint the WAL when ``checkpoints()``."""
+
+    def on_checkout(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        pages = _AUTOCHECKPOINT_PAGES if checkpoints() else 0
+        if record.info.get(_AUTOCHECKPOINT) != pages:  # cleared when the connection is renewed
+            cur = dbapi_conn.cursor()
+            cur.execute(f"PRAGMA wal_autocheckpoint={pages}")
+            cur.close()
+            record.info[_AUTOCHECKPOINT] = pages
+
+    return on_checkout
+
+
+def _install_sqlite_events(
+    engine: Engine, busy_timeout_ms: int, checkpoints: bool | Callable[[], bool]
+) -> None:
+    fixed = checkpoints if isinstance(checkpoints, bool) else True
+    event.listen(engine, "connect", _sqlite_connect_hook(busy_timeout_ms, fixed))
     event.listen(engine, "begin", _on_sqlite_begin)
+    if not isinstance(checkpoints, bool):
+        event.listen(engine, "checkout", _autocheckpoint_switch(checkpoints))
 
 
 def _install_idle_ping(engine: Engine) -> None:
@@ -202,7 +224,7 @@ def make_engine(
     url: str,
     *,
     busy_timeout_ms: int = _BUSY_TIMEOUT_MS,
-    sqlite_checkpoints: bool = True,
+    sqlite_checkpoints: bool | Callable[[], bool] = True,
     **kwargs: Any,
 ) -> Engine:
     """A synchronous SQLAlchemy engine for ``url`` (see module doc for the settings).
@@ -211,7 +233,9 @@ def make_engine(
         url: A central store URL (``sqlite:///…`` or ``postgresql+psycopg://…``).
         busy_timeout_ms: How long an SQLite writer waits for the write lock.
         sqlite_checkpoints: Whether SQLite commits checkpoint the WAL themselves (False: the
-            caller runs a :class:`~agentdesk_sync.db.checkpoint.WalCheckpointer`).
+            caller runs a :class:`~agentdesk_sync.db.checkpoint.WalCheckpointer`), or a
+            callable asked at each checkout (``lambda: not checkpointer.active``): commits
+            leave the WAL alone only while it answers False.
         **kwargs: Passed on to :func:`sqlalchemy.create_engine`.
 
     Returns:
@@ -240,7 +264,7 @@ def make_async_engine(
     url: str,
     *,
     busy_timeout_ms: int = _BUSY_TIMEOUT_MS,
-    sqlite_checkpoints: bool = True,
+    sqlite_checkpoints: bool | Callable[[], bool] = True,
     **kwargs: Any,
 ) -> AsyncEngine:
     """An asyncio engine for ``url``: aiosqlite for SQLite, psycopg 3 async for PostgreSQL.
