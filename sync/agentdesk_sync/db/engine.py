@@ -187,7 +187,8 @@ def _install_idle_ping(engine: Engine) -> None:
     write group and each read of a busy service. A server that went away (a restart, a
     dropped link) is found the same way after a quiet spell; within a busy second the
     statement that meets the dead connection fails instead, which the service answers with
-    ``retry`` or 503 like any database fault (docs/operations.md), and the pool is renewed.
+    ``retry`` or 503 like any database fault (docs/operations.md), and the pool is renewed; a
+    write group that meets it at its first statement runs once more instead (``writer.py``).
     """
     dialect = engine.dialect
 
