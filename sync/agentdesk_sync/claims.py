@@ -27,7 +27,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
-import psycopg
 from sqlalchemy import (
     Connection,
     Table,
@@ -57,6 +56,7 @@ from agentdesk_sync.api.wire import iso, utcnow
 from agentdesk_sync.auth import Principal
 from agentdesk_sync.db import models as m
 from agentdesk_sync.db.changes import ChangeRow, sqlite_ts
+from agentdesk_sync.db.driver import rows_together
 from agentdesk_sync.deps import AppState
 from agentdesk_sync.errors import ApiError
 from agentdesk_sync.scope import CustomerRef, find_customer, forbidden, not_found
@@ -210,7 +210,7 @@ class _Run:
             (_PREFETCH[pg][0], (ids,)),
             (_PREFETCH[pg][1], (ids, since if pg else sqlite_ts(since))),
         )
-        customers, histories = _rows_together(conn, queries)
+        customers, histories = rows_together(conn, *queries)
         for customer_id, region, raw, row_seq in customers:
             self.refs[customer_id] = (customer_id, region, orjson.loads(raw), row_seq)
         self.histories = {customer_id: [] for customer_id in self.refs}
@@ -259,33 +259,6 @@ _PREFETCH = {
         " ORDER BY started_at",
     ),
 }
-
-
-def _rows_together(
-    conn: Connection, queries: tuple[tuple[str, tuple[Any, ...]], ...]
-) -> list[list[Any]]:
-    """The rows of each query, on the driver connection (in one pipeline on psycopg)."""
-    raw: Any = conn.connection.driver_connection
-    if isinstance(raw, psycopg.Connection):
-        cursors = [raw.cursor() for _ in queries]
-        try:
-            with raw.pipeline():
-                for cur, (sql, params) in zip(cursors, queries, strict=True):
-                    cur.execute(sql, params)
-            return [list(cur.fetchall()) for cur in cursors]
-        finally:
-            for cur in cursors:
-                cur.close()
-    dbapi: Any = conn.connection.dbapi_connection
-    out = []
-    for sql, params in queries:
-        cur = dbapi.cursor()
-        try:
-            cur.execute(sql, params)
-            out.append(list(cur.fetchall()))
-        finally:
-            cur.close()
-    return out
 
 
 _IN_PORTFOLIO = select(m.Portfolio.customer_id).where(

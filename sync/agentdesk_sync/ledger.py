@@ -108,6 +108,7 @@ from agentdesk_sync.db.changes import (
     reserve_seqs,
     sqlite_ts,
 )
+from agentdesk_sync.db.driver import rows_together
 from agentdesk_sync.deps import AppState
 from agentdesk_sync.errors import is_transient_db_error
 from agentdesk_sync.scope import find_customer
@@ -381,20 +382,6 @@ class _Batch:
                 return list(cur.fetchall())
         return list(self.raw.execute(sql, params).fetchall())
 
-    def _rows_together(self, *queries: tuple[str, tuple[Any, ...]]) -> list[list[Any]]:
-        """The rows of each query; on PostgreSQL all go out in one pipeline (one round trip)."""
-        if not self.pg:
-            return [self._rows(sql, params) for sql, params in queries]
-        cursors = [self.raw.cursor() for _ in queries]
-        try:
-            with self.raw.pipeline():
-                for cur, (sql, params) in zip(cursors, queries, strict=True):
-                    cur.execute(sql, params)
-            return [list(cur.fetchall()) for cur in cursors]
-        finally:
-            for cur in cursors:
-                cur.close()
-
     def _list(self, values: list[str]) -> Any:
         return values if self.pg else orjson.dumps(values).decode()
 
@@ -494,11 +481,11 @@ class _Batch:
             dedupe = (self.sql["dedupe"], (self._list(ids),))
             if wanted:
                 customers_sql = _customers_sql(self.conn.dialect.name, "all")
-                found, customer_rows = self._rows_together(
-                    dedupe, (customers_sql, (self._list(wanted),))
+                found, customer_rows = rows_together(
+                    self.conn, dedupe, (customers_sql, (self._list(wanted),))
                 )
             else:
-                (found,) = self._rows_together(dedupe)
+                (found,) = rows_together(self.conn, dedupe)
             known = {r[0]: r for r in found}
         fresh = [c for c in run if c.item.id not in known and c.item.id not in self.accepted]
         customers = self._customers(wanted if fresh else [], customer_rows)
