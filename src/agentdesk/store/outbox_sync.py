@@ -35,9 +35,7 @@ __all__ = [
     "apply_push_results",
     "counts",
     "dismiss",
-    "mark_inflight",
     "needs_attention",
-    "next_batch",
     "prune_acked",
     "requeue_inflight",
     "take_batch",
@@ -53,27 +51,6 @@ class OutboxCounts:
     rejected: int
 
 
-def next_batch(
-    conn: sqlite3.Connection,
-    limit: int = 500,
-    max_bytes: int = 256_000,
-    now: datetime | None = None,
-) -> list[OutboxEntry]:
-    """The next pending items in ``client_seq`` order, at most ``limit`` / ``max_bytes``.
-
-    The batch stops before the first item still backing off (``next_attempt_at`` in the
-    future), so a later item never overtakes an earlier one. The first item is always
-    included, even when bigger than ``max_bytes``.
-    """
-    rows = conn.execute(
-        f"SELECT {OUTBOX_COLUMNS}, length(payload) FROM outbox WHERE state = 'pending' "
-        "ORDER BY client_seq LIMIT ?",
-        (limit,),
-    ).fetchall()
-    taken = _batch_prefix(rows, 11, max_bytes, now)
-    return [OutboxEntry.from_db(row[:-1]) for row in rows[:taken]]
-
-
 _TAKE = (
     "SELECT id, client_seq, kind, payload_schema, CAST(payload AS BLOB), claim_id, fence, "
     "next_attempt_at, length(payload) FROM outbox WHERE state = 'pending' "
@@ -87,7 +64,11 @@ def take_batch(
     max_bytes: int = 256_000,
     now: datetime | None = None,
 ) -> list[RawPushItem]:
-    """The next batch to push (as :func:`next_batch` picks it), marked in flight: one commit.
+    """The next batch to push, marked in flight: one commit.
+
+    The batch is the pending items in ``client_seq`` order, at most ``limit`` and ``max_bytes``
+    (the first item always goes, even when bigger), stopping before the first item still
+    backing off (``next_attempt_at`` in the future) so a later item never overtakes it.
 
     The items come as push items with the payload left as the JSON text stored when the
     item was recorded (nothing is decoded and encoded again). The batch is a prefix of the
@@ -129,15 +110,6 @@ def _batch_prefix(
         if taken and size > max_bytes:
             return taken
     return len(rows)
-
-
-def mark_inflight(conn: sqlite3.Connection, ids: Sequence[str]) -> None:
-    """Mark items as sent (call just before the push request)."""
-    with transaction(conn):
-        conn.executemany(
-            "UPDATE outbox SET state = 'inflight' WHERE id = ? AND state = 'pending'",
-            [(i,) for i in ids],
-        )
 
 
 def requeue_inflight(conn: sqlite3.Connection) -> int:

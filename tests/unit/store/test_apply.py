@@ -16,7 +16,7 @@ from agentdesk.store.apply import (
 )
 from agentdesk.store.bulk import in_bulk_mode
 from agentdesk.store.outbox import record_outcome
-from agentdesk.store.outbox_sync import apply_push_results, counts, mark_inflight
+from agentdesk.store.outbox_sync import apply_push_results, counts, take_batch
 from agentdesk.store.search import search
 from tests.unit.store.conftest import contact_change, customer_change, make_contact
 
@@ -115,7 +115,7 @@ def test_pulled_contact_replaces_the_local_copy_and_acks_the_outbox(db: CacheDB)
     with db.writer() as w:
         entry = record_outcome(w, contact)
     with db.sync_writer() as s:
-        mark_inflight(s, [entry.id])
+        assert [i.id for i in take_batch(s)] == [entry.id]
         apply_push_results(s, [PushResult(id=entry.id, status="applied", server_seq=41)])
         assert counts(s).waiting == 0
         assert s.execute("SELECT state FROM outbox").fetchone() == ("inflight",)

@@ -18,7 +18,7 @@ from agentdesk.store import db as store_db
 from agentdesk.store.db import CHECKPOINT_EVERY
 from agentdesk.store.errors import CacheIOError, map_sqlite_error
 from agentdesk.store.outbox import record_outcome
-from agentdesk.store.outbox_sync import counts, next_batch
+from agentdesk.store.outbox_sync import counts, take_batch
 from tests.unit.store.conftest import make_contact
 
 
@@ -161,7 +161,7 @@ def test_damaged_file_keeps_its_unsynced_items(tmp_path: Path) -> None:
         assert "3 unsynced item(s) were recovered" in report.sentence
         assert report.moved_to.exists()
         with db.writer() as w:
-            assert [e.id for e in next_batch(w)] == [e.id for e in entries]
+            assert [i.id for i in take_batch(w)] == [e.id for e in entries]
             again = record_outcome(w, make_contact(minutes=9))
         assert again.client_seq == 4
         assert count(db, "customer") == 0

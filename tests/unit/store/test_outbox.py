@@ -12,7 +12,7 @@ from agentdesk.protocol import CallbackPayload, ItemError, PushResult
 from agentdesk.store import CacheDB, StoreError, transaction
 from agentdesk.store.codec import dumps
 from agentdesk.store.outbox import get_entry, record_intent, record_outcome, resubmit_rejected
-from agentdesk.store.outbox_sync import counts, next_batch, requeue_inflight
+from agentdesk.store.outbox_sync import counts, requeue_inflight, take_batch
 from tests.unit.store.conftest import make_contact
 
 
@@ -84,19 +84,16 @@ def test_intent_is_queued_with_its_payload(db: CacheDB) -> None:
 
 def test_batches_follow_client_seq_and_respect_limits(db: CacheDB) -> None:
     with db.writer() as w:
-        for i in range(5):
-            record_outcome(w, make_contact(minutes=i, note="x" * 200))
-        assert [e.client_seq for e in next_batch(w, limit=3)] == [1, 2, 3]
-        size = len(dumps(next_batch(w, limit=1)[0].payload))
-        small = next_batch(w, max_bytes=2 * size + 10)
-        assert [e.client_seq for e in small] == [1, 2]
-        one = next_batch(w, max_bytes=10)
-        assert len(one) == 1
+        entries = [record_outcome(w, make_contact(minutes=i, note="x" * 200)) for i in range(6)]
+    size = len(dumps(entries[0].payload))
+    with db.sync_writer() as s:
+        assert [i.seq for i in take_batch(s, max_bytes=10)] == [1]  # the first always goes
+        assert [i.seq for i in take_batch(s, limit=3)] == [2, 3, 4]
+        assert [i.seq for i in take_batch(s, max_bytes=size + 10)] == [5]
+        assert [i.seq for i in take_batch(s)] == [6]
 
 
 def test_a_taken_batch_goes_out_as_recorded_and_only_it_is_marked_sent(db: CacheDB) -> None:
-    from agentdesk.store.outbox_sync import take_batch
-
     with db.writer() as w:
         entries = [record_outcome(w, make_contact(minutes=i, note="x" * 200)) for i in range(5)]
     size = len(dumps(entries[0].payload))
@@ -116,12 +113,12 @@ def test_a_taken_batch_goes_out_as_recorded_and_only_it_is_marked_sent(db: Cache
 
 
 def test_retry_backs_off_without_letting_later_items_overtake(db: CacheDB) -> None:
-    from agentdesk.store.outbox_sync import apply_push_results, mark_inflight, take_batch
+    from agentdesk.store.outbox_sync import apply_push_results
 
     with db.writer() as w:
         first, second = (record_outcome(w, make_contact(minutes=i)) for i in range(2))
     with db.sync_writer() as s:
-        mark_inflight(s, [first.id, second.id])
+        assert [i.id for i in take_batch(s)] == [first.id, second.id]
         apply_push_results(
             s,
             [
@@ -131,7 +128,6 @@ def test_retry_backs_off_without_letting_later_items_overtake(db: CacheDB) -> No
                 PushResult(id=second.id, status="retry"),
             ],
         )
-        assert next_batch(s) == []
         assert take_batch(s) == []
         assert get_entry(s, second.id).state == "pending"  # type: ignore[union-attr]
         assert get_entry(s, first.id).attempts == 1  # type: ignore[union-attr]
@@ -139,22 +135,20 @@ def test_retry_backs_off_without_letting_later_items_overtake(db: CacheDB) -> No
 
 
 def test_requeue_after_restart_resends_unanswered_items(db: CacheDB) -> None:
-    from agentdesk.store.outbox_sync import mark_inflight
-
     with db.writer() as w:
         entry = record_outcome(w, make_contact())
-        mark_inflight(w, [entry.id])
-        assert next_batch(w) == []
+        assert [i.id for i in take_batch(w)] == [entry.id]
+        assert take_batch(w) == []
         assert requeue_inflight(w) == 1
-        assert [e.id for e in next_batch(w)] == [entry.id]
+        assert [i.id for i in take_batch(w)] == [entry.id]
 
 
 def test_resubmitting_a_rejected_item_uses_a_new_uuid(db: CacheDB) -> None:
-    from agentdesk.store.outbox_sync import apply_push_results, mark_inflight, needs_attention
+    from agentdesk.store.outbox_sync import apply_push_results, needs_attention
 
     with db.writer() as w:
         entry = record_outcome(w, make_contact())
-        mark_inflight(w, [entry.id])
+        assert [i.id for i in take_batch(w)] == [entry.id]
         apply_push_results(
             w,
             [PushResult(id=entry.id, status="rejected", error=ItemError(code="invalid_payload"))],
@@ -182,14 +176,13 @@ def test_attention_dismiss_counts_and_pruning(db: CacheDB) -> None:
         ack_through,
         apply_push_results,
         dismiss,
-        mark_inflight,
         needs_attention,
         prune_acked,
     )
 
     with db.writer() as w:
         ok, dup, clash, bad = (record_outcome(w, make_contact(minutes=i)) for i in range(4))
-        mark_inflight(w, [ok.id, dup.id, clash.id, bad.id])
+        assert [i.id for i in take_batch(w)] == [ok.id, dup.id, clash.id, bad.id]
         apply_push_results(
             w,
             [
