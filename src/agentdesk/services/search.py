@@ -5,6 +5,13 @@ cancels older requests): it reads only the first window of rows, so the first sc
 waits for a count. When there are more rows than that window, the UI asks
 :meth:`SearchService.count` in the background (abandoned when the user types on) and grows the
 list when it answers; the list then pages with :meth:`SearchService.window`.
+
+Each row of a window is one read of the customer table, where a cached customer (with its
+~2 KB JSON row) fills a page of its own: rows found through the phone index lie on pages all
+over the file, so the first window's size is what a search costs when those pages are not in
+memory. It is :data:`FIRST_WINDOW` rows, two screens of the list; whether more rows match is
+asked of the index alone (:func:`agentdesk.store.search.count_matches` with that cap), not by
+reading one row more.
 """
 
 from __future__ import annotations
@@ -22,7 +29,8 @@ __all__ = ["FIRST_WINDOW", "MatchCount", "SearchService"]
 
 MatchCount = store_search.MatchCount
 
-FIRST_WINDOW = 100
+FIRST_WINDOW = 50
+"""Rows of a result read before its first screen: two screens of the list (24 px rows)."""
 
 
 class SearchService:
@@ -44,15 +52,20 @@ class SearchService:
     def search(self, text: str) -> SearchPage:
         """The first window of hits for ``text``; counted only when the window holds them all.
 
-        One row more than the window is read: when it exists, ``counted`` is False and
-        :meth:`count` tells how many there are.
+        When the window is full, whether more rows match is asked with a count capped at the
+        window (of a phone-number search it reads only the index): when they do, ``counted``
+        is False and :meth:`count` tells how many there are.
         """
         started = time.perf_counter()
         query = store_search.parse_query(text)
         with self._db.reader() as conn:
-            rows = store_search.fetch_window(conn, query, 0, FIRST_WINDOW + 1)
-        counted = len(rows) <= FIRST_WINDOW
-        first = tuple(self._hit(h) for h in rows[:FIRST_WINDOW])
+            rows = store_search.fetch_window(conn, query, 0, FIRST_WINDOW)
+            more = (
+                len(rows) == FIRST_WINDOW
+                and store_search.count_matches(conn, query, FIRST_WINDOW).capped
+            )
+        counted = not more
+        first = tuple(self._hit(h) for h in rows)
         elapsed = (time.perf_counter() - started) * 1000
         return SearchPage(
             query=text,

@@ -19,13 +19,14 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersisten
 
 from agentdesk.i18n import _
 from agentdesk.services.dto import SearchHit, SearchPage
+from agentdesk.services.search import FIRST_WINDOW
 
 __all__ = ["WINDOW", "SearchResultsModel"]
 
 _Index = QModelIndex | QPersistentModelIndex
 FetchWindow = Callable[[str, int, int, Callable[[list[SearchHit]], None]], None]
 
-WINDOW = 100
+WINDOW = FIRST_WINDOW  # windows line up with the first one (rows 0 … WINDOW - 1)
 
 _DISPLAY = int(Qt.ItemDataRole.DisplayRole.value)
 _TOOLTIP = int(Qt.ItemDataRole.ToolTipRole.value)

@@ -2,7 +2,7 @@
 
 Search-as-you-type goes through ``TaskManager.read(key="search")``: latest request wins, so a
 slow earlier query never overwrites the result of a later one. The first screen shows the first
-window of hits at once ("100+ found"); when there are more, their count runs on the task
+window of hits at once ("50+ found"); when there are more, their count runs on the task
 manager's count thread and the list grows when it arrives. A new query stops the count of the
 previous one, so a count over a million rows never holds up the next keystroke.
 """
@@ -189,7 +189,7 @@ class SearchPanel(QWidget):
 
     def _on_count_failed(self, generation: int, exc: BaseException) -> None:
         """A count nobody waits for failed (a busy or damaged cache): no message for the user,
-        the list keeps its first window and its provisional "100+"; the log says why."""
+        the list keeps its first window and its provisional "50+"; the log says why."""
         if generation == self.model.generation:
             self._counting = None
         log.warning("search count failed; the provisional total stays", exc_info=exc)
