@@ -3,10 +3,15 @@
 Each user has their own cache file (shared store PCs: one clerk never sees another's outbox).
 After an online login the password's argon2id verifier is kept in that file's ``local_user``
 table, so the same user can log in again with no network and work on the cached scope.
+
+Start-up: while the service checks the password, a helper thread opens the user's cache (when
+this user has one here) and hashes that verifier; neither needs the service's answer, and the
+wait for it releases the interpreter. The verifier is stored only once the service said yes.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +20,12 @@ from agentdesk.domain import Channel, Role, User
 from agentdesk.i18n import _
 from agentdesk.services.dto import UserSession
 from agentdesk.store import CacheDB, StoreError
-from agentdesk.store.local_user import LocalUserRecord, remember_user, verify_local_user
+from agentdesk.store.local_user import (
+    LocalUserRecord,
+    make_verifier,
+    remember_user,
+    verify_local_user,
+)
 from agentdesk.sync import ApiClient, AuthExpired, Offline, ServerBusy, SyncError
 
 __all__ = ["AuthError", "AuthService", "LoginResult"]
@@ -60,6 +70,43 @@ def _default_api(url: str) -> ApiClient:
     return ApiClient(url)
 
 
+class _EarlyOpen:
+    """Opens a user's cache and hashes the password's verifier on a helper thread.
+
+    Started before the login request, so both are done while the service checks the password.
+    """
+
+    def __init__(self, open_db: Callable[[], CacheDB], password: str) -> None:
+        self._open_db = open_db
+        self._password = password
+        self._db: CacheDB | None = None
+        self._error: BaseException | None = None
+        self.verifier: str | None = None
+        self._thread = threading.Thread(target=self._run, name="ad-login-cache", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self._db = self._open_db()
+            self.verifier = make_verifier(self._password)
+        except BaseException as exc:  # re-raised in the login thread by db()
+            self._error = exc
+
+    def db(self) -> CacheDB:
+        """The open cache (waits for the helper); raises what opening it raised."""
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        assert self._db is not None
+        return self._db
+
+    def discard(self) -> None:
+        """The login failed: close the cache if it was opened."""
+        self._thread.join()
+        if self._db is not None:
+            self._db.close()
+
+
 class AuthService:
     """Logs users in.
 
@@ -89,19 +136,23 @@ class AuthService:
             AuthError: wrong password, unknown offline user, or an unusable cache file.
         """
         api = self._api_factory(self._url)
+        early = self._open_early(username, password)
         try:
             answer = api.login(username, password, self._device_id)
-        except AuthExpired as exc:
-            api.close()
-            raise AuthError(_("Wrong user name or password.")) from exc
         except (Offline, ServerBusy):
             api.close()
-            return self._offline(username, password)
-        except SyncError as exc:
+            return self._offline(username, password, early)
+        except BaseException as exc:
             api.close()
-            raise AuthError(
-                _("The service refused the login ({code}).").format(code=exc.code)
-            ) from exc
+            if early is not None:
+                early.discard()
+            if isinstance(exc, AuthExpired):
+                raise AuthError(_("Wrong user name or password.")) from exc
+            if isinstance(exc, SyncError):
+                raise AuthError(
+                    _("The service refused the login ({code}).").format(code=exc.code)
+                ) from exc
+            raise
         info = answer.user
         user = User(
             user_id=info.id,
@@ -110,9 +161,10 @@ class AuthService:
             channels=tuple(Channel(c) for c in info.channels),
             regions=tuple(info.regions),
         )
-        db = self._open(username)
+        db = early.db() if early is not None else self._open(username)
+        verifier = early.verifier if early is not None else None
         with db.writer() as conn:
-            remember_user(conn, username, user, password)
+            remember_user(conn, username, user, password, verifier=verifier)
         session = UserSession(
             user=user,
             device_id=self._device_id,
@@ -122,16 +174,23 @@ class AuthService:
         )
         return LoginResult(session=session, db=db, api=api)
 
-    def _offline(self, username: str, password: str) -> LoginResult:
+    def _open_early(self, username: str, password: str) -> _EarlyOpen | None:
+        """Start opening the cache of a user who has one here (a first login makes it after
+        the service said yes: a mistyped name never leaves an empty cache behind)."""
+        if not self._cache_path(username).exists():
+            return None
+        return _EarlyOpen(lambda: self._open(username), password)
+
+    def _offline(self, username: str, password: str, early: _EarlyOpen | None) -> LoginResult:
         path = self._cache_path(username)
-        if not path.exists():
+        if early is None and not path.exists():
             raise AuthError(
                 _(
                     "The service cannot be reached, and this user has never logged in on this "
                     "computer, so there is no offline copy to work with."
                 )
             )
-        db = self._open(username)
+        db = early.db() if early is not None else self._open(username)
         with db.reader() as conn:
             record: LocalUserRecord | None = verify_local_user(conn, username, password)
         if record is None:

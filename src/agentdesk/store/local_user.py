@@ -19,7 +19,14 @@ from agentdesk.domain import Channel, Role, User
 from agentdesk.store.codec import dumps, loads, now_text
 from agentdesk.store.db import transaction
 
-__all__ = ["LocalUserRecord", "forget_user", "local_users", "remember_user", "verify_local_user"]
+__all__ = [
+    "LocalUserRecord",
+    "forget_user",
+    "local_users",
+    "make_verifier",
+    "remember_user",
+    "verify_local_user",
+]
 
 
 @functools.cache
@@ -37,7 +44,19 @@ class LocalUserRecord:
     last_login_at: str
 
 
-def remember_user(conn: sqlite3.Connection, username: str, user: User, password: str) -> None:
+def make_verifier(password: str) -> str:
+    """The argon2id verifier of ``password`` (what :func:`remember_user` keeps)."""
+    return _hasher().hash(password)
+
+
+def remember_user(
+    conn: sqlite3.Connection,
+    username: str,
+    user: User,
+    password: str,
+    *,
+    verifier: str | None = None,
+) -> None:
     """Store (or refresh) ``user`` and a verifier of ``password`` after an online login.
 
     Args:
@@ -45,6 +64,8 @@ def remember_user(conn: sqlite3.Connection, username: str, user: User, password:
         username: the login name.
         user: who the server said this is.
         password: the password that just worked online (only its argon2id hash is kept).
+        verifier: ``make_verifier(password)`` when it was made already (the login hashes
+            while the service checks the password).
 
     Raises:
         StoreError: nothing was saved.
@@ -52,7 +73,7 @@ def remember_user(conn: sqlite3.Connection, username: str, user: User, password:
     row = (
         username, user.user_id, user.role.value, user.name,
         dumps({"items": [c.value for c in user.channels]}), dumps({"items": list(user.regions)}),
-        _hasher().hash(password), now_text(),
+        verifier or make_verifier(password), now_text(),
     )  # fmt: skip
     with transaction(conn):
         conn.execute(
