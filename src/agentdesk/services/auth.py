@@ -6,7 +6,9 @@ table, so the same user can log in again with no network and work on the cached 
 
 Start-up: while the service checks the password, a helper thread opens the user's cache (when
 this user has one here) and hashes that verifier; neither needs the service's answer, and the
-wait for it releases the interpreter. The verifier is stored only once the service said yes.
+wait for it releases the interpreter. The verifier is stored only once the service said yes,
+on the cache's ``synchronous=NORMAL`` connection: that commit waits for no disk flush (each
+online login writes it again).
 """
 
 from __future__ import annotations
@@ -163,7 +165,10 @@ class AuthService:
         )
         db = early.db() if early is not None else self._open(username)
         verifier = early.verifier if early is not None else None
-        with db.writer() as conn:
+        # synchronous=NORMAL (no fsync on the way to the window): every online login writes
+        # the user and verifier again, so a power cut that loses this commit loses nothing
+        # the next online login does not bring back
+        with db.sync_writer() as conn:
             remember_user(conn, username, user, password, verifier=verifier)
         session = UserSession(
             user=user,
