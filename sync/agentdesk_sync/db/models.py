@@ -82,7 +82,9 @@ class Customer(Base):
     segment_id: Mapped[str] = mapped_column(String(4))
     account_manager_id: Mapped[str | None] = mapped_column(String(64), index=True)
     contact_address: Mapped[str] = mapped_column(String(200), default="")
-    row: Mapped[dict[str, Any]]
+    # json, not jsonb, on PostgreSQL: nothing queries into it, and a big import then no longer
+    # spends most of the server's time parsing rows into jsonb (migration 0003)
+    row: Mapped[dict[str, Any]] = mapped_column(JSON())
     row_seq: Mapped[int] = mapped_column(BigInteger, default=0)
     updated_at: Mapped[datetime]
 

@@ -1,14 +1,14 @@
 """Customer import on PostgreSQL: batch N+1 is read and prepared while batch N is written.
 
 Three connections: the reading one (autocommit) fetches the stored rows of the next batch and
-the main thread prepares and encodes it, while two writer threads copy the previous batches to
-the server and move them (:func:`agentdesk_sync.importers.upsert.write_staged`); the driver
-releases the GIL while it waits, so the Python work and the server work overlap. At most two
-batches are in flight: one batch's staging ``COPY`` (the server parsing its JSON, about two
-thirds of the server's work) runs while the batch before it is inserted, and the later one takes
-its change numbers only after the earlier one committed, so numbers follow file order. A batch
-that shares a key with one in flight waits for the batches in flight to commit before reading,
-so it compares with the row they wrote.
+the main thread prepares and encodes it, while two writer threads send the previous batches to
+the server (:func:`agentdesk_sync.importers.upsert.write_staged`); the driver releases the GIL
+while it waits, so the Python work and the server work overlap. At most two batches are in
+flight: one batch's staging ``COPY`` (its customers the store already holds) runs while the
+batch before it is written, and the later one takes its change numbers (and copies its new
+customers in) only after the earlier one committed, so numbers follow file order. A batch that
+shares a key with one in flight waits for the batches in flight to commit before reading, so it
+compares with the row they wrote.
 
 First load: when the ``customer`` table is empty and the file is big, its secondary indexes are
 dropped (under a short ``ACCESS EXCLUSIVE`` lock, only if the table is still empty then) and
@@ -34,7 +34,7 @@ from agentdesk_sync.importers.batch import BatchResult
 from agentdesk_sync.importers.customers import CustomerPlan
 from agentdesk_sync.importers.mapping import Mapping
 from agentdesk_sync.importers.reader import Record
-from agentdesk_sync.importers.upsert import batch_keys, stage_batch, write_staged
+from agentdesk_sync.importers.upsert import record_keys, stage_batch, write_staged
 
 __all__ = ["BULK_INDEX_BYTES", "ensure_customer_indexes", "import_customers_pg"]
 
@@ -43,7 +43,7 @@ BULK_INDEX_BYTES = 8 << 20
 
 _LOCK_TIMEOUT = "5s"
 WRITERS = 2
-"""Writer connections: one batch's staging ``COPY`` overlaps the previous one's inserts."""
+"""Writer connections: one batch's staging ``COPY`` overlaps the previous one's writes."""
 
 
 def _index_ddl() -> dict[str, str]:
@@ -165,18 +165,18 @@ def _pipeline(
 
     with ThreadPoolExecutor(max_workers=len(free), thread_name_prefix="import-writer") as pool:
         for records in batches:
-            keys = batch_keys(records, mapping)
-            if any(not keys.isdisjoint(k) for _f, k, _d in in_flight):
+            keyed = record_keys(records, mapping)
+            if in_flight and any(not k.isdisjoint(keyed) for _f, k, _d in in_flight):
                 while in_flight:  # compare with what those batches wrote
                     settle_oldest()
             with read_driver.cursor() as cur:
-                staged = stage_batch(cur, records, mapping, plans, keys)
+                staged = stage_batch(cur, records, keyed, mapping, plans)
             if not free:
                 settle_oldest()
             driver = free.pop()
             ready = in_flight[-1][0].result if in_flight else None
             future = pool.submit(write_staged, driver, staged, dry_run=dry_run, ready=ready)
-            in_flight.append((future, keys, driver))
+            in_flight.append((future, staged.keys, driver))
             totals.imported += staged.result.imported
             totals.updated += staged.result.updated
             totals.unchanged += staged.result.unchanged

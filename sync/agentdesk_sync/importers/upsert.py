@@ -5,15 +5,15 @@ One transaction per batch:
 1. the stored rows of the batch's keys are read (as JSON text, parsed with orjson);
 2. every record is prepared (:mod:`agentdesk_sync.importers.customers`); equal rows are
    ``unchanged`` and write nothing; a value longer than its table column is rejected;
-3. on PostgreSQL the written rows are copied once, as JSON, into a temporary staging table
-   (no WAL, parsed once by the server); only then are the change numbers reserved (the
-   sequencer row lock, held until commit, keeps sequence order equal to commit order, and other
-   writers now wait only for the set-based statements that follow); new customers move with a
-   plain ``INSERT … SELECT`` (in a savepoint: should another writer have inserted one of them
-   meanwhile, they take the upsert too), stored ones with ``INSERT … ON CONFLICT DO UPDATE …
-   WHERE the row differs``, and the ``change_log`` rows with one more ``INSERT … SELECT``; the
-   table columns are read from the JSON by the server, and each customer's ``row_seq`` is its
-   newest change number;
+3. on PostgreSQL each written customer is encoded once, as a line of ``COPY`` text holding its
+   table columns and its JSON row (stored as ``json``: checked, not parsed, migration 0003).
+   Customers the store already holds are first copied into a temporary staging table (no WAL).
+   Only then are the change numbers reserved (the sequencer row lock, held until commit, keeps
+   sequence order equal to commit order); new customers are copied straight into ``customer``
+   (in a savepoint: should another writer have inserted one of them meanwhile, the copy fails
+   and they join the staged ones), the staged ones move with ``INSERT … ON CONFLICT DO UPDATE
+   … WHERE the row differs``, and the ``change_log`` rows follow with one more ``COPY``; each
+   customer's ``row_seq`` is its newest change number;
 4. on SQLite the numbers are reserved the same way and the rows written with two
    ``executemany`` statements.
 
@@ -26,10 +26,10 @@ A dry run does all of it and rolls back.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import orjson
 
@@ -42,45 +42,40 @@ from agentdesk_sync.importers.kinds import Prepared, key_of
 from agentdesk_sync.importers.mapping import Mapping
 from agentdesk_sync.importers.reader import Record
 
-__all__ = ["Staged", "batch_keys", "stage_batch", "upsert_customers", "write_staged"]
+__all__ = ["Staged", "record_keys", "stage_batch", "upsert_customers", "write_staged"]
 
 Row = dict[str, Any]
 _COLS = ("customer_id", "msisdn", "name", "id_type", "id_number", "region_code", "segment_id",
          "account_manager_id", "contact_address", "row", "row_seq", "updated_at")  # fmt: skip
 _LOG_COLS = ("server_seq", "entity", "entity_id", "op", "region_code", "customer_id", "row",
              "created_at")  # fmt: skip
+_TEXT_COLS = _COLS[1:9]
 _LIMITS = tuple(
     (c, int(Customer.__table__.c[c].type.length))  # type: ignore[attr-defined]
-    for c in _COLS[1:9]
+    for c in _TEXT_COLS
 )
 _RESERVE = "UPDATE sequencer SET value = value + {n} WHERE name = 'change' RETURNING value"
 _STAGE = "import_customer_stage"
-_STAGE_COLS = "ord, last, stored, key, region, row"
 _UNIQUE_VIOLATION = "23505"
-# one row per written record, in file order: its position, whether it is the last one of its key
-# in the batch (only that one is stored), whether the key was stored before, its key and region
-# (for the change log, which then never reads the JSON), and the JSON row
+# the line of a written customer: its table columns, then the number (its row_seq in
+# ``customer``, its position in the batch in the staging table)
+_LINE_COLS = ", ".join(_COLS[:9]) + ", updated_at, row"
 _CREATE_STAGE = (
-    f"CREATE TEMP TABLE IF NOT EXISTS {_STAGE} (ord integer, last boolean, stored boolean,"
-    " key text, region text, row jsonb) ON COMMIT DELETE ROWS"
+    f"CREATE TEMP TABLE IF NOT EXISTS {_STAGE} (customer_id text, msisdn text, name text,"
+    " id_type text, id_number text, region_code text, segment_id text,"
+    " account_manager_id text, contact_address text, updated_at timestamptz, row json,"
+    " ord integer) ON COMMIT DELETE ROWS"
 )
-# the attributes are taken out of the row once per row (OFFSET 0 keeps the planner from
-# inlining it, which would decompress the stored JSON once per column)
-_ATTRS = "CROSS JOIN LATERAL (SELECT s.row->'attributes' AS a OFFSET 0) x"
-_PG_VALUES = ", ".join(f"x.a->>'{c}'" for c in _COLS[:9]) + ", s.row, %(base)s + s.ord, %(now)s"
+_COPY_CUSTOMER = f"COPY customer ({_LINE_COLS}, row_seq) FROM STDIN"
+_COPY_STAGE = f"COPY {_STAGE} ({_LINE_COLS}, ord) FROM STDIN"
+_COPY_LOG = f"COPY change_log ({', '.join(_LOG_COLS)}) FROM STDIN"
 _SET = ", ".join(f"{c} = EXCLUDED.{c}" for c in _COLS[1:])
-_PG_INSERT = (
-    f"INSERT INTO customer ({', '.join(_COLS)}) SELECT {_PG_VALUES} FROM {_STAGE} s {_ATTRS}"
-    " WHERE s.last AND {which} ORDER BY s.ord"
-)
+# json has no equality: compare the text (rows are written by orjson, so equal rows are equal
+# text; at worst an equal row written by another path is written once more)
 _PG_UPSERT = (
-    _PG_INSERT + f" ON CONFLICT (customer_id) DO UPDATE SET {_SET}"
-    " WHERE customer.row IS DISTINCT FROM EXCLUDED.row"
-)
-# reference entries: no row (the pull sends the customer's current row, docs/sync.md)
-_PG_LOG = (
-    f"INSERT INTO change_log ({', '.join(_LOG_COLS)}) SELECT %(base)s + s.ord, 'customer',"
-    f" s.key, 'put', s.region, s.key, NULL, %(now)s FROM {_STAGE} s ORDER BY s.ord"
+    f"INSERT INTO customer ({_LINE_COLS}, row_seq) SELECT {_LINE_COLS}, %(base)s + ord"
+    f" FROM {_STAGE} ON CONFLICT (customer_id) DO UPDATE SET {_SET}"
+    " WHERE customer.row::text IS DISTINCT FROM EXCLUDED.row::text"
 )
 _SET_SQLITE = ", ".join(f"{c} = excluded.{c}" for c in _COLS[1:])
 _SQLITE_UPSERT = (
@@ -105,12 +100,20 @@ def _check_lengths(prepared: Prepared, mapping: Mapping) -> None:
             raise FieldError(mapping.source_of(name), f"longer than {limit} characters")
 
 
+def _pg_array(keys: list[str]) -> str:
+    """``keys`` as a PostgreSQL text array literal (one string: far cheaper to send than a
+    list the driver adapts item by item)."""
+    quoted = (k.replace("\\", "\\\\").replace('"', '\\"') for k in keys)
+    return '{"' + '","'.join(quoted) + '"}'
+
+
 def _existing(cur: Any, dialect: str, keys: list[str]) -> dict[str, Row]:
     if not keys:
         return {}
     if dialect == "postgresql":
         cur.execute(
-            "SELECT customer_id, row::text FROM customer WHERE customer_id = ANY(%s)", (keys,)
+            "SELECT customer_id, row::text FROM customer WHERE customer_id = ANY(%s::text[])",
+            (_pg_array(keys),),
         )
         return {k: orjson.loads(r) for k, r in cur.fetchall()}
     found: dict[str, Row] = {}
@@ -123,37 +126,36 @@ def _existing(cur: Any, dialect: str, keys: list[str]) -> dict[str, Row]:
 
 
 def _classify(
-    records: list[Record], mapping: Mapping, plans: dict[tuple[str, ...], CustomerPlan],
-    existing: dict[str, Row], result: BatchResult,
-) -> list[Prepared]:  # fmt: skip
+    records: list[Record], keyed: list[str], mapping: Mapping,
+    plans: dict[tuple[str, ...], CustomerPlan], existing: dict[str, Row], result: BatchResult,
+) -> Iterator[Prepared]:  # fmt: skip
     """Prepared records that change something, in file order (a key may repeat)."""
     stored = set(existing)
     seen_new: set[str] = set()
     seen_changed: set[str] = set()
-    written: list[Prepared] = []
-    for record in records:
+    for record, key in zip(records, keyed, strict=True):
         values = record.values
         try:
-            before = existing.get(key_of("customers", values, mapping))
+            before = existing.get(key)
             prepared = plan_for(plans, values, mapping).prepare(values, before)
             _check_lengths(prepared, mapping)
         except FieldError as exc:
             result.rejects.append(_reject(record, mapping, exc))
             continue
-        if existing.get(prepared.key) == prepared.row:
+        key = prepared.key
+        if existing.get(key) == prepared.row:
             result.unchanged += 1
             continue
-        if prepared.key in seen_new:
+        if key in seen_new:
             pass  # the same new record again: later line wins
-        elif prepared.key in stored:
-            result.updated += prepared.key not in seen_changed
-            seen_changed.add(prepared.key)
+        elif key in stored:
+            result.updated += key not in seen_changed
+            seen_changed.add(key)
         else:
-            seen_new.add(prepared.key)
+            seen_new.add(key)
             result.imported += 1
-        existing[prepared.key] = prepared.row
-        written.append(prepared)
-    return written
+        existing[key] = prepared.row
+        yield prepared
 
 
 def _sqlite_tuples(
@@ -184,62 +186,166 @@ def _reserve(cur: Any, count: int) -> range:
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 
-def _copy_text(value: str | None) -> bytes:
+def _copy_text(value: str | None) -> str:
     """A text value in ``COPY``'s text format (``\\N`` for NULL)."""
     if value is None:
-        return b"\\N"
+        return "\\N"
     if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
         value = value.translate(_COPY_ESCAPES)
-    return value.encode()
+    return value
 
 
-def stage_payload(written: list[Prepared], stored: set[str]) -> bytes:
-    """The ``COPY … FROM STDIN`` text of the staging rows (``ord, last, stored, key, region,
-    row``).
+def _copy_fields(values: list[str | None]) -> str:
+    """``values`` as tab-separated ``COPY`` text fields."""
+    nulls = values.count(None)
+    present = ["\0" if v is None else v for v in values] if nulls else cast(list[str], values)
+    text = "\t".join(present)
+    if (
+        text.count("\t") != len(values) - 1
+        or "\\" in text
+        or "\n" in text
+        or "\r" in text
+        or text.count("\0") != nulls
+    ):  # rare: a value that needs escaping (or holds a NUL: PostgreSQL refuses it as before)
+        return "\t".join([_copy_text(v) for v in values])
+    return text.replace("\0", "\\N") if nulls else text
+
+
+@dataclass(frozen=True, slots=True)
+class Staged:
+    """A PostgreSQL batch prepared on the reading connection, ready for :func:`write_staged`.
+
+    ``new`` and ``stored`` are ``COPY`` lines of the customers to write (the last record of
+    each key), each without its final number; ``new_ords`` and ``stored_ords`` their positions
+    among the written records; ``log`` the tail of every written record's change-log line
+    (after its number).
+    """
+
+    result: BatchResult
+    count: int
+    keys: frozenset[str]
+    new: list[bytes] = field(default_factory=list)
+    new_ords: list[int] = field(default_factory=list)
+    stored: list[bytes] = field(default_factory=list)
+    stored_ords: list[int] = field(default_factory=list)
+    log: list[bytes] = field(default_factory=list)
+
+
+def _encode(
+    written: Iterator[Prepared], stored: set[str], now: datetime
+) -> tuple[int, dict[str, tuple[int, bytes]], list[bytes]]:
+    """The ``COPY`` lines of the ``written`` records, each encoded as soon as it is prepared
+    (while its row is still in the processor's cache): the number of records, the customer
+    line and position of the last record of each key, and the change-log tails.
 
     JSON text has no raw tab or line break (orjson escapes them), so only its backslashes need
     doubling for PostgreSQL's text format.
     """
-    last = {p.key: i for i, p in enumerate(written)}
-    parts = []
-    for i, prepared in enumerate(written):
+    stamp = now.isoformat()
+    log_tail = b"\tcustomer\t%s\tput\t%s\t%s\t\\N\t" + stamp.encode() + b"\n"
+    dumps = orjson.dumps
+    lines: dict[str, tuple[int, bytes]] = {}
+    log: list[bytes] = []
+    count = 0
+    for prepared in written:
         key = prepared.key
-        parts.append(b"%d\t%s\t%s\t%s\t%s\t%s\n" % (
-            i, b"t" if last[key] == i else b"f", b"t" if key in stored else b"f",
-            _copy_text(key), _copy_text(prepared.columns["region_code"]),
-            orjson.dumps(prepared.row).replace(b"\\", b"\\\\"),
-        ))  # fmt: skip
+        c = prepared.columns
+        k = _copy_text(key).encode()
+        log.append(log_tail % (k, _copy_text(c["region_code"]).encode(), k))
+        fields = _copy_fields([key, *[c[n] for n in _TEXT_COLS], stamp])
+        lines[key] = (
+            count,
+            b"%s\t%s\t" % (fields.encode(), dumps(prepared.row).replace(b"\\", b"\\\\")),
+        )
+        count += 1
+    return count, lines, log
+
+
+def record_keys(records: list[Record], mapping: Mapping) -> list[str]:
+    """The customer key of every record (empty for a record that lacks one)."""
+    source = mapping.source_of("customer_id")
+    if "customer_id" in mapping.defaults:
+        return [key_of("customers", r.values, mapping) for r in records]
+    keys = []
+    for record in records:
+        raw = record.values.get(source)
+        keys.append(raw.strip() if raw.__class__ is str else str(raw or "").strip())
+    return keys
+
+
+def stage_batch(
+    cur: Any, records: list[Record], keyed: list[str], mapping: Mapping,
+    plans: dict[tuple[str, ...], CustomerPlan],
+) -> Staged:  # fmt: skip
+    """Read the stored rows of a batch (on ``cur``), prepare and encode it.
+
+    ``keyed`` is :func:`record_keys` of ``records``.
+    """
+    result = BatchResult()
+    keys = frozenset(keyed) - {""}
+    existing = _existing(cur, "postgresql", sorted(keys))
+    stored = set(existing)
+    written = _classify(records, keyed, mapping, plans, existing, result)
+    count, lines, log = _encode(written, stored, datetime.now(UTC))
+    staged = Staged(result, count, keys, log=log)
+    for key, (ord_, line) in lines.items():
+        if key in stored:
+            staged.stored.append(line)
+            staged.stored_ords.append(ord_)
+        else:
+            staged.new.append(line)
+            staged.new_ords.append(ord_)
+    return staged
+
+
+def _numbered(lines: list[bytes], ords: list[int], base: int) -> bytes:
+    """The ``lines`` with their numbers (``base`` + position) and line breaks appended."""
+    parts: list[bytes] = [b""] * (2 * len(lines))
+    parts[::2] = lines
+    parts[1::2] = [b"%d\n" % (base + o) for o in ords]
     return b"".join(parts)
 
 
 def _write_pg(
-    driver: Any, cur: Any, payload: bytes, count: int, ready: Callable[[], None] | None = None
+    driver: Any, cur: Any, staged: Staged, ready: Callable[[], None] | None = None
 ) -> None:
-    """Stage the rows, then take the change numbers and move them with set-based statements.
+    """Stage the stored customers, take the change numbers, copy the new customers in, move the
+    staged ones, append the change-log rows.
 
-    The sequencer lock (held until commit) is taken only after the rows are on the server, so
-    other writers wait for the two ``INSERT … SELECT`` statements only. New customers go in
-    with a plain insert in a savepoint: should another writer have inserted one of them
-    meanwhile, that insert fails and they take the upsert too.
+    The sequencer lock (held until commit) is taken after the staging copy. New customers are
+    copied in a savepoint: should another writer have inserted one of them meanwhile, that copy
+    fails and they are staged and upserted too.
     """
-    cur.execute(_CREATE_STAGE)
-    with cur.copy(f"COPY {_STAGE} ({_STAGE_COLS}) FROM STDIN") as copy:
-        copy.write(payload)
+    if staged.stored:
+        cur.execute(_CREATE_STAGE)
+        with cur.copy(_COPY_STAGE) as copy:
+            copy.write(_numbered(staged.stored, staged.stored_ords, 0))
     if ready is not None:
         ready()
-    seqs = _reserve(cur, count)
-    params = {"base": seqs.start, "now": datetime.now(UTC)}
-    upsert_new = False
-    try:
-        with driver.transaction():
-            cur.execute(_PG_INSERT.replace("{which}", "NOT s.stored"), params)
-    except Exception as exc:  # psycopg's UniqueViolation, without importing the driver
-        if getattr(exc, "sqlstate", None) != _UNIQUE_VIOLATION:
-            raise
-        upsert_new = True
-    which = "TRUE" if upsert_new else "s.stored"
-    cur.execute(_PG_UPSERT.replace("{which}", which), params)
-    cur.execute(_PG_LOG, params)
+    seqs = _reserve(cur, staged.count)
+    base = seqs.start
+    if staged.new:
+        try:
+            with driver.transaction(), cur.copy(_COPY_CUSTOMER) as copy:
+                copy.write(_numbered(staged.new, staged.new_ords, base))
+        except Exception as exc:  # psycopg's UniqueViolation, without importing the driver
+            if getattr(exc, "sqlstate", None) != _UNIQUE_VIOLATION:
+                raise
+            cur.execute(_CREATE_STAGE)
+            with cur.copy(_COPY_STAGE) as copy:
+                copy.write(_numbered(staged.new, staged.new_ords, 0))
+            upsert = True
+        else:
+            upsert = bool(staged.stored)
+    else:
+        upsert = bool(staged.stored)
+    if upsert:
+        cur.execute(_PG_UPSERT, {"base": base})
+    with cur.copy(_COPY_LOG) as copy:
+        parts: list[bytes] = [b""] * (2 * len(staged.log))
+        parts[::2] = [b"%d" % n for n in range(base, base + len(staged.log))]
+        parts[1::2] = staged.log
+        copy.write(b"".join(parts))
 
 
 def _write_sqlite(cur: Any, customers: list[tuple[Any, ...]], log: list[tuple[Any, ...]]) -> None:
@@ -264,25 +370,24 @@ def upsert_customers(
     Returns:
         The batch's counts and rejects.
     """
-    keys = sorted({key_of("customers", r.values, mapping) for r in records} - {""})
-    result = BatchResult()
+    keyed = record_keys(records, mapping)
     if dialect == "postgresql":  # psycopg: the first statement opens the transaction
         with driver.cursor() as cur:
-            try:
-                _batch(driver, cur, dialect, records, mapping, plans, keys, result)
-            except BaseException:
-                driver.rollback()
-                raise
-        if dry_run:
-            driver.rollback()
-        else:
-            driver.commit()
-        return result
+            staged = stage_batch(cur, records, keyed, mapping, plans)
+        write_staged(driver, staged, dry_run=dry_run)
+        return staged.result
+    result = BatchResult()
+    keys = sorted(set(keyed) - {""})
     cur = driver.cursor()
     try:
         cur.execute("BEGIN IMMEDIATE")
         try:
-            _batch(driver, cur, dialect, records, mapping, plans, keys, result)
+            existing = _existing(cur, dialect, keys)
+            written = list(_classify(records, keyed, mapping, plans, existing, result))
+            if written:
+                seqs = _reserve(cur, len(written))
+                customers, log = _sqlite_tuples(written, seqs, sqlite_ts(datetime.now(UTC)))
+                _write_sqlite(cur, customers, log)
         except BaseException:
             cur.execute("ROLLBACK")
             raise
@@ -292,60 +397,15 @@ def upsert_customers(
     return result
 
 
-def _batch(
-    driver: Any, cur: Any, dialect: str, records: list[Record], mapping: Mapping,
-    plans: dict[tuple[str, ...], CustomerPlan], keys: list[str], result: BatchResult,
-) -> None:  # fmt: skip
-    existing = _existing(cur, dialect, keys)
-    stored = set(existing)
-    written = _classify(records, mapping, plans, existing, result)
-    if not written:
-        return
-    if dialect == "postgresql":
-        _write_pg(driver, cur, stage_payload(written, stored), len(written))
-        return
-    seqs = _reserve(cur, len(written))
-    customers, log = _sqlite_tuples(written, seqs, sqlite_ts(datetime.now(UTC)))
-    _write_sqlite(cur, customers, log)
-
-
-@dataclass(frozen=True, slots=True)
-class Staged:
-    """A PostgreSQL batch prepared on the reading connection, ready for :func:`write_staged`."""
-
-    result: BatchResult
-    payload: bytes
-    count: int
-    keys: frozenset[str]
-
-
-def batch_keys(records: list[Record], mapping: Mapping) -> frozenset[str]:
-    """The customer keys of a batch (without the empty key of a record that lacks one)."""
-    return frozenset(key_of("customers", r.values, mapping) for r in records) - {""}
-
-
-def stage_batch(
-    cur: Any, records: list[Record], mapping: Mapping,
-    plans: dict[tuple[str, ...], CustomerPlan], keys: frozenset[str],
-) -> Staged:  # fmt: skip
-    """Read the stored rows of a batch (on ``cur``, autocommit), prepare and encode it."""
-    result = BatchResult()
-    existing = _existing(cur, "postgresql", sorted(keys))
-    stored = set(existing)
-    written = _classify(records, mapping, plans, existing, result)
-    payload = stage_payload(written, stored) if written else b""
-    return Staged(result, payload, len(written), keys)
-
-
 def write_staged(
     driver: Any, staged: Staged, *, dry_run: bool = False, ready: Callable[[], None] | None = None
 ) -> None:
     """Write a staged batch in one transaction on ``driver`` (another connection than the
     reader's, so the next batch can be prepared meanwhile).
 
-    ``ready`` is called after the rows are staged and before the change numbers are taken: it
-    returns once the batch before this one has committed (it raises if that one failed), so
-    batches take their numbers in file order even while two of them are being copied.
+    ``ready`` is called after the stored customers are staged and before the change numbers are
+    taken: it returns once the batch before this one has committed (it raises if that one
+    failed), so batches take their numbers in file order even while two of them are in flight.
     """
     if not staged.count:
         if ready is not None:
@@ -353,7 +413,7 @@ def write_staged(
         return
     with driver.cursor() as cur:
         try:
-            _write_pg(driver, cur, staged.payload, staged.count, ready)
+            _write_pg(driver, cur, staged, ready)
         except BaseException:
             driver.rollback()
             raise

@@ -11,13 +11,14 @@ import pytest
 from sqlalchemy import text
 
 from agentdesk_sync import importers
-from agentdesk_sync.db.engine import make_engine
+from agentdesk_sync.db.engine import make_engine, migrate
 from agentdesk_sync.importers import run_import
 from agentdesk_sync.importers.customers import plan_for
 from agentdesk_sync.importers.fields import FieldError
 from agentdesk_sync.importers.kinds import prepare
 from agentdesk_sync.importers.mapping import Mapping
 from agentdesk_sync.importers.reader import Record, read_records
+from agentdesk_sync.importers.upsert import record_keys, stage_batch, write_staged
 from agentdesk_sync.seed import seed_database
 from agentdesk_sync.seed.export import write_customers_csv
 
@@ -210,3 +211,34 @@ def test_two_batches_in_flight_keep_file_order_and_see_each_others_writes(
     assert [r[0] for r in log] == [r[0] for r in rows]  # numbers follow the file
     row = _query(db_url, "SELECT segment_id, row_seq FROM customer WHERE customer_id = 'C00000003'")
     assert row == [(changed["segment_id"], 23)]
+
+
+def test_a_new_customer_another_writer_inserted_meanwhile_is_updated_not_fatal(
+    pg_url: str, tmp_path: Path
+) -> None:
+    source = tmp_path / "c.csv"
+    write_customers_csv(source, 5, 3, ANCHOR)
+    records = [r for r, _ in read_records(source) if isinstance(r, Record)]
+    migrate(pg_url)
+    engine = make_engine(pg_url)
+    reader, writer = engine.raw_connection(), engine.raw_connection()
+    try:
+        with reader.driver_connection.cursor() as cur:  # all five are new when read
+            staged = stage_batch(cur, records, record_keys(records, Mapping()), Mapping(), {})
+        reader.driver_connection.commit()
+        _query_commit(
+            pg_url,
+            "INSERT INTO customer (customer_id, msisdn, name, id_type, id_number, region_code,"
+            " segment_id, contact_address, row, row_seq, updated_at) VALUES ('C00000002',"
+            " '1', 'x', 'national_id', '1', '110100', 'SS1', '', '{}', 0, now())",
+        )
+        write_staged(writer.driver_connection, staged)
+    finally:
+        reader.close()
+        writer.close()
+        engine.dispose()
+    rows = _query(pg_url, "SELECT customer_id, row_seq FROM customer ORDER BY 1")
+    assert rows == [(f"C0000000{i}", i) for i in range(1, 6)]  # the copy fell back to upserts
+    row = _query(pg_url, "SELECT row::text FROM customer WHERE customer_id = 'C00000002'")[0][0]
+    assert orjson.loads(str(row))["attributes"]["msisdn"] == records[1].values["msisdn"]
+    assert _query(pg_url, "SELECT count(*) FROM change_log") == [(5,)]
