@@ -216,10 +216,11 @@ class SyncEngine:
             page = ahead[0].next()
             if page.up_to_date:  # its download thread has stopped: no page after this one
                 ahead.pop().close()
-            self._apply_page(page, prepare_changes(page.changes))
+            prepared = prepare_changes(page.changes)
+            self._apply_page(page, prepared)
             report.pulled += len(page.changes)
             report.pages += 1
-            seen = max([seen, *(change.seq for change in page.changes)])
+            seen = max(seen, prepared.page_max)
             cursor = page.cursor
             if page.up_to_date:
                 if seen >= report.write_checkpoint or extra >= _EXTRA_PULLS:

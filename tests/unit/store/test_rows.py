@@ -7,12 +7,12 @@ import sqlite3
 import msgspec
 import orjson
 
-from agentdesk.domain import CustomerView
+from agentdesk.domain import Channel, CustomerView, ResultCode
 from agentdesk.protocol import Change, from_row, to_row
 from agentdesk.protocol.raw import RawChange, RawPullPage
 from agentdesk.store import CacheDB
 from agentdesk.store.apply import apply_changes, prepare_changes
-from tests.unit.store.conftest import make_contact, world_changes
+from tests.unit.store.conftest import contact_change, customer_change, make_contact, world_changes
 
 
 def _as_wire(changes: list[Change]) -> bytes:
@@ -114,3 +114,34 @@ def test_rows_bound_as_received_bytes_are_stored_as_json_text(db: CacheDB) -> No
         ids = r.execute("SELECT count(*) FROM contact WHERE json_extract(row, '$.customer_id') "
                         "= customer_id").fetchone()[0]  # fmt: skip
         assert ids == r.execute("SELECT count(*) FROM contact").fetchone()[0] > 0
+
+
+def test_missing_values_are_stored_as_null_and_flags_as_integers(db: CacheDB) -> None:
+    """A contact with no campaign and no push result, a customer with no account manager: the
+    cache holds SQL NULL there (what "unassigned" and "not marketing" queries look for), and the
+    contact's flags as 0/1."""
+    customer = customer_change(1, "C00000009", "王五", "13700137000")
+    assert customer.row is not None
+    customer.row["attributes"]["account_manager_id"] = None
+    call = make_contact("C00000009", "0190c0de-0000-7000-8000-000000000009",
+                        channel=Channel.INBOUND_CALL,
+                        result_code=ResultCode.NOT_REACHED_NO_ANSWER)  # fmt: skip
+    contact = contact_change(2, call)
+    page = msgspec.json.decode(_as_wire([customer, contact]), type=RawPullPage)
+    with db.sync_writer() as s:
+        apply_changes(s, page.changes, page.cursor, False)
+    with db.reader() as r:
+        manager = r.execute(
+            "SELECT account_manager_id IS NULL, typeof(account_manager_id) FROM customer "
+            "WHERE customer_id = 'C00000009'"
+        ).fetchone()
+        stored = r.execute(
+            "SELECT campaign_id IS NULL, typeof(campaign_id), typeof(result), is_marketing, "
+            "typeof(is_marketing), reached, typeof(reached) FROM contact"
+        ).fetchone()
+        unassigned = r.execute(
+            "SELECT count(*) FROM customer WHERE account_manager_id IS NULL"
+        ).fetchone()[0]
+    assert manager == (1, "null")
+    assert stored == (1, "null", "null", 0, "integer", 0, "integer")
+    assert unassigned == 1
