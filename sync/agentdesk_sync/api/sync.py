@@ -60,8 +60,8 @@ async def pull_changes(
     Stored rows are spliced into the answer as they are (see :mod:`agentdesk_sync.pull`).
     """
     async with state.engine.connect() as conn:
-        page = await pull.pull(conn, principal, cursor, limit)
-    return _encode(page)
+        body = await pull.pull(conn, principal, cursor, limit)
+    return Response(body, media_type="application/json")
 
 
 @router.get(

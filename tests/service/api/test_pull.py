@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import base64
 import csv
+import itertools
 import json
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, Text, cast, insert, select, text, update
 
 from agentdesk_sync.db import models as m
 from agentdesk_sync.importers import run_import
@@ -253,3 +254,72 @@ def test_an_imported_customer_that_moved_or_went_away_is_not_sent_from_old_entri
     ]
     sh_changes, _, _ = _drain(api, "st1", sh_cursor)
     assert [(i, r) for _, i, _, r in _customers(sh_changes)] == [("C00000002", SH)] * 2
+
+
+def _stored_text(engine: Engine, column: Any, key: Any, value: str) -> str:
+    with engine.connect() as conn:
+        text_: str = conn.execute(select(cast(column, Text)).where(key == value)).scalar_one()
+    return text_
+
+
+def test_a_customers_snapshot_rows_come_in_wire_order_byte_for_byte_as_stored(
+    api: Api, sync_engine: Engine
+) -> None:
+    cid = "C00000001"
+    # contacts pushed newest first (over a week ago: the claim below stays allowed); the older
+    # one rewritten by hand with blanks around its keys
+    late, early = contact(cid, started=day_time(8)), contact(cid, started=day_time(10))
+    api.post("cc1", "/v1/sync/push", batch(late, early))
+    postgres = sync_engine.dialect.name == "postgresql"
+    stored = _stored(sync_engine, m.Contact, m.Contact.contact_id, early["id"]) | {"note": "手写"}
+    hand = json.dumps(stored, ensure_ascii=False, indent=1) + "  \n"
+    with sync_engine.begin() as conn:
+        conn.execute(
+            text(f'UPDATE contact SET "row" = {"CAST(:r AS JSONB)" if postgres else ":r"} '
+                 "WHERE contact_id = :k"),
+            {"r": hand, "k": early["id"]},
+        )  # fmt: skip
+        holdings = [{"holding_id": f'{cid}-H"{n}\\', "customer_id": cid, "row": {"n": n},
+                     "row_seq": n} for n in (1, 2)]  # fmt: skip
+        conn.execute(insert(m.Holding), holdings)
+        months = ["2026-03", "2026-01", "2026-02"]  # written out of order
+        conn.execute(insert(m.UsageMonth), [{"customer_id": cid, "month": month,
+                                             "row": {"month": month, "费用": 1.5}}
+                                            for month in months])  # fmt: skip
+        order = {"order_id": "MO1", "customer_id": cid, "row": {"order_id": "MO1"}, "row_seq": 7}
+        conn.execute(insert(m.MarketingOrder), [order])
+    granted = api.post("cc1", "/v1/claims", {"customer_id": cid, "channel": "inbound_call"})
+    assert granted.status_code == 201, granted.text
+    resp = api.get("cc1", "/v1/sync/pull", params={"cursor": "", "limit": 10_000})
+    body: bytes = resp.content
+    changes = resp.json()["changes"]
+    start = next(i for i, c in enumerate(changes) if c["entity"] == "customer" and c["id"] == cid)
+    ours = [changes[start]]
+    ours += itertools.takewhile(lambda c: c["entity"] != "customer", changes[start + 1 :])
+    assert [(c["entity"], c["id"]) for c in ours] == [
+        ("customer", cid),
+        ("holding", f'{cid}-H"1\\'),
+        ("holding", f'{cid}-H"2\\'),
+        ("usage", f"{cid}:2026-01"),
+        ("usage", f"{cid}:2026-02"),
+        ("usage", f"{cid}:2026-03"),
+        ("target", f"K0001:{cid}"),
+        ("order", "MO1"),
+        ("claim", cid),
+        ("contact", early["id"]),
+        ("contact", late["id"]),
+    ]
+    for model, key, value in [
+        (m.Customer, m.Customer.customer_id, cid),
+        (m.Holding, m.Holding.holding_id, f'{cid}-H"2\\'),
+        (m.MarketingOrder, m.MarketingOrder.order_id, "MO1"),
+    ]:  # the stored text, as is
+        assert f'"row":{_stored_text(sync_engine, model.row, key, value)}}}'.encode() in body
+    row = _stored_text(sync_engine, m.Contact.row, m.Contact.contact_id, late["id"])
+    result = _stored_text(sync_engine, m.Contact.result, m.Contact.contact_id, late["id"])
+    assert f'"row":{row[:-1]},"result":{result}}}}}'.encode() in body  # result as the last key
+    by_hand = ours[-2]["row"]
+    assert list(by_hand) == [*stored, "result"]
+    assert {k: v for k, v in by_hand.items() if k != "result"} == stored
+    early_result = _stored_text(sync_engine, m.Contact.result, m.Contact.contact_id, early["id"])
+    assert by_hand["result"] == json.loads(early_result)
