@@ -21,8 +21,13 @@ __all__ = ["NULL_ROW", "RawChange", "RawPullPage", "RawPushItem", "RawPushReques
 NULL_ROW = msgspec.Raw(b"null")
 
 
-class RawChange(msgspec.Struct, kw_only=True):
-    """One change of the feed, its ``row`` the stored JSON text."""
+class RawChange(msgspec.Struct, kw_only=True, gc=False):
+    """One change of the feed, its ``row`` the stored JSON text.
+
+    Not tracked by the garbage collector (it holds no containers, so it can be in no reference
+    cycle): a first sync decodes about two million of them, and tracked ones made the
+    collector run and walk them over and over.
+    """
 
     seq: int
     entity: str
