@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import importlib.util
+import re
 import unicodedata
 from pathlib import Path
 
@@ -27,9 +28,13 @@ def is_cjk(ch: str) -> bool:
     return 0x4E00 <= code <= 0x9FFF or 0x3400 <= code <= 0x4DBF or 0xF900 <= code <= 0xFAFF
 
 
+# The characters is_cjk accepts, found in one C pass (a first sync keys 100 k names or more).
+_CJK_CHARS = re.compile("[\u4e00-\u9fff\u3400-\u4dbf\uf900-\ufaff]").findall
+
+
 def name_chars(name: str) -> str:
     """The CJK characters of ``name`` separated by spaces (the FTS ``name_chars`` column)."""
-    return " ".join(ch for ch in name if is_cjk(ch))
+    return " ".join(_CJK_CHARS(name))
 
 
 def name_head(name: str) -> str:
@@ -38,8 +43,8 @@ def name_head(name: str) -> str:
     "Names that START with the query" is then a single-token lookup (``name_head : "张三"``),
     far cheaper than FTS5's initial-token ``^`` phrase query on common characters.
     """
-    chars = [ch for ch in name if is_cjk(ch)]
-    return " ".join("".join(chars[: i + 1]) for i in range(len(chars)))
+    joined = "".join(_CJK_CHARS(name))
+    return " ".join([joined[: i + 1] for i in range(len(joined))])
 
 
 @functools.cache
@@ -95,7 +100,7 @@ def name_pinyin(name: str) -> str:
     if name.isascii():
         return " ".join("".join(c if c.isalnum() else " " for c in name).lower().split())
     latin = "".join(c if c.isascii() and c.isalnum() else " " for c in name).lower().split()
-    per_char = [readings(ch) or (ch,) for ch in name if is_cjk(ch)]
+    per_char = [readings(ch) or (ch,) for ch in _CJK_CHARS(name)]
     primary = [r[0] for r in per_char]
     keys: list[str] = list(latin)
     for i in range(len(primary)):
