@@ -31,6 +31,18 @@ def _pg(ctx: Ctx) -> Any:
     return pg_cluster_of(ctx)
 
 
+def _pg_for_floor(ctx: Ctx, out: dict[str, Any]) -> str | None:
+    """The run's cluster's connection string for a floor, with the store's size kept in
+    ``out``; None (and the error in ``out``) when PostgreSQL could not start."""
+    pg = _pg(ctx)
+    if pg is None:
+        out["error"] = "PostgreSQL could not start"
+        return None
+    out["pg-size"] = ctx.cache.get("pg-size")
+    out["pg-warm"] = ctx.cache.get("pg-warm")
+    return str(pg.conninfo())
+
+
 def _load_note(ctx: Ctx, key: str, backend: str, what: str) -> str | None:
     load = ctx.cache.get(f"{key}-{backend}")
     if not load:
@@ -65,14 +77,11 @@ def _claims(ctx: Ctx, backend: str, seconds: float, floor_s: float) -> dict[str,
         out["floor"] = open_floor_upsert_sqlite(ctx.scratch, 50, net.CLAIM_RATE, floor_s,
                                                 ctx.customers)  # fmt: skip
     else:
-        pg = _pg(ctx)
-        if pg is None:
-            out["error"] = "PostgreSQL could not start"
+        conninfo = _pg_for_floor(ctx, out)
+        if conninfo is None:
             return out
         ctx.status("floor: raw upserts, 50 connections open loop (PG)")
-        out["floor"] = open_floor_upsert_pg(pg.conninfo(), 50, net.CLAIM_RATE, floor_s,
-                                            ctx.customers)  # fmt: skip
-        out["pg-size"] = ctx.cache.get("pg-size")
+        out["floor"] = open_floor_upsert_pg(conninfo, 50, net.CLAIM_RATE, floor_s, ctx.customers)
     try:
         ctx.status(f"ours: claims, {_LABEL[backend]}")
         out["ours"] = prod.claim_latency(ctx, backend, 50, seconds)
@@ -131,6 +140,14 @@ def _part_notes(ctx: Ctx, row: Row, parts: dict[str, Any], notes: list[str], loa
         if size and size != ctx.customers:
             notes.append(f"PostgreSQL store seeded with {size:,} customers (the "
                          f"{ctx.customers:,} one is not prepared yet)")  # fmt: skip
+        warm = part.get("pg-warm")
+        if warm:
+            notes.append(
+                f"PG warmed once before its floor and ours (bench/pgdata.py warm: pg_prewarm of "
+                f"the tables a claim and a push touch and their indexes, "
+                f"{warm['buffers_mb']:,.0f} MB into shared_buffers, "
+                f"{warm['page_cache_mb']:,.0f} MB into the page cache, {warm['seconds']:.0f} s)"
+            )
         note = _load_note(ctx, load_key, backend, what)
         if note:
             notes.append(note)
@@ -153,13 +170,11 @@ def _contacts(ctx: Ctx, backend: str, seconds: float) -> dict[str, Any]:
         ctx.status("floor: raw ledger transactions (SQLite)")
         out["floor"] = floor_ledger_sqlite(ctx.scratch, seconds / 2, ctx.tick)
     else:
-        pg = _pg(ctx)
-        if pg is None:
-            out["error"] = "PostgreSQL could not start"
+        conninfo = _pg_for_floor(ctx, out)
+        if conninfo is None:
             return out
         ctx.status("floor: raw ledger transactions (PG)")
-        out["floor"] = floor_ledger_pg(pg.conninfo(), seconds / 2, ctx.tick)
-        out["pg-size"] = ctx.cache.get("pg-size")
+        out["floor"] = floor_ledger_pg(conninfo, seconds / 2, ctx.tick)
     try:
         ctx.status(f"ours: contact load, {_LABEL[backend]}")
         out["ours"] = prod.contact_load(ctx, backend, seconds)
