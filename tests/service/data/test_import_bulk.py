@@ -12,6 +12,7 @@ from sqlalchemy import text
 
 from agentdesk_sync import importers
 from agentdesk_sync.db.engine import make_engine, migrate
+from agentdesk_sync.db.migrate import upgrade
 from agentdesk_sync.importers import run_import
 from agentdesk_sync.importers.customers import plan_for
 from agentdesk_sync.importers.fields import FieldError
@@ -242,3 +243,33 @@ def test_a_new_customer_another_writer_inserted_meanwhile_is_updated_not_fatal(
     row = _query(pg_url, "SELECT row::text FROM customer WHERE customer_id = 'C00000002'")[0][0]
     assert orjson.loads(str(row))["attributes"]["msisdn"] == records[1].values["msisdn"]
     assert _query(pg_url, "SELECT count(*) FROM change_log") == [(5,)]
+
+
+def test_customers_stored_before_the_json_migration_survive_it_and_reimport_unchanged(
+    pg_url: str, tmp_path: Path
+) -> None:
+    source = tmp_path / "c.csv"
+    write_customers_csv(source, 3, 8, ANCHOR)
+    records = [r for r, _ in read_records(source) if isinstance(r, Record)]
+    plan = plan_for({}, records[0].values, Mapping())
+    upgrade(pg_url, "0002")  # row was jsonb then
+    insert = text(
+        "INSERT INTO customer (customer_id, msisdn, name, id_type, id_number, region_code,"
+        " segment_id, contact_address, row, row_seq, updated_at) VALUES (:key, :msisdn, :name,"
+        " :id_type, :id_number, :region_code, :segment_id, :contact_address,"
+        " CAST(:row AS jsonb), 0, now())"
+    )
+    engine = make_engine(pg_url)
+    with engine.begin() as conn:
+        for record in records:
+            p = plan.prepare(record.values, None)
+            conn.execute(insert, {"key": p.key, **p.columns, "row": orjson.dumps(p.row).decode()})
+    engine.dispose()
+    migrate(pg_url)
+    kind = "SELECT data_type FROM information_schema.columns WHERE table_name = 'customer'"
+    assert _query(pg_url, kind + " AND column_name = 'row'") == [("json",)]
+    stored = _query(pg_url, "SELECT row::text FROM customer ORDER BY customer_id")
+    expected = [plan.prepare(r.values, None).row for r in records]
+    assert [orjson.loads(str(r[0])) for r in stored] == expected
+    report = run_import(pg_url, "customers", source)
+    assert report.summary() == "imported=0 updated=0 unchanged=3 rejected=0"
