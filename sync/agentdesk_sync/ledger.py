@@ -675,8 +675,8 @@ class _Batch:
             return
         conn = self.conn
         # PostgreSQL: the claim releases, the numbers (known from the group's sequencer lock),
-        # the ledger rows and the change-log rows in one pipeline, one round trip (COPY, for
-        # big batches, cannot be pipelined)
+        # the ledger rows, the change-log rows and the NOTIFY in one pipeline, one round trip
+        # (COPY, for big batches, cannot be pipelined)
         with pipelined(conn, len(self.changes) < COPY_THRESHOLD):
             if self.releases:
                 self._many(self.sql["release"], self.releases)
@@ -686,7 +686,7 @@ class _Batch:
             if self.unflushed:
                 self._many(self.sql["insert"], [self._ledger_row(a) for a in self.unflushed])
             insert_log(conn, self.changes, seqs, self.now)
-        announce(conn, seqs[-1], self.changes)
+            announce(conn, seqs[-1], self.changes)
         self.unflushed, self.changes, self.releases = [], [], []
         self.added.clear()  # written: later runs read these contacts with the stored history
 

@@ -17,6 +17,7 @@ from contextlib import asynccontextmanager, contextmanager
 from typing import Any, cast
 
 import msgspec
+import psycopg
 from sqlalchemy import Connection, func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.orm import Session
@@ -226,11 +227,18 @@ def publish_sync(conn: Connection, changes: Sequence[ChangeRow]) -> list[int]:
 def announce(conn: Connection, last_seq: int, changes: Sequence[ChangeRow]) -> None:
     """Announce ``changes`` (the newest number ``last_seq``) to ``/v1/events`` subscribers.
 
-    PostgreSQL: ``NOTIFY`` in the same transaction (delivered at commit). SQLite: the
+    PostgreSQL: ``NOTIFY`` in the same transaction (delivered at commit), on a synchronous
+    psycopg connection sent on the driver connection, so it may go out in the pipeline of the
+    change-log rows (``db.changes.pipelined``: no round trip of its own). SQLite: the
     announcement waits in ``conn.info`` until :func:`item_txn` sees the commit.
     """
     if conn.dialect.name == "postgresql":
         payload = _notify_payload(last_seq, changes)
+        raw: Any = conn.connection.driver_connection
+        if isinstance(raw, psycopg.Connection):
+            with raw.cursor() as cur:
+                cur.execute("SELECT pg_notify(%s, %s)", (NOTIFY_CHANNEL, payload))
+            return
         conn.execute(text("SELECT pg_notify(:c, :p)"), {"c": NOTIFY_CHANNEL, "p": payload})
     else:
         scopes = [(c.region_code or "", c.customer_id or "") for c in changes]
