@@ -58,10 +58,10 @@ def _table() -> dict[int, str]:
     spec = importlib.util.find_spec("pypinyin")
     folders = spec.submodule_search_locations if spec is not None else None
     module_spec = None
-    if folders:
-        path = Path(next(iter(folders))) / "pinyin_dict.py"
+    path = Path(next(iter(folders))) / "pinyin_dict.py" if folders else None
+    if path is not None and path.is_file():  # a frozen build may keep only its bytecode
         module_spec = importlib.util.spec_from_file_location("_agentdesk_pinyin_dict", path)
-    if module_spec is None or module_spec.loader is None:  # not a plain folder: import it
+    if module_spec is None or module_spec.loader is None:  # not a plain file: import it
         from pypinyin.pinyin_dict import pinyin_dict
 
         return pinyin_dict  # type: ignore[no-any-return]
