@@ -390,17 +390,19 @@ def _split(value: str | bytes) -> tuple[int, int, bytes]:
 
 
 @functools.cache
-def _claims_statement(kind: str) -> Any:
+def _claims_statement() -> Any:
     claim = m.Claim
     return select(claim).where(
-        claim.customer_id.in_(_page_ids(kind)), claim.lease_until > bindparam("now")
+        claim.customer_id.in_(bindparam("ids", expanding=True)),
+        claim.lease_until > bindparam("now"),
     )
 
 
-async def _claims(conn: AsyncConnection, kind: str, params: dict[str, Any]) -> dict[str, bytes]:
-    """The change of each active claim on the page's customers, by customer."""
+async def _claims(conn: AsyncConnection, ids: list[str], now: datetime) -> dict[str, bytes]:
+    """The change of each active claim on the page's customers (the ids the page read: looking
+    them up again could see a customer committed since and miss the last one's claim)."""
     out: dict[str, bytes] = {}
-    for r in (await conn.execute(_claims_statement(kind), params)).all():
+    for r in (await conn.execute(_claims_statement(), {"ids": ids, "now": now})).all():
         row = msgspec.Raw(msgspec.json.encode(claim_row(r)))
         change = RawChange(seq=0, entity="claim", op="put", id=r.customer_id, row=row)
         out[r.customer_id] = msgspec.json.encode(change)
@@ -436,7 +438,7 @@ async def _snapshot_page(
     params |= {"after": cursor.p or "", "batch": batch, "since": since, "now": now}
     stmt = _page_statement(conn.dialect.name, kind)
     rows = (await conn.execute(stmt, params)).all()
-    claims = await _claims(conn, kind, params) if rows else {}
+    claims = await _claims(conn, [r[0] for r in rows], now) if rows else {}
     last, done, taken, start = cursor.p, cursor.d, 0, len(parts)
     count = start
     for cid, customer, *kinds in rows:

@@ -323,3 +323,25 @@ def test_a_customers_snapshot_rows_come_in_wire_order_byte_for_byte_as_stored(
     assert {k: v for k, v in by_hand.items() if k != "result"} == stored
     early_result = _stored_text(sync_engine, m.Contact.result, m.Contact.contact_id, early["id"])
     assert by_hand["result"] == json.loads(early_result)
+
+
+def test_a_customer_committed_while_a_page_is_read_does_not_hide_the_last_ones_claim(
+    api: Api, sync_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from agentdesk_sync import pull
+
+    granted = api.post("cc1", "/v1/claims", {"customer_id": "C00000002", "channel": "inbound_call"})
+    assert granted.status_code == 201, granted.text
+    read_claims = pull._claims
+
+    async def meanwhile(*args: Any) -> dict[str, bytes]:
+        if not inserted:  # a new customer of the scope, between the page's two customers
+            inserted.append(True)
+            insert_customer(sync_engine, "C00000001a", GZ)
+        return await read_claims(*args)
+
+    inserted: list[bool] = []
+    monkeypatch.setattr(pull, "_claims", meanwhile)
+    changes, _cursor, _pages = _drain(api, "cc1", limit=8)
+    assert inserted
+    assert ("claim", "C00000002") in _keys(changes)
