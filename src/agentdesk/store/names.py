@@ -19,22 +19,27 @@ import re
 import unicodedata
 from pathlib import Path
 
-__all__ = ["is_cjk", "name_chars", "name_head", "name_pinyin"]
+__all__ = ["cjk_chars", "is_cjk", "name_chars", "name_head", "name_pinyin"]
+
+# CJK ideographs: basic block, extension A, compatibility (inclusive code point ranges).
+_CJK_RANGES = ((0x4E00, 0x9FFF), (0x3400, 0x4DBF), (0xF900, 0xFAFF))
 
 
 def is_cjk(ch: str) -> bool:
-    """Whether ``ch`` is a CJK ideograph (basic block, extension A, compatibility)."""
+    """Whether ``ch`` is a CJK ideograph (one of :data:`_CJK_RANGES`)."""
     code = ord(ch)
-    return 0x4E00 <= code <= 0x9FFF or 0x3400 <= code <= 0x4DBF or 0xF900 <= code <= 0xFAFF
+    return any(low <= code <= high for low, high in _CJK_RANGES)
 
 
-# The characters is_cjk accepts, found in one C pass (a first sync keys 100 k names or more).
-_CJK_CHARS = re.compile("[\u4e00-\u9fff\u3400-\u4dbf\uf900-\ufaff]").findall
+_CJK_CLASS = "[" + "".join(f"{chr(low)}-{chr(high)}" for low, high in _CJK_RANGES) + "]"
+cjk_chars = re.compile(_CJK_CLASS).findall
+"""The CJK ideographs of a text, in order, found in one C pass (a first sync keys 100 k names or
+more; the search keys its query the same way, so both sides agree on the characters)."""
 
 
 def name_chars(name: str) -> str:
     """The CJK characters of ``name`` separated by spaces (the FTS ``name_chars`` column)."""
-    return " ".join(_CJK_CHARS(name))
+    return " ".join(cjk_chars(name))
 
 
 def name_head(name: str) -> str:
@@ -43,7 +48,7 @@ def name_head(name: str) -> str:
     "Names that START with the query" is then a single-token lookup (``name_head : "张三"``),
     far cheaper than FTS5's initial-token ``^`` phrase query on common characters.
     """
-    joined = "".join(_CJK_CHARS(name))
+    joined = "".join(cjk_chars(name))
     return " ".join([joined[: i + 1] for i in range(len(joined))])
 
 
@@ -100,7 +105,7 @@ def name_pinyin(name: str) -> str:
     if name.isascii():
         return " ".join("".join(c if c.isalnum() else " " for c in name).lower().split())
     latin = "".join(c if c.isascii() and c.isalnum() else " " for c in name).lower().split()
-    per_char = [readings(ch) or (ch,) for ch in _CJK_CHARS(name)]
+    per_char = [readings(ch) or (ch,) for ch in cjk_chars(name)]
     primary = [r[0] for r in per_char]
     keys: list[str] = list(latin)
     for i in range(len(primary)):

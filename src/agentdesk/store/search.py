@@ -26,7 +26,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from agentdesk.store.names import is_cjk
+from agentdesk.store.names import cjk_chars, is_cjk
 
 __all__ = [
     "DEFAULT_COUNT_CAP",
@@ -135,7 +135,7 @@ def _digit_parts(digits: str) -> list[SearchPart]:
 
 
 def _name_parts(text: str) -> list[SearchPart]:
-    chars = [ch for ch in text if is_cjk(ch)]
+    chars = cjk_chars(text)
     phrase = '"' + " ".join(chars) + '"'
     head = '"' + "".join(chars) + '"'
     return [
