@@ -44,7 +44,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from agentdesk.domain import Channel, Contact
 from agentdesk.policy import Outcome, evaluate
 from agentdesk.protocol import Budget, ClaimRequest, ClaimResponse, from_row
-from agentdesk_sync.api.items import announce
+from agentdesk_sync.api.items import publish_sync
 from agentdesk_sync.api.loaders import (
     HISTORY_DAYS,
     attributes_of,
@@ -55,14 +55,7 @@ from agentdesk_sync.api.loaders import (
 from agentdesk_sync.api.wire import iso, utcnow
 from agentdesk_sync.auth import Principal
 from agentdesk_sync.db import models as m
-from agentdesk_sync.db.changes import (
-    COPY_THRESHOLD,
-    ChangeRow,
-    insert_log,
-    pipelined,
-    reserve_seqs,
-    sqlite_ts,
-)
+from agentdesk_sync.db.changes import ChangeRow, sqlite_ts
 from agentdesk_sync.db.driver import rows_together
 from agentdesk_sync.deps import AppState
 from agentdesk_sync.errors import ApiError
@@ -308,20 +301,8 @@ def _apply(conn: Connection, ops: list[_Op]) -> list[Any]:
             answers.append(op.work(conn, run))
         except ApiError as exc:
             answers.append(exc)
-    _publish(conn, run.changes)
+    publish_sync(conn, run.changes)  # numbers, log rows and NOTIFY: one pipeline
     return answers
-
-
-def _publish(conn: Connection, changes: list[ChangeRow]) -> None:
-    """Append the run's changes to the change log and announce them (``publish_sync``), on
-    PostgreSQL in one pipeline: the numbers (known from the group's sequencer lock), the log
-    rows and the ``NOTIFY`` go out together, one round trip. Claim changes stamp no row."""
-    if not changes:
-        return
-    with pipelined(conn, len(changes) < COPY_THRESHOLD):
-        seqs = reserve_seqs(conn, len(changes))
-        insert_log(conn, changes, seqs)
-        announce(conn, seqs[-1], changes)
 
 
 def _policy_check(

@@ -215,13 +215,14 @@ class _Bound:
 def publish_sync(conn: Connection, changes: Sequence[ChangeRow]) -> list[int]:
     """Append ``changes`` to the change log (taking seq numbers last) and announce them.
 
-    PostgreSQL: ``NOTIFY`` in the same transaction. SQLite: the announcement waits in
-    ``conn.info`` until the transaction helper sees the commit.
+    PostgreSQL: ``NOTIFY`` in the same transaction, in the pipeline of the change-log rows.
+    SQLite: the announcement waits in ``conn.info`` until the transaction helper sees the commit.
     """
-    seqs = append_changes(cast(Session, _Bound(conn)), changes)
-    if seqs:
+
+    def notify(conn: Connection, seqs: list[int]) -> None:
         announce(conn, seqs[-1], changes)
-    return seqs
+
+    return append_changes(cast(Session, _Bound(conn)), changes, notify)
 
 
 def announce(conn: Connection, last_seq: int, changes: Sequence[ChangeRow]) -> None:

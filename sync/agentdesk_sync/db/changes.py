@@ -17,7 +17,7 @@ the end of its savepoint in the service's group commit, see :mod:`agentdesk_sync
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -221,12 +221,18 @@ def pipelined(conn: Connection, wanted: bool = True) -> Iterator[None]:
         raise RuntimeError(_MOVED)
 
 
-def append_changes(session: Session, changes: Sequence[ChangeRow]) -> list[int]:
+def append_changes(
+    session: Session,
+    changes: Sequence[ChangeRow],
+    then: Callable[[Connection, list[int]], None] | None = None,
+) -> list[int]:
     """Publish ``changes`` in this transaction; call it right before ``commit()``.
 
     Args:
         session: The session whose transaction made the changes.
         changes: The changes in the order they should be applied by clients.
+        then: Called with the numbers right after the log rows, in their pipeline (the
+            service's ``NOTIFY`` goes out in the same round trip); not called without changes.
 
     Returns:
         The ``server_seq`` given to each change, in the same order.
@@ -238,6 +244,8 @@ def append_changes(session: Session, changes: Sequence[ChangeRow]) -> list[int]:
     with pipelined(conn, len(changes) < COPY_THRESHOLD):  # numbers and log rows: one trip
         seqs = reserve_seqs(conn, len(changes))
         insert_log(conn, changes, seqs)
+        if then is not None:
+            then(conn, seqs)
     _stamp(conn, changes, seqs)
     return seqs
 
