@@ -20,6 +20,7 @@ from bench.floors import floor_ledger_sqlite
 from bench.netfloors import floor_ledger_pg
 from bench.openfloor import open_floor_upsert_pg, open_floor_upsert_sqlite
 from bench.report import Metric, Row
+from bench.settle import settle
 
 __all__ = ["BACKENDS", "p10", "p12"]
 
@@ -40,6 +41,7 @@ def _pg_for_floor(ctx: Ctx, out: dict[str, Any]) -> str | None:
         return None
     out["pg-size"] = ctx.cache.get("pg-size")
     out["pg-warm"] = ctx.cache.get("pg-warm")
+    out["pg-vacuum"] = ctx.cache.get("pg-vacuum")
     return str(pg.conninfo())
 
 
@@ -74,6 +76,7 @@ def _claims(ctx: Ctx, backend: str, seconds: float, floor_s: float) -> dict[str,
     out: dict[str, Any] = {"floor": None, "ours": None, "error": None}
     if backend == "sqlite":
         ctx.status("floor: raw upserts, 50 agents open loop (SQLite)")
+        out["settle-floor"] = settle().note()
         out["floor"] = open_floor_upsert_sqlite(ctx.scratch, 50, net.CLAIM_RATE, floor_s,
                                                 ctx.customers)  # fmt: skip
     else:
@@ -81,6 +84,7 @@ def _claims(ctx: Ctx, backend: str, seconds: float, floor_s: float) -> dict[str,
         if conninfo is None:
             return out
         ctx.status("floor: raw upserts, 50 connections open loop (PG)")
+        out["settle-floor"] = settle().note()
         out["floor"] = open_floor_upsert_pg(conninfo, 50, net.CLAIM_RATE, floor_s, ctx.customers)
     try:
         ctx.status(f"ours: claims, {_LABEL[backend]}")
@@ -140,6 +144,13 @@ def _part_notes(ctx: Ctx, row: Row, parts: dict[str, Any], notes: list[str], loa
         if size and size != ctx.customers:
             notes.append(f"PostgreSQL store seeded with {size:,} customers (the "
                          f"{ctx.customers:,} one is not prepared yet)")  # fmt: skip
+        vacuum = part.get("pg-vacuum")
+        if vacuum and vacuum["tables"]:
+            notes.append(
+                f"PG copy vacuumed first (the cached store was never vacuumed, so autovacuum "
+                f"would visit it during the rows): VACUUM (ANALYZE) of "
+                f"{', '.join(vacuum['tables'])} and CHECKPOINT, {vacuum['seconds']:.0f} s"
+            )
         warm = part.get("pg-warm")
         if warm:
             notes.append(
@@ -151,6 +162,12 @@ def _part_notes(ctx: Ctx, row: Row, parts: dict[str, Any], notes: list[str], loa
         note = _load_note(ctx, load_key, backend, what)
         if note:
             notes.append(note)
+        flushed = [f"floor: {part['settle-floor']}"] if part.get("settle-floor") else []
+        ours = ctx.cache.get(f"{load_key}-settle-{backend}")
+        if ours:
+            flushed.append(f"ours: {ours}")
+        if flushed:
+            notes.append(f"{_LABEL[backend]} sync before each measurement ({'; '.join(flushed)})")
 
 
 def _rate_metrics(label: str, ours: tuple[float, float, float] | None, floor_rate: float,
@@ -168,12 +185,14 @@ def _contacts(ctx: Ctx, backend: str, seconds: float) -> dict[str, Any]:
     out: dict[str, Any] = {"floor": None, "ours": None, "error": None}
     if backend == "sqlite":
         ctx.status("floor: raw ledger transactions (SQLite)")
+        out["settle-floor"] = settle().note()
         out["floor"] = floor_ledger_sqlite(ctx.scratch, seconds / 2, ctx.tick)
     else:
         conninfo = _pg_for_floor(ctx, out)
         if conninfo is None:
             return out
         ctx.status("floor: raw ledger transactions (PG)")
+        out["settle-floor"] = settle().note()
         out["floor"] = floor_ledger_pg(conninfo, seconds / 2, ctx.tick)
     try:
         ctx.status(f"ours: contact load, {_LABEL[backend]}")

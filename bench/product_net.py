@@ -31,6 +31,7 @@ from bench.client import (
 from bench.context import Ctx, NotReady, product
 from bench.measure import Stat, stat_of
 from bench.service import PASSWORD
+from bench.settle import settle
 
 __all__ = [
     "LOAD_CLIENTS",
@@ -332,6 +333,7 @@ def claim_latency(ctx: Ctx, backend: str, agents: int, seconds: float) -> Stat:
     """
     svc = service_for(ctx, backend)
     _rules_all_day(ctx, backend, svc.base_url, svc.db_url)
+    ctx.cache[f"claim-load-settle-{backend}"] = settle().note()
     result = _load(ctx, svc.base_url, {"mode": "claims", "agents": agents, "rate": CLAIM_RATE,
                                        "seconds": seconds, "channel": "outbound_call"})  # fmt: skip
     samples = result.pop("samples")
@@ -352,6 +354,7 @@ def contact_load(ctx: Ctx, backend: str, seconds: float) -> tuple[float, float, 
     svc = service_for(ctx, backend)
     _rules_all_day(ctx, backend, svc.base_url, svc.db_url)
     rate = LOAD_RATE / LOAD_CLIENTS
+    ctx.cache[f"load-settle-{backend}"] = settle().note()
     result = _load(ctx, svc.base_url, {"mode": "contacts", "agents": LOAD_CLIENTS, "rate": rate,
                                        "seconds": seconds})  # fmt: skip
     samples = result.pop("samples")
