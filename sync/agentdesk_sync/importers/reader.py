@@ -21,15 +21,48 @@ from agentdesk_sync.db.errors import DataInputError
 __all__ = ["BadLine", "Record", "read_records"]
 
 
-@dataclass(slots=True)  # not frozen: a frozen one is built ~twice as slowly
 class Record:
     """One source record: its first physical line and its values by source column.
 
-    ``values["line"]`` is the line number too, so mapping defaults can use ``{line}``.
+    ``values["line"]`` is the line number too, so mapping defaults can use ``{line}``. A CSV
+    record also keeps its raw ``fields`` and the file's ``header`` (the same list for every
+    record of the file), and builds ``values`` from them only when it is asked for: the
+    customer bulk path reads the fields by position and never needs the dict.
     """
 
-    line: int
-    values: dict[str, Any]
+    __slots__ = ("_values", "fields", "header", "line")
+
+    def __init__(
+        self, line: int, values: dict[str, Any] | None = None,
+        fields: list[str] | None = None, header: list[str] | None = None,
+    ) -> None:  # fmt: skip
+        """A record from its values, or (CSV) from its fields and the header."""
+        self.line = line
+        self._values = values
+        self.fields = fields
+        self.header = header
+
+    @property
+    def values(self) -> dict[str, Any]:
+        """The values by source column (``line`` included)."""
+        values = self._values
+        if values is None:
+            values = dict(zip(self.header or (), self.fields or (), strict=False))
+            values.setdefault("line", self.line)  # a source column named "line" keeps its value
+            self._values = values
+        return values
+
+    def __eq__(self, other: object) -> bool:
+        """Same line and values."""
+        if not isinstance(other, Record):
+            return NotImplemented
+        return self.line == other.line and self.values == other.values
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        """``Record(line=…, values=…)``."""
+        return f"Record(line={self.line!r}, values={self.values!r})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,9 +183,7 @@ def _csv(handle: BinaryIO, encoding: str, delimiter: str, state: _LineState) -> 
             continue
         if not "".join(values).strip():
             continue
-        record: dict[str, Any] = dict(zip(header, values, strict=False))  # same length
-        record.setdefault("line", line)  # a source column named "line" keeps its value
-        yield Record(line, record)
+        yield Record(line, None, values, header)
 
 
 def _drain_before(state: _LineState, line: int) -> Iterator[BadLine]:

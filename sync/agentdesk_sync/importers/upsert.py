@@ -41,6 +41,7 @@ from agentdesk_sync.importers.fields import FieldError
 from agentdesk_sync.importers.kinds import Prepared, key_of
 from agentdesk_sync.importers.mapping import Mapping
 from agentdesk_sync.importers.reader import Record
+from agentdesk_sync.importers.rowtext import NewRows, new_rows
 
 __all__ = ["Staged", "record_keys", "stage_batch", "upsert_customers", "write_staged"]
 
@@ -128,11 +129,17 @@ def _existing(cur: Any, dialect: str, keys: list[str]) -> dict[str, Row]:
 def _classify(
     records: list[Record], keyed: list[str], mapping: Mapping,
     plans: dict[tuple[str, ...], CustomerPlan], existing: dict[str, Row], result: BatchResult,
+    stored: set[str] | None = None, seen_new: set[str] | None = None,
+    seen_changed: set[str] | None = None,
 ) -> Iterator[Prepared]:  # fmt: skip
-    """Prepared records that change something, in file order (a key may repeat)."""
-    stored = set(existing)
-    seen_new: set[str] = set()
-    seen_changed: set[str] = set()
+    """Prepared records that change something, in file order (a key may repeat).
+
+    ``stored`` (the keys the store held before the batch), ``seen_new`` and ``seen_changed``
+    are shared by the calls for one batch when it is classified piecemeal.
+    """
+    stored = set(existing) if stored is None else stored
+    seen_new = set() if seen_new is None else seen_new
+    seen_changed = set() if seen_changed is None else seen_changed
     for record, key in zip(records, keyed, strict=True):
         values = record.values
         try:
@@ -231,33 +238,82 @@ class Staged:
     log: list[bytes] = field(default_factory=list)
 
 
-def _encode(
-    written: Iterator[Prepared], stored: set[str], now: datetime
-) -> tuple[int, dict[str, tuple[int, bytes]], list[bytes]]:
-    """The ``COPY`` lines of the ``written`` records, each encoded as soon as it is prepared
-    (while its row is still in the processor's cache): the number of records, the customer
-    line and position of the last record of each key, and the change-log tails.
+def _fast_rows(
+    record: Record, plans: dict[tuple[str, ...], CustomerPlan], mapping: Mapping,
+    cache: dict[int, tuple[list[str], NewRows | None]],
+) -> NewRows | None:  # fmt: skip
+    """The :class:`NewRows` of a CSV record's header (None: the plan's own path)."""
+    header = record.header
+    if header is None:
+        return None
+    found = cache.get(id(header))
+    if found is not None and found[0] is header:
+        return found[1]
+    keys = dict.fromkeys(header)
+    keys.setdefault("line")
+    plan = plan_for(plans, keys, mapping)
+    rows = new_rows(plan, header, _LIMITS)
+    cache[id(header)] = (header, rows)
+    return rows
 
-    JSON text has no raw tab or line break (orjson escapes them), so only its backslashes need
-    doubling for PostgreSQL's text format.
+
+def _encode(
+    records: list[Record], keyed: list[str], mapping: Mapping,
+    plans: dict[tuple[str, ...], CustomerPlan], existing: dict[str, Row], result: BatchResult,
+    now: datetime,
+) -> tuple[int, dict[str, tuple[int, bytes]], list[bytes]]:  # fmt: skip
+    """The ``COPY`` lines of the records that change something: the number of them, the
+    customer line and position of the last record of each key, and the change-log tails.
+
+    A new customer from a CSV file is encoded straight from its fields
+    (:mod:`agentdesk_sync.importers.rowtext`); any other record is prepared by its plan
+    (:func:`_classify`) and encoded as soon as it is (while its row is still in the processor's
+    cache). JSON text has no raw tab or line break (orjson escapes them), so only its
+    backslashes need doubling for PostgreSQL's text format.
     """
-    stamp = now.isoformat()
-    log_tail = b"\tcustomer\t%s\tput\t%s\t%s\t\\N\t" + stamp.encode() + b"\n"
+    stamp = now.isoformat().encode()
+    log_tail = b"\tcustomer\t%s\tput\t%s\t%s\t\\N\t" + stamp + b"\n"
     dumps = orjson.dumps
     lines: dict[str, tuple[int, bytes]] = {}
     log: list[bytes] = []
     count = 0
-    for prepared in written:
-        key = prepared.key
-        c = prepared.columns
-        k = _copy_text(key).encode()
-        log.append(log_tail % (k, _copy_text(c["region_code"]).encode(), k))
-        fields = _copy_fields([key, *[c[n] for n in _TEXT_COLS], stamp])
-        lines[key] = (
-            count,
-            b"%s\t%s\t" % (fields.encode(), dumps(prepared.row).replace(b"\\", b"\\\\")),
-        )
-        count += 1
+    cache: dict[int, tuple[list[str], NewRows | None]] = {}
+    fresh: dict[str, bytes] = {}  # the row JSON of the customers written from their fields
+    rest: list[Record] = []
+    rest_keys: list[str] = []
+    stored = set(existing)
+    seen_new: set[str] = set()
+    seen_changed: set[str] = set()
+    for record, key in zip(records, keyed, strict=True):
+        fields = record.fields
+        if key in fresh:  # the same new customer again: overlay the row written before
+            existing[key] = orjson.loads(fresh.pop(key))
+        elif fields is not None and key not in existing:
+            rows = _fast_rows(record, plans, mapping, cache)
+            encoded = rows.encode(fields, stamp) if rows is not None else None
+            if encoded is not None:
+                key, line, k, region, row = encoded
+                fresh[key] = row
+                seen_new.add(key)
+                result.imported += 1
+                log.append(log_tail % (k, region, k))
+                lines[key] = (count, line)
+                count += 1
+                continue
+        rest.append(record)
+        rest_keys.append(key)
+        for prepared in _classify(rest, rest_keys, mapping, plans, existing, result, stored,
+                                  seen_new, seen_changed):  # fmt: skip
+            key = prepared.key
+            c = prepared.columns
+            k = _copy_text(key).encode()
+            log.append(log_tail % (k, _copy_text(c["region_code"]).encode(), k))
+            fields_text = _copy_fields([key, *[c[n] for n in _TEXT_COLS], stamp.decode()])
+            row = dumps(prepared.row).replace(b"\\", b"\\\\")
+            lines[key] = (count, b"%s\t%s\t" % (fields_text.encode(), row))
+            count += 1
+        rest.clear()
+        rest_keys.clear()
     return count, lines, log
 
 
@@ -267,8 +323,21 @@ def record_keys(records: list[Record], mapping: Mapping) -> list[str]:
     if "customer_id" in mapping.defaults:
         return [key_of("customers", r.values, mapping) for r in records]
     keys = []
+    header: list[str] | None = None
+    at: int | None = None
     for record in records:
-        raw = record.values.get(source)
+        fields = record.fields
+        if fields is not None:
+            if record.header is not header:
+                header = record.header or []
+                at = max((i for i, h in enumerate(header) if h == source), default=None)
+            if at is None or source == "line":
+                raw: Any = record.values.get(source)
+            else:
+                keys.append(fields[at].strip())
+                continue
+        else:
+            raw = record.values.get(source)
         keys.append(raw.strip() if raw.__class__ is str else str(raw or "").strip())
     return keys
 
@@ -285,8 +354,8 @@ def stage_batch(
     keys = frozenset(keyed) - {""}
     existing = _existing(cur, "postgresql", sorted(keys))
     stored = set(existing)
-    written = _classify(records, keyed, mapping, plans, existing, result)
-    count, lines, log = _encode(written, stored, datetime.now(UTC))
+    count, lines, log = _encode(records, keyed, mapping, plans, existing, result,
+                                datetime.now(UTC))  # fmt: skip
     staged = Staged(result, count, keys, log=log)
     for key, (ord_, line) in lines.items():
         if key in stored:

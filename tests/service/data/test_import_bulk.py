@@ -19,7 +19,16 @@ from agentdesk_sync.importers.fields import FieldError
 from agentdesk_sync.importers.kinds import prepare
 from agentdesk_sync.importers.mapping import Mapping
 from agentdesk_sync.importers.reader import Record, read_records
-from agentdesk_sync.importers.upsert import record_keys, stage_batch, write_staged
+from agentdesk_sync.importers.rowtext import new_rows
+from agentdesk_sync.importers.upsert import (
+    _LIMITS,
+    _TEXT_COLS,
+    _check_lengths,
+    _copy_fields,
+    record_keys,
+    stage_batch,
+    write_staged,
+)
 from agentdesk_sync.seed import seed_database
 from agentdesk_sync.seed.export import write_customers_csv
 
@@ -273,3 +282,88 @@ def test_customers_stored_before_the_json_migration_survive_it_and_reimport_unch
     assert [orjson.loads(str(r[0])) for r in stored] == expected
     report = run_import(pg_url, "customers", source)
     assert report.summary() == "imported=0 updated=0 unchanged=3 rejected=0"
+
+
+def _tricky_file(path: Path) -> None:
+    """The generated export with values that need escaping, stripping, defaults or rejecting."""
+    write_customers_csv(path, 60, 5, ANCHOR)
+    with path.open(encoding="utf-8", newline="") as handle:
+        header, *body = list(csv.reader(handle))
+    at = {name: i for i, name in enumerate(header)}
+    edits = [
+        ("name", 'He said "hi"'), ("contact_address", "C:\\path\\to"), ("name", "tab\there"),
+        ("contact_address", "line1\nline2"), ("name", "ctrl\x01\x1f"), ("name", "  padded  "),
+        ("name", "\u00a0nbsp\u3000"), ("msisdn", ""), ("gender", "FEMALE"), ("gender", "robot"),
+        ("birth_date", "1990-13-45"), ("msisdn", "1" * 25), ("account_manager_id", "AM\\1"),
+        ("account_manager_id", " AM 7 "), ("name_pinyin", ""), ("name_pinyin", 'q"\\s'),
+        ("name", "emoji 😀 %s %% 50%"), ("sub_brand", ""), ("sub_brand", "  "), ("id_type", ""),
+        ("segment_id", ""), ("sensitive_channels", "sms| store |"), ("customer_id", " C_PAD "),
+        ("contact_address", "y" * 201), ("name", "名字\\"), ("imei", "\ttabbed"),
+        ("join_date", " 2020-01-02 "), ("vip_level", "Gold"), ("region_code", ""),
+        ("name", "\u2028sep"), ("name_initials", "</script>"),
+    ]  # fmt: skip
+    for row, (column, value) in zip(body, edits, strict=False):
+        row[at[column]] = value
+    body[50] = list(body[49])  # the same customer twice in a row
+    body[52] = [*body[51][:2], "later", *body[51][3:]]  # again, with another name
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle).writerows([header, *body])
+
+
+def test_new_customers_encoded_from_their_fields_equal_the_plans_rows(tmp_path: Path) -> None:
+    source = tmp_path / "c.csv"
+    _tricky_file(source)
+    records = [r for r, _ in read_records(source) if isinstance(r, Record)]
+    mapping = Mapping()
+    plans: dict[tuple[str, ...], object] = {}
+    plan = plan_for(plans, records[0].values, mapping)  # type: ignore[arg-type]
+    rows = new_rows(plan, records[0].header or [], _LIMITS)
+    assert rows is not None
+    taken = 0
+    for record in records:
+        encoded = rows.encode(record.fields or [], b"STAMP")
+        try:
+            prepared = plan.prepare(record.values, None)
+            _check_lengths(prepared, mapping)
+        except FieldError:
+            assert encoded is None  # rejects go the plan's way, which reports them
+            continue
+        if encoded is None:  # a table column that needs escaping (in JSON, so in COPY too)
+            texts = [prepared.key, *(v for v in prepared.columns.values() if v is not None)]
+            assert any(orjson.dumps(v) != b'"%s"' % v.encode() for v in texts)
+            continue
+        taken += 1
+        key, line, _k, _region, row = encoded
+        c = prepared.columns
+        text = _copy_fields([prepared.key, *[c[n] for n in _TEXT_COLS], "STAMP"])
+        assert (key, row) == (prepared.key, orjson.dumps(prepared.row))
+        assert line == b"%s\t%s\t" % (text.encode(), row.replace(b"\\", b"\\\\"))
+    assert taken >= 45
+
+
+def test_tricky_values_are_stored_as_the_plan_builds_them(pg_url: str, tmp_path: Path) -> None:
+    source = tmp_path / "c.csv"
+    _tricky_file(source)
+    report = run_import(pg_url, "customers", source)
+    assert (report.imported, report.rejected) == (53, 5)  # 60 lines, one key twice twice
+    # physical lines: line 5's quoted address spans two lines
+    assert {(r.line, r.column) for r in report.rejects} == {
+        (10, "msisdn"), (12, "gender"), (13, "birth_date"), (14, "msisdn"), (26, "contact_address")
+    }  # fmt: skip
+    records = [r for r, _ in read_records(source) if isinstance(r, Record)]
+    plan = plan_for({}, records[0].values, Mapping())
+    expected: dict[str, object] = {}
+    for record in records:
+        try:
+            prepared = plan.prepare(record.values, expected.get(record.fields[0].strip()))  # type: ignore[arg-type,index]
+            _check_lengths(prepared, Mapping())
+        except FieldError:
+            continue
+        expected[prepared.key] = prepared.row
+    stored = _query(pg_url, "SELECT customer_id, row::text FROM customer")
+    assert {k: str(r).encode() for k, r in stored} == {
+        k: orjson.dumps(r) for k, r in expected.items()
+    }
+    again = run_import(pg_url, "customers", source)
+    assert (again.imported, again.rejected) == (0, 5)
+    assert _query(pg_url, "SELECT customer_id, row::text FROM customer") == stored
