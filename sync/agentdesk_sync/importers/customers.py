@@ -118,6 +118,9 @@ class CustomerPlan:
                     self.fast = False
         self.extra = [k for k in keys if k not in used and k != "line"]
         self.key_source = mapping.source_of("customer_id")
+        # per CSV header: how its new customers are written from their fields
+        # (:mod:`agentdesk_sync.importers.rowtext`), kept with the plan so its memos last
+        self.new_rows: dict[tuple[str, ...], Any] = {}
 
     def prepare(self, values: Row, existing: Row | None) -> Prepared:
         """The record as a :class:`Prepared` customer, overlaid on ``existing`` (None: new).

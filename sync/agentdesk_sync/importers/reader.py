@@ -181,8 +181,8 @@ def _csv(handle: BinaryIO, encoding: str, delimiter: str, state: _LineState) -> 
             shown = delimiter.join(values)[:200]
             yield BadLine(line, shown, f"{len(values)} fields where the header has {width}")
             continue
-        if not "".join(values).strip():
-            continue
+        if not values[0].strip() and not "".join(values).strip():
+            continue  # a blank record
         yield Record(line, None, values, header)
 
 

@@ -252,7 +252,10 @@ def _fast_rows(
     keys = dict.fromkeys(header)
     keys.setdefault("line")
     plan = plan_for(plans, keys, mapping)
-    rows = new_rows(plan, header, _LIMITS)
+    named = tuple(header)
+    if named not in plan.new_rows:
+        plan.new_rows[named] = new_rows(plan, header, _LIMITS)
+    rows: NewRows | None = plan.new_rows[named]
     cache[id(header)] = (header, rows)
     return rows
 
@@ -284,12 +287,16 @@ def _encode(
     stored = set(existing)
     seen_new: set[str] = set()
     seen_changed: set[str] = set()
+    header: list[str] | None = None
+    rows: NewRows | None = None
     for record, key in zip(records, keyed, strict=True):
         fields = record.fields
         if key in fresh:  # the same new customer again: overlay the row written before
             existing[key] = orjson.loads(fresh.pop(key))
         elif fields is not None and key not in existing:
-            rows = _fast_rows(record, plans, mapping, cache)
+            if record.header is not header:
+                header = record.header
+                rows = _fast_rows(record, plans, mapping, cache)
             encoded = rows.encode(fields, stamp) if rows is not None else None
             if encoded is not None:
                 key, line, k, region, row = encoded
