@@ -23,6 +23,7 @@ import sqlite3
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import chain
 from operator import itemgetter
 
 import msgspec
@@ -34,7 +35,7 @@ from agentdesk.store.bulk import drop_for_bulk, restore_after_bulk
 from agentdesk.store.codec import now_text
 from agentdesk.store.db import transaction
 from agentdesk.store.outbox_sync import ack_through
-from agentdesk.store.rows import DELETES, PARAMS, UPSERTS, Raw
+from agentdesk.store.rows import DELETES, PARAMS, UPSERTS, Raw, upsert_rows
 from agentdesk.store.tables import CACHE_TABLES
 
 __all__ = [
@@ -63,6 +64,10 @@ _DEFAULT_CACHE_KIB = -16000  # what store.db sets on every connection
 # a page that several commits touch go to the main file once. Restored by finish_snapshot.
 _SNAPSHOT_CHECKPOINT_PAGES = 16384
 _DEFAULT_CHECKPOINT_PAGES = 1000
+
+# Rows per upsert statement (docs/sync.md, "Rows per statement"): a page's rows go in statements
+# of this many rows, the rest of each table one by one.
+ROWS_PER_STATEMENT = 64
 
 _CUSTOMER_CHILDREN = (
     "DELETE FROM holding WHERE customer_id = ?",
@@ -147,14 +152,13 @@ def apply_page(
     the previous commit's cursor and downloads the lost pages again.
     """
     prepared = changes if isinstance(changes, PreparedChanges) else prepare_changes(changes)
-    puts, removes = prepared.puts, prepared.removes
-    for entity, params in puts.items():
-        conn.executemany(UPSERTS[entity], params)
-    removed = _apply_removes(conn, removes)
+    for sql, params in prepared.statements:
+        conn.executemany(sql, params)
+    removed = _apply_removes(conn, prepared.removes)
     max_seq = _store_position(conn, stream, cursor, up_to_date, prepared.page_max, epoch,
                               snapshot_page_key, prepared.synced_at)  # fmt: skip
     acked = ack_through(conn, max_seq)
-    put = sum(len(p) for p in puts.values())
+    put = sum(len(p) for p in prepared.puts.values())
     return ApplyResult(put=put, removed=removed, skipped=prepared.skipped, acked=acked)
 
 
@@ -167,6 +171,7 @@ class PreparedChanges(list[Change | RawChange]):
     """
 
     puts: dict[str, list[tuple[object, ...]]]
+    statements: list[tuple[str, list[tuple[object, ...]]]]
     removes: dict[str, list[tuple[str, int]]]
     skipped: int
     page_max: int
@@ -220,9 +225,29 @@ def prepare_changes(changes: Sequence[Change | RawChange]) -> PreparedChanges:
             puts[entity] = params
     prepared = PreparedChanges(changes)
     prepared.puts, prepared.removes, prepared.skipped = puts, removes, skipped
+    prepared.statements = [
+        s for entity, params in puts.items() for s in _statements(entity, params)
+    ]
     prepared.page_max = max([ch.seq for ch in changes], default=0)
     prepared.synced_at = synced_at
     return prepared
+
+
+def _statements(
+    entity: str, params: list[tuple[object, ...]]
+) -> list[tuple[str, list[tuple[object, ...]]]]:
+    """``params`` as executemany calls: :data:`ROWS_PER_STATEMENT` rows per statement (their
+    parameters joined into one tuple), the rows left over one by one, all in their order."""
+    size = ROWS_PER_STATEMENT
+    whole = len(params) - len(params) % size
+    out: list[tuple[str, list[tuple[object, ...]]]] = []
+    if whole:
+        joined = chain.from_iterable
+        batches = [tuple(joined(params[i : i + size])) for i in range(0, whole, size)]
+        out.append((upsert_rows(entity, size), batches))
+    if whole < len(params):
+        out.append((UPSERTS[entity], params[whole:]))
+    return out
 
 
 def _wire_json(row: object) -> Raw | None:

@@ -19,6 +19,7 @@ are bound as ``bytearray`` copies, flags as ``0``/``1``, and a missing value as 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -28,7 +29,7 @@ from agentdesk.domain import Channel, ResultCode
 from agentdesk.store.codec import ts_text
 from agentdesk.store.names import name_chars, name_head, name_pinyin
 
-__all__ = ["DELETES", "PARAMS", "UPSERTS", "Raw"]
+__all__ = ["DELETES", "PARAMS", "UPSERTS", "Raw", "upsert_rows"]
 
 Params = tuple[Any, ...]
 
@@ -36,12 +37,13 @@ Params = tuple[Any, ...]
 _AS_TEXT = ("row", "result")  # bound as the received UTF-8 bytes, stored as TEXT
 
 
-def _upsert(table: str, key: str, columns: tuple[str, ...]) -> str:
+def _upsert(table: str, key: str, columns: tuple[str, ...], rows: int = 1) -> str:
     cols = ", ".join(columns)
     marks = ", ".join("CAST(? AS TEXT)" if c in _AS_TEXT else "?" for c in columns)
+    values = ", ".join([f"({marks})"] * rows)
     sets = ", ".join(f"{c} = excluded.{c}" for c in columns if c != key)
     return (
-        f"INSERT INTO {table} ({cols}) VALUES ({marks}) ON CONFLICT({key}) DO UPDATE SET {sets} "
+        f"INSERT INTO {table} ({cols}) VALUES {values} ON CONFLICT({key}) DO UPDATE SET {sets} "
         f"WHERE excluded.row_seq >= {table}.row_seq"
     )
 
@@ -255,25 +257,35 @@ _CLAIM_COLS = (
     "customer_id", "claim_id", "holder_id", "channel", "fence", "lease_until", "row", "row_seq",
 )  # fmt: skip
 
-UPSERTS: dict[str, str] = {
-    "customer": _upsert("customer", "customer_id", _CUSTOMER_COLS),
-    "holding": _upsert("holding", "holding_id", ("holding_id", "customer_id", "row", "row_seq")),
-    "usage": _upsert(
-        "usage_month", "usage_id", ("usage_id", "customer_id", "month", "row", "row_seq")
-    ),
-    "campaign": _upsert("campaign", "campaign_id", ("campaign_id", "status", "row", "row_seq")),
-    "offer": _upsert("offer", "offer_id", ("offer_id", "campaign_id", "row", "row_seq")),
-    "target": _upsert("target_member", "target_id", _TARGET_COLS),
-    "order": _upsert(
+_TABLES: dict[str, tuple[str, str, tuple[str, ...]]] = {  # entity: table, key, columns
+    "customer": ("customer", "customer_id", _CUSTOMER_COLS),
+    "holding": ("holding", "holding_id", ("holding_id", "customer_id", "row", "row_seq")),
+    "usage": ("usage_month", "usage_id", ("usage_id", "customer_id", "month", "row", "row_seq")),
+    "campaign": ("campaign", "campaign_id", ("campaign_id", "status", "row", "row_seq")),
+    "offer": ("offer", "offer_id", ("offer_id", "campaign_id", "row", "row_seq")),
+    "target": ("target_member", "target_id", _TARGET_COLS),
+    "order": (
         "marketing_order",
         "order_id",
         ("order_id", "customer_id", "campaign_id", "status", "row", "row_seq"),
     ),
-    "contact": _upsert("contact", "contact_id", _CONTACT_COLS),
-    "claim": _upsert("claim_active", "customer_id", _CLAIM_COLS),
-    "rule_set": _upsert("rule_set", "version", ("version", "row", "row_seq")),
-    "redirect": _upsert("redirect", "old_id", ("old_id", "new_id", "row_seq")),
+    "contact": ("contact", "contact_id", _CONTACT_COLS),
+    "claim": ("claim_active", "customer_id", _CLAIM_COLS),
+    "rule_set": ("rule_set", "version", ("version", "row", "row_seq")),
+    "redirect": ("redirect", "old_id", ("old_id", "new_id", "row_seq")),
 }
+
+UPSERTS: dict[str, str] = {entity: _upsert(*spec) for entity, spec in _TABLES.items()}
+
+
+@functools.cache
+def upsert_rows(entity: str, rows: int) -> str:
+    """The upsert of ``entity`` with ``rows`` rows in one statement (their parameters one after
+    the other). SQLite inserts them in order, each with the same conflict rule as
+    :data:`UPSERTS`, so it stores what as many single-row upserts would; the ``sqlite3`` module
+    then steps the statement once per ``rows`` rows instead of once per row."""
+    return _upsert(*_TABLES[entity], rows=rows)
+
 
 PARAMS: dict[str, Callable[[str, int, Raw, str], Params]] = {
     "customer": _customer,

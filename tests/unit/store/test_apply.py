@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import sqlite3
+from pathlib import Path
+
+import pytest
 
 from agentdesk.protocol import Change, PushResult
 from agentdesk.store import CacheDB
+from agentdesk.store import apply as apply_module
 from agentdesk.store.apply import (
     apply_changes,
     begin_snapshot,
@@ -178,3 +182,47 @@ def test_snapshot_bulk_mode_rebuilds_indexes_and_search(db: CacheDB) -> None:
         assert [h.name for h in search(s, "1390013")] == ["李四"]
         apply_changes(s, [customer_change(30, "C00000003", "张飞", "13700137000")], "c2", True)
         assert [h.name for h in search(s, "张")] == ["张三", "张飞"]
+
+
+def _stored(conn: sqlite3.Connection) -> list[object]:
+    """Every cached customer and holding, each value with its SQLite type (no ``id``/time)."""
+    out: list[object] = []
+    for table in ("customer", "holding"):
+        cols = [r[1] for r in conn.execute(f"PRAGMA table_info({table})")]
+        keep = [c for c in cols if c not in ("id", "synced_at")]
+        shown = ", ".join(f"typeof({c}), quote({c})" for c in keep)
+        out.append(conn.execute(f"SELECT {shown} FROM {table} ORDER BY 2").fetchall())
+    return out
+
+
+@pytest.mark.parametrize("rows_per_statement", [4, apply_module.ROWS_PER_STATEMENT])
+def test_a_page_stores_what_its_changes_applied_one_by_one_store(
+    db: CacheDB, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, rows_per_statement: int
+) -> None:
+    monkeypatch.setattr(apply_module, "ROWS_PER_STATEMENT", rows_per_statement)
+    names = ["张三", "李四", "Wang Wu", "曾小单", "吕"]
+    page: list[Change] = [
+        customer_change(i + 10, f"C{i:08d}", names[i % len(names)], f"139{i:08d}")
+        for i in range(150)
+    ]
+    page += [  # the same customers again within the page: an older row, then a newer one
+        customer_change(3, "C00000001", "旧名", "13000000000"),
+        customer_change(500, "C00000002", "新名", "13000000001"),
+    ]
+    page += [
+        Change(seq=600 + i, entity="holding", op="put", id=f"H{i}",
+               row={"holding_id": f"H{i}", "customer_id": f"C{i % 7:08d}"})
+        for i in range(9)
+    ]  # fmt: skip
+    with db.sync_writer() as s:
+        apply_changes(s, page, "c1", False)
+        together = _stored(s)
+    with CacheDB.open(tmp_path / "one-by-one.db") as other, other.sync_writer() as s:
+        for change in page:
+            apply_changes(s, [change], "c1", False)
+        one_by_one = _stored(s)
+    assert together == one_by_one
+    customers = {row[1]: row for row in together[0]}  # type: ignore[union-attr]
+    assert len(customers) == 150
+    assert customers["'C00000001'"][9] == "'李四'"  # the older row did not replace it
+    assert customers["'C00000002'"][9] == "'新名'"
