@@ -19,7 +19,7 @@ import re
 import unicodedata
 from pathlib import Path
 
-__all__ = ["cjk_chars", "is_cjk", "name_chars", "name_head", "name_pinyin"]
+__all__ = ["cjk_chars", "is_cjk", "name_chars", "name_head", "name_keys", "name_pinyin"]
 
 # CJK ideographs: basic block, extension A, compatibility (inclusive code point ranges).
 _CJK_RANGES = ((0x4E00, 0x9FFF), (0x3400, 0x4DBF), (0xF900, 0xFAFF))
@@ -119,3 +119,14 @@ def name_pinyin(name: str) -> str:
     for options in per_char[1:]:
         keys.extend(options[1:])
     return " ".join(dict.fromkeys(k for k in keys if k.isascii()))
+
+
+@functools.lru_cache(maxsize=65536)
+def name_keys(name: str) -> tuple[str, str, str]:
+    """``(name_chars, name_pinyin, name_head)`` of ``name`` in one call, kept for names seen
+    again (a first sync keys every customer's name, and about half the names of a 100 k scope
+    are shared)."""
+    chars = cjk_chars(name)
+    joined = "".join(chars)
+    head = " ".join([joined[: i + 1] for i in range(len(joined))])
+    return " ".join(chars), name_pinyin.__wrapped__(name), head

@@ -27,7 +27,7 @@ import msgspec
 
 from agentdesk.domain import Channel, ResultCode
 from agentdesk.store.codec import ts_text
-from agentdesk.store.names import name_chars, name_head, name_pinyin
+from agentdesk.store.names import name_keys
 
 __all__ = ["DELETES", "PARAMS", "UPSERTS", "Raw", "upsert_rows"]
 
@@ -161,12 +161,13 @@ def _customer(key: str, seq: int, raw: Raw, synced_at: str) -> Params:
     k = _customer_keys(raw)
     a, value, churn = k.attributes, k.value, k.churn
     name = a.name
+    chars, pinyin, head = name_keys(name)
     id_number = str(a.id_number).upper()  # a trailing check letter is searched as X
     return (
-        key, a.msisdn, id_number, id_number[::-1], name, name_chars(name), name_pinyin(name),
-        name_head(name), a.region_code, a.segment_id, _opt(a.account_manager_id), a.value_class,
-        a.vip_level, value.value_tier, value.arpu_3m, churn.risk_score, churn.risk_level,
-        a.number_status, _blob(raw), seq, synced_at,
+        key, a.msisdn, id_number, id_number[::-1], name, chars, pinyin, head, a.region_code,
+        a.segment_id, _opt(a.account_manager_id), a.value_class, a.vip_level, value.value_tier,
+        value.arpu_3m, churn.risk_score, churn.risk_level, a.number_status, _blob(raw), seq,
+        synced_at,
     )  # fmt: skip
 
 

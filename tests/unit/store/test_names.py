@@ -45,3 +45,9 @@ def test_a_package_folder_without_its_source_file_still_gives_pinyin(
 
     monkeypatch.setattr(importlib.util, "find_spec", frozen)
     assert "zhangsan" in names.name_pinyin("张三").split()
+
+
+def test_the_keys_of_a_name_are_its_three_index_columns_also_when_seen_again() -> None:
+    for name in ["张三丰", "曾小单", "Wang 吕布", "O'Brien", "", "张三丰", "吕"]:
+        keys = (names.name_chars(name), names.name_pinyin(name), names.name_head(name))
+        assert names.name_keys(name) == keys
