@@ -23,16 +23,18 @@ MAX_WAIT_S = 60.0
 
 @dataclass(frozen=True, slots=True)
 class Settled:
-    """Dirty + writeback megabytes found, left, and the seconds the flush took."""
+    """Dirty + writeback megabytes found, left, the seconds the flush took, and the machine's
+    1-minute load average then (other jobs included)."""
 
     before_mb: float
     after_mb: float
     seconds: float
+    load: float
 
     def note(self) -> str:
         """One phrase for a row's note."""
         return (f"{self.before_mb:,.0f} MB dirty/writeback flushed in {self.seconds:.1f} s "
-                f"({self.after_mb:,.0f} MB left)")  # fmt: skip
+                f"({self.after_mb:,.0f} MB left), load {self.load:.1f}")  # fmt: skip
 
 
 def dirty_mb() -> float:
@@ -58,4 +60,4 @@ def settle(quiet_mb: float = QUIET_MB, max_wait: float = MAX_WAIT_S) -> Settled:
     while left >= quiet_mb and time.perf_counter() - start < max_wait:
         time.sleep(0.2)  # waiting for the kernel's writeback, not timing anything
         left = dirty_mb()
-    return Settled(before, left, time.perf_counter() - start)
+    return Settled(before, left, time.perf_counter() - start, os.getloadavg()[0])
