@@ -13,7 +13,8 @@ file in a child process and reports:
 * wall time of the import;
 * the importer's CPU seconds (the child's rusage: every thread of it);
 * PostgreSQL's CPU seconds (the postmaster and all its processes, live and exited, over the
-  import: backends, checkpointer, WAL writer, autovacuum);
+  import: backends, checkpointer, WAL writer, autovacuum), and the same split by kind of process
+  (sampled twice a second, so a process that exits may lose its last half second);
 * the load average before and after (the machine is shared: compare ratios in one run);
 * a fingerprint of the stored customers (count and a hash of their columns and row text), so two
   versions of the importer can be compared;
@@ -34,6 +35,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -93,6 +95,55 @@ def _server_cpu(postmaster: int) -> float:
         if parent == postmaster:
             total += cpu
     return total
+
+
+def _kind(pid: int) -> str:
+    """What a server process does, from its title (``postgres: imp … COPY`` → ``backend``)."""
+    try:
+        title = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return "gone"
+    for kind in ("autovacuum", "checkpointer", "walwriter", "background writer", "parallel"):
+        if kind in title:
+            return kind
+    return "backend" if "127.0.0.1" in title else "other"
+
+
+class _Sampler(threading.Thread):
+    """Samples the CPU of every server process twice a second, to split the server's CPU by
+    kind of process (a process that exits loses at most its last half second)."""
+
+    def __init__(self, postmaster: int) -> None:
+        super().__init__(daemon=True)
+        self.postmaster = postmaster
+        self.seen: dict[int, tuple[str, float, float]] = {}  # pid: kind, first, last CPU
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        while not self.done.wait(0.5):
+            self.sample()
+
+    def sample(self) -> None:
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            pid = int(entry)
+            try:
+                cpu, _, parent = _stat_cpu(pid)
+            except (OSError, ValueError):
+                continue
+            if parent != self.postmaster:
+                continue
+            kind, first, _last = self.seen.get(pid, (_kind(pid), cpu, cpu))
+            self.seen[pid] = (kind, first, cpu)
+
+    def split(self) -> str:
+        self.done.set()
+        self.sample()
+        by: dict[str, float] = {}
+        for kind, first, last in self.seen.values():
+            by[kind] = by.get(kind, 0.0) + last - first
+        return ", ".join(f"{k} {v:.1f}" for k, v in sorted(by.items(), key=lambda x: -x[1]))
 
 
 def _postmaster(root: Path) -> int:
@@ -176,12 +227,17 @@ def _import(args: argparse.Namespace, cluster: Any, path: Path, env: dict[str, s
     postmaster = _postmaster(cluster.root)
     load = _load()
     server = _server_cpu(postmaster)
+    sampler = _Sampler(postmaster)
+    sampler.sample()
+    sampler.start()
     wall, cpu, out = _run(cmd, env)
     server = _server_cpu(postmaster) - server
+    split = sampler.split()
     summary = [x for x in out.splitlines() if "imported=" in x]
     said = summary[-1] if summary else out[-300:]
     print(f"{tag}: wall {wall:.1f} s, importer {cpu:.1f} CPU-s, PostgreSQL {server:.1f} CPU-s;"
           f" load before {load}, after {_load()}; {said}")  # fmt: skip
+    print(f"  PostgreSQL CPU-s by process (sampled every 0.5 s): {split}")
     sys.stdout.flush()
 
 
