@@ -108,15 +108,22 @@ def _pg_array(keys: list[str]) -> str:
     return '{"' + '","'.join(quoted) + '"}'
 
 
+def _stored_texts(cur: Any, keys: list[str]) -> dict[str, bytes]:
+    """The stored rows of ``keys`` as their JSON text (PostgreSQL: ``json`` keeps the text)."""
+    if not keys:
+        return {}
+    cur.execute(
+        "SELECT customer_id, row::text FROM customer WHERE customer_id = ANY(%s::text[])",
+        (_pg_array(keys),),
+    )
+    return {k: r.encode() for k, r in cur.fetchall()}
+
+
 def _existing(cur: Any, dialect: str, keys: list[str]) -> dict[str, Row]:
     if not keys:
         return {}
     if dialect == "postgresql":
-        cur.execute(
-            "SELECT customer_id, row::text FROM customer WHERE customer_id = ANY(%s::text[])",
-            (_pg_array(keys),),
-        )
-        return {k: orjson.loads(r) for k, r in cur.fetchall()}
+        return {k: orjson.loads(r) for k, r in _stored_texts(cur, keys).items()}
     found: dict[str, Row] = {}
     for start in range(0, len(keys), 900):
         part = keys[start : start + 900]
@@ -263,17 +270,20 @@ def _fast_rows(
 def _encode(
     records: list[Record], keyed: list[str], mapping: Mapping,
     plans: dict[tuple[str, ...], CustomerPlan], existing: dict[str, Row], result: BatchResult,
-    now: datetime,
+    now: datetime, texts: dict[str, bytes] | None = None,
 ) -> tuple[int, dict[str, tuple[int, bytes]], list[bytes]]:  # fmt: skip
     """The ``COPY`` lines of the records that change something: the number of them, the
     customer line and position of the last record of each key, and the change-log tails.
 
-    A new customer from a CSV file is encoded straight from its fields
-    (:mod:`agentdesk_sync.importers.rowtext`); any other record is prepared by its plan
+    ``texts`` are stored rows not parsed yet (their JSON text, by key; parsed into
+    ``existing`` when a record needs them). A new customer from a CSV file is encoded straight
+    from its fields (:mod:`agentdesk_sync.importers.rowtext`), and a stored one whose text is
+    what that encoding gives is unchanged; any other record is prepared by its plan
     (:func:`_classify`) and encoded as soon as it is (while its row is still in the processor's
     cache). JSON text has no raw tab or line break (orjson escapes them), so only its
     backslashes need doubling for PostgreSQL's text format.
     """
+    texts = {} if texts is None else texts
     stamp = now.isoformat().encode()
     log_tail = b"\tcustomer\t%s\tput\t%s\t%s\t\\N\t" + stamp + b"\n"
     dumps = orjson.dumps
@@ -284,7 +294,7 @@ def _encode(
     fresh: dict[str, bytes] = {}  # the row JSON of the customers written from their fields
     rest: list[Record] = []
     rest_keys: list[str] = []
-    stored = set(existing)
+    stored = set(existing) | set(texts)
     seen_new: set[str] = set()
     seen_changed: set[str] = set()
     header: list[str] | None = None
@@ -293,12 +303,18 @@ def _encode(
         fields = record.fields
         if key in fresh:  # the same new customer again: overlay the row written before
             existing[key] = orjson.loads(fresh.pop(key))
-        elif fields is not None and key not in existing:
+        elif fields is not None and (key in texts or key not in existing):
             if record.header is not header:
                 header = record.header
                 rows = _fast_rows(record, plans, mapping, cache)
             encoded = rows.encode(fields, stamp) if rows is not None else None
-            if encoded is not None:
+            if key in texts:
+                # a stored customer whose text is the row this record would write as a new
+                # customer: overlaying the record on it changes nothing (no parse needed)
+                if encoded is not None and encoded[4] == texts[key]:
+                    result.unchanged += 1
+                    continue
+            elif encoded is not None:
                 key, line, k, region, row = encoded
                 fresh[key] = row
                 seen_new.add(key)
@@ -307,6 +323,8 @@ def _encode(
                 lines[key] = (count, line)
                 count += 1
                 continue
+        if key in texts:
+            existing[key] = orjson.loads(texts.pop(key))
         rest.append(record)
         rest_keys.append(key)
         for prepared in _classify(rest, rest_keys, mapping, plans, existing, result, stored,
@@ -359,10 +377,10 @@ def stage_batch(
     """
     result = BatchResult()
     keys = frozenset(keyed) - {""}
-    existing = _existing(cur, "postgresql", sorted(keys))
-    stored = set(existing)
-    count, lines, log = _encode(records, keyed, mapping, plans, existing, result,
-                                datetime.now(UTC))  # fmt: skip
+    texts = _stored_texts(cur, sorted(keys))
+    stored = set(texts)
+    count, lines, log = _encode(records, keyed, mapping, plans, {}, result, datetime.now(UTC),
+                                texts)  # fmt: skip
     staged = Staged(result, count, keys, log=log)
     for key, (ord_, line) in lines.items():
         if key in stored:
