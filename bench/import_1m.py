@@ -23,7 +23,8 @@ file in a child process and reports:
   ``csv`` module (CPU seconds).
 
 ``--reimport`` imports the same file a second time (it must change nothing) and reports it too.
-``--profile FILE`` records the import with py-spy (collapsed stacks). The cluster and its data are
+``--profile FILE`` records the import with py-spy (collapsed stacks, idle samples included, so
+the main thread's waits for the writer threads show). The cluster and its data are
 deleted at the end; the CSV is kept for the next run (delete the scratch folder when done).
 """
 
@@ -222,7 +223,7 @@ def _import(args: argparse.Namespace, cluster: Any, path: Path, env: dict[str, s
     url = cluster.url("imp")
     cmd = [str(VENV / "agentdesk-sync"), "import", "customers", str(path), "--db", url]
     if args.profile and tag == "import":
-        cmd = [str(VENV / "py-spy"), "record", "-r", "50", "-f", "raw", "-o",
+        cmd = [str(VENV / "py-spy"), "record", "-r", "50", "-f", "raw", "--idle", "-o",
                args.profile, "--", *cmd]  # fmt: skip
     postmaster = _postmaster(cluster.root)
     load = _load()
