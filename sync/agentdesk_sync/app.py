@@ -15,11 +15,13 @@ from typing import Any
 
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import async_sessionmaker
+from starlette.types import ASGIApp
 
 from agentdesk_sync import __version__
 from agentdesk_sync.api import openapi
 from agentdesk_sync.api.claims import router as claims_router
 from agentdesk_sync.api.customers import router as customers_router
+from agentdesk_sync.api.fastpath import FastPath
 from agentdesk_sync.api.items import NOTIFY_CHANNEL
 from agentdesk_sync.api.sync import router as sync_router
 from agentdesk_sync.api.system import router as system_router
@@ -43,6 +45,13 @@ _DESCRIPTION = (
     "Central shared-data service of agentdesk: unified customer view, contact ledger, "
     'claims and the change feed. Errors: {"error": {"code", "message", "details"}}.'
 )
+
+
+class _App(FastAPI):
+    """The service's FastAPI app: :class:`FastPath` on top of its middleware stack."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return FastPath(self, super().build_middleware_stack())
 
 
 def create_app(db_url: str, *, pool_size: int = 10, heartbeat_s: float = 15.0) -> FastAPI:
@@ -98,7 +107,7 @@ def create_app(db_url: str, *, pool_size: int = 10, heartbeat_s: float = 15.0) -
             if checkpointer is not None:
                 await asyncio.to_thread(checkpointer.stop)
 
-    app = FastAPI(
+    app = _App(
         title="agentdesk-sync",
         version=__version__,
         description=_DESCRIPTION,

@@ -18,7 +18,7 @@ import anyio.to_thread
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from fastapi import Depends, Request
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
@@ -240,14 +240,8 @@ async def current_principal(request: Request) -> Principal:
     if cached is not None and time.monotonic() - cached[0] < TOKEN_CACHE_S and cached[2] > now:
         principal: Principal = cached[1]
         return principal
-    cols = (AppUser.user_id, AppUser.name, AppUser.role, AppUser.channels, AppUser.regions)
-    stmt = (
-        select(*cols, AuthToken.expires_at, AuthToken.revoked)
-        .join(AuthToken, AuthToken.user_id == AppUser.user_id)
-        .where(AuthToken.token_hash == digest)
-    )
     async with state.engine.connect() as conn:
-        row = (await conn.execute(stmt)).first()
+        row = (await conn.execute(_TOKEN_LOOKUP, {"digest": digest})).first()
     if row is None or row.revoked or as_utc(row.expires_at) <= now:
         state.token_cache.pop(digest, None)
         raise _unauthorized("The token is missing, expired or revoked.")
@@ -256,6 +250,14 @@ async def current_principal(request: Request) -> Principal:
         state.token_cache.clear()
     state.token_cache[digest] = (time.monotonic(), principal, as_utc(row.expires_at))
     return principal
+
+
+_TOKEN_COLS = (AppUser.user_id, AppUser.name, AppUser.role, AppUser.channels, AppUser.regions)
+_TOKEN_LOOKUP = (  # built once: the lookup runs every TOKEN_CACHE_S per token
+    select(*_TOKEN_COLS, AuthToken.expires_at, AuthToken.revoked)
+    .join(AuthToken, AuthToken.user_id == AppUser.user_id)
+    .where(AuthToken.token_hash == bindparam("digest"))
+)
 
 
 def forget_token(request: Request, digest: str) -> None:
