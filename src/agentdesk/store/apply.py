@@ -69,6 +69,15 @@ _DEFAULT_CHECKPOINT_PAGES = 1000
 # of this many rows, the rest of each table one by one.
 ROWS_PER_STATEMENT = 64
 
+
+def _variable_limit() -> int:
+    """How many ``?`` one statement may bind in the SQLite this process links (999 before 3.32)."""
+    with sqlite3.connect(":memory:") as probe:
+        return probe.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+
+
+_VARIABLE_LIMIT = _variable_limit()
+
 _CUSTOMER_CHILDREN = (
     "DELETE FROM holding WHERE customer_id = ?",
     "DELETE FROM usage_month WHERE customer_id = ?",
@@ -237,8 +246,9 @@ def _statements(
     entity: str, params: list[tuple[object, ...]]
 ) -> list[tuple[str, list[tuple[object, ...]]]]:
     """``params`` as executemany calls: :data:`ROWS_PER_STATEMENT` rows per statement (their
-    parameters joined into one tuple), the rows left over one by one, all in their order."""
-    size = ROWS_PER_STATEMENT
+    parameters joined into one tuple; fewer if SQLite binds too few variables for that many),
+    the rows left over one by one, all in their order."""
+    size = min(ROWS_PER_STATEMENT, _VARIABLE_LIMIT // len(params[0])) if params else 1
     whole = len(params) - len(params) % size
     out: list[tuple[str, list[tuple[object, ...]]]] = []
     if whole:

@@ -195,6 +195,19 @@ def _stored(conn: sqlite3.Connection) -> list[object]:
     return out
 
 
+def test_a_page_applies_where_sqlite_binds_only_999_variables(
+    db: CacheDB, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # SQLite before 3.32 binds at most 999 parameters a statement (64 customers need 1,344)
+    monkeypatch.setattr(apply_module, "_VARIABLE_LIMIT", 999)
+    page = [customer_change(i + 10, f"C{i:08d}", "张三", f"139{i:08d}") for i in range(150)]
+    with db.sync_writer() as s:
+        s.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 999)
+        apply_changes(s, page, "c1", False)
+        stored = s.execute("SELECT count(*) FROM customer").fetchone()[0]
+    assert stored == 150
+
+
 @pytest.mark.parametrize("rows_per_statement", [4, apply_module.ROWS_PER_STATEMENT])
 def test_a_page_stores_what_its_changes_applied_one_by_one_store(
     db: CacheDB, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, rows_per_statement: int
