@@ -10,10 +10,10 @@ the old rows: the page is simply downloaded again. Usage from the sync thread::
 
 Rows arrive as the JSON text the service sent (:class:`~agentdesk.protocol.raw.RawChange`);
 :func:`prepare_changes` turns a page into upsert parameters without touching the database (the
-sync engine prepares a page on its own thread while the page before it is applied on another,
-docs/sync.md "Overlap"); its rows go in upserts of :data:`ROWS_PER_STATEMENT` rows each. For
-a full snapshot wrap the pages in :func:`begin_snapshot` / :func:`finish_snapshot` (bulk mode:
-FTS triggers and secondary indexes dropped, rebuilt once at the end, then ANALYZE).
+sync engine calls it on its own thread; a thread of its own did not pay, docs/sync.md
+"Overlap"); its rows go in upserts of :data:`ROWS_PER_STATEMENT` rows each. For a full
+snapshot wrap the pages in :func:`begin_snapshot` / :func:`finish_snapshot` (bulk mode: FTS
+triggers and secondary indexes dropped, rebuilt once at the end, then ANALYZE).
 :func:`reset_cache` (on ``reset_required``) clears the cache tables and NEVER the outbox.
 """
 

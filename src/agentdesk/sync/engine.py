@@ -8,9 +8,8 @@
    crash mid-snapshot re-downloads at most one group (it resumes from the last committed
    cursor). Pages are downloaded ahead on a thread of their own (:class:`~agentdesk.sync.
    prefetch.PagePrefetch`: the next request leaves as soon as a page has arrived) while the
-   engine's thread prepares a page and a third thread applies the one before it
-   (:class:`_Applier`); nothing is applied out of order and the stored cursor is always that
-   of the last applied page. The engine never waits
+   engine's thread prepares and applies the ones before; nothing is applied out of
+   order and the stored cursor is always that of the last applied page. The engine never waits
    on the network with a group open: it commits the group first (:meth:`SyncStore.flush`)
    whenever the next page is not downloaded yet, and before it waits for a download it drops
    (cancel, error), so an outcome saved meanwhile never finds the cache busy.
@@ -20,7 +19,6 @@
 
 from __future__ import annotations
 
-import sys
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -42,10 +40,6 @@ __all__ = ["MAX_PUSH_BYTES", "SyncEngine"]
 MAX_PUSH_BYTES = 256 * 1024
 DEFAULT_PULL_LIMIT = 10_000
 MIN_PULL_LIMIT = 250
-# While a page is applied beside the engine's thread: how long (s) a thread that wants the GIL
-# waits before the other must hand it over (Python's default is 5 ms; the apply thread wants it
-# back after every statement it stepped, about every 0.3 ms).
-APPLY_SWITCH_INTERVAL = 0.0002
 _EXTRA_PULLS = 2  # up-to-date pages to wait for the write checkpoint before giving up
 
 
@@ -194,15 +188,11 @@ class SyncEngine:
     def _pull(self, report: SyncReport, cancel: threading.Event | None) -> None:
         cursor = self.store.sync_cursor()
         ahead: list[PagePrefetch] = []
-        applying = _Applier(self._apply_page)
         try:
-            self._pull_loop(report, cancel, cursor, ahead, applying)
-        finally:  # however the pull ends, the page being applied is finished (its error raised)
-            try:  # and the open group committed, then the download threads are stopped
-                try:  # (closing waits for a page still downloading) even when the commit
-                    applying.close()  # fails too (a full disk)
-                finally:
-                    self.store.flush()
+            self._pull_loop(report, cancel, cursor, ahead)
+        finally:  # however the pull ends, the open group is committed, then the download
+            try:  # threads are stopped (closing waits for a page still downloading) even when
+                self.store.flush()  # the commit fails too (a full disk)
             finally:
                 for prefetch in ahead:
                     prefetch.close()
@@ -213,7 +203,6 @@ class SyncEngine:
         cancel: threading.Event | None,
         cursor: str,
         ahead: list[PagePrefetch],
-        applying: _Applier,
     ) -> None:
         seen, extra = 0, 0
         while True:
@@ -223,17 +212,12 @@ class SyncEngine:
             if not ahead:  # the pages after ``cursor`` download on a thread of their own
                 ahead.append(PagePrefetch(cursor, self._pull_page))
             if not ahead[0].arrived():  # never keep the write lock while waiting on the network
-                applying.wait()
                 self.store.flush()
             page = ahead[0].next()
             if page.up_to_date:  # its download thread has stopped: no page after this one
                 ahead.pop().close()
-            prepared = prepare_changes(page.changes)  # while the page before is being applied
-            applying.wait()
-            if cancel is not None and cancel.is_set():  # set while the page before was applied
-                report.cancelled = True
-                return
-            applying.start(page, prepared)
+            prepared = prepare_changes(page.changes)
+            self._apply_page(page, prepared)
             report.pulled += len(page.changes)
             report.pages += 1
             seen = max(seen, prepared.page_max)
@@ -293,48 +277,6 @@ class SyncEngine:
         else:
             fields |= {"state": "online", "last_error": error.code}
         self.status.update(**fields)
-
-
-class _Applier:
-    """Applies one prepared page at a time on a thread of its own (docs/sync.md, "Overlap").
-
-    The engine's thread prepares page *n + 1* (Python) while this thread applies page *n*
-    (mostly SQLite, which runs without the GIL: a page's rows go in statements of many rows, so
-    the two threads hand the GIL over once per statement, not once per row). Pages are applied
-    one after the other in feed order; :meth:`wait` returns once the page started last is
-    applied and raises its error, so the engine never starts a page after one that failed, and
-    nothing but this thread touches the store while a page is being applied.
-    """
-
-    def __init__(self, apply: Callable[[RawPullPage, PreparedChanges], None]) -> None:
-        self._apply = apply
-        self._pool: ThreadPoolExecutor | None = None
-        self._pending: Future[None] | None = None
-        self._switch = sys.getswitchinterval()
-
-    def start(self, page: RawPullPage, prepared: PreparedChanges) -> None:
-        """Start applying ``page`` (call :meth:`wait` first: one page at a time)."""
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sync-apply")
-            self._switch = sys.getswitchinterval()
-            sys.setswitchinterval(min(self._switch, APPLY_SWITCH_INTERVAL))
-        self._pending = self._pool.submit(self._apply, page, prepared)
-
-    def wait(self) -> None:
-        """Wait until the page started last is applied; raise its error, if any."""
-        pending, self._pending = self._pending, None
-        if pending is not None:
-            pending.result()
-
-    def close(self) -> None:
-        """:meth:`wait`, then end the thread."""
-        try:
-            self.wait()
-        finally:
-            if self._pool is not None:
-                self._pool.shutdown(wait=True)
-                self._pool = None
-                sys.setswitchinterval(self._switch)
 
 
 def _check_results(batch: Sequence[RawPushItem], response: PushResponse) -> None:

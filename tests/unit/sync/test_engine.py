@@ -19,7 +19,6 @@ from agentdesk.store.outbox import get_entry, record_outcome
 from agentdesk.store.outbox_sync import counts
 from agentdesk.store.search import search
 from agentdesk.sync import ApiClient, Offline, ProtocolError, StatusSnapshot, SyncEngine, cachestore
-from agentdesk.sync import engine as engine_module
 from agentdesk.sync.cachestore import CacheSyncStore
 from tests.unit.store.conftest import customer_row
 
@@ -504,45 +503,3 @@ def test_a_pull_the_cache_cannot_store_leaves_no_download_thread_behind(
         with pytest.raises(DiskFullError):
             engine.run_once()
     assert [t.name for t in threading.enumerate() if t.name.startswith("sync-pull")] == []
-
-
-def test_a_page_prepared_while_the_page_before_failed_is_never_applied_and_comes_again(
-    db: CacheDB, service: FakeService, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(cachestore, "SNAPSHOT_GROUP_PAGES", 1)  # every page is its own commit
-    prepared: list[int] = []
-    third_prepared = threading.Event()
-    original = engine_module.prepare_changes
-
-    def prepare(changes: Any) -> Any:
-        result = original(changes)
-        prepared.append(len(prepared) + 1)
-        if len(prepared) == 3:
-            third_prepared.set()
-        return result
-
-    class _DiskFillsOnSecondPage(CacheSyncStore):
-        applied = 0
-
-        def apply_changes(self, *args: Any, **kwargs: Any) -> None:
-            self.applied += 1
-            if self.applied == 2:  # page 3 is prepared meanwhile, on the engine's thread
-                assert third_prepared.wait(60)
-                raise DiskFullError("disk full")
-            super().apply_changes(*args, **kwargs)
-
-    monkeypatch.setattr(engine_module, "prepare_changes", prepare, raising=True)
-    service.pages = _snapshot_pages()
-    api = ApiClient("http://svc", token="t", transport=httpx.MockTransport(service))
-    store = _DiskFillsOnSecondPage(db, crash_hook=None)
-    with pytest.raises(DiskFullError):
-        SyncEngine(store, api, "dev-1").run_once()
-    assert store.applied == 2  # page 3 was prepared, never applied
-    assert store.sync_cursor() == "s1"
-    assert _customers(db) == ["C00000001"]
-    asked = len(service.pull_cursors)
-    service.pages = _snapshot_pages()[1:]  # the disk has room again
-    report = _engine(db, service).run_once()
-    assert report.ok
-    assert service.pull_cursors[asked] == "s1"  # resumed after the last committed page
-    assert _customers(db) == ["C00000001", "C00000002", "C00000003"]
