@@ -246,16 +246,14 @@ class Staged:
 
 
 def _fast_rows(
-    record: Record, plans: dict[tuple[str, ...], CustomerPlan], mapping: Mapping,
-    cache: dict[int, tuple[list[str], NewRows | None]],
-) -> NewRows | None:  # fmt: skip
-    """The :class:`NewRows` of a CSV record's header (None: the plan's own path)."""
+    record: Record, plans: dict[tuple[str, ...], CustomerPlan], mapping: Mapping
+) -> NewRows | None:
+    """The :class:`NewRows` of a CSV record's header (None: the plan's own path), kept with
+    the header's plan for the whole import (the caller asks again only when the header
+    changes)."""
     header = record.header
     if header is None:
         return None
-    found = cache.get(id(header))
-    if found is not None and found[0] is header:
-        return found[1]
     keys = dict.fromkeys(header)
     keys.setdefault("line")
     plan = plan_for(plans, keys, mapping)
@@ -263,7 +261,6 @@ def _fast_rows(
     if named not in plan.new_rows:
         plan.new_rows[named] = new_rows(plan, header, _LIMITS)
     rows: NewRows | None = plan.new_rows[named]
-    cache[id(header)] = (header, rows)
     return rows
 
 
@@ -290,7 +287,6 @@ def _encode(
     lines: dict[str, tuple[int, bytes]] = {}
     log: list[bytes] = []
     count = 0
-    cache: dict[int, tuple[list[str], NewRows | None]] = {}
     fresh: dict[str, bytes] = {}  # the row JSON of the customers written from their fields
     rest: list[Record] = []
     rest_keys: list[str] = []
@@ -306,7 +302,7 @@ def _encode(
         elif fields is not None and (key in texts or key not in existing):
             if record.header is not header:
                 header = record.header
-                rows = _fast_rows(record, plans, mapping, cache)
+                rows = _fast_rows(record, plans, mapping)
             encoded = rows.encode(fields, stamp) if rows is not None else None
             if key in texts:
                 # a stored customer whose text is the row this record would write as a new
