@@ -48,7 +48,11 @@ def name_head(name: str) -> str:
     "Names that START with the query" is then a single-token lookup (``name_head : "张三"``),
     far cheaper than FTS5's initial-token ``^`` phrase query on common characters.
     """
-    joined = "".join(cjk_chars(name))
+    return _heads("".join(cjk_chars(name)))
+
+
+def _heads(joined: str) -> str:
+    """The prefixes of ``joined`` (a name's CJK characters), space-separated."""
     return " ".join([joined[: i + 1] for i in range(len(joined))])
 
 
@@ -127,6 +131,4 @@ def name_keys(name: str) -> tuple[str, str, str]:
     again (a first sync keys every customer's name, and about half the names of a 100 k scope
     are shared)."""
     chars = cjk_chars(name)
-    joined = "".join(chars)
-    head = " ".join([joined[: i + 1] for i in range(len(joined))])
-    return " ".join(chars), name_pinyin.__wrapped__(name), head
+    return " ".join(chars), name_pinyin.__wrapped__(name), _heads("".join(chars))
