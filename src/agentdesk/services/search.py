@@ -21,7 +21,7 @@ import time
 
 from agentdesk.domain import Role
 from agentdesk.services.dto import SearchHit, SearchPage
-from agentdesk.services.masking import show_id_number, show_phone
+from agentdesk.services.masking import mask_id_number, mask_phone, show_id_number, show_phone
 from agentdesk.store import CacheDB
 from agentdesk.store import search as store_search
 
@@ -59,13 +59,13 @@ class SearchService:
         started = time.perf_counter()
         query = store_search.parse_query(text)
         with self._db.reader() as conn:
-            rows = store_search.fetch_window(conn, query, 0, FIRST_WINDOW)
+            rows = store_search.fetch_rows(conn, query, 0, FIRST_WINDOW)
             more = (
                 len(rows) == FIRST_WINDOW
                 and store_search.count_matches(conn, query, FIRST_WINDOW).capped
             )
         counted = not more
-        first = tuple(self._hit(h) for h in rows)
+        first = tuple(self._hits(rows))
         elapsed = (time.perf_counter() - started) * 1000
         return SearchPage(
             query=text,
@@ -89,8 +89,8 @@ class SearchService:
     def window(self, text: str, start: int, size: int) -> list[SearchHit]:
         """Hits ``start`` … ``start + size - 1`` of the result for ``text``."""
         with self._db.reader() as conn:
-            hits = store_search.fetch_window(conn, text, start, size)
-        return [self._hit(h) for h in hits]
+            rows = store_search.fetch_rows(conn, text, start, size)
+        return self._hits(rows)
 
     def by_msisdn(self, msisdn: str) -> list[SearchHit]:
         """Customers whose number is exactly ``msisdn`` (screen-pop: 0, 1 or several)."""
@@ -100,6 +100,26 @@ class SearchService:
         with self._db.reader() as conn:
             hits = store_search.search(conn, digits, limit=50)
         return [self._hit(h) for h in hits if h.msisdn == digits]
+
+    def _hits(self, rows: list[store_search.HitRow]) -> list[SearchHit]:
+        """The rows as the list shows them (one object per row; the role is asked once)."""
+        if self._role.sees_full_pii:
+            return [
+                SearchHit(cid, name, msisdn, id_no, segment, region, bool(vip) and vip != "none")
+                for cid, name, msisdn, id_no, region, segment, _tier, vip, _churn in rows
+            ]
+        return [
+            SearchHit(
+                cid,
+                name,
+                mask_phone(msisdn),
+                mask_id_number(id_no),
+                segment,
+                region,
+                bool(vip) and vip != "none",
+            )
+            for cid, name, msisdn, id_no, region, segment, _tier, vip, _churn in rows
+        ]
 
     def _hit(self, hit: store_search.SearchHit) -> SearchHit:
         return SearchHit(

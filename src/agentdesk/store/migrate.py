@@ -1,9 +1,10 @@
 """Schema migrations at start-up: back up, upgrade in one transaction, restore on failure.
 
-Before upgrading, ``VACUUM INTO`` a backup; the whole upgrade runs in one SQLite transaction
-(pysqlite's implicit transaction handling is switched off so that DDL is transactional); on any
-failure the cache file is replaced by the backup, byte for byte, and :class:`MigrationFailed`
-tells the app to keep sync paused (docs/sync.md).
+Before upgrading, ``VACUUM INTO`` a backup (unless every pending revision only rebuilds an
+index: ``NEEDS_BACKUP = False``); the whole upgrade runs in one SQLite transaction (pysqlite's
+implicit transaction handling is switched off so that DDL is transactional); on any failure the
+cache file is replaced by the backup, byte for byte (without one, the rollback leaves it as it
+was), and :class:`MigrationFailed` tells the app to keep sync paused (docs/sync.md).
 
 Start-up cost: a cache already at :data:`HEAD` is recognised with one raw ``sqlite3`` read, so
 Alembic and SQLAlchemy (about a third of a cold start's imports) are only imported to migrate.
@@ -33,7 +34,7 @@ if TYPE_CHECKING:
 __all__ = ["HEAD", "MigrationResult", "current_revision", "head_revision", "upgrade"]
 
 DEFAULT_SCRIPTS = Path(__file__).resolve().parent / "migrations"
-HEAD = "0003"
+HEAD = "0004"
 """The newest revision in ``migrations/versions`` (a test keeps it equal to Alembic's head)."""
 PAGE_SIZE = 8192
 """Page size of a cache file created from scratch (docs/operations.md, cache file). SQLite's
@@ -136,6 +137,20 @@ def _stamped(path: Path) -> str | None:
     return str(row[0]) if row else None
 
 
+def _needs_backup(script_location: Path, before: str | None, target: str) -> bool:
+    """Whether a revision between ``before`` and ``target`` may change data.
+
+    A revision that only rebuilds indexes says ``NEEDS_BACKUP = False``: the upgrade is one
+    transaction, so a failure leaves the file as it was, and a ``VACUUM INTO`` copy of a
+    million-customer cache (about 10 GB) would cost more time and disk than the index.
+    """
+    from alembic.script import ScriptDirectory
+
+    scripts = ScriptDirectory.from_config(_config(script_location))
+    pending = scripts.iterate_revisions(target, before)
+    return any(getattr(rev.module, "NEEDS_BACKUP", True) for rev in pending)
+
+
 def _has_tables(path: Path) -> bool:
     conn = sqlite3.connect(path)
     try:
@@ -205,7 +220,8 @@ def upgrade(
         raise CacheTooNewError()
     try:
         if _has_tables(path):
-            backup: Path | None = _backup(path, before)
+            needed = _needs_backup(script_location, before, head or target)
+            backup: Path | None = _backup(path, before) if needed else None
         else:
             backup = None
             _set_page_size(path)

@@ -14,6 +14,10 @@ Prefixes are index RANGE scans (``msisdn >= :p AND msisdn < :p_next``), never ``
 (a full scan: SQLite's LIKE is case-insensitive and cannot use a BINARY index). A suffix is a
 range on the reversed ID column. Results come in index order, so a window of a large result is
 ``LIMIT/OFFSET`` on an index, never a sort of everything (:func:`fetch_window`).
+
+The phone index ``ix_customer_msisdn`` holds every column of a hit (``_HIT_COLUMNS``), so a
+phone search reads a few neighbouring index pages and never the customer rows, whose pages lie
+all over the file (one ~2 KB JSON row a page). Keep the two lists equal.
 """
 
 from __future__ import annotations
@@ -31,11 +35,13 @@ from agentdesk.store.names import cjk_chars, is_cjk
 __all__ = [
     "DEFAULT_COUNT_CAP",
     "CountInterrupted",
+    "HitRow",
     "MatchCount",
     "SearchHit",
     "SearchPart",
     "SearchQuery",
     "count_matches",
+    "fetch_rows",
     "fetch_window",
     "parse_query",
     "search",
@@ -47,7 +53,10 @@ _CANCEL_POLL_STEPS = 20_000  # SQLite VM steps between two looks at the cancel f
 _HIT_COLUMNS = (
     "c.customer_id, c.name, c.msisdn, c.id_number, c.region_code, c.segment_id, "
     "c.value_tier, c.vip_level, c.churn_level"
-)
+)  # all in ix_customer_msisdn: a phone search reads the index only (migration 0004)
+HitRow = tuple[str, str, str, str, str, str, int, str, str]
+"""One hit as a plain row: customer_id, name, msisdn, id_number, region_code, segment_id,
+value_tier, vip_level, churn_level (the first fields of :class:`SearchHit`)."""
 _ID_RE = re.compile(r"\d{0,17}[xX]")
 _CUSTOMER_ID_RE = re.compile(r"[cC]\d+")
 
@@ -235,12 +244,35 @@ def count_matches(
     return MatchCount(total, False)
 
 
-def _fetch_part(
-    conn: sqlite3.Connection, part: SearchPart, offset: int, limit: int
-) -> list[SearchHit]:
-    sql = f"SELECT {_HIT_COLUMNS} {part.source} ORDER BY {part.order} LIMIT ? OFFSET ?"
-    rows = conn.execute(sql, (*part.params, limit, offset)).fetchall()
-    return [SearchHit(*[*row, part.kind]) for row in rows]
+def _window_parts(
+    conn: sqlite3.Connection, query: SearchQuery | str, start: int, size: int
+) -> Iterator[tuple[SearchPart, list[HitRow]]]:
+    """The rows of each part that fall in the window ``start`` … ``start + size - 1``."""
+    for part in _as_query(query).parts:
+        if size <= 0:
+            break
+        sql = f"SELECT {_HIT_COLUMNS} {part.source} ORDER BY {part.order} LIMIT ? OFFSET ?"
+        rows: list[HitRow] = conn.execute(sql, (*part.params, size, start)).fetchall()
+        if rows:
+            yield part, rows
+            size -= len(rows)
+            start = 0
+        elif start > 0:
+            start -= _count_part(conn, part, start)
+
+
+def fetch_rows(
+    conn: sqlite3.Connection, query: SearchQuery | str, start: int, size: int
+) -> list[HitRow]:
+    """Like :func:`fetch_window`, as plain rows (:data:`HitRow`: no object per row).
+
+    What search-as-you-type uses: the service turns each row into its own hit at once, so a
+    :class:`SearchHit` in between would only cost time and garbage.
+    """
+    out: list[HitRow] = []
+    for _part, rows in _window_parts(conn, query, start, size):
+        out += rows
+    return out
 
 
 def fetch_window(
@@ -257,18 +289,11 @@ def fetch_window(
     Returns:
         Up to ``size`` hits, in the result's stable order.
     """
-    hits: list[SearchHit] = []
-    for part in _as_query(query).parts:
-        if size <= 0:
-            break
-        rows = _fetch_part(conn, part, start, size)
-        if rows:
-            hits.extend(rows)
-            size -= len(rows)
-            start = 0
-        elif start > 0:
-            start -= _count_part(conn, part, start)
-    return hits
+    return [
+        SearchHit(*row, part.kind)
+        for part, rows in _window_parts(conn, query, start, size)
+        for row in rows
+    ]
 
 
 def search(

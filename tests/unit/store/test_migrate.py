@@ -192,6 +192,34 @@ def test_v1_cache_upgrades_to_head_with_names_searchable(tmp_path: Path) -> None
     assert head == "欧 欧阳 欧阳娜 欧阳娜娜"
 
 
+def test_a_0003_cache_gets_the_covering_phone_index_without_a_backup(tmp_path: Path) -> None:
+    from agentdesk.store.search import search
+
+    path = tmp_path / "v3.db"
+    upgrade(path, target="0003")
+    conn = sqlite3.connect(path)
+    conn.execute(
+        "INSERT INTO customer (customer_id, msisdn, id_number, id_rev, name, name_chars, "
+        "name_pinyin, region_code, segment_id, value_class, vip_level, value_tier, arpu_3m, "
+        "churn_risk, churn_level, number_status, row, row_seq, synced_at) VALUES "
+        "('C00000001', '13800138000', '440103199001011234', '43211010991301044', '欧阳娜娜', "
+        "'欧 阳 娜 娜', 'ouyangnana', '440100', 'SS1', '', 'gold', 2, 0, 0, 'low', '', '{}', 1, '')"
+    )
+    conn.commit()
+    conn.close()
+    result = upgrade(path)
+    assert (result.from_revision, result.to_revision) == ("0003", HEAD)
+    assert result.backup is None  # only an index changed: no 10 GB copy of a 1 M cache
+    assert list(tmp_path.glob("*.bak")) == []
+    with CacheDB.open(path) as db, db.reader() as r:
+        (ddl,) = r.execute("SELECT sql FROM sqlite_master WHERE name = 'ix_customer_msisdn'")
+        hits = search(r, "13800")
+    assert "customer_id, name, id_number" in ddl[0]
+    assert [(h.name, h.id_number, h.vip_level, h.value_tier) for h in hits] == [
+        ("欧阳娜娜", "440103199001011234", "gold", 2)
+    ]
+
+
 def test_file_from_a_newer_agentdesk_is_left_alone(tmp_path: Path, cache_with_outbox: Path) -> None:
     from agentdesk.store import CacheTooNewError
 

@@ -60,3 +60,21 @@ def test_rows_beyond_the_window_found_by_a_later_part_count_as_more(db: CacheDB)
     assert (page.counted, page.total_label) == (False, f"{FIRST_WINDOW}+")
     assert all(h.customer_id.startswith("C") for h in page.first)  # phone matches first
     assert search.count("1391234").count == FIRST_WINDOW + 1
+
+
+def test_the_list_masks_numbers_by_role_in_the_first_and_later_windows(db: CacheDB) -> None:
+    _fill(db, FIRST_WINDOW + 1)
+    masked = SearchService(db, Role.CALL_CENTRE)
+    first, later = masked.search("1391234").first[0], masked.window("1391234", FIRST_WINDOW, 5)
+    assert (first.customer_id, first.name, first.phone, first.id_number, first.region) == (
+        "C00000001",
+        "张三",
+        "139****0000",
+        "4401**********1234",
+        "440100",
+    )
+    assert [h.phone for h in later] == ["139****0050"]
+    full = SearchService(db, Role.FIELD)
+    hit = full.search("13912340007").first[0]
+    assert (hit.phone, hit.id_number) == ("13912340007", "440103199001011234")
+    assert full.by_msisdn("139 1234 0050")[0].phone == "13912340050"
