@@ -9,9 +9,12 @@ exactly as if they ran one after the other, but the database work is done set-wi
 1. every item is decoded and validated first (no database); a bad item answers ``rejected``;
 2. for each run of consecutive contacts: one query finds the ids already in the ledger
    (``duplicate`` with the original result, or ``rejected``/``idempotency_key_reuse`` when the
-   payload differs), one reads the customers and their claims (on PostgreSQL locking the
-   customer rows ``FOR UPDATE`` in ``customer_id`` order, so concurrent batches cannot deadlock
-   and a concurrent contact to the same customer waits), one reads the 90-day histories;
+   payload differs), one reads the customers and their claims, one reads the 90-day
+   histories. No customer row is locked: the group took the sequencer lock first and holds it
+   to its commit, and every other writer of what the policy reads (customers, claims, the
+   ledger: claim requests in the same groups, merges and imports) takes that lock before it
+   writes, so no concurrent write can slip in between this read and the commit (see "Locks"
+   below);
 3. :func:`agentdesk.policy.check_contact` runs per contact in ``seq`` order against the stored
    history PLUS the contacts accepted earlier in the same batch, so two contacts of one batch
    to one customer count against each other's caps. A customer outside the pusher's scope is
@@ -23,8 +26,21 @@ exactly as if they ran one after the other, but the database work is done set-wi
    ``NOTIFY``-ed in the same transaction.
 
 On PostgreSQL the ledger lookup goes out with the customers' read (step 2, one pipeline: the
-customers of every contact not yet judged, so a duplicate costs a row lock, not a round trip),
-and the releases, the reservation and the writes of step 4 in one more.
+customers of every contact not yet judged, so a duplicate costs one more row read, not a round
+trip), and the releases, the reservation and the writes of step 4 in one more.
+
+Locks: the policy check is only sound if nothing the check read changes before the batch
+commits. On SQLite the write transaction is exclusive. On PostgreSQL the sequencer row lock
+(:func:`agentdesk_sync.db.changes.lock_sequencer`, a write group's FIRST statement, held to its
+commit) serialises every writer: push batches and claim requests (the write groups of every
+service process), ``agentdesk-sync merge`` (``lock_sequencer`` before it touches a customer)
+and the imports (customers, campaigns, targets: the reservation's ``UPDATE sequencer`` comes
+before their first customer row). Under READ COMMITTED each statement of the group sees every
+transaction that committed before the group got the lock, so the reads of step 2 already see
+the last committed state. The customer rows used to be locked ``FOR UPDATE`` as well; that lock
+protected nothing the sequencer does not, and on PostgreSQL it is not free: it stores the
+locker in the tuple, so every push dirtied a customer heap page (and, first after a checkpoint,
+wrote it whole to the WAL: about half of a push's WAL at 1 M customers, docs/operations.md).
 
 Intents (``callback``, ``visit_plan``, ``reaction``, ``feedback``) run one by one in a SAVEPOINT
 of the batch transaction, in their ``seq`` place: the contacts before them are written first.
@@ -169,18 +185,18 @@ _SQLITE_RESERVE = "UPDATE sequencer SET value = value + ? WHERE name = 'change' 
 def _customers_sql(dialect: str, kind: str) -> str:
     """The customers with the given ids, their claim, and whether the pusher sees them.
 
-    On PostgreSQL the customer rows are locked in id order (no deadlock between batches).
+    Not locked: the write group's sequencer lock already serialises every writer of these rows
+    (the module's docstring, "Locks").
     """
     sql = _SQL[dialect]
     visible = {"all": sql["true"], "portfolio": sql["portfolio"]}.get(
         kind, f"c.region_code {sql['in']}"
     )
-    lock = " FOR UPDATE OF c" if dialect == "postgresql" else ""
     return (
         f"SELECT c.customer_id, c.region_code, {sql['row']}, {visible},"
         " k.claim_id, k.holder_id, k.channel, k.fence, k.lease_until, k.purpose, k.acquired_at"
         " FROM customer c LEFT OUTER JOIN claim k ON k.customer_id = c.customer_id"
-        f" WHERE c.customer_id {sql['in']} ORDER BY c.customer_id{lock}"
+        f" WHERE c.customer_id {sql['in']} ORDER BY c.customer_id"
     )
 
 
@@ -471,9 +487,9 @@ class _Batch:
         if not run:
             return
         ids = list({c.item.id for c in run} - self.accepted.keys())
-        # the customers of every contact not judged yet, read (and locked, in id order) in the
-        # same round trip as the ledger lookup: the few that turn out to be duplicates cost a
-        # row lock, not a second round trip
+        # the customers of every contact not judged yet, read in the same round trip as the
+        # ledger lookup: the few that turn out to be duplicates cost a row read, not a second
+        # round trip
         wanted = sorted({c.payload.customer_id for c in run if c.item.id not in self.accepted})
         known: dict[str, tuple[Any, ...]] = {}
         customer_rows: list[Any] = []
@@ -498,7 +514,7 @@ class _Batch:
                 self.results[c.index] = rejected(c.item.id, exc.code, exc.message, exc.details)
 
     def _customers(self, wanted: list[str], rows: list[Any]) -> _Customers:
-        """The customers (locked on PostgreSQL, in id order) and their claims, by requested id.
+        """The customers and their claims, by requested id (no row lock: "Locks" above).
 
         ``rows`` are the rows of :func:`_customers_sql` for ``wanted``, already read. Whether
         each pusher may see a customer is judged per contact (:meth:`_visible`): the requests
@@ -515,7 +531,7 @@ class _Batch:
         for requested in wanted:
             if requested in found.refs:
                 continue  # merged-away or unknown ids below: rare, one by one
-            kept = find_customer(self.conn, _ANYONE, requested, lock=True)
+            kept = find_customer(self.conn, _ANYONE, requested)
             if kept is None:
                 found.refs[requested] = None
                 continue

@@ -133,12 +133,11 @@ def visible_clause(kind: str) -> ColumnElement[bool]:
 
 
 @functools.cache
-def _customer_stmt(kind: str, lock: bool) -> Select[Any]:
+def _customer_stmt(kind: str) -> Select[Any]:
     """The prepared customer lookup (built once per scope kind; parameters bound at execute)."""
     cols = (Customer.customer_id, Customer.region_code, Customer.row, Customer.row_seq)
     visible = visible_clause(kind).label("visible")
-    stmt = select(*cols, visible).where(Customer.customer_id == bindparam("cid"))
-    return stmt.with_for_update(of=Customer) if lock else stmt
+    return select(*cols, visible).where(Customer.customer_id == bindparam("cid"))
 
 
 _REDIRECT = select(CustomerRedirect.new_id).where(CustomerRedirect.old_id == bindparam("old"))
@@ -155,22 +154,19 @@ def resolve_redirect(conn: Connection, customer_id: str) -> str | None:
     return current
 
 
-def find_customer(
-    conn: Connection, principal: Principal, customer_id: str, *, lock: bool = False
-) -> CustomerRef | None:
+def find_customer(conn: Connection, principal: Principal, customer_id: str) -> CustomerRef | None:
     """Find a customer (following redirects) and whether ``principal`` may see it.
 
     Args:
         conn: Connection inside the caller's transaction.
         principal: Who asks.
         customer_id: Requested id, possibly merged away.
-        lock: ``SELECT … FOR UPDATE`` the customer row (serialises writes per customer on PG).
 
     Returns:
         The customer, or None when it does not exist.
     """
     kind, params = scope_params(principal)
-    stmt = _customer_stmt(kind, lock and conn.dialect.name == "postgresql")
+    stmt = _customer_stmt(kind)
     for _ in range(2):
         row = conn.execute(stmt, {**params, "cid": customer_id}).first()
         if row is not None:
@@ -185,21 +181,21 @@ def find_customer(
 
 
 async def lookup_customer(
-    conn: AsyncConnection, principal: Principal, customer_id: str, *, lock: bool = False
+    conn: AsyncConnection, principal: Principal, customer_id: str
 ) -> CustomerRef | None:
     """:func:`find_customer` on an async connection."""
-    return await conn.run_sync(find_customer, principal, customer_id, lock=lock)
+    return await conn.run_sync(find_customer, principal, customer_id)
 
 
 async def load_customer(
-    conn: AsyncConnection, principal: Principal, customer_id: str, *, lock: bool = False
+    conn: AsyncConnection, principal: Principal, customer_id: str
 ) -> CustomerRef:
     """Like :func:`lookup_customer`, raising 404/403 instead of returning a miss.
 
     Raises:
         ApiError: 404 ``not_found`` or 403 ``forbidden``.
     """
-    ref = await lookup_customer(conn, principal, customer_id, lock=lock)
+    ref = await lookup_customer(conn, principal, customer_id)
     if ref is None:
         raise not_found(customer_id)
     if not ref.in_scope:
