@@ -59,32 +59,36 @@ class Base(DeclarativeBase):
     type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: JSON}
 
 
+_HIT = (
+    "customer_id", "name", "msisdn", "id_number", "region_code", "segment_id", "value_tier",
+    "vip_level", "churn_level",
+)  # fmt: skip
+"""Columns of a search hit (``agentdesk.store.search``): every digit index carries them."""
+
+
+def _digit_index(name: str, first: str) -> Index:
+    """``first`` (the searched column), then the hit's columns: as migration 0004 builds it."""
+    return Index(name, first, *(c for c in _HIT if c != first))
+
+
 class Customer(Base):
     """A customer of the user's scope: search columns, list columns and the wire row."""
 
     __tablename__ = "customer"
     __table_args__ = (
-        # The phone index carries the columns of a search hit: a phone search reads its rows
-        # from a few index pages, never the table (agentdesk.store.search, migration 0004).
-        Index(
-            "ix_customer_msisdn",
-            "msisdn",
-            "customer_id",
-            "name",
-            "id_number",
-            "region_code",
-            "segment_id",
-            "value_tier",
-            "vip_level",
-            "churn_level",
-        ),
+        # The digit indexes carry the columns of a search hit: a phone or ID-number search
+        # reads its rows from a few index pages, never the table (agentdesk.store.search,
+        # migration 0004).
+        _digit_index("ix_customer_msisdn", "msisdn"),
+        _digit_index("ix_customer_id_number", "id_number"),
+        _digit_index("ix_customer_id_rev", "id_rev"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     customer_id: Mapped[str] = mapped_column(String(32), unique=True)
-    msisdn: Mapped[str] = mapped_column(String(20))  # ix_customer_msisdn below
-    id_number: Mapped[str] = mapped_column(String(32), index=True)
-    id_rev: Mapped[str] = mapped_column(String(32), index=True)  # reversed, for suffix search
+    msisdn: Mapped[str] = mapped_column(String(20))  # ix_customer_msisdn above
+    id_number: Mapped[str] = mapped_column(String(32))  # ix_customer_id_number above
+    id_rev: Mapped[str] = mapped_column(String(32))  # reversed, for suffix search (index above)
     name: Mapped[str] = mapped_column(String(100))
     name_chars: Mapped[str] = mapped_column(Text, default="")  # "张 三 丰" (FTS column)
     name_pinyin: Mapped[str] = mapped_column(Text, default="")  # "zhangsanfeng sanfeng feng zsf"

@@ -15,9 +15,10 @@ Prefixes are index RANGE scans (``msisdn >= :p AND msisdn < :p_next``), never ``
 range on the reversed ID column. Results come in index order, so a window of a large result is
 ``LIMIT/OFFSET`` on an index, never a sort of everything (:func:`fetch_window`).
 
-The phone index ``ix_customer_msisdn`` holds every column of a hit (``_HIT_COLUMNS``), so a
-phone search reads a few neighbouring index pages and never the customer rows, whose pages lie
-all over the file (one ~2 KB JSON row a page). Keep the two lists equal.
+The digit indexes (``ix_customer_msisdn``, ``ix_customer_id_number``, ``ix_customer_id_rev``)
+hold every column of a hit (``_HIT_COLUMNS``), so a phone or ID-number search reads a few
+neighbouring index pages and never the customer rows, whose pages lie all over the file (one
+~2 KB JSON row a page). Keep the lists equal (migration 0004, ``models.Customer``).
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ _CANCEL_POLL_STEPS = 20_000  # SQLite VM steps between two looks at the cancel f
 _HIT_COLUMNS = (
     "c.customer_id, c.name, c.msisdn, c.id_number, c.region_code, c.segment_id, "
     "c.value_tier, c.vip_level, c.churn_level"
-)  # all in ix_customer_msisdn: a phone search reads the index only (migration 0004)
+)  # all in the digit indexes: a digit search reads an index only (migration 0004)
 HitRow = tuple[str, str, str, str, str, str, int, str, str]
 """One hit as a plain row: customer_id, name, msisdn, id_number, region_code, segment_id,
 value_tier, vip_level, churn_level (the first fields of :class:`SearchHit`)."""

@@ -192,7 +192,7 @@ def test_v1_cache_upgrades_to_head_with_names_searchable(tmp_path: Path) -> None
     assert head == "欧 欧阳 欧阳娜 欧阳娜娜"
 
 
-def test_a_0003_cache_gets_the_covering_phone_index_without_a_backup(tmp_path: Path) -> None:
+def test_a_0003_cache_gets_covering_digit_indexes_without_a_backup(tmp_path: Path) -> None:
     from agentdesk.store.search import search
 
     path = tmp_path / "v3.db"
@@ -202,7 +202,7 @@ def test_a_0003_cache_gets_the_covering_phone_index_without_a_backup(tmp_path: P
         "INSERT INTO customer (customer_id, msisdn, id_number, id_rev, name, name_chars, "
         "name_pinyin, region_code, segment_id, value_class, vip_level, value_tier, arpu_3m, "
         "churn_risk, churn_level, number_status, row, row_seq, synced_at) VALUES "
-        "('C00000001', '13800138000', '440103199001011234', '43211010991301044', '欧阳娜娜', "
+        "('C00000001', '13800138000', '440103199001011234', '432110100991301044', '欧阳娜娜', "
         "'欧 阳 娜 娜', 'ouyangnana', '440100', 'SS1', '', 'gold', 2, 0, 0, 'low', '', '{}', 1, '')"
     )
     conn.commit()
@@ -212,12 +212,15 @@ def test_a_0003_cache_gets_the_covering_phone_index_without_a_backup(tmp_path: P
     assert result.backup is None  # only an index changed: no 10 GB copy of a 1 M cache
     assert list(tmp_path.glob("*.bak")) == []
     with CacheDB.open(path) as db, db.reader() as r:
-        (ddl,) = r.execute("SELECT sql FROM sqlite_master WHERE name = 'ix_customer_msisdn'")
-        hits = search(r, "13800")
-    assert "customer_id, name, id_number" in ddl[0]
-    assert [(h.name, h.id_number, h.vip_level, h.value_tier) for h in hits] == [
-        ("欧阳娜娜", "440103199001011234", "gold", 2)
-    ]
+        ddl = dict(r.execute("SELECT name, sql FROM sqlite_master WHERE name LIKE 'ix_customer_%'"))
+        found = [search(r, text) for text in ("13800", "4401031990", "1234")]
+    assert "(msisdn, customer_id, name, id_number, region_code" in ddl["ix_customer_msisdn"]
+    assert "(id_number, customer_id, name, msisdn, region_code" in ddl["ix_customer_id_number"]
+    assert "(id_rev, customer_id, name, msisdn, id_number" in ddl["ix_customer_id_rev"]
+    for hits, matched in zip(found, ("phone", "id_prefix", "id_suffix"), strict=True):
+        assert [(h.name, h.id_number, h.vip_level, h.value_tier, h.matched) for h in hits] == [
+            ("欧阳娜娜", "440103199001011234", "gold", 2, matched)
+        ]
 
 
 def test_file_from_a_newer_agentdesk_is_left_alone(tmp_path: Path, cache_with_outbox: Path) -> None:
