@@ -145,3 +145,40 @@ def test_missing_values_are_stored_as_null_and_flags_as_integers(db: CacheDB) ->
     assert manager == (1, "null")
     assert stored == (1, "null", "null", 0, "integer", 0, "integer")
     assert unassigned == 1
+
+
+def _usage_page(rows: list[tuple[str, bytes]]) -> RawPullPage:
+    wire = b",".join(
+        b'{"seq":%d,"entity":"usage","op":"put","id":"%s","row":%s}' % (i + 1, key.encode(), row)
+        for i, (key, row) in enumerate(rows)
+    )
+    return msgspec.json.decode(
+        b'{"changes":[' + wire + b'],"cursor":"c1","up_to_date":false}', type=RawPullPage
+    )
+
+
+def test_usage_months_keep_the_customer_and_month_their_rows_name(db: CacheDB) -> None:
+    """A month's row as the service writes it (its id's two values first) and rows that do not
+    start that way (other key order, a customer that differs from the id's) fill the same
+    columns as decoding every row would: the row's own values win."""
+    rows = [
+        ("C1:2026-09", b'{"customer_id":"C1","month":"2026-09","voice_min":1}'),
+        ("C1:2026-10", b'{"voice_min":2,"month":"2026-10","customer_id":"C1"}'),
+        ("C1:2026-11", b'{"customer_id":"C2","month":"2026-11","voice_min":3}'),
+        ("C1:2026-12", b'{"customer_id":"C1","month":"2026-12-x","voice_min":4}'),
+        ("C3:2026-08", b'{"customer_id":"C3","month":"2026-08"}'),
+        ("C4", b'{"voice_min":5}'),
+    ]
+    with db.sync_writer() as s:
+        apply_changes(s, _usage_page(rows).changes, "c1", False)
+        stored = s.execute(
+            "SELECT usage_id, customer_id, month, row FROM usage_month ORDER BY usage_id"
+        ).fetchall()
+    assert stored == [
+        ("C1:2026-09", "C1", "2026-09", rows[0][1].decode()),
+        ("C1:2026-10", "C1", "2026-10", rows[1][1].decode()),
+        ("C1:2026-11", "C2", "2026-11", rows[2][1].decode()),
+        ("C1:2026-12", "C1", "2026-12-x", rows[3][1].decode()),
+        ("C3:2026-08", "C3", "2026-08", rows[4][1].decode()),
+        ("C4", "C4", "", rows[5][1].decode()),
+    ]
