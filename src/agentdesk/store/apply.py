@@ -333,13 +333,15 @@ def finish_snapshot(conn: sqlite3.Connection) -> None:
     """Leave bulk mode: recreate indexes, rebuild the name index, recreate triggers, ANALYZE."""
     conn.execute(f"PRAGMA cache_size = {_REBUILD_CACHE_KIB}")  # index sorts + FTS merges in RAM
     try:
-        with transaction(conn):
-            restore_after_bulk(conn)
-    finally:
-        conn.execute(f"PRAGMA cache_size = {_DEFAULT_CACHE_KIB}")
+        try:
+            with transaction(conn):
+                restore_after_bulk(conn)
+        finally:
+            conn.execute(f"PRAGMA cache_size = {_DEFAULT_CACHE_KIB}")
+        conn.execute("PRAGMA analysis_limit = 1000")  # sampled statistics: seconds -> milliseconds
+        conn.execute("ANALYZE")
+    finally:  # after ANALYZE: its commit would checkpoint the rebuilt indexes right away
         conn.execute(f"PRAGMA wal_autocheckpoint = {_DEFAULT_CHECKPOINT_PAGES}")
-    conn.execute("PRAGMA analysis_limit = 1000")  # sampled statistics: seconds -> milliseconds
-    conn.execute("ANALYZE")
 
 
 def reset_cache(conn: sqlite3.Connection, stream: str = DEFAULT_STREAM) -> None:

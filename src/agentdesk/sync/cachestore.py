@@ -11,14 +11,22 @@ storing its own cursor in it. Any other call of the store commits the open group
 so does :meth:`CacheSyncStore.flush` (the engine calls it before it waits for a page that is
 still downloading, and whenever a pull ends, however it ends): the group never holds the write
 lock while the engine waits on the network.
+
+During a snapshot the sync writer's commits do not checkpoint the WAL themselves: a thread of
+:class:`_SnapshotCheckpoints` folds it into the cache file after each group's commit (its
+``fsync`` waits for the disk off the sync thread; docs/sync.md, "Checkpoints off the sync
+thread").
 """
 
 from __future__ import annotations
 
+import logging
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
+from pathlib import Path
 from typing import Any, cast
 
 from agentdesk.protocol import Change, PushResult
@@ -31,6 +39,8 @@ from agentdesk.store.outbox_sync import OutboxCounts
 from agentdesk.sync.crashpoints import CrashHook, crash_hook_from_env
 
 __all__ = ["SNAPSHOT_GROUP_PAGES", "SNAPSHOT_GROUP_SECONDS", "CacheSyncStore"]
+
+log = logging.getLogger(__name__)
 
 SNAPSHOT_GROUP_PAGES = 16
 # How long a snapshot keeps the write lock at most (plus applying one page; never while waiting
@@ -53,6 +63,7 @@ class CacheSyncStore:
         self._snapshotting = False  # begin_snapshot ran on this store's connection
         self._group_pages = 0  # snapshot pages in the open transaction
         self._group_started = 0.0
+        self._checkpoints = _SnapshotCheckpoints(db.path)
 
     def prepare(self) -> None:
         """Before a cycle: requeue items sent but never answered (a crash, a cut connection)."""
@@ -97,14 +108,24 @@ class CacheSyncStore:
         with self.db.sync_writer() as conn:
             if not snapshot:
                 self._commit_group(conn)
-                if in_bulk_mode(conn):
+                finished = in_bulk_mode(conn)
+                if finished:
                     store_apply.finish_snapshot(conn)
                     self._snapshotting = False
-                with self._crashing(conn, point) as target:
-                    store_apply.apply_changes(target, changes, cursor, up_to_date)
+                    # its rebuilt indexes and this page go to the checkpoint thread too (its
+                    # last one); from the next commit on, this connection checkpoints again
+                    conn.execute("PRAGMA wal_autocheckpoint = 0")
+                try:
+                    with self._crashing(conn, point) as target:
+                        store_apply.apply_changes(target, changes, cursor, up_to_date)
+                finally:
+                    if finished:
+                        conn.execute(f"PRAGMA wal_autocheckpoint = {_AUTOCHECKPOINT_PAGES}")
+                        self._checkpoints.poke()
                 return
             if not self._snapshotting:  # also when resuming one a crash cut short
                 store_apply.begin_snapshot(conn)
+                conn.execute("PRAGMA wal_autocheckpoint = 0")  # the checkpoint thread does it
                 self._snapshotting = True
             self._apply_grouped(conn, changes, cursor, up_to_date, point)
 
@@ -123,6 +144,8 @@ class CacheSyncStore:
     ) -> None:
         try:
             if not conn.in_transaction:
+                if self._checkpoints.frames > _WAL_CAP_FRAMES:
+                    self._checkpoints.catch_up()
                 conn.execute("BEGIN IMMEDIATE")
                 self._group_pages, self._group_started = 0, time.monotonic()
             with self._crashing(conn, point) as target:
@@ -146,6 +169,8 @@ class CacheSyncStore:
             self._rollback_group(conn)
             raise map_sqlite_error(exc) from exc
         self._group_pages = 0
+        if self._snapshotting:
+            self._checkpoints.poke()
 
     def _rollback_group(self, conn: sqlite3.Connection) -> None:
         """The whole group goes (its cursors too): the next pull downloads it again."""
@@ -172,6 +197,102 @@ class CacheSyncStore:
             yield conn
         else:
             yield cast("sqlite3.Connection", _CrashingConnection(conn, self._crash, point))
+
+
+_AUTOCHECKPOINT_PAGES = 1000  # SQLite's default, what the sync writer uses outside a snapshot
+_CHECKPOINT_IDLE_S = 5.0  # the checkpoint thread ends after this long without a commit
+# WAL frames after which a snapshot group waits for the checkpoint of the commits before it, so
+# that the writer can start the WAL over (256 MB of 8 KB pages): the WAL stays that small.
+_WAL_CAP_FRAMES = 32768
+
+
+class _SnapshotCheckpoints:
+    """Folds the WAL into the cache file on a thread and connection of its own, during a
+    snapshot (whose writer has ``wal_autocheckpoint=0``).
+
+    :meth:`poke` (after each commit of a group) never waits: the thread runs one ``PASSIVE``
+    checkpoint per poke, which copies the committed pages no reader still needs and never
+    blocks the writer; the writer starts the WAL over once a checkpoint has caught up with it.
+    A checkpoint's ``fsync`` of the WAL and of the cache file waits for the disk, on this thread
+    instead of the sync thread; the sync thread meanwhile goes on with the next pages. The
+    thread ends by itself after :data:`_CHECKPOINT_IDLE_S` without a poke (and starts again on
+    the next one), so no connection stays open for a store that is no longer used. A failed
+    checkpoint is retried at the next poke; whatever is left in the WAL is folded by the next
+    checkpoint of any connection (SQLite keeps a WAL consistent whoever checkpoints it).
+    """
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._wake = threading.Event()
+        self._lock = threading.Condition()
+        self._thread: threading.Thread | None = None
+        self._asked = 0  # pokes so far
+        self._answered = 0  # pokes a finished checkpoint (or a failed one) covered
+        self.frames = 0  # WAL frames the last checkpoint found (0 once the WAL started over)
+        self.done = 0  # checkpoints run (tests read it)
+
+    def poke(self) -> None:
+        """Ask for a checkpoint of what has been committed so far."""
+        with self._lock:
+            self._asked += 1
+            self._wake.set()
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="sync-checkpoint", daemon=True
+                )
+                self._thread.start()
+
+    def catch_up(self) -> None:
+        """Wait until a checkpoint has covered every commit poked so far.
+
+        The writer starts the WAL over only in a transaction that began with the WAL wholly
+        checkpointed, which never happens while the checkpoint of the last commit runs beside
+        the next group; so when the WAL has grown past :data:`_WAL_CAP_FRAMES`, the sync
+        thread waits for that checkpoint before it opens the next group (often it is done)."""
+        with self._lock:
+            while self._answered < self._asked and self._thread is not None:
+                self._lock.wait()
+            self.frames = 0  # the next commit starts the WAL over, unless a reader holds it
+
+    def join(self) -> None:
+        """Wait until the thread has ended (tests: after its last checkpoint and idle time)."""
+        with self._lock:
+            thread = self._thread
+        if thread is not None:
+            thread.join()
+
+    def _run(self) -> None:
+        try:
+            conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+        except sqlite3.Error:
+            log.warning("no snapshot checkpoint connection; the WAL is folded later")
+            with self._lock:
+                self._thread = None
+                self._lock.notify_all()
+            return
+        try:
+            conn.execute("PRAGMA synchronous = NORMAL")  # what the sync writer commits with
+            while True:
+                if not self._wake.wait(_CHECKPOINT_IDLE_S):
+                    with self._lock:
+                        if not self._wake.is_set():
+                            self._thread = None
+                            self._lock.notify_all()
+                            return
+                with self._lock:
+                    self._wake.clear()
+                    asked = self._asked
+                try:
+                    _busy, frames, _done = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+                    self.frames = int(frames)
+                    self.done += 1
+                except sqlite3.Error:
+                    log.debug("snapshot checkpoint failed; the next one retries", exc_info=True)
+                with self._lock:
+                    self._answered = asked
+                    self._lock.notify_all()
+        finally:
+            conn.close()
 
 
 class _CrashingConnection:
