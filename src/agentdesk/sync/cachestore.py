@@ -263,21 +263,26 @@ class _SnapshotCheckpoints:
 
     def _run(self) -> None:
         try:
+            self._loop()
+        finally:  # however the thread ends, a poke starts a new one and nobody waits for it
+            with self._lock:
+                if self._thread is threading.current_thread():
+                    self._thread = None
+                self._lock.notify_all()
+
+    def _loop(self) -> None:
+        try:
             conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
         except sqlite3.Error:
             log.warning("no snapshot checkpoint connection; the WAL is folded later")
-            with self._lock:
-                self._thread = None
-                self._lock.notify_all()
             return
         try:
             conn.execute("PRAGMA synchronous = NORMAL")  # what the sync writer commits with
             while True:
                 if not self._wake.wait(_CHECKPOINT_IDLE_S):
                     with self._lock:
-                        if not self._wake.is_set():
+                        if not self._wake.is_set():  # idle: end (a later poke starts anew)
                             self._thread = None
-                            self._lock.notify_all()
                             return
                 with self._lock:
                     self._wake.clear()
@@ -291,6 +296,8 @@ class _SnapshotCheckpoints:
                 with self._lock:
                     self._answered = asked
                     self._lock.notify_all()
+        except sqlite3.Error:
+            log.debug("snapshot checkpoint thread ended; the next commit starts it", exc_info=True)
         finally:
             conn.close()
 

@@ -79,3 +79,13 @@ def test_a_wal_past_its_cap_waits_for_the_checkpoint_and_starts_over(
     assert _customers_in_the_file_alone(db.path) == 3
     with db.reader() as conn:
         assert [h.customer_id for h in search(conn, "1380013")] == ["C00000001"]
+
+
+def test_a_checkpoint_thread_that_cannot_work_never_holds_the_sync_up(tmp_path: Path) -> None:
+    checkpoints = cachestore._SnapshotCheckpoints(tmp_path / "gone" / "cache.db")
+    checkpoints.poke()
+    checkpoints.catch_up()  # returns: the thread ended without a checkpoint
+    checkpoints.join()
+    checkpoints.poke()  # a later commit starts a thread again, which ends the same way
+    checkpoints.catch_up()
+    assert checkpoints.done == 0
