@@ -150,6 +150,21 @@ class Desktop:
         save_settings(self.settings, self.paths)
 
 
+def _freeze_startup_heap() -> None:
+    """Move every object alive after start-up out of the garbage collector's reach.
+
+    Start-up leaves a few hundred thousand long-lived objects (modules, Qt wrappers, the
+    window, the services) that a full collection would walk each time it runs, on the GUI
+    thread: 85-150 ms pauses were seen in the middle of searches. Frozen, they are never
+    scanned again; objects made later are collected as before. No collection first: it would
+    be one such pause right after the first paint; the little start-up garbage it would have
+    freed stays.
+    """
+    import gc
+
+    gc.freeze()
+
+
 def _load_window_modules() -> None:
     """Import the window's modules and use cases (what :class:`Desktop` builds)."""
     import agentdesk.services.container
@@ -233,6 +248,11 @@ def run_gui(options: AppOptions | None = None) -> int:
     if options.show:
         desktop.window.show()
     desktop.start_after_first_paint()
+    from agentdesk.ui.after_repaint import AfterRepaint
+
+    # posted behind the start above: the heap is frozen once start-up is done
+    freeze_later = AfterRepaint(_freeze_startup_heap, desktop.window)
+    freeze_later.post()
     if options.open_msisdn:
         QTimer.singleShot(0, lambda: desktop.window.open_msisdn(options.open_msisdn or ""))
     if options.on_ready is not None:
