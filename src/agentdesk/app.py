@@ -153,9 +153,9 @@ class Desktop:
 def _freeze_startup_heap() -> None:
     """Move every object alive after start-up out of the garbage collector's reach.
 
-    Start-up leaves a few hundred thousand long-lived objects (modules, Qt wrappers, the
-    window, the services) that a full collection would walk each time it runs, on the GUI
-    thread: 85-150 ms pauses were seen in the middle of searches. Frozen, they are never
+    Start-up leaves tens of thousands of long-lived objects (57 k in the demo: modules, Qt
+    wrappers, the window, the services) that a full collection would walk each time it runs,
+    on the GUI thread: 85-150 ms pauses were seen in the middle of searches. Frozen, they are never
     scanned again; objects made later are collected as before. No collection first: it would
     be one such pause right after the first paint; the little start-up garbage it would have
     freed stays.
