@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import sqlite3
 
 import msgspec
@@ -182,3 +183,33 @@ def test_usage_months_keep_the_customer_and_month_their_rows_name(db: CacheDB) -
         ("C3:2026-08", "C3", "2026-08", rows[4][1].decode()),
         ("C4", "C4", "", rows[5][1].decode()),
     ]
+
+
+def test_preparing_a_page_runs_no_collection_and_leaves_the_collector_as_it_was() -> None:
+    """A first sync's pages build tens of thousands of parameter tuples: the garbage collector
+    does not keep interrupting that work, and it is running again once the page is prepared
+    (a collector left off would let a long session's memory grow); one the app had turned off
+    stays off."""
+    page = msgspec.json.decode(_as_wire(world_changes() * 200), type=RawPullPage)
+    starts: list[int] = []
+
+    def count(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            starts.append(info["generation"])
+
+    gc.collect()
+    gc.callbacks.append(count)
+    try:
+        prepared = prepare_changes(page.changes)
+        during = len(starts)
+        assert gc.isenabled()
+        gc.disable()
+        try:
+            prepare_changes(page.changes)
+            assert not gc.isenabled()
+        finally:
+            gc.enable()
+    finally:
+        gc.callbacks.remove(count)
+    assert sum(map(len, prepared.puts.values())) > 4 * 700  # enough to start several otherwise
+    assert during == 0
