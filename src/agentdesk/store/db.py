@@ -30,7 +30,7 @@ import queue
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
@@ -262,8 +262,15 @@ class CacheDB:
         self._sync_lock = threading.Lock()
         self._readers: queue.SimpleQueue[sqlite3.Connection] = queue.SimpleQueue()
         self._all_readers: list[sqlite3.Connection] = []
+        self._on_close: list[Callable[[float], None]] = []
         self._closed = False
         self._set_clean(False)
+
+    def on_close(self, stop: Callable[[float], None]) -> None:
+        """Have :meth:`close` call ``stop(seconds)`` first: a helper that keeps a connection of
+        its own to the file (the sync's snapshot checkpoints) closes it, waiting at most that
+        long, so that the cache's own connections close last and fold the WAL."""
+        self._on_close.append(stop)
 
     def _set_clean(self, clean: bool) -> None:
         """Record whether the file was closed cleanly (``integrity="auto"`` reads it)."""
@@ -362,6 +369,8 @@ class CacheDB:
         if self._closed:
             return
         self._closed = True
+        for stop in self._on_close:
+            stop(CLOSE_WAIT_S)
         self._checkpointer.stop(CLOSE_WAIT_S)
         self._set_clean(True)
         for conn in [self._writer, self._sync, *self._all_readers]:

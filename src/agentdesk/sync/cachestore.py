@@ -64,6 +64,7 @@ class CacheSyncStore:
         self._group_pages = 0  # snapshot pages in the open transaction
         self._group_started = 0.0
         self._checkpoints = _SnapshotCheckpoints(db.path)
+        db.on_close(self._checkpoints.close)
 
     def prepare(self) -> None:
         """Before a cycle: requeue items sent but never answered (a crash, a cut connection)."""
@@ -109,13 +110,14 @@ class CacheSyncStore:
             if not snapshot:
                 self._commit_group(conn)
                 finished = in_bulk_mode(conn)
-                if finished:
-                    store_apply.finish_snapshot(conn)
-                    self._snapshotting = False
-                    # its rebuilt indexes and this page go to the checkpoint thread too (its
-                    # last one); from the next commit on, this connection checkpoints again
-                    conn.execute("PRAGMA wal_autocheckpoint = 0")
                 try:
+                    if finished:
+                        store_apply.finish_snapshot(conn)
+                        self._snapshotting = False
+                        # its rebuilt indexes and this page go to the checkpoint thread too
+                        # (its last one); from the next commit on, this connection checkpoints
+                        # again (also when the finish failed: the next cycle finishes it)
+                        conn.execute("PRAGMA wal_autocheckpoint = 0")
                     with self._crashing(conn, point) as target:
                         store_apply.apply_changes(target, changes, cursor, up_to_date)
                 finally:
@@ -230,13 +232,14 @@ class _SnapshotCheckpoints:
         self._answered = 0  # pokes a finished checkpoint (or a failed one) covered
         self.frames = 0  # WAL frames the last checkpoint found (0 once the WAL started over)
         self.done = 0  # checkpoints run (tests read it)
+        self._closing = False
 
     def poke(self) -> None:
         """Ask for a checkpoint of what has been committed so far."""
         with self._lock:
             self._asked += 1
             self._wake.set()
-            if self._thread is None:
+            if self._thread is None and not self._closing:
                 self._thread = threading.Thread(
                     target=self._run, name="sync-checkpoint", daemon=True
                 )
@@ -253,6 +256,18 @@ class _SnapshotCheckpoints:
             while self._answered < self._asked and self._thread is not None:
                 self._lock.wait()
             self.frames = 0  # the next commit starts the WAL over, unless a reader holds it
+
+    def close(self, wait_s: float) -> None:
+        """The cache is closing: end the thread and close its connection (a checkpoint under
+        way finishes first; wait for it at most ``wait_s`` seconds). Pokes start no thread
+        after this; the cache's own last connection folds what is left of the WAL."""
+        with self._lock:
+            self._closing = True
+            thread = self._thread
+            self._wake.set()
+            self._lock.notify_all()
+        if thread is not None:
+            thread.join(wait_s)
 
     def join(self) -> None:
         """Wait until the thread has ended (tests: after its last checkpoint and idle time)."""
@@ -285,6 +300,8 @@ class _SnapshotCheckpoints:
                             self._thread = None
                             return
                 with self._lock:
+                    if self._closing:
+                        return
                     self._wake.clear()
                     asked = self._asked
                 try:

@@ -4,6 +4,7 @@ thread's commits, and the cache file ends up holding everything the snapshot bro
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -89,3 +90,27 @@ def test_a_checkpoint_thread_that_cannot_work_never_holds_the_sync_up(tmp_path: 
     checkpoints.poke()  # a later commit starts a thread again, which ends the same way
     checkpoints.catch_up()
     assert checkpoints.done == 0
+
+
+def _checkpoint_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "sync-checkpoint" and t.is_alive()]
+
+
+def test_closing_the_cache_right_after_a_first_sync_ends_the_checkpoint_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the user quits at once: the thread would otherwise idle on with the file open
+    monkeypatch.setattr(cachestore, "_CHECKPOINT_IDLE_S", 3600.0)
+    db = CacheDB.open(tmp_path / "cache.db")
+    api = ApiClient("http://svc", token="t", transport=httpx.MockTransport(Feed()))
+    store = CacheSyncStore(db, crash_hook=None)
+    assert SyncEngine(store, api, "dev-1").run_once().ok
+    assert _checkpoint_threads()
+
+    db.close()
+
+    assert not _checkpoint_threads()
+    assert not Path(f"{db.path}-wal").exists()  # the cache's last connection folded the WAL
+    assert _customers_in_the_file_alone(db.path) == 3
+    store._checkpoints.poke()  # a late commit's poke starts no thread on a closed cache
+    assert not _checkpoint_threads()
