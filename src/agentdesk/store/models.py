@@ -22,6 +22,7 @@ from typing import Any, ClassVar
 from sqlalchemy import JSON, CheckConstraint, Index, Integer, MetaData, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from agentdesk.store.search import HIT_COLUMNS
 from agentdesk.store.tables import CACHE_TABLES
 
 __all__ = [
@@ -59,16 +60,10 @@ class Base(DeclarativeBase):
     type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: JSON}
 
 
-_HIT = (
-    "customer_id", "name", "msisdn", "id_number", "region_code", "segment_id", "value_tier",
-    "vip_level", "churn_level",
-)  # fmt: skip
-"""Columns of a search hit (``agentdesk.store.search``): every digit index carries them."""
-
-
 def _digit_index(name: str, first: str) -> Index:
-    """``first`` (the searched column), then the hit's columns: as migration 0004 builds it."""
-    return Index(name, first, *(c for c in _HIT if c != first))
+    """``first`` (the searched column), then the hit's columns (``search.HIT_COLUMNS``): as
+    migration 0004 builds it."""
+    return Index(name, first, *(c for c in HIT_COLUMNS if c != first))
 
 
 class Customer(Base):

@@ -16,9 +16,10 @@ range on the reversed ID column. Results come in index order, so a window of a l
 ``LIMIT/OFFSET`` on an index, never a sort of everything (:func:`fetch_window`).
 
 The digit indexes (``ix_customer_msisdn``, ``ix_customer_id_number``, ``ix_customer_id_rev``)
-hold every column of a hit (``_HIT_COLUMNS``), so a phone or ID-number search reads a few
+hold every column of a hit (:data:`HIT_COLUMNS`), so a phone or ID-number search reads a few
 neighbouring index pages and never the customer rows, whose pages lie all over the file (one
-~2 KB JSON row a page). Keep the lists equal (migration 0004, ``models.Customer``).
+~2 KB JSON row a page). ``models.Customer`` builds its indexes from that list; migration 0004
+keeps a copy of its own (a migration must not change when the code does).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from agentdesk.store.names import cjk_chars, is_cjk
 
 __all__ = [
     "DEFAULT_COUNT_CAP",
+    "HIT_COLUMNS",
     "CountInterrupted",
     "HitRow",
     "MatchCount",
@@ -51,10 +53,13 @@ __all__ = [
 DEFAULT_COUNT_CAP = 1000
 _CANCEL_POLL_STEPS = 20_000  # SQLite VM steps between two looks at the cancel flag (~1 ms)
 
-_HIT_COLUMNS = (
-    "c.customer_id, c.name, c.msisdn, c.id_number, c.region_code, c.segment_id, "
-    "c.value_tier, c.vip_level, c.churn_level"
-)  # all in the digit indexes: a digit search reads an index only (migration 0004)
+HIT_COLUMNS = (
+    "customer_id", "name", "msisdn", "id_number", "region_code", "segment_id", "value_tier",
+    "vip_level", "churn_level",
+)  # fmt: skip
+"""The columns of a hit, all in the digit indexes (``models.Customer``, migration 0004): a
+digit search reads an index only."""
+_HIT_COLUMNS = ", ".join(f"c.{column}" for column in HIT_COLUMNS)
 HitRow = tuple[str, str, str, str, str, str, int, str, str]
 """One hit as a plain row: customer_id, name, msisdn, id_number, region_code, segment_id,
 value_tier, vip_level, churn_level (the first fields of :class:`SearchHit`)."""
