@@ -103,21 +103,11 @@ class SearchService:
 
     def _hits(self, rows: list[store_search.HitRow]) -> list[SearchHit]:
         """The rows as the list shows them (one object per row; the role is asked once)."""
-        if self._role.sees_full_pii:
-            return [
-                SearchHit(cid, name, msisdn, id_no, segment, region, bool(vip) and vip != "none")
-                for cid, name, msisdn, id_no, region, segment, _tier, vip, _churn in rows
-            ]
+        full = self._role.sees_full_pii
+        phone = _as_is if full else mask_phone
+        id_number = _as_is if full else mask_id_number
         return [
-            SearchHit(
-                cid,
-                name,
-                mask_phone(msisdn),
-                mask_id_number(id_no),
-                segment,
-                region,
-                bool(vip) and vip != "none",
-            )
+            SearchHit(cid, name, phone(msisdn), id_number(id_no), segment, region, _is_vip(vip))
             for cid, name, msisdn, id_no, region, segment, _tier, vip, _churn in rows
         ]
 
@@ -129,5 +119,15 @@ class SearchService:
             id_number=show_id_number(hit.id_number, self._role),
             segment=hit.segment_id,
             region=hit.region_code,
-            vip=bool(hit.vip_level) and hit.vip_level != "none",
+            vip=_is_vip(hit.vip_level),
         )
+
+
+def _as_is(text: str) -> str:
+    """A role that sees full personal data sees the number as stored."""
+    return text
+
+
+def _is_vip(vip_level: str) -> bool:
+    """Whether the list marks the customer as a VIP."""
+    return bool(vip_level) and vip_level != "none"
