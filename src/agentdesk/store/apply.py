@@ -40,6 +40,7 @@ from agentdesk.store.rows import DELETES, PARAMS, UPSERTS, Raw, upsert_rows
 from agentdesk.store.tables import CACHE_TABLES
 
 __all__ = [
+    "DEFAULT_CHECKPOINT_PAGES",
     "DEFAULT_STREAM",
     "ApplyResult",
     "PreparedChanges",
@@ -64,7 +65,7 @@ _DEFAULT_CACHE_KIB = -16000  # what store.db sets on every connection
 # SQLite's default (1000 pages = 4 MB) every commit also checkpoints (copy + fsync). 64 MB lets
 # a page that several commits touch go to the main file once. Restored by finish_snapshot.
 _SNAPSHOT_CHECKPOINT_PAGES = 16384
-_DEFAULT_CHECKPOINT_PAGES = 1000
+DEFAULT_CHECKPOINT_PAGES = 1000  # SQLite's default: the sync writer's outside a snapshot
 
 # Rows per upsert statement (docs/sync.md, "Rows per statement"): a page's rows go in statements
 # of this many rows, the rest of each table one by one.
@@ -358,7 +359,7 @@ def finish_snapshot(conn: sqlite3.Connection) -> None:
         conn.execute("PRAGMA analysis_limit = 1000")  # sampled statistics: seconds -> milliseconds
         conn.execute("ANALYZE")
     finally:  # after ANALYZE: its commit would checkpoint the rebuilt indexes right away
-        conn.execute(f"PRAGMA wal_autocheckpoint = {_DEFAULT_CHECKPOINT_PAGES}")
+        conn.execute(f"PRAGMA wal_autocheckpoint = {DEFAULT_CHECKPOINT_PAGES}")
 
 
 def reset_cache(conn: sqlite3.Connection, stream: str = DEFAULT_STREAM) -> None:

@@ -122,7 +122,9 @@ class CacheSyncStore:
                         store_apply.apply_changes(target, changes, cursor, up_to_date)
                 finally:
                     if finished:
-                        conn.execute(f"PRAGMA wal_autocheckpoint = {_AUTOCHECKPOINT_PAGES}")
+                        conn.execute(
+                            f"PRAGMA wal_autocheckpoint = {store_apply.DEFAULT_CHECKPOINT_PAGES}"
+                        )
                         self._checkpoints.poke()
                 return
             if not self._snapshotting:  # also when resuming one a crash cut short
@@ -201,7 +203,6 @@ class CacheSyncStore:
             yield cast("sqlite3.Connection", _CrashingConnection(conn, self._crash, point))
 
 
-_AUTOCHECKPOINT_PAGES = 1000  # SQLite's default, what the sync writer uses outside a snapshot
 _CHECKPOINT_IDLE_S = 5.0  # the checkpoint thread ends after this long without a commit
 # WAL frames after which a snapshot group waits for the checkpoint of the commits before it, so
 # that the writer can start the WAL over (256 MB of 8 KB pages): the WAL stays that small.
