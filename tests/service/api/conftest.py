@@ -157,16 +157,21 @@ def password_hashes() -> dict[str, str]:
     return {user: hasher.hash(f"pw-{user}") for user in USERS}
 
 
-@pytest.fixture
-def store(db_url: str, password_hashes: dict[str, str]) -> str:
-    """A migrated, seeded central store; returns its URL."""
-    migrate(db_url)
-    engine = make_engine(db_url)
+def seeded_store(url: str, password_hashes: dict[str, str]) -> str:
+    """Migrate and seed the central store at ``url``; returns the URL."""
+    migrate(url)
+    engine = make_engine(url)
     try:
         _seed(engine, password_hashes)
     finally:
         engine.dispose()
-    return db_url
+    return url
+
+
+@pytest.fixture
+def store(db_url: str, password_hashes: dict[str, str]) -> str:
+    """A migrated, seeded central store; returns its URL."""
+    return seeded_store(db_url, password_hashes)
 
 
 @pytest.fixture

@@ -25,10 +25,10 @@ from agentdesk_sync.app import create_app
 from agentdesk_sync.auth import Principal
 from agentdesk_sync.db import models as m
 from agentdesk_sync.db.changes import LOCK_SEQUENCER
-from agentdesk_sync.db.engine import make_engine, migrate
+from agentdesk_sync.db.engine import make_engine
 from agentdesk_sync.deps import AppState
 
-from .conftest import GZ, _seed
+from .conftest import GZ, seeded_store
 from .pushing import batch, contact, day_time
 
 pytestmark = pytest.mark.postgres
@@ -36,13 +36,7 @@ pytestmark = pytest.mark.postgres
 
 @pytest.fixture
 def pg_store(pg_url: str, password_hashes: dict[str, str]) -> str:
-    migrate(pg_url)
-    engine = make_engine(pg_url)
-    try:
-        _seed(engine, password_hashes)
-    finally:
-        engine.dispose()
-    return pg_url
+    return seeded_store(pg_url, password_hashes)
 
 
 def _agent(user: str) -> Principal:
