@@ -22,6 +22,12 @@ Hazards:
       interpreter back within a frame.
     * ``key=`` makes "latest request wins": starting a task with the same key requests
       interruption of the previous one, and the previous result is dropped even if it finishes.
+    * A task belongs to the QObject its callbacks belong to (its *receiver*): the object of a
+      bound method, or the ``self`` that a lambda or nested function written in a QObject's
+      method captured (``receiver=`` names it when neither applies). When that object is
+      deleted (a panel closed) before the task ends, the task is interrupted and its result,
+      error and progress are dropped instead of reaching a deleted widget. A task whose
+      callbacks belong to no QObject (``lambda _r: None``) is always delivered.
 """
 
 from __future__ import annotations
@@ -33,16 +39,41 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QMetaObject, QObject, Qt, Signal
 
 if TYPE_CHECKING:
     from concurrent.futures import ProcessPoolExecutor
 
-__all__ = ["TaskManager", "TaskState"]
+__all__ = ["TaskManager", "TaskState", "receiver_of"]
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
 GIL_SWITCH_S = 0.001
+
+
+def receiver_of(*callbacks: Callable[..., Any] | None) -> QObject | None:
+    """The QObject the first of ``callbacks`` that has one belongs to, or ``None``.
+
+    That is a bound method's object, or the ``self`` a lambda or nested function captured (one
+    written in a QObject's method, e.g. ``lambda found: self._on_count_done(generation, found)``).
+    """
+    for callback in callbacks:
+        owner = getattr(callback, "__self__", None)
+        if isinstance(owner, QObject):
+            return owner
+        code = getattr(callback, "__code__", None)
+        cells = getattr(callback, "__closure__", None)
+        if code is None or not cells:
+            continue
+        for name, cell in zip(code.co_freevars, cells, strict=True):
+            if name == "self":
+                try:
+                    captured = cell.cell_contents
+                except ValueError:  # the cell is still empty
+                    continue
+                if isinstance(captured, QObject):
+                    return captured
+    return None
 
 
 class TaskState(Generic[T]):
@@ -56,14 +87,16 @@ class TaskState(Generic[T]):
         self._manager = manager
         self._cancel = threading.Event()
         self._on_progress = on_progress
+        self._watch: QMetaObject.Connection | None = None
         self.future: Future[Any] | None = None
 
     def request_interruption(self) -> None:
-        """Ask the worker to stop; its result will be dropped."""
+        """Ask the worker to stop; its result will be dropped (any thread)."""
         self._cancel.set()
 
     def is_interruption_requested(self) -> bool:
-        """True once a newer task with the same key started, or on shutdown."""
+        """True once a newer task with the same key started, its receiver was deleted, or on
+        shutdown."""
         return self._cancel.is_set()
 
     @property
@@ -74,8 +107,22 @@ class TaskState(Generic[T]):
     def set_progress(self, fraction: float) -> None:
         """Report progress 0..1; the callback runs on the GUI thread."""
         if self._on_progress is not None and not self._cancel.is_set():
-            callback = self._on_progress
-            self._manager.run_on_main(lambda: callback(fraction))
+            self._manager.run_on_main(lambda: self._show_progress(fraction))
+
+    def _show_progress(self, fraction: float) -> None:
+        # GUI thread: the receiver may have been deleted since the worker reported
+        if self._on_progress is not None and not self._cancel.is_set():
+            self._on_progress(fraction)
+
+    def _watch_receiver(self, receiver: QObject) -> None:
+        """Interrupt this task when ``receiver`` is deleted (until :meth:`_unwatch`)."""
+        cancel = self._cancel
+        self._watch = receiver.destroyed.connect(lambda: cancel.set())
+
+    def _unwatch(self) -> None:
+        if self._watch is not None:
+            QObject.disconnect(self._watch)  # False, harmlessly, when the receiver is gone
+            self._watch = None
 
 
 class TaskManager(QObject):
@@ -140,13 +187,16 @@ class TaskManager(QObject):
         on_done: Callable[[T], None],
         on_error: Callable[[BaseException], None] | None = None,
         key: str | None = None,
+        receiver: QObject | None = None,
     ) -> TaskState[T]:
         """Run a top-level function with picklable ``args`` in the worker process.
 
         With ``use_processes=False`` (tests) the same function runs on the reader thread.
         """
         state: TaskState[T] = TaskState(self, None)
-        self._track(state, key)
+        if receiver is None:
+            receiver = receiver_of(on_done, on_error)
+        self._track(state, key, receiver)
         pool = self._process_pool() if self._use_processes else self._reader
         future = pool.submit(fn, *args)
         state.future = future
@@ -212,14 +262,19 @@ class TaskManager(QObject):
         on_progress: Callable[[float], None] | None = None,
         key: str | None = None,
         with_state: bool = False,
+        receiver: QObject | None = None,
     ) -> TaskState[T]:
         state: TaskState[T] = TaskState(self, on_progress)
-        self._track(state, key)
+        if receiver is None:
+            receiver = receiver_of(on_done, on_error, on_progress)
+        self._track(state, key, receiver)
         args = (state,) if with_state else ()
         state.future = pool.submit(self._run, state, fn, args, on_done, on_error, key)  # type: ignore[arg-type]
         return state
 
-    def _track(self, state: TaskState[Any], key: str | None) -> None:
+    def _track(self, state: TaskState[Any], key: str | None, receiver: QObject | None) -> None:
+        if receiver is not None:
+            state._watch_receiver(receiver)
         if key is not None:
             previous = self._latest.get(key)
             if previous is not None:
@@ -251,6 +306,7 @@ class TaskManager(QObject):
         return key is None or self._latest.get(key) is state
 
     def _finish(self, state: TaskState[Any], key: str | None) -> None:
+        state._unwatch()
         self._set_in_flight(-1)
         if key is not None and self._latest.get(key) is state:
             del self._latest[key]
