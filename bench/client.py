@@ -3,12 +3,20 @@
 A client session is what the desktop builds at login: ``AuthService.login`` (online against the
 service, or offline against the cache's local verifier) and ``build_services``. The benchmark's
 client cache is filled once by the product's first sync and copied for each run.
+
+Bench processes may start side by side on one data set (a quick run beside another): building
+or upgrading its pristine client cache takes the data set's ``client.lock`` (``flock``), and
+what was done is looked at again once the lock is held, so the second process waits and then
+finds the cache built and upgraded instead of doing it again over the first one's work.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +36,8 @@ __all__ = [
 ]
 
 OFFLINE_URL = "http://127.0.0.1:9"  # discard port: nothing listens, the login goes offline
+LOCK_NAME = "client.lock"
+"""The lock file, in the data set's folder, held while its client cache is built or upgraded."""
 
 
 @dataclass
@@ -119,28 +129,50 @@ def build_cache(ctx: Ctx, size: int, path: Path, username: str) -> dict[str, Any
             "pages": report.pages}  # fmt: skip
 
 
+@contextlib.contextmanager
+def _exclusive(ctx: Ctx, folder: Path) -> Iterator[None]:
+    """Hold ``folder``'s :data:`LOCK_NAME` (an exclusive ``flock``; other processes wait)."""
+    with (folder / LOCK_NAME).open("a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            ctx.status("waiting for another bench process to finish with the client cache")
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def cached_client_db(ctx: Ctx, size: int) -> tuple[Path, dict[str, Any]]:
-    """The pristine synced cache of ``size`` (built once), and what building it took."""
-    folder = ctx.data_dir(size) / "client"
-    path = folder / "bench_cc.db"
-    info_path = ctx.data_dir(size) / "client.json"
-    info = json.loads(info_path.read_text()) if info_path.exists() else {}
-    if not info.get("complete"):
-        ctx.status(f"first sync of {size:,} customers into the client cache")
-        info = {**build_cache(ctx, size, path, "bench_cc"), "complete": True}
-        info_path.write_text(json.dumps(info, indent=1))
-        ctx.console.print(f"client cache of {size:,} built by first sync in {info['seconds']} s")
-    upgraded = _upgrade(ctx, path)
-    if upgraded is not None:
-        info.setdefault("upgrades", []).append(upgraded)
-        info_path.write_text(json.dumps(info, indent=1))
+    """The pristine synced cache of ``size`` (built once), and what building it took.
+
+    Built and upgraded under the data set's lock; ``client.json`` and the cache's schema are
+    read once it is held, so a process that waited sees the other one's work and repeats none.
+    """
+    data = ctx.data_dir(size)
+    path = data / "client" / "bench_cc.db"
+    info_path = data / "client.json"
+    with _exclusive(ctx, data):
+        info = json.loads(info_path.read_text()) if info_path.exists() else {}
+        if not info.get("complete"):
+            ctx.status(f"first sync of {size:,} customers into the client cache")
+            info = {**build_cache(ctx, size, path, "bench_cc"), "complete": True}
+            info_path.write_text(json.dumps(info, indent=1))
+            seconds = info["seconds"]
+            ctx.console.print(f"client cache of {size:,} built by first sync in {seconds} s")
+        upgraded = _upgrade(ctx, path)
+        if upgraded is not None:
+            info.setdefault("upgrades", []).append(upgraded)
+            info_path.write_text(json.dumps(info, indent=1))
     return path, info
 
 
 def _upgrade(ctx: Ctx, path: Path) -> dict[str, Any] | None:
     """Bring the pristine cache to the product's newest schema, as the app does when it opens
     an older cache (once, in place: every run's copy then starts at the newest schema and does
-    not pay the upgrade again); what it took, or ``None`` when the cache was already there."""
+    not pay the upgrade again); what it took, or ``None`` when the cache was already there.
+    The caller holds the data set's lock (:func:`cached_client_db`)."""
     with product("agentdesk.store.migrate.upgrade"):
         from agentdesk.store.migrate import HEAD, current_revision, upgrade
     before = current_revision(path)
