@@ -187,3 +187,22 @@ def test_a_merge_between_the_read_and_the_write_resurrects_nothing(
     assert _query(pg_url, "SELECT old_id, new_id FROM customer_redirect") == [("C2", "C1")]
     again = run_import(pg_url, "customers", export)
     assert again.summary() == "imported=0 updated=0 unchanged=2 rejected=0 redirected=1"
+
+
+def test_merging_a_stale_row_again_removes_it(db_url: str, tmp_path: Path) -> None:
+    _merged_store(db_url, tmp_path)
+    engine = make_engine(db_url)
+    with engine.begin() as conn:  # C2 written back, as an import before this fix did
+        conn.execute(
+            text(
+                "INSERT INTO customer (customer_id, msisdn, name, id_type, id_number,"
+                " region_code, segment_id, contact_address, row, row_seq, updated_at)"
+                " SELECT 'C2', msisdn, name, id_type, id_number, region_code, segment_id,"
+                " contact_address, row, 0, updated_at FROM customer WHERE customer_id = 'C3'"
+            )
+        )
+    engine.dispose()
+    report = merge_customers(db_url, "C1", "C2")
+    assert report.keep == "C1"
+    assert _query(db_url, "SELECT customer_id FROM customer ORDER BY 1") == [("C1",), ("C3",)]
+    assert _query(db_url, "SELECT old_id, new_id FROM customer_redirect") == [("C2", "C1")]
