@@ -155,15 +155,36 @@ def _reject(record: Record, mapping: Mapping, exc: FieldError) -> Reject:
     return Reject(record.line, column, "" if value is None else str(value), exc.reason)
 
 
-def _contact_of_kept(prepared: Prepared, kept: str, existing: dict[str, Row]) -> Prepared:
-    """A contact of a merged-away customer, moved to the kept one (its id unchanged).
+def _prepare_contacts(
+    values_of: list[Row], mapping: Mapping, redirects: dict[str, str], named: list[str]
+) -> list[Prepared | FieldError]:
+    """Every contact record prepared (or why not), a merged-away customer's moved to the kept
+    one. First, because a contact without an id gets one from its values: only then is its key
+    known, to look the stored one up."""
+    prepared: list[Prepared | FieldError] = []
+    for values, name in zip(values_of, named, strict=True):
+        try:
+            contact = prepare("contacts", values, mapping, None)
+        except FieldError as exc:
+            prepared.append(exc)
+            continue
+        kept = redirects.get(name)
+        if kept is not None:  # its id stays the one the file's own values give
+            contact.row["customer_id"] = kept
+            contact.columns["customer_id"] = kept
+            contact.customer_id = kept
+        prepared.append(contact)
+    return prepared
+
+
+def _stored_contact(prepared: Prepared | FieldError, existing: dict[str, Row]) -> Prepared:
+    """A prepared contact, checked against the stored contact of its id.
 
     Raises:
-        FieldError: Another contact with this id is stored.
+        FieldError: The record is invalid, or another contact with this id is stored.
     """
-    prepared.row["customer_id"] = kept
-    prepared.columns["customer_id"] = kept
-    prepared.customer_id = kept
+    if isinstance(prepared, FieldError):
+        raise prepared
     before = existing.get(prepared.key)
     if before is not None and before != prepared.row:
         raise FieldError("contact_id", "a different contact with this id is already recorded")
@@ -190,7 +211,12 @@ def import_batch(
         {**r.values, source: redirects[n]} if kind == "targets" and n in redirects else r.values
         for r, n in zip(records, named, strict=True)
     ]
-    existing = _existing(session, table, {key_of(kind, v, mapping) for v in values_of})
+    contacts = _prepare_contacts(values_of, mapping, redirects, named) if kind == "contacts" else []
+    if kind == "contacts":
+        keys = {p.key for p in contacts if isinstance(p, Prepared)}
+    else:
+        keys = {key_of(kind, v, mapping) for v in values_of}
+    existing = _existing(session, table, keys)
     ids = (ids - redirects.keys()) | set(redirects.values())
     regions = _customer_regions(session, ids) if refers else {}
     campaigns = set(session.scalars(select(_table("campaign").c.campaign_id)))
@@ -199,11 +225,11 @@ def import_batch(
     new: dict[str, Prepared] = {}
     changed: dict[str, Prepared] = {}
     changes: list[ChangeRow] = []
-    for record, values, name in zip(records, values_of, named, strict=True):
+    for i, (record, values, name) in enumerate(zip(records, values_of, named, strict=True)):
         kept = redirects.get(name)
         try:
-            if kind == "contacts" and kept is not None:
-                prepared = _contact_of_kept(prepare(kind, values, mapping, None), kept, existing)
+            if contacts:
+                prepared = _stored_contact(contacts[i], existing)
             else:
                 before = existing.get(key_of(kind, values, mapping))
                 prepared = prepare(kind, values, mapping, before)

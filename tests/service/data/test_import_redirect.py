@@ -206,3 +206,24 @@ def test_merging_a_stale_row_again_removes_it(db_url: str, tmp_path: Path) -> No
     assert report.keep == "C1"
     assert _query(db_url, "SELECT customer_id FROM customer ORDER BY 1") == [("C1",), ("C3",)]
     assert _query(db_url, "SELECT old_id, new_id FROM customer_redirect") == [("C2", "C1")]
+
+
+def test_contacts_without_an_id_reimport_unchanged_before_and_after_a_merge(
+    db_url: str, tmp_path: Path
+) -> None:
+    first = tmp_path / "first.csv"
+    first.write_text(HEADER + KEEP + OTHER)
+    run_import(db_url, "customers", first)
+    contacts = tmp_path / "x.csv"
+    contacts.write_text(
+        "customer_id,channel,started_at,result_code\nC2,outbound_call,2026-11-20T02:00:00Z,"
+        "reached_declined\n"
+    )  # no contact_id: it is derived from the file's values, the merged-away id among them
+    assert run_import(db_url, "contacts", contacts).imported == 1
+    assert run_import(db_url, "contacts", contacts).summary() == (
+        "imported=0 updated=0 unchanged=1 rejected=0"
+    )
+    merge_customers(db_url, "C1", "C2")
+    again = run_import(db_url, "contacts", contacts)
+    assert again.summary() == "imported=0 updated=0 unchanged=1 rejected=0 redirected=1"
+    assert _query(db_url, "SELECT customer_id FROM contact") == [("C1",)]
