@@ -243,17 +243,21 @@ def _visible(conn: Connection, principal: Principal, customer_id: str, region: s
     return principal.sees_all or region in principal.regions
 
 
-# (customers, histories) of a run's acquires, by "is PostgreSQL"; on the driver connection
+# (customers, histories) of a run's acquires, by "is PostgreSQL"; on the driver connection. A
+# row stored under a merged-away id is left out: find_customer follows the redirect instead.
+_NOT_MERGED = (
+    " AND NOT EXISTS (SELECT 1 FROM customer_redirect r WHERE r.old_id = customer.customer_id)"
+)
 _PREFETCH = {
     True: (
         "SELECT customer_id, region_code, row::text, row_seq FROM customer"
-        " WHERE customer_id = ANY(%s)",
+        " WHERE customer_id = ANY(%s)" + _NOT_MERGED,
         "SELECT customer_id, row::text, server_seq FROM contact"
         " WHERE customer_id = ANY(%s) AND started_at >= %s ORDER BY started_at",
     ),
     False: (
         "SELECT customer_id, region_code, row, row_seq FROM customer"
-        " WHERE customer_id IN (SELECT value FROM json_each(?))",
+        " WHERE customer_id IN (SELECT value FROM json_each(?))" + _NOT_MERGED,
         "SELECT customer_id, row, server_seq FROM contact"
         " WHERE customer_id IN (SELECT value FROM json_each(?)) AND started_at >= ?"
         " ORDER BY started_at",

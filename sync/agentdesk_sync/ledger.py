@@ -186,7 +186,9 @@ def _customers_sql(dialect: str, kind: str) -> str:
     """The customers with the given ids, their claim, and whether the pusher sees them.
 
     Not locked: the write group's sequencer lock already serialises every writer of these rows
-    (the module's docstring, "Locks").
+    (the module's docstring, "Locks"). A row stored under a merged-away id is left out: the
+    caller looks such an id up through its redirect (:func:`find_customer`), so a push to it
+    counts the kept customer's contacts, not a stale row's.
     """
     sql = _SQL[dialect]
     visible = {"all": sql["true"], "portfolio": sql["portfolio"]}.get(
@@ -196,7 +198,8 @@ def _customers_sql(dialect: str, kind: str) -> str:
         f"SELECT c.customer_id, c.region_code, {sql['row']}, {visible},"
         " k.claim_id, k.holder_id, k.channel, k.fence, k.lease_until, k.purpose, k.acquired_at"
         " FROM customer c LEFT OUTER JOIN claim k ON k.customer_id = c.customer_id"
-        f" WHERE c.customer_id {sql['in']} ORDER BY c.customer_id"
+        f" WHERE c.customer_id {sql['in']} AND NOT EXISTS (SELECT 1 FROM customer_redirect r"
+        " WHERE r.old_id = c.customer_id) ORDER BY c.customer_id"
     )
 
 

@@ -4,7 +4,9 @@ Candidates follow the seed's rules: the same ID type and number, or the same nam
 address. :func:`merge_customers` moves everything of OTHER (holdings, usage months, contacts,
 target memberships, orders, portfolio entries, intents) to KEEP, fills KEEP's empty attributes
 from OTHER, deletes OTHER, leaves a ``customer_redirect`` OTHER → KEEP and publishes every change,
-all in one transaction.
+all in one transaction. OTHER may be a stale row of an id that already redirects (written back by
+an import before imports honoured redirects): merging it again moves what it gathered and
+replaces the redirect.
 """
 
 from __future__ import annotations
@@ -204,6 +206,9 @@ class _Merge:
         self.session.execute(
             update(CustomerRedirect).where(CustomerRedirect.new_id == oid).values(new_id=kid)
         )
+        # OTHER may be a stale row of an id merged before (an import before redirects were
+        # honoured wrote it back): merging it again replaces its old redirect
+        self.session.execute(delete(CustomerRedirect).where(CustomerRedirect.old_id == oid))
         self.session.add(CustomerRedirect(old_id=oid, new_id=kid, merged_at=now))
         self.session.delete(self.other)
         self.remove("customer", oid)

@@ -5,7 +5,9 @@
 * ``supervisor`` / ``admin``: their regions, or every customer when they have none.
 
 An unknown customer is 404 ``not_found``, an existing one out of scope 403 ``forbidden``.
-Merged-away ids are followed through ``customer_redirect`` to the kept customer.
+Merged-away ids are followed through ``customer_redirect`` to the kept customer, and the redirect
+wins over a row still stored under the merged-away id (a stale row: an import before redirects
+were honoured could write one), so nothing reaches a customer without the merged history.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from sqlalchemy import (
     and_,
     bindparam,
     exists,
+    func,
     literal,
     or_,
     select,
@@ -132,15 +135,18 @@ def visible_clause(kind: str) -> ColumnElement[bool]:
     return visible
 
 
+_REDIRECT = select(CustomerRedirect.new_id).where(CustomerRedirect.old_id == bindparam("old"))
+
+
 @functools.cache
 def _customer_stmt(kind: str) -> Select[Any]:
-    """The prepared customer lookup (built once per scope kind; parameters bound at execute)."""
+    """The prepared customer lookup (built once per scope kind; parameters bound at execute):
+    the customer ``cid`` redirects to when it was merged away, else ``cid`` itself."""
     cols = (Customer.customer_id, Customer.region_code, Customer.row, Customer.row_seq)
     visible = visible_clause(kind).label("visible")
-    return select(*cols, visible).where(Customer.customer_id == bindparam("cid"))
-
-
-_REDIRECT = select(CustomerRedirect.new_id).where(CustomerRedirect.old_id == bindparam("old"))
+    redirect = select(CustomerRedirect.new_id).where(CustomerRedirect.old_id == bindparam("cid"))
+    wanted = func.coalesce(redirect.scalar_subquery(), bindparam("cid"))
+    return select(*cols, visible).where(Customer.customer_id == wanted)
 
 
 def resolve_redirect(conn: Connection, customer_id: str) -> str | None:
@@ -155,7 +161,8 @@ def resolve_redirect(conn: Connection, customer_id: str) -> str | None:
 
 
 def find_customer(conn: Connection, principal: Principal, customer_id: str) -> CustomerRef | None:
-    """Find a customer (following redirects) and whether ``principal`` may see it.
+    """Find a customer (following redirects, which win over a stale row of a merged-away id)
+    and whether ``principal`` may see it.
 
     Args:
         conn: Connection inside the caller's transaction.
@@ -167,7 +174,7 @@ def find_customer(conn: Connection, principal: Principal, customer_id: str) -> C
     """
     kind, params = scope_params(principal)
     stmt = _customer_stmt(kind)
-    for _ in range(2):
+    for _ in range(2):  # one statement follows one hop; a longer chain (rare) is walked first
         row = conn.execute(stmt, {**params, "cid": customer_id}).first()
         if row is not None:
             return CustomerRef(

@@ -44,6 +44,9 @@ class ImportReport:
     unchanged: int = 0
     rejects: list[Reject] = field(default_factory=list)
     dry_run: bool = False
+    redirected: int = 0
+    """Rows that named a merged-away customer and went to the kept one (``agentdesk-sync
+    merge``); they are counted as updated or unchanged too."""
 
     @property
     def rejected(self) -> int:
@@ -51,11 +54,14 @@ class ImportReport:
         return len(self.rejects)
 
     def summary(self) -> str:
-        """``imported=N updated=N unchanged=N rejected=N`` (plus a dry-run note)."""
+        """``imported=N updated=N unchanged=N rejected=N``, then ``redirected=N`` when rows
+        named merged-away customers (plus a dry-run note)."""
         line = (
             f"imported={self.imported} updated={self.updated} unchanged={self.unchanged} "
             f"rejected={self.rejected}"
         )
+        if self.redirected:
+            line += f" redirected={self.redirected}"
         return line + (" (dry run: nothing written)" if self.dry_run else "")
 
 
@@ -76,6 +82,7 @@ def _add(report: ImportReport, result: BatchResult) -> None:
     report.updated += result.updated
     report.unchanged += result.unchanged
     report.rejects += result.rejects
+    report.redirected += result.redirected
 
 
 def _flush(

@@ -2,6 +2,12 @@
 
 A record equal to the stored row is ``unchanged`` and writes nothing; a new or different one is
 inserted or updated and appends a change so clients pull it.
+
+A target or contact naming a merged-away customer (``agentdesk-sync merge``) goes to the kept
+customer: its ``customer_id`` follows the redirect chain (a target entry also takes the kept
+customer's name, as the merge's moved entries do); a contact keeps the id it has (or would be
+given from the file's own values), so a contact the merge moved is found again unchanged. The
+batch reads the redirects after it took the sequencer lock, so a merge cannot slip in between.
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from agentdesk_sync.db.changes import ChangeRow, append_changes, lock_sequencer
-from agentdesk_sync.db.models import Base
+from agentdesk_sync.db.models import Base, CustomerRedirect
 from agentdesk_sync.importers.fields import FieldError
 from agentdesk_sync.importers.kinds import KINDS, Prepared, key_of, prepare
 from agentdesk_sync.importers.mapping import Mapping
@@ -45,6 +51,16 @@ class BatchResult:
     updated: int = 0
     unchanged: int = 0
     rejects: list[Reject] = field(default_factory=list)
+    redirected: int = 0
+    """Records naming a merged-away customer, applied to the kept one (also counted above)."""
+
+    def add(self, other: BatchResult) -> None:
+        """Add ``other``'s counts and rejects to these."""
+        self.imported += other.imported
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+        self.rejects += other.rejects
+        self.redirected += other.redirected
 
 
 def _table(name: str) -> Table:
@@ -61,6 +77,38 @@ def _existing(session: Session, table: Table, keys: set[str]) -> dict[str, Row]:
         return {k: v for k, v in rows.items() if k in keys}
     key = table.c[_KEYS[table.name][0]]
     return dict(session.execute(select(key, table.c.row).where(key.in_(keys))).all())
+
+
+_MAX_REDIRECTS = 8
+
+
+def kept_ids(session: Session, ids: set[str]) -> dict[str, str]:
+    """The kept customer id of every merged-away id among ``ids`` (redirect chains followed)."""
+    step: dict[str, str] = {}
+    pending, asked = set(ids) - {""}, set(ids)
+    for _ in range(_MAX_REDIRECTS):
+        if not pending:
+            break
+        stmt = select(CustomerRedirect.old_id, CustomerRedirect.new_id).where(
+            CustomerRedirect.old_id.in_(sorted(pending))
+        )
+        found: dict[str, str] = {old: new for old, new in session.execute(stmt).all()}  # noqa: C416
+        step.update(found)
+        pending = set(found.values()) - asked
+        asked |= pending
+    kept: dict[str, str] = {}
+    for old in step.keys() & ids:
+        new, hops = step[old], 1
+        while new in step and hops < _MAX_REDIRECTS:
+            new, hops = step[new], hops + 1
+        kept[old] = new
+    return kept
+
+
+def _customer_names(session: Session, ids: set[str]) -> dict[str, str]:
+    customer = _table("customer")
+    stmt = select(customer.c.customer_id, customer.c.name).where(customer.c.customer_id.in_(ids))
+    return dict(session.execute(stmt).all())
 
 
 def _customer_regions(session: Session, ids: set[str]) -> dict[str, str]:
@@ -107,6 +155,42 @@ def _reject(record: Record, mapping: Mapping, exc: FieldError) -> Reject:
     return Reject(record.line, column, "" if value is None else str(value), exc.reason)
 
 
+def _prepare_contacts(
+    values_of: list[Row], mapping: Mapping, redirects: dict[str, str], named: list[str]
+) -> list[Prepared | FieldError]:
+    """Every contact record prepared (or why not), a merged-away customer's moved to the kept
+    one. First, because a contact without an id gets one from its values: only then is its key
+    known, to look the stored one up."""
+    prepared: list[Prepared | FieldError] = []
+    for values, name in zip(values_of, named, strict=True):
+        try:
+            contact = prepare("contacts", values, mapping, None)
+        except FieldError as exc:
+            prepared.append(exc)
+            continue
+        kept = redirects.get(name)
+        if kept is not None:  # its id stays the one the file's own values give
+            contact.row["customer_id"] = kept
+            contact.columns["customer_id"] = kept
+            contact.customer_id = kept
+        prepared.append(contact)
+    return prepared
+
+
+def _stored_contact(prepared: Prepared | FieldError, existing: dict[str, Row]) -> Prepared:
+    """A prepared contact, checked against the stored contact of its id.
+
+    Raises:
+        FieldError: The record is invalid, or another contact with this id is stored.
+    """
+    if isinstance(prepared, FieldError):
+        raise prepared
+    before = existing.get(prepared.key)
+    if before is not None and before != prepared.row:
+        raise FieldError("contact_id", "a different contact with this id is already recorded")
+    return prepared
+
+
 def import_batch(
     session: Session, kind: str, records: list[Record], mapping: Mapping
 ) -> BatchResult:
@@ -116,24 +200,47 @@ def import_batch(
     lock_sequencer(session.connection())
     spec = KINDS[kind]
     table = _table(spec.table)
-    existing = _existing(session, table, {key_of(kind, r.values, mapping) for r in records})
-    ids = {str(r.values.get(mapping.source_of("customer_id"), "")).strip() for r in records}
-    regions = _customer_regions(session, ids) if kind in ("targets", "contacts") else {}
+    source = mapping.source_of("customer_id")
+    named = [str(r.values.get(source, "")).strip() for r in records]
+    ids = set(named)
+    refers = kind in ("targets", "contacts")
+    redirects = kept_ids(session, ids) if refers else {}
+    names = _customer_names(session, set(redirects.values())) if kind == "targets" else {}
+    # a target's key holds its customer: it is looked up (and overlaid) under the kept id
+    values_of = [
+        {**r.values, source: redirects[n]} if kind == "targets" and n in redirects else r.values
+        for r, n in zip(records, named, strict=True)
+    ]
+    contacts = _prepare_contacts(values_of, mapping, redirects, named) if kind == "contacts" else []
+    if kind == "contacts":
+        keys = {p.key for p in contacts if isinstance(p, Prepared)}
+    else:
+        keys = {key_of(kind, v, mapping) for v in values_of}
+    existing = _existing(session, table, keys)
+    ids = (ids - redirects.keys()) | set(redirects.values())
+    regions = _customer_regions(session, ids) if refers else {}
     campaigns = set(session.scalars(select(_table("campaign").c.campaign_id)))
     stored = set(existing)
     result = BatchResult()
     new: dict[str, Prepared] = {}
     changed: dict[str, Prepared] = {}
     changes: list[ChangeRow] = []
-    for record in records:
+    for i, (record, values, name) in enumerate(zip(records, values_of, named, strict=True)):
+        kept = redirects.get(name)
         try:
-            before = existing.get(key_of(kind, record.values, mapping))
-            prepared = prepare(kind, record.values, mapping, before)
-            if kind in ("targets", "contacts"):
+            if contacts:
+                prepared = _stored_contact(contacts[i], existing)
+            else:
+                before = existing.get(key_of(kind, values, mapping))
+                prepared = prepare(kind, values, mapping, before)
+            if kind == "targets" and kept is not None and kept in names:
+                prepared.row["customer_name"] = names[kept]
+            if refers:
                 _check_refs(prepared, regions, campaigns)
         except FieldError as exc:
             result.rejects.append(_reject(record, mapping, exc))
             continue
+        result.redirected += kept is not None
         if existing.get(prepared.key) == prepared.row:
             result.unchanged += 1
             continue

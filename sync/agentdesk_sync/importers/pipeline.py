@@ -8,7 +8,10 @@ flight: one batch's staging ``COPY`` (its customers the store already holds) run
 batch before it is written, and the later one takes its change numbers (and copies its new
 customers in) only after the earlier one committed, so numbers follow file order. A batch that
 shares a key with one in flight waits for the batches in flight to commit before reading, so it
-compares with the row they wrote.
+compares with the row they wrote. Keys include the kept customers that merged-away ids lead to;
+a batch's merge check (:mod:`agentdesk_sync.importers.upsert`) starts from the oldest in-flight
+batch's sequencer mark, so a merge that made an earlier batch read again (and write a kept
+customer this one holds) makes this one read again too.
 
 First load: when the ``customer`` table is empty and the file is big, its secondary indexes are
 dropped (under a short ``ACCESS EXCLUSIVE`` lock, only if the table is still empty then) and
@@ -34,7 +37,13 @@ from agentdesk_sync.importers.batch import BatchResult
 from agentdesk_sync.importers.customers import CustomerPlan
 from agentdesk_sync.importers.mapping import Mapping
 from agentdesk_sync.importers.reader import Record
-from agentdesk_sync.importers.upsert import record_keys, stage_batch, write_staged
+from agentdesk_sync.importers.upsert import (
+    record_keys,
+    redirects_of,
+    sequencer_value,
+    stage_batch,
+    write_staged,
+)
 
 __all__ = ["BULK_INDEX_BYTES", "ensure_customer_indexes", "import_customers_pg"]
 
@@ -156,30 +165,33 @@ def _pipeline(
     dry_run: bool,
 ) -> None:  # fmt: skip
     free = list(write_drivers)
-    in_flight: deque[tuple[Future[None], frozenset[str], Any]] = deque()
+    in_flight: deque[tuple[Future[BatchResult], frozenset[str], Any, int]] = deque()
 
     def settle_oldest() -> None:
-        future, _keys, driver = in_flight.popleft()
-        future.result()
+        future, _keys, driver, _mark = in_flight.popleft()
+        totals.add(future.result())  # the counts as written (see write_staged)
         free.append(driver)
 
     with ThreadPoolExecutor(max_workers=len(free), thread_name_prefix="import-writer") as pool:
         for records in batches:
             keyed = record_keys(records, mapping)
-            if in_flight and any(not k.isdisjoint(keyed) for _f, k, _d in in_flight):
-                while in_flight:  # compare with what those batches wrote
-                    settle_oldest()
             with read_driver.cursor() as cur:
-                staged = stage_batch(cur, records, keyed, mapping, plans)
+                watermark = sequencer_value(cur)  # first: see upsert's docstring
+                redirects = redirects_of(cur, "postgresql", keyed)
+                keys = set(keyed) | set(redirects.values())  # kept ids are written too
+                if in_flight and any(not k.isdisjoint(keys) for _f, k, _d, _m in in_flight):
+                    while in_flight:  # compare with what those batches wrote
+                        settle_oldest()
+                # a merge seen by this read may have made a batch in flight read again (and
+                # write a kept customer this batch holds): check from the oldest one's mark
+                watermark = min([watermark, *(m for _f, _k, _d, m in in_flight)])
+                staged = stage_batch(cur, records, keyed, mapping, plans, watermark=watermark,
+                                     redirects=redirects)  # fmt: skip
             if not free:
                 settle_oldest()
             driver = free.pop()
             ready = in_flight[-1][0].result if in_flight else None
             future = pool.submit(write_staged, driver, staged, dry_run=dry_run, ready=ready)
-            in_flight.append((future, staged.keys, driver))
-            totals.imported += staged.result.imported
-            totals.updated += staged.result.updated
-            totals.unchanged += staged.result.unchanged
-            totals.rejects += staged.result.rejects
+            in_flight.append((future, staged.keys, driver, staged.watermark))
         while in_flight:
             settle_oldest()

@@ -17,6 +17,18 @@ One transaction per batch:
 4. on SQLite the numbers are reserved the same way and the rows written with two
    ``executemany`` statements.
 
+Merged-away ids (``agentdesk-sync merge``): a record whose key has a ``customer_redirect``
+(followed to the end of its chain) is applied to the kept customer the way the merge applied the
+merged-away one: the kept customer's values stay, the record fills the attributes it lacks (and
+extra attributes it lacks), and a mobile number it does not know yet joins its
+``previous_numbers``. Such records are counted in ``redirected`` (besides ``updated`` or
+``unchanged``); no row is ever written under the merged-away id. On SQLite the whole batch is
+read under its write lock. On PostgreSQL the batch is read before the sequencer lock, so the
+writer checks, once it holds the lock, whether a merge committed since the read (a ``redirect``
+change numbered after the sequencer value read first) that touches one of the batch's ids; if
+one did, the batch is read and prepared again under the lock (where no merge can commit) and
+that is what is written.
+
 The change-log rows are reference entries: entity, key, region and number but no copy of the
 row (``row`` is NULL); the pull sends the customer's current row for them (docs/sync.md). Copying
 every row into the log doubled what a big import wrote.
@@ -33,7 +45,7 @@ from typing import Any, cast
 
 import orjson
 
-from agentdesk_sync.db.changes import sqlite_ts
+from agentdesk_sync.db.changes import LOCK_SEQUENCER, sqlite_ts
 from agentdesk_sync.db.models import Customer
 from agentdesk_sync.importers.batch import BatchResult, Reject
 from agentdesk_sync.importers.customers import CustomerPlan, plan_for
@@ -43,7 +55,15 @@ from agentdesk_sync.importers.mapping import Mapping
 from agentdesk_sync.importers.reader import Record
 from agentdesk_sync.importers.rowtext import NewRows, new_rows
 
-__all__ = ["Staged", "record_keys", "stage_batch", "upsert_customers", "write_staged"]
+__all__ = [
+    "Staged",
+    "record_keys",
+    "redirects_of",
+    "sequencer_value",
+    "stage_batch",
+    "upsert_customers",
+    "write_staged",
+]
 
 Row = dict[str, Any]
 _COLS = ("customer_id", "msisdn", "name", "id_type", "id_number", "region_code", "segment_id",
@@ -84,6 +104,15 @@ _SQLITE_UPSERT = (
     f" ON CONFLICT (customer_id) DO UPDATE SET {_SET_SQLITE}"
 )
 _SQLITE_LOG = f"INSERT INTO change_log ({', '.join(_LOG_COLS)}) VALUES ({', '.join('?' * 8)})"
+_SEQUENCER = "SELECT value FROM sequencer WHERE name = 'change'"
+_REDIRECTS_PG = "SELECT old_id, new_id FROM customer_redirect WHERE old_id = ANY(%s::text[])"
+# the merges committed since a batch was read: their ``redirect`` changes (id = the merged-away
+# customer, customer = the kept one)
+_MERGED_SINCE = (
+    "SELECT entity_id, customer_id FROM change_log WHERE server_seq > %s AND entity = 'redirect'"
+)
+_MAX_REDIRECTS = 8
+_EMPTY: tuple[Any, ...] = (None, "", [], {})
 
 
 def _reject(record: Record, mapping: Mapping, exc: FieldError) -> Reject:
@@ -133,29 +162,111 @@ def _existing(cur: Any, dialect: str, keys: list[str]) -> dict[str, Row]:
     return found
 
 
+def sequencer_value(cur: Any) -> int:
+    """The change sequencer's committed value (read before a batch's rows: every change
+    committed after this read has a larger number)."""
+    cur.execute(_SEQUENCER)
+    return int(cur.fetchone()[0])
+
+
+def redirects_of(cur: Any, dialect: str, keys: list[str]) -> dict[str, str]:
+    """The kept customer id of every merged-away id among ``keys`` (redirect chains followed)."""
+    step: dict[str, str] = {}
+    pending = sorted(set(keys) - {""})
+    asked = set(pending)
+    for _ in range(_MAX_REDIRECTS):
+        if not pending:
+            break
+        found: dict[str, str] = {}
+        if dialect == "postgresql":
+            cur.execute(_REDIRECTS_PG, (_pg_array(pending),))
+            found.update(cur.fetchall())
+        else:
+            for start in range(0, len(pending), 900):
+                part = pending[start : start + 900]
+                marks = ",".join("?" * len(part))
+                cur.execute(
+                    f"SELECT old_id, new_id FROM customer_redirect WHERE old_id IN ({marks})", part
+                )
+                found.update(cur.fetchall())
+        step.update(found)
+        pending = sorted(set(found.values()) - asked)  # normally none: a merge flattens chains
+        asked.update(pending)
+    redirects = {}
+    for key in keys:
+        if key not in step or key in redirects:
+            continue
+        kept, hops = step[key], 1
+        while kept in step and hops < _MAX_REDIRECTS:
+            kept, hops = step[kept], hops + 1
+        redirects[key] = kept
+    return redirects
+
+
+_KEPT_COLUMNS = ("msisdn", "name", "id_type", "id_number", "region_code", "segment_id",
+                 "account_manager_id", "contact_address")  # fmt: skip
+
+
+def _fill(target: Row, given: Row) -> None:
+    """Fill the empty values of ``target`` from ``given`` (the merge's rule)."""
+    for name, value in given.items():
+        if target.get(name) in _EMPTY and value not in _EMPTY:
+            target[name] = value
+
+
+def _onto_kept(prepared: Prepared, kept_row: Row | None, kept: str, mapping: Mapping) -> Prepared:
+    """A record of a merged-away customer applied to the kept one, as the merge applied the
+    merged-away customer: the kept values stay, the record fills what the kept customer lacks,
+    and its mobile number joins ``previous_numbers`` (``prepared`` is the record overlaid on
+    the kept customer's row).
+
+    Raises:
+        FieldError: The kept customer is not stored (it cannot be: a merge keeps it).
+    """
+    if kept_row is None:
+        raise FieldError(mapping.source_of("customer_id"), f"merged into {kept}, which is gone")
+    given = prepared.row["attributes"]
+    attrs = dict(kept_row["attributes"])
+    _fill(attrs, {k: v for k, v in given.items() if k != "extra"})
+    extra = dict(attrs.get("extra") or {})
+    _fill(extra, given.get("extra") or {})
+    attrs["extra"] = extra
+    previous = list(attrs.get("previous_numbers") or [])
+    msisdn = given.get("msisdn")
+    if msisdn and msisdn not in (attrs.get("msisdn"), *previous):
+        attrs["previous_numbers"] = [*previous, msisdn]
+    columns = {name: attrs.get(name) for name in _KEPT_COLUMNS}
+    return Prepared(kept, {**kept_row, "attributes": attrs}, kept, columns)
+
+
 def _classify(
     records: list[Record], keyed: list[str], mapping: Mapping,
     plans: dict[tuple[str, ...], CustomerPlan], existing: dict[str, Row], result: BatchResult,
     stored: set[str] | None = None, seen_new: set[str] | None = None,
-    seen_changed: set[str] | None = None,
+    seen_changed: set[str] | None = None, redirects: dict[str, str] | None = None,
 ) -> Iterator[Prepared]:  # fmt: skip
     """Prepared records that change something, in file order (a key may repeat).
 
     ``stored`` (the keys the store held before the batch), ``seen_new`` and ``seen_changed``
-    are shared by the calls for one batch when it is classified piecemeal.
+    are shared by the calls for one batch when it is classified piecemeal. A record whose key
+    is in ``redirects`` is applied to the kept customer (:func:`_onto_kept`).
     """
     stored = set(existing) if stored is None else stored
     seen_new = set() if seen_new is None else seen_new
     seen_changed = set() if seen_changed is None else seen_changed
     for record, key in zip(records, keyed, strict=True):
         values = record.values
+        kept = redirects.get(key) if redirects else None
         try:
-            before = existing.get(key)
+            before = existing.get(key if kept is None else kept)
             prepared = plan_for(plans, values, mapping).prepare(values, before)
             _check_lengths(prepared, mapping)
+            if kept is not None:
+                prepared = _onto_kept(prepared, before, kept, mapping)
         except FieldError as exc:
             result.rejects.append(_reject(record, mapping, exc))
             continue
+        result.redirected += kept is not None
         key = prepared.key
         if existing.get(key) == prepared.row:
             result.unchanged += 1
@@ -232,7 +343,10 @@ class Staged:
     ``new`` and ``stored`` are ``COPY`` lines of the customers to write (the last record of
     each key), each without its final number; ``new_ords`` and ``stored_ords`` their positions
     among the written records; ``log`` the tail of every written record's change-log line
-    (after its number).
+    (after its number). ``keys`` are the batch's keys and the kept ids its merged-away keys
+    lead to. ``watermark`` is the sequencer value read before the batch's rows, and
+    ``restage`` prepares the batch again on a cursor that holds the sequencer lock (None when
+    the batch was read under it already).
     """
 
     result: BatchResult
@@ -243,6 +357,8 @@ class Staged:
     stored: list[bytes] = field(default_factory=list)
     stored_ords: list[int] = field(default_factory=list)
     log: list[bytes] = field(default_factory=list)
+    watermark: int = 0
+    restage: Callable[[Any], Staged] | None = None
 
 
 def _fast_rows(
@@ -268,6 +384,7 @@ def _encode(
     records: list[Record], keyed: list[str], mapping: Mapping,
     plans: dict[tuple[str, ...], CustomerPlan], existing: dict[str, Row], result: BatchResult,
     now: datetime, texts: dict[str, bytes] | None = None,
+    redirects: dict[str, str] | None = None,
 ) -> tuple[int, dict[str, tuple[int, bytes]], list[bytes]]:  # fmt: skip
     """The ``COPY`` lines of the records that change something: the number of them, the
     customer line and position of the last record of each key, and the change-log tails.
@@ -278,9 +395,11 @@ def _encode(
     what that encoding gives is unchanged; any other record is prepared by its plan
     (:func:`_classify`) and encoded as soon as it is (while its row is still in the processor's
     cache). JSON text has no raw tab or line break (orjson escapes them), so only its
-    backslashes need doubling for PostgreSQL's text format.
+    backslashes need doubling for PostgreSQL's text format. A record of a merged-away id
+    (``redirects``) always takes the plan's path, onto the kept customer.
     """
     texts = {} if texts is None else texts
+    redirects = {} if redirects is None else redirects
     stamp = now.isoformat().encode()
     log_tail = b"\tcustomer\t%s\tput\t%s\t%s\t\\N\t" + stamp + b"\n"
     dumps = orjson.dumps
@@ -297,7 +416,11 @@ def _encode(
     rows: NewRows | None = None
     for record, key in zip(records, keyed, strict=True):
         fields = record.fields
-        if key in fresh:  # the same new customer again: overlay the row written before
+        kept = redirects.get(key)
+        if kept is not None:  # rare: the kept customer's stored row is parsed
+            if kept in texts:
+                existing[kept] = orjson.loads(texts.pop(kept))
+        elif key in fresh:  # the same new customer again: overlay the row written before
             existing[key] = orjson.loads(fresh.pop(key))
         elif fields is not None and (key in texts or key not in existing):
             if record.header is not header:
@@ -324,7 +447,7 @@ def _encode(
         rest.append(record)
         rest_keys.append(key)
         for prepared in _classify(rest, rest_keys, mapping, plans, existing, result, stored,
-                                  seen_new, seen_changed):  # fmt: skip
+                                  seen_new, seen_changed, redirects):  # fmt: skip
             key = prepared.key
             c = prepared.columns
             k = _copy_text(key).encode()
@@ -365,19 +488,32 @@ def record_keys(records: list[Record], mapping: Mapping) -> list[str]:
 
 def stage_batch(
     cur: Any, records: list[Record], keyed: list[str], mapping: Mapping,
-    plans: dict[tuple[str, ...], CustomerPlan],
+    plans: dict[tuple[str, ...], CustomerPlan], *, watermark: int | None = None,
+    redirects: dict[str, str] | None = None, locked: bool = False,
 ) -> Staged:  # fmt: skip
     """Read the stored rows of a batch (on ``cur``), prepare and encode it.
 
-    ``keyed`` is :func:`record_keys` of ``records``.
+    ``keyed`` is :func:`record_keys` of ``records``. ``watermark`` (:func:`sequencer_value`)
+    and ``redirects`` (:func:`redirects_of` the keys) are read here unless the caller read them
+    first, in that order; ``locked``: ``cur`` holds the sequencer lock (nothing to check later).
     """
     result = BatchResult()
+    if watermark is None:
+        watermark = 0 if locked else sequencer_value(cur)
+    if redirects is None:
+        redirects = redirects_of(cur, "postgresql", keyed)
     keys = frozenset(keyed) - {""}
-    texts = _stored_texts(cur, sorted(keys))
+    texts = _stored_texts(cur, sorted((keys - redirects.keys()) | set(redirects.values())))
     stored = set(texts)
     count, lines, log = _encode(records, keyed, mapping, plans, {}, result, datetime.now(UTC),
-                                texts)  # fmt: skip
-    staged = Staged(result, count, keys, log=log)
+                                texts, redirects)  # fmt: skip
+
+    def restage(locked_cur: Any) -> Staged:
+        return stage_batch(locked_cur, records, keyed, mapping, {}, locked=True)
+
+    keys = keys | frozenset(redirects.values())
+    staged = Staged(result, count, keys, log=log, watermark=watermark,
+                    restage=None if locked else restage)  # fmt: skip
     for key, (ord_, line) in lines.items():
         if key in stored:
             staged.stored.append(line)
@@ -396,22 +532,45 @@ def _numbered(lines: list[bytes], ords: list[int], base: int) -> bytes:
     return b"".join(parts)
 
 
-def _write_pg(
-    driver: Any, cur: Any, staged: Staged, ready: Callable[[], None] | None = None
-) -> None:
-    """Stage the stored customers, take the change numbers, copy the new customers in, move the
-    staged ones, append the change-log rows.
+def _copy_stored(cur: Any, staged: Staged) -> None:
+    """Copy the batch's stored customers into the (emptied) staging table."""
+    cur.execute(_CREATE_STAGE)
+    with cur.copy(_COPY_STAGE) as copy:
+        copy.write(_numbered(staged.stored, staged.stored_ords, 0))
 
-    The sequencer lock (held until commit) is taken after the staging copy. New customers are
-    copied in a savepoint: should another writer have inserted one of them meanwhile, that copy
-    fails and they are staged and upserted too.
+
+def _merged_since(cur: Any, staged: Staged) -> bool:
+    """Whether a merge that touches the batch's ids committed after the batch was read (the
+    caller holds the sequencer lock, so none can commit now)."""
+    cur.execute(_MERGED_SINCE, (staged.watermark,))
+    return any(old in staged.keys or kept in staged.keys for old, kept in cur.fetchall())
+
+
+def _write_pg(
+    driver: Any, cur: Any, staged: Staged, ready: Callable[[], object] | None = None
+) -> Staged:
+    """Stage the stored customers, take the sequencer lock, check for merges since the batch
+    was read, take the change numbers, copy the new customers in, move the staged ones, append
+    the change-log rows. Returns the batch as written (prepared again under the lock when a
+    merge came in between).
+
+    The sequencer lock (held until commit) is taken after the staging copy and before any
+    customer row is written. New customers are copied in a savepoint: should another writer
+    have inserted one of them meanwhile, that copy fails and they are staged and upserted too.
     """
     if staged.stored:
-        cur.execute(_CREATE_STAGE)
-        with cur.copy(_COPY_STAGE) as copy:
-            copy.write(_numbered(staged.stored, staged.stored_ords, 0))
+        _copy_stored(cur, staged)
     if ready is not None:
         ready()
+    cur.execute(LOCK_SEQUENCER)
+    if staged.restage is not None and _merged_since(cur, staged):
+        staged = staged.restage(cur)
+        cur.execute(_CREATE_STAGE)
+        cur.execute(f"DELETE FROM {_STAGE}")  # the first reading's rows
+        if staged.stored:
+            _copy_stored(cur, staged)
+        if not staged.count:
+            return staged
     seqs = _reserve(cur, staged.count)
     base = seqs.start
     if staged.new:
@@ -436,6 +595,7 @@ def _write_pg(
         parts[::2] = [b"%d" % n for n in range(base, base + len(staged.log))]
         parts[1::2] = staged.log
         copy.write(b"".join(parts))
+    return staged
 
 
 def _write_sqlite(cur: Any, customers: list[tuple[Any, ...]], log: list[tuple[Any, ...]]) -> None:
@@ -464,16 +624,17 @@ def upsert_customers(
     if dialect == "postgresql":  # psycopg: the first statement opens the transaction
         with driver.cursor() as cur:
             staged = stage_batch(cur, records, keyed, mapping, plans)
-        write_staged(driver, staged, dry_run=dry_run)
-        return staged.result
+        return write_staged(driver, staged, dry_run=dry_run)
     result = BatchResult()
-    keys = sorted(set(keyed) - {""})
     cur = driver.cursor()
     try:
         cur.execute("BEGIN IMMEDIATE")
         try:
-            existing = _existing(cur, dialect, keys)
-            written = list(_classify(records, keyed, mapping, plans, existing, result))
+            redirects = redirects_of(cur, dialect, keyed)
+            keys = (set(keyed) - {""} - redirects.keys()) | set(redirects.values())
+            existing = _existing(cur, dialect, sorted(keys))
+            written = list(_classify(records, keyed, mapping, plans, existing, result,
+                                     redirects=redirects))  # fmt: skip
             if written:
                 seqs = _reserve(cur, len(written))
                 customers, log = _sqlite_tuples(written, seqs, sqlite_ts(datetime.now(UTC)))
@@ -488,22 +649,25 @@ def upsert_customers(
 
 
 def write_staged(
-    driver: Any, staged: Staged, *, dry_run: bool = False, ready: Callable[[], None] | None = None
-) -> None:
+    driver: Any, staged: Staged, *, dry_run: bool = False,
+    ready: Callable[[], object] | None = None,
+) -> BatchResult:  # fmt: skip
     """Write a staged batch in one transaction on ``driver`` (another connection than the
-    reader's, so the next batch can be prepared meanwhile).
+    reader's, so the next batch can be prepared meanwhile); the batch's counts and rejects as
+    written (they differ from ``staged.result`` when a merge came in between and the batch was
+    prepared again).
 
-    ``ready`` is called after the stored customers are staged and before the change numbers are
+    ``ready`` is called after the stored customers are staged and before the sequencer lock is
     taken: it returns once the batch before this one has committed (it raises if that one
     failed), so batches take their numbers in file order even while two of them are in flight.
     """
     if not staged.count:
         if ready is not None:
             ready()
-        return
+        return staged.result
     with driver.cursor() as cur:
         try:
-            _write_pg(driver, cur, staged, ready)
+            staged = _write_pg(driver, cur, staged, ready)
         except BaseException:
             driver.rollback()
             raise
@@ -511,3 +675,4 @@ def write_staged(
         driver.rollback()
     else:
         driver.commit()
+    return staged.result
