@@ -39,6 +39,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
+import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -62,6 +63,9 @@ MAX_GROUP = 256
 MAX_MERGED = 2000  # items of merged requests that share one pass (a long pass delays the group)
 Work = Callable[[Connection], Any]
 Merge = Callable[[Connection, list[Any]], list[Any]]
+
+
+_clock = time.monotonic  # the debug summary's clock (a test sets its own)
 
 
 def unique_clash(exc: BaseException) -> bool:
@@ -97,6 +101,8 @@ class GroupWriter:
         self._last: asyncio.Task[None] | None = None  # the last group (it answers after this)
         self.groups = 0  # groups committed or failed (for tests and diagnostics)
         self.largest = 0  # most requests seen in one group
+        self.requests = 0  # requests taken into groups
+        self._tally = (0.0, 0, 0)  # (clock, groups, requests) at the last debug summary
 
     async def submit(self, state: AppState, work: Work, *, rerun_on_clash: bool = False) -> Any:
         """Run ``work(conn)`` in the next group's transaction and return what it returned.
@@ -160,10 +166,32 @@ class GroupWriter:
             size = min(len(self._queue), self.max_group)
             jobs = [self._queue.popleft() for _ in range(size)]
             self.groups += 1
+            self.requests += size
             self.largest = max(self.largest, size)
+            if _LOG.isEnabledFor(logging.DEBUG):
+                self._summary(_clock())
             gate: asyncio.Future[None] = loop.create_future()
             self._gate = gate
             self._last = loop.create_task(self._group(state, jobs, gate, self._last))
+
+    def _summary(self, now: float) -> None:
+        """Log (debug) the groups per second and their mean size, at most once a second.
+
+        Written as a group forms, so a quiet service writes nothing (docs/operations.md).
+        """
+        since, groups, requests = self._tally
+        if not since:
+            self._tally = (now, self.groups, self.requests)
+            return
+        if now - since < 1.0:
+            return
+        n = self.groups - groups
+        _LOG.debug(
+            "write groups: %.1f/s, mean %.2f requests (total %d groups, %d requests, largest %d)",
+            n / (now - since), (self.requests - requests) / max(n, 1), self.groups,
+            self.requests, self.largest,
+        )  # fmt: skip
+        self._tally = (now, self.groups, self.requests)
 
     async def _group(
         self,

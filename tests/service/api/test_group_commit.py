@@ -10,6 +10,7 @@ change feed numbers follow arrival order, and one failing request does not sink 
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
 import threading
 from collections.abc import Awaitable, Iterator
@@ -332,3 +333,31 @@ def test_next_group_starts_while_the_last_one_commits_and_sees_its_writes(
     assert _statuses(b) == ["duplicate"]  # the second group read the first one's commit
     assert b.results[0].server_seq == a.results[0].server_seq
     assert answered == ["dev-a", "dev-b"]
+
+
+def test_debug_log_says_groups_per_second_and_their_mean_size(
+    state: AppState, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """With the writer's logger at DEBUG, an operator sees how many groups formed per second and
+    how many requests each took (at most one line a second; none at INFO)."""
+    ticks = iter([100.0, 100.4, 101.0, 101.5])  # the clock as each of four groups forms
+    monkeypatch.setattr(writer, "_clock", lambda: next(ticks))
+    caplog.set_level(logging.DEBUG, logger="agentdesk_sync.writer")
+
+    async def main() -> None:
+        await ledger.push(state, _agent("cc1"), _request(contact("C00000001", started=day_time(1))))
+        await asyncio.gather(  # one group of three
+            *(
+                ledger.push(state, _agent("cc1"), _request(contact(cid, started=day_time(2))))
+                for cid in ("C00000002", "C00000003", "C00000004")
+            )
+        )
+        await ledger.push(state, _agent("cc1"), _request(contact("C00000005", started=day_time(3))))
+        await ledger.push(state, _agent("cc1"), _request(contact("C00000006", started=day_time(4))))
+
+    asyncio.run(main())
+    lines = [r.getMessage() for r in caplog.records if r.message.startswith("write groups")]
+    # the first group starts the count; 1.0 s later the third group logs the two groups since
+    assert lines == [
+        "write groups: 2.0/s, mean 2.00 requests (total 3 groups, 5 requests, largest 3)"
+    ]
