@@ -17,10 +17,7 @@ of its own. The writer takes everything that is waiting (in arrival order, at mo
    rolled-back savepoint drops its own).
 
 If the group's transaction itself fails (the commit, a lost connection) nothing of it was
-written and every request of the group gets that error. On PostgreSQL the next group does
-not wait for that commit to be durable: it starts on another connection as the ``COMMIT`` goes
-out and queues on the sequencer lock meanwhile (:meth:`GroupWriter._group`; docs/sync.md,
-"Overlapping groups"). Change numbers still come from the
+written and every request of the group gets that error. Change numbers still come from the
 sequencer row (docs/sync.md): the group holds its lock to its commit, so sequence order stays
 commit order across groups and across service processes. On PostgreSQL a group takes that lock
 first, before any row it writes, so groups of several processes queue instead of deadlocking;
@@ -39,6 +36,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
+import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -62,6 +60,9 @@ MAX_GROUP = 256
 MAX_MERGED = 2000  # items of merged requests that share one pass (a long pass delays the group)
 Work = Callable[[Connection], Any]
 Merge = Callable[[Connection, list[Any]], list[Any]]
+
+
+_clock = time.monotonic  # the debug summary's clock (a test sets its own)
 
 
 def unique_clash(exc: BaseException) -> bool:
@@ -93,10 +94,10 @@ class GroupWriter:
         self.max_group = max_group
         self._queue: deque[_Job] = deque()
         self._drain_task: asyncio.Task[None] | None = None
-        self._gate: asyncio.Future[None] | None = None  # resolved when the last group commits
-        self._last: asyncio.Task[None] | None = None  # the last group (it answers after this)
         self.groups = 0  # groups committed or failed (for tests and diagnostics)
         self.largest = 0  # most requests seen in one group
+        self.requests = 0  # requests taken into groups
+        self._tally = (0.0, 0, 0)  # (clock, groups, requests) at the last debug summary
 
     async def submit(self, state: AppState, work: Work, *, rerun_on_clash: bool = False) -> Any:
         """Run ``work(conn)`` in the next group's transaction and return what it returned.
@@ -146,95 +147,65 @@ class GroupWriter:
         return await job.future
 
     async def _drain(self, state: AppState) -> None:
-        """Form groups while requests wait; the next group starts when the last one commits.
-
-        On PostgreSQL "commits" means "is about to send its ``COMMIT``": the next group starts
-        on a connection of its own while the last one waits for its ``fsync`` (the overlap,
-        see :meth:`_group`). On SQLite a group starts when the last one has ended.
-        """
-        loop = asyncio.get_running_loop()
         while self._queue:
-            if self._gate is not None and not self._gate.done():
-                await asyncio.wait([self._gate])
-                continue  # the queue may have grown meanwhile: take it all
             size = min(len(self._queue), self.max_group)
             jobs = [self._queue.popleft() for _ in range(size)]
             self.groups += 1
+            self.requests += size
             self.largest = max(self.largest, size)
-            gate: asyncio.Future[None] = loop.create_future()
-            self._gate = gate
-            self._last = loop.create_task(self._group(state, jobs, gate, self._last))
-
-    async def _group(
-        self,
-        state: AppState,
-        jobs: list[_Job],
-        gate: asyncio.Future[None],
-        before: asyncio.Task[None] | None,
-    ) -> None:
-        """Run one group in a worker thread, then answer it (after the group ``before`` it).
-
-        On PostgreSQL the worker resolves ``gate`` just before it sends the group's ``COMMIT``:
-        the next group then starts on another connection and asks for the sequencer lock, which
-        it gets when this group's commit is durable, so groups still commit one after the other
-        in sequence order, and the next group's reads see this one's writes. Its ``BEGIN`` and
-        lock request are already at the server while this commit waits for its ``fsync``, and
-        the next group's answers are delivered only after this one's, so answers and
-        ``/v1/events`` announcements keep commit order. Nothing of a group runs again after
-        ``gate`` (a failed commit fails the group), so the lock order is never undone.
-        """
-        loop = asyncio.get_running_loop()
-
-        def committing() -> None:
-            loop.call_soon_threadsafe(_open, gate)
-
-        events: Events = []
-        failure: Exception | None = None
-        try:
+            if _LOG.isEnabledFor(logging.DEBUG):
+                self._summary(_clock())
+            events: Events = []
             try:
                 if state.is_sqlite:
                     async with state.write_lock:
-                        await anyio.to_thread.run_sync(_apply, state, jobs, events, None)
+                        await anyio.to_thread.run_sync(_apply, state, jobs, events)
                 else:
-                    await anyio.to_thread.run_sync(_apply, state, jobs, events, committing)
+                    await anyio.to_thread.run_sync(_apply, state, jobs, events)
+            except asyncio.CancelledError:
+                for job in jobs:
+                    job.future.cancel()
+                raise
             except Exception as exc:  # the group did not commit: nothing of it was written
-                failure = exc
-            finally:
-                _open(gate)
-            if before is not None and not before.done():
-                await asyncio.wait([before])  # answer in commit order
-        except asyncio.CancelledError:
-            for job in jobs:
-                job.future.cancel()
-            raise
-        if failure is not None:
-            for job in jobs:
-                if not job.future.done():
-                    job.future.set_exception(failure)
-            return
-        for seq, scopes in events:
-            state.broadcaster.publish(seq, scopes)
-        for job in jobs:
-            if job.future.done():  # the request went away (client disconnected)
+                for job in jobs:
+                    if not job.future.done():
+                        job.future.set_exception(exc)
                 continue
-            if job.ok:
-                job.future.set_result(job.value)
-            else:
-                job.future.set_exception(job.value)
+            for seq, scopes in events:
+                state.broadcaster.publish(seq, scopes)
+            for job in jobs:
+                if job.future.done():  # the request went away (client disconnected)
+                    continue
+                if job.ok:
+                    job.future.set_result(job.value)
+                else:
+                    job.future.set_exception(job.value)
 
+    def _summary(self, now: float) -> None:
+        """Log (debug) the groups per second and their mean size, at most once a second.
 
-def _open(gate: asyncio.Future[None]) -> None:
-    if not gate.done():
-        gate.set_result(None)
+        Written as a group forms, so a quiet service writes nothing (docs/operations.md).
+        """
+        since, groups, requests = self._tally
+        if not since:
+            self._tally = (now, self.groups, self.requests)
+            return
+        if now - since < 1.0:
+            return
+        n = self.groups - groups
+        _LOG.debug(
+            "write groups: %.1f/s, mean %.2f requests (total %d groups, %d requests, largest %d)",
+            n / (now - since), (self.requests - requests) / max(n, 1), self.groups,
+            self.requests, self.largest,
+        )  # fmt: skip
+        self._tally = (now, self.groups, self.requests)
 
 
 class _Redo(Exception):
     """A group run without savepoints failed before its commit: run it again with them."""
 
 
-def _apply(
-    state: AppState, jobs: list[_Job], events: Events, committing: Callable[[], None] | None
-) -> None:
+def _apply(state: AppState, jobs: list[_Job], events: Events) -> None:
     """One group: one transaction, a savepoint per job (or run of merged jobs), one commit.
 
     A group that is ONE pass (one request, or merged requests that share one pass, the usual
@@ -243,13 +214,10 @@ def _apply(
     pass fails before the commit, the transaction is rolled back as a whole (nothing of it
     was written) and the group runs again the general way, with savepoints, so the answers are
     the same as if it had taken that way at once.
-
-    ``committing`` (if given) is called once all the group's work is done, just before the
-    ``COMMIT`` goes out (see :meth:`GroupWriter._group`).
     """
     lost: list[Exception] = []
     try:
-        _apply_once(state, jobs, events, lost, committing)
+        _apply_once(state, jobs, events, lost)
     except Exception:
         if not lost:
             raise
@@ -257,15 +225,11 @@ def _apply(
         # run the group once more, on a new connection
         for job in jobs:
             job.value, job.ok = None, False
-        _apply_once(state, jobs, events, None, committing)
+        _apply_once(state, jobs, events, None)
 
 
 def _apply_once(
-    state: AppState,
-    jobs: list[_Job],
-    events: Events,
-    lost: list[Exception] | None,
-    committing: Callable[[], None] | None,
+    state: AppState, jobs: list[_Job], events: Events, lost: list[Exception] | None
 ) -> None:
     runs = _passes(jobs)
     if len(runs) == 1:
@@ -273,8 +237,6 @@ def _apply_once(
             with item_txn(state, events) as conn:
                 _lock(state, conn, lost)
                 _run_bare(conn, runs[0])
-                if committing is not None:
-                    committing()
             return
         except _Redo:
             for job in jobs:
@@ -287,8 +249,6 @@ def _apply_once(
         _lock(state, conn, lost)
         for run in runs:
             _run(state, conn, run)
-        if committing is not None:
-            committing()
 
 
 def _lock(state: AppState, conn: Connection, lost: list[Exception] | None) -> None:

@@ -10,8 +10,8 @@ change feed numbers follow arrival order, and one failing request does not sink 
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
-import threading
 from collections.abc import Awaitable, Iterator
 from typing import Any
 
@@ -19,7 +19,7 @@ import msgspec
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Connection, Engine, event, func, select
+from sqlalchemy import Connection, Engine, func, select
 
 from agentdesk.domain import Role
 from agentdesk.protocol import ClaimRequest, PushRequest, PushResponse
@@ -285,50 +285,29 @@ def test_a_database_fault_in_a_merged_pass_fails_only_the_batch_that_caused_it(
     assert seqs == sorted(seqs)
 
 
-def test_next_group_starts_while_the_last_one_commits_and_sees_its_writes(
-    state: AppState, monkeypatch: pytest.MonkeyPatch
+def test_debug_log_says_groups_per_second_and_their_mean_size(
+    state: AppState, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """PostgreSQL: the next group is under way while the last one waits for its COMMIT; it still
-    reads what that group wrote and is answered after it. SQLite: one group at a time."""
-    first_started, second_started = threading.Event(), threading.Event()
-    groups: list[int] = []
-    real_apply = writer._apply
+    """With the writer's logger at DEBUG, an operator sees how many groups formed per second and
+    how many requests each took (at most one line a second)."""
+    ticks = iter([100.0, 100.4, 101.0, 101.5])  # the clock as each of four groups forms
+    monkeypatch.setattr(writer, "_clock", lambda: next(ticks))
+    caplog.set_level(logging.DEBUG, logger="agentdesk_sync.writer")
 
-    def spy(*args: Any) -> None:
-        groups.append(len(args[1]))
-        (first_started if len(groups) == 1 else second_started).set()
-        real_apply(*args)
+    async def main() -> None:
+        await ledger.push(state, _agent("cc1"), _request(contact("C00000001", started=day_time(1))))
+        await asyncio.gather(  # one group of three
+            *(
+                ledger.push(state, _agent("cc1"), _request(contact(cid, started=day_time(2))))
+                for cid in ("C00000002", "C00000003", "C00000004")
+            )
+        )
+        await ledger.push(state, _agent("cc1"), _request(contact("C00000005", started=day_time(3))))
+        await ledger.push(state, _agent("cc1"), _request(contact("C00000006", started=day_time(4))))
 
-    monkeypatch.setattr(writer, "_apply", spy)
-    second_before_first_commit: list[bool] = []
-
-    def on_commit(_conn: Connection) -> None:
-        if not second_before_first_commit:  # the first group's COMMIT is about to go out
-            if not state.is_sqlite:
-                second_started.wait(10)
-            second_before_first_commit.append(second_started.is_set())
-
-    item = contact("C00000001", started=day_time(1))
-    answered: list[str] = []
-
-    async def one(device: str) -> PushResponse:
-        answer = await ledger.push(state, _agent("cc1"), _request(item, device=device))
-        answered.append(device)
-        return answer
-
-    async def main() -> tuple[PushResponse, PushResponse]:
-        first = asyncio.get_running_loop().create_task(one("dev-a"))
-        await asyncio.to_thread(first_started.wait, 10)  # the first group is in its worker
-        return await asyncio.gather(first, one("dev-b"))
-
-    event.listen(state.sync_engine, "commit", on_commit)
-    try:
-        a, b = asyncio.run(main())
-    finally:
-        event.remove(state.sync_engine, "commit", on_commit)
-    assert groups == [1, 1]
-    assert second_before_first_commit == [not state.is_sqlite]
-    assert _statuses(a) == ["applied"]
-    assert _statuses(b) == ["duplicate"]  # the second group read the first one's commit
-    assert b.results[0].server_seq == a.results[0].server_seq
-    assert answered == ["dev-a", "dev-b"]
+    asyncio.run(main())
+    lines = [r.getMessage() for r in caplog.records if r.message.startswith("write groups")]
+    # the first group starts the count; 1.0 s later the third group logs the two groups since
+    assert lines == [
+        "write groups: 2.0/s, mean 2.00 requests (total 3 groups, 5 requests, largest 3)"
+    ]
