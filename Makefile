@@ -72,7 +72,10 @@ test: venv sysdeps-test
 demo: venv sysdeps-demo
 	$(BIN)/agentdesk demo $(ARGS)
 
+# compileall first: an installed app has its bytecode (pip writes it), so P5's cold start must not
+# pay for compiling changed modules, which PYTHONDONTWRITEBYTECODE=1 would make every start redo
 bench: venv sysdeps-test
+	$(BIN)/python -m compileall -q src sync bench
 	$(BIN)/python -m bench $(if $(QUICK),--quick)
 
 reliability: venv sysdeps-test
