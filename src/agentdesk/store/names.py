@@ -108,8 +108,71 @@ def name_pinyin(name: str) -> str:
     """
     if name.isascii():
         return " ".join("".join(c if c.isalnum() else " " for c in name).lower().split())
+    chars = cjk_chars(name)
+    if len(chars) == len(name):  # only CJK characters (nearly every name): no Latin words
+        keys = _cjk_keys(name)
+        if keys is not None:
+            return keys
+    return _mixed_pinyin(name, chars)
+
+
+def _cjk_keys(name: str) -> str | None:
+    """:func:`name_pinyin` of a name of CJK characters only, when each has a reading.
+
+    The same keys in the same order as :func:`_mixed_pinyin`, in fewer steps (a first sync keys
+    every new name it sees, docs/sync.md "Name keys"): names of two and three characters (nearly
+    all) have their keys spelled out, the readings come from one dict, and no key needs the
+    ASCII filter. ``None`` when a character has no reading: the caller takes the general way.
+    """
+    table = _ASCII_READINGS
+    n = len(name)
+    if n == 3:
+        a, b, c = table[name[0]], table[name[1]], table[name[2]]
+        if a is None or b is None or c is None:
+            return None
+        rest, rest_initials = b[0] + c[0], b[0][0] + c[0][0]
+        keys = [a[0] + rest, rest, c[0], a[0][0] + rest_initials]
+        if len(a) > 1:
+            for alt in a[1:]:
+                keys += (alt + rest, alt[0] + rest_initials)
+        if len(b) > 1:
+            keys += b[1:]
+        if len(c) > 1:
+            keys += c[1:]
+    elif n == 2:
+        a, b = table[name[0]], table[name[1]]
+        if a is None or b is None:
+            return None
+        rest = b[0]
+        keys = [a[0] + rest, rest, a[0][0] + rest[0]]
+        if len(a) > 1:
+            for alt in a[1:]:
+                keys += (alt + rest, alt[0] + rest[0])
+        if len(b) > 1:
+            keys += b[1:]
+    else:
+        return None
+    return " ".join(dict.fromkeys(keys))
+
+
+class _AsciiReadings(dict[str, "tuple[str, ...] | None"]):
+    """Character -> :func:`readings` when it has some and all are ASCII, else ``None``; filled
+    as characters are first looked up (a dict lookup is cheaper than a cached call)."""
+
+    def __missing__(self, ch: str) -> tuple[str, ...] | None:
+        found = readings(ch)
+        value = found if found and all(r.isascii() for r in found) else None
+        self[ch] = value
+        return value
+
+
+_ASCII_READINGS = _AsciiReadings()
+
+
+def _mixed_pinyin(name: str, chars: list[str]) -> str:
+    """:func:`name_pinyin` of any name that is not ASCII (``chars``: its CJK characters)."""
     latin = "".join(c if c.isascii() and c.isalnum() else " " for c in name).lower().split()
-    per_char = [readings(ch) or (ch,) for ch in cjk_chars(name)]
+    per_char = [readings(ch) or (ch,) for ch in chars]
     primary = [r[0] for r in per_char]
     keys: list[str] = list(latin)
     for i in range(len(primary)):
@@ -131,4 +194,9 @@ def name_keys(name: str) -> tuple[str, str, str]:
     again (a first sync keys every customer's name, and about half the names of a 100 k scope
     are shared)."""
     chars = cjk_chars(name)
+    if len(chars) == len(name) and not name.isascii():  # CJK only: the name is its characters
+        pinyin = _cjk_keys(name)  # two or three characters, or None
+        if pinyin is not None:
+            head = f"{name[0]} {name}" if len(name) == 2 else f"{name[0]} {name[:2]} {name}"
+            return " ".join(name), pinyin, head
     return " ".join(chars), name_pinyin.__wrapped__(name), _heads("".join(chars))
