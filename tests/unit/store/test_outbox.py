@@ -10,7 +10,7 @@ import pytest
 from agentdesk.domain import OfferReaction, Reaction
 from agentdesk.protocol import CallbackPayload, ItemError, PushResult
 from agentdesk.store import CacheDB, StoreError, transaction
-from agentdesk.store.codec import dumps
+from agentdesk.store.codec import dumps, loads
 from agentdesk.store.outbox import get_entry, record_intent, record_outcome, resubmit_rejected
 from agentdesk.store.outbox_sync import counts, requeue_inflight, take_batch
 from tests.unit.store.conftest import make_contact
@@ -210,3 +210,34 @@ def test_attention_dismiss_counts_and_pruning(db: CacheDB) -> None:
         assert prune_acked(w, now=datetime.now(UTC) + timedelta(days=31)) == 2
         left = {r[0] for r in w.execute("SELECT id FROM outbox")}
     assert left == {clash.id, bad.id}
+
+
+def test_an_answer_for_items_no_longer_in_flight_is_recorded_like_any_other(db: CacheDB) -> None:
+    from agentdesk.store.outbox_sync import ack_through, apply_push_results
+
+    with db.writer() as w:
+        sent, back = (record_outcome(w, make_contact(minutes=i)) for i in range(2))
+    with db.sync_writer() as s:
+        assert [i.id for i in take_batch(s)] == [sent.id, back.id]
+        requeue_inflight(s)  # a cut: both back to pending, then only the first is sent again
+        assert [i.id for i in take_batch(s, limit=1)] == [sent.id]
+        apply_push_results(
+            s,
+            [
+                PushResult(id=sent.id, status="applied", server_seq=5),
+                PushResult(id=back.id, status="duplicate", server_seq=6),
+            ],
+        )
+        entries = [get_entry(s, e.id) for e in (sent, back)]
+        assert [(e.state, e.server_seq) for e in entries if e] == [("inflight", 5), ("inflight", 6)]
+        assert [e.result["status"] for e in entries if e and e.result] == ["applied", "duplicate"]
+        contacts = s.execute(
+            "SELECT server_seq, result FROM contact ORDER BY server_seq"
+        ).fetchall()
+        assert [(seq, loads(text)["status"]) for seq, text in contacts] == [
+            (5, "applied"),
+            (6, "duplicate"),
+        ]
+        assert counts(s).waiting == 0  # on the server: nothing left to send
+        with transaction(s):
+            assert ack_through(s, 6) == 2
