@@ -111,9 +111,13 @@ _SQLITE_LOG = f"INSERT INTO change_log ({', '.join(_LOG_COLS)}) VALUES ({', '.jo
 _SEQUENCER = "SELECT value FROM sequencer WHERE name = 'change'"
 _REDIRECTS_PG = "SELECT old_id, new_id FROM customer_redirect WHERE old_id = ANY(%s::text[])"
 # the merges committed since a batch was read: their ``redirect`` changes (id = the merged-away
-# customer, customer = the kept one)
+# customer, customer = the kept one). The upper bound (the sequencer value under the lock: no
+# change above it exists) keeps the plan a range scan of the primary key even when the table's
+# statistics are stale (a first load: a one-sided range on a table analyzed while nearly empty
+# was planned as a scan of the whole change log, under the lock, once per batch)
 _MERGED_SINCE = (
-    "SELECT entity_id, customer_id FROM change_log WHERE server_seq > %s AND entity = 'redirect'"
+    "SELECT entity_id, customer_id FROM change_log"
+    " WHERE server_seq > %s AND server_seq <= %s AND entity = 'redirect'"
 )
 _MAX_REDIRECTS = 8
 _EMPTY: tuple[Any, ...] = (None, "", [], {})
@@ -580,7 +584,9 @@ def _merged_since(
         chain is not None and chain.alone_since(staged.watermark, current)
     )):  # fmt: skip
         return False
-    cur.execute(_MERGED_SINCE, (staged.watermark,))
+    if current is None:
+        current = sequencer_value(cur)
+    cur.execute(_MERGED_SINCE, (staged.watermark, current))
     return any(old in staged.keys or kept in staged.keys for old, kept in cur.fetchall())
 
 
