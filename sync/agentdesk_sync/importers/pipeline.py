@@ -11,7 +11,8 @@ shares a key with one in flight waits for the batches in flight to commit before
 compares with the row they wrote. Keys include the kept customers that merged-away ids lead to;
 a batch's merge check (:mod:`agentdesk_sync.importers.upsert`) starts from the oldest in-flight
 batch's sequencer mark, so a merge that made an earlier batch read again (and write a kept
-customer this one holds) makes this one read again too.
+customer this one holds) makes this one read again too. It reads the change log only when
+something besides this import's own batches committed since that mark (:class:`Chain`).
 
 First load: when the ``customer`` table is empty and the file is big, its secondary indexes are
 dropped (under a short ``ACCESS EXCLUSIVE`` lock, only if the table is still empty then) and
@@ -38,6 +39,7 @@ from agentdesk_sync.importers.customers import CustomerPlan
 from agentdesk_sync.importers.mapping import Mapping
 from agentdesk_sync.importers.reader import Record
 from agentdesk_sync.importers.upsert import (
+    Chain,
     record_keys,
     redirects_of,
     sequencer_value,
@@ -165,6 +167,7 @@ def _pipeline(
     dry_run: bool,
 ) -> None:  # fmt: skip
     free = list(write_drivers)
+    chain = Chain()  # this import's committed change numbers (spares the merge check's read)
     in_flight: deque[tuple[Future[BatchResult], frozenset[str], Any, int]] = deque()
 
     def settle_oldest() -> None:
@@ -191,7 +194,9 @@ def _pipeline(
                 settle_oldest()
             driver = free.pop()
             ready = in_flight[-1][0].result if in_flight else None
-            future = pool.submit(write_staged, driver, staged, dry_run=dry_run, ready=ready)
+            future = pool.submit(
+                write_staged, driver, staged, dry_run=dry_run, ready=ready, chain=chain
+            )
             in_flight.append((future, staged.keys, driver, staged.watermark))
         while in_flight:
             settle_oldest()

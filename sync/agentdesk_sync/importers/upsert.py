@@ -27,7 +27,10 @@ read under its write lock. On PostgreSQL the batch is read before the sequencer 
 writer checks, once it holds the lock, whether a merge committed since the read (a ``redirect``
 change numbered after the sequencer value read first) that touches one of the batch's ids; if
 one did, the batch is read and prepared again under the lock (where no merge can commit) and
-that is what is written.
+that is what is written. Within one import that check is usually free: the pipeline keeps a
+:class:`Chain` of the change numbers its own batches committed, and when the sequencer value
+found under the lock is the end of that chain and the chain covers everything since the read,
+no other writer (so no merge) committed in between and the change log is not read.
 
 The change-log rows are reference entries: entity, key, region and number but no copy of the
 row (``row`` is NULL); the pull sends the customer's current row for them (docs/sync.md). Copying
@@ -56,6 +59,7 @@ from agentdesk_sync.importers.reader import Record
 from agentdesk_sync.importers.rowtext import NewRows, new_rows
 
 __all__ = [
+    "Chain",
     "Staged",
     "record_keys",
     "redirects_of",
@@ -107,9 +111,13 @@ _SQLITE_LOG = f"INSERT INTO change_log ({', '.join(_LOG_COLS)}) VALUES ({', '.jo
 _SEQUENCER = "SELECT value FROM sequencer WHERE name = 'change'"
 _REDIRECTS_PG = "SELECT old_id, new_id FROM customer_redirect WHERE old_id = ANY(%s::text[])"
 # the merges committed since a batch was read: their ``redirect`` changes (id = the merged-away
-# customer, customer = the kept one)
+# customer, customer = the kept one). The upper bound (the sequencer value under the lock: no
+# change above it exists) keeps the plan a range scan of the primary key even when the table's
+# statistics are stale (a first load: a one-sided range on a table analyzed while nearly empty
+# was planned as a scan of the whole change log, under the lock, once per batch)
 _MERGED_SINCE = (
-    "SELECT entity_id, customer_id FROM change_log WHERE server_seq > %s AND entity = 'redirect'"
+    "SELECT entity_id, customer_id FROM change_log"
+    " WHERE server_seq > %s AND server_seq <= %s AND entity = 'redirect'"
 )
 _MAX_REDIRECTS = 8
 _EMPTY: tuple[Any, ...] = (None, "", [], {})
@@ -539,20 +547,57 @@ def _copy_stored(cur: Any, staged: Staged) -> None:
         copy.write(_numbered(staged.stored, staged.stored_ords, 0))
 
 
-def _merged_since(cur: Any, staged: Staged) -> bool:
+@dataclass(slots=True)
+class Chain:
+    """The change numbers one import's own batches committed, as one unbroken run: every
+    number in ``(start, end]`` is this import's (None: no batch committed yet). Updated by a
+    batch's writer after its commit and read by the next batch's writer once that commit is
+    done (the pipeline's ``ready``), so the writer threads never touch it at the same time."""
+
+    start: int | None = None
+    end: int | None = None
+
+    def committed(self, seqs: range) -> None:
+        """Record a batch's numbers (its commit is done)."""
+        if not seqs:
+            return
+        if self.end is None or self.start is None or seqs.start - 1 != self.end:
+            self.start = seqs.start - 1  # another writer's change came in between: start again
+        self.end = seqs.stop - 1
+
+    def alone_since(self, watermark: int, current: int) -> bool:
+        """Whether every change committed after ``watermark`` up to the sequencer's
+        ``current`` value (read under its lock) is this import's own."""
+        if current == watermark:
+            return True
+        return self.start is not None and self.start <= watermark and self.end == current
+
+
+def _merged_since(
+    cur: Any, staged: Staged, current: int | None = None, chain: Chain | None = None
+) -> bool:
     """Whether a merge that touches the batch's ids committed after the batch was read (the
-    caller holds the sequencer lock, so none can commit now)."""
-    cur.execute(_MERGED_SINCE, (staged.watermark,))
+    caller holds the sequencer lock, so none can commit now). ``current`` is the sequencer
+    value read under the lock: when nothing but ``chain`` (this import's own batches)
+    committed since the read, no merge did and the change log is not read."""
+    if current is not None and (current == staged.watermark or (
+        chain is not None and chain.alone_since(staged.watermark, current)
+    )):  # fmt: skip
+        return False
+    if current is None:
+        current = sequencer_value(cur)
+    cur.execute(_MERGED_SINCE, (staged.watermark, current))
     return any(old in staged.keys or kept in staged.keys for old, kept in cur.fetchall())
 
 
 def _write_pg(
-    driver: Any, cur: Any, staged: Staged, ready: Callable[[], object] | None = None
-) -> Staged:
+    driver: Any, cur: Any, staged: Staged, ready: Callable[[], object] | None = None,
+    chain: Chain | None = None,
+) -> tuple[Staged, range]:  # fmt: skip
     """Stage the stored customers, take the sequencer lock, check for merges since the batch
     was read, take the change numbers, copy the new customers in, move the staged ones, append
     the change-log rows. Returns the batch as written (prepared again under the lock when a
-    merge came in between).
+    merge came in between) and the change numbers it took.
 
     The sequencer lock (held until commit) is taken after the staging copy and before any
     customer row is written. New customers are copied in a savepoint: should another writer
@@ -563,14 +608,15 @@ def _write_pg(
     if ready is not None:
         ready()
     cur.execute(LOCK_SEQUENCER)
-    if staged.restage is not None and _merged_since(cur, staged):
+    current = int(cur.fetchone()[0])
+    if staged.restage is not None and _merged_since(cur, staged, current, chain):
         staged = staged.restage(cur)
         cur.execute(_CREATE_STAGE)
         cur.execute(f"DELETE FROM {_STAGE}")  # the first reading's rows
         if staged.stored:
             _copy_stored(cur, staged)
         if not staged.count:
-            return staged
+            return staged, range(0)
     seqs = _reserve(cur, staged.count)
     base = seqs.start
     if staged.new:
@@ -595,7 +641,7 @@ def _write_pg(
         parts[::2] = [b"%d" % n for n in range(base, base + len(staged.log))]
         parts[1::2] = staged.log
         copy.write(b"".join(parts))
-    return staged
+    return staged, seqs
 
 
 def _write_sqlite(cur: Any, customers: list[tuple[Any, ...]], log: list[tuple[Any, ...]]) -> None:
@@ -650,7 +696,7 @@ def upsert_customers(
 
 def write_staged(
     driver: Any, staged: Staged, *, dry_run: bool = False,
-    ready: Callable[[], object] | None = None,
+    ready: Callable[[], object] | None = None, chain: Chain | None = None,
 ) -> BatchResult:  # fmt: skip
     """Write a staged batch in one transaction on ``driver`` (another connection than the
     reader's, so the next batch can be prepared meanwhile); the batch's counts and rejects as
@@ -660,6 +706,9 @@ def write_staged(
     ``ready`` is called after the stored customers are staged and before the sequencer lock is
     taken: it returns once the batch before this one has committed (it raises if that one
     failed), so batches take their numbers in file order even while two of them are in flight.
+    ``chain`` (shared by the batches of one import) spares the merge check's read of the change
+    log when only this import's batches committed since the batch was read; a committed batch
+    adds its numbers to it.
     """
     if not staged.count:
         if ready is not None:
@@ -667,7 +716,7 @@ def write_staged(
         return staged.result
     with driver.cursor() as cur:
         try:
-            staged = _write_pg(driver, cur, staged, ready)
+            staged, seqs = _write_pg(driver, cur, staged, ready, chain)
         except BaseException:
             driver.rollback()
             raise
@@ -675,4 +724,6 @@ def write_staged(
         driver.rollback()
     else:
         driver.commit()
+        if chain is not None:
+            chain.committed(seqs)
     return staged.result

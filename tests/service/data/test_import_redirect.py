@@ -14,7 +14,7 @@ from agentdesk_sync.db.engine import make_engine
 from agentdesk_sync.importers import run_import
 from agentdesk_sync.importers.mapping import Mapping
 from agentdesk_sync.importers.reader import Record, read_records
-from agentdesk_sync.importers.upsert import record_keys, stage_batch, write_staged
+from agentdesk_sync.importers.upsert import Chain, record_keys, stage_batch, write_staged
 from agentdesk_sync.merge import merge_customers
 
 HEADER = "customer_id,msisdn,name,region_code,segment_id,contact_address,brand,hobby\n"
@@ -149,8 +149,9 @@ def test_cli_summary_says_how_many_rows_were_redirected(
     assert out == "imported=0 updated=1 unchanged=0 rejected=0 redirected=1"
 
 
+@pytest.mark.parametrize("own_batches", [False, True])
 def test_a_merge_between_the_read_and_the_write_resurrects_nothing(
-    pg_url: str, tmp_path: Path
+    pg_url: str, tmp_path: Path, own_batches: bool
 ) -> None:
     # PostgreSQL only: the customer import reads a batch before it takes the sequencer lock
     # there (SQLite reads it under its write lock)
@@ -172,7 +173,10 @@ def test_a_merge_between_the_read_and_the_write_resurrects_nothing(
             staged = stage_batch(cur, records, record_keys(records, Mapping()), Mapping(), {})
         reader.driver_connection.commit()
         assert (staged.result.updated, staged.result.redirected) == (2, 0)
-        result = write_staged(writer.driver_connection, staged, ready=merge_now)
+        chain = Chain()
+        if own_batches:  # the import's own batches wrote every change up to the read
+            chain.committed(range(1, staged.watermark + 1))
+        result = write_staged(writer.driver_connection, staged, ready=merge_now, chain=chain)
     finally:
         reader.close()
         writer.close()
