@@ -8,6 +8,7 @@ every contact comes from the token, never from a request body.
 from __future__ import annotations
 
 import hashlib
+import random
 import secrets
 import time
 from dataclasses import dataclass
@@ -44,6 +45,12 @@ __all__ = [
 
 TOKEN_TTL = timedelta(hours=12)
 TOKEN_CACHE_S = 10.0  # a token revoked by another service process is refused within 10 s
+# each cached token lives a random 75-100 % of TOKEN_CACHE_S, so tokens cached together (every
+# agent's first request after a start) do not all expire together: their lookups spread out
+# instead of arriving as one burst every TOKEN_CACHE_S that opens extra pool connections
+_TOKEN_CACHE_SPREAD = 0.25
+_clock = time.monotonic  # the token cache's clock (a test sets its own)
+_draw = random.random  # where in the spread an entry's lifetime falls (a test sets its own)
 _TOKEN_CACHE_MAX = 10_000
 _HASHER = PasswordHasher()  # argon2id, 64 MiB, t=3: immutable, thread-safe
 
@@ -228,7 +235,8 @@ async def current_principal(request: Request) -> Principal:
     """FastAPI dependency: the user of a valid, unexpired, unrevoked bearer token.
 
     A token looked up in the last :data:`TOKEN_CACHE_S` seconds is answered from the app's
-    token cache (logout drops it at once, see :func:`forget_token`).
+    token cache (logout drops it at once, see :func:`forget_token`). Each entry lives a random
+    75-100 % of that time, so the lookups of tokens cached at the same moment spread out.
 
     Raises:
         ApiError: 401 ``unauthorized``.
@@ -237,7 +245,7 @@ async def current_principal(request: Request) -> Principal:
     state = get_state(request)
     now = utcnow()
     cached = state.token_cache.get(digest)
-    if cached is not None and time.monotonic() - cached[0] < TOKEN_CACHE_S and cached[2] > now:
+    if cached is not None and _clock() < cached[0] and cached[2] > now:
         principal: Principal = cached[1]
         return principal
     async with state.engine.connect() as conn:
@@ -248,7 +256,8 @@ async def current_principal(request: Request) -> Principal:
     principal = _principal(row, digest)
     if len(state.token_cache) >= _TOKEN_CACHE_MAX:
         state.token_cache.clear()
-    state.token_cache[digest] = (time.monotonic(), principal, as_utc(row.expires_at))
+    lifetime = TOKEN_CACHE_S * (1.0 - _TOKEN_CACHE_SPREAD * _draw())
+    state.token_cache[digest] = (_clock() + lifetime, principal, as_utc(row.expires_at))
     return principal
 
 

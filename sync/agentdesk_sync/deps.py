@@ -43,7 +43,7 @@ class AppState:
         max_body_bytes: Request bodies above this size get 413.
         heartbeat_s: Seconds between SSE heartbeat comments.
         tasks: Background tasks (the PostgreSQL change listener).
-        token_cache: SHA-256 of a bearer token -> (monotonic time looked up, principal, token
+        token_cache: SHA-256 of a bearer token -> (monotonic time it is dropped, principal, token
             expiry); see :func:`agentdesk_sync.auth.current_principal`.
     """
 

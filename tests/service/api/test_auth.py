@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import Engine, update
 from sqlalchemy.orm import Session
 
-from agentdesk_sync.auth import create_user
+from agentdesk_sync import auth
+from agentdesk_sync.auth import TOKEN_CACHE_S, create_user
+from agentdesk_sync.db import models as m
 
 from .conftest import Api
 
@@ -63,6 +66,34 @@ def test_logout_revokes_the_token(api: Api) -> None:
     assert api.client.post("/v1/auth/logout", headers=headers).status_code == 204
     resp = api.client.get("/v1/customers/C00000003", headers=headers)
     assert resp.status_code == 401
+
+
+def test_tokens_cached_together_are_checked_again_at_different_moments_within_the_bound(
+    api: Api, sync_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A token revoked by another service process (straight in the database) is refused within
+    TOKEN_CACHE_S; tokens first used at the same moment do not all come due at once."""
+    now = [1000.0]
+    draws = iter([0.0, 0.99])  # the first token's cache entry lives longest, the second least
+    monkeypatch.setattr(auth, "_clock", lambda: now[0])
+    monkeypatch.setattr(auth, "_draw", lambda: next(draws))
+    headers = []
+    for device in ("d1", "d2"):
+        login = {"username": "st1", "password": "pw-st1", "device_id": device}
+        token = api.client.post("/v1/auth/login", json=login).json()["token"]
+        headers.append({"Authorization": f"Bearer {token}"})
+    for h in headers:  # both used (and cached) at the same moment
+        assert api.client.get("/v1/customers/C00000003", headers=h).status_code == 200
+    with sync_engine.begin() as conn:
+        conn.execute(update(m.AuthToken).values(revoked=True))
+
+    def statuses() -> list[int]:
+        return [api.client.get("/v1/customers/C00000003", headers=h).status_code for h in headers]
+
+    now[0] += 0.8 * TOKEN_CACHE_S
+    assert statuses() == [200, 401]  # the second came due first
+    now[0] += 0.2 * TOKEN_CACHE_S
+    assert statuses() == [401, 401]  # none outlives the bound
 
 
 @pytest.mark.parametrize(
