@@ -7,6 +7,7 @@ worker is held on a ``threading.Event`` until the widget is gone, so the order i
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -114,8 +115,9 @@ def test_a_result_for_a_deleted_widget_is_dropped_and_a_live_one_gets_it(
 
 
 def test_an_unhandled_error_of_a_deleted_widget_shows_no_message(
-    qtbot: Any, tasks: TaskManager
+    qtbot: Any, tasks: TaskManager, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.INFO, logger="agentdesk.ui.tasks")
     gate = threading.Event()
     messages: list[str] = []
     tasks.sig_error.connect(messages.append)
@@ -132,6 +134,10 @@ def test_an_unhandled_error_of_a_deleted_widget_shows_no_message(
     gate.set()
     qtbot.waitUntil(lambda: tasks.in_flight == 0, timeout=WAIT_MS)
     assert messages == ["cache busy"]  # the live widget's error, once
+    dropped = [r.getMessage() for r in caplog.records if "dropped" in r.getMessage()]
+    assert dropped == [
+        "task error dropped (its widget is gone or a newer task replaced it): cache busy"
+    ]  # the deleted widget's error is not lost silently
 
 
 def test_a_task_of_no_widget_is_always_delivered(qtbot: Any, tasks: TaskManager) -> None:

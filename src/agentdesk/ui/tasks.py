@@ -328,7 +328,9 @@ class TaskManager(QObject):
     ) -> None:
         wanted = self._wanted(state, key)
         self._finish(state, key)
-        if not wanted:
+        if not wanted:  # superseded or its widget deleted: nobody to show it to; the log keeps it
+            log.info("task error dropped (its widget is gone or a newer task replaced it): %s",
+                     str(exc) or type(exc).__name__)  # fmt: skip
             return
         if on_error is not None:
             on_error(exc)
