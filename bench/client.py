@@ -130,14 +130,15 @@ def build_cache(ctx: Ctx, size: int, path: Path, username: str) -> dict[str, Any
 
 
 @contextlib.contextmanager
-def _exclusive(ctx: Ctx, folder: Path) -> Iterator[None]:
-    """Hold ``folder``'s :data:`LOCK_NAME` (an exclusive ``flock``; other processes wait)."""
+def _locked(ctx: Ctx, folder: Path, mode: int = fcntl.LOCK_EX) -> Iterator[None]:
+    """Hold ``folder``'s :data:`LOCK_NAME` (``flock``: exclusive to build or upgrade the cache,
+    ``fcntl.LOCK_SH`` to copy it; a process that must wait says so)."""
     with (folder / LOCK_NAME).open("a") as handle:
         try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(handle, mode | fcntl.LOCK_NB)
         except BlockingIOError:
             ctx.status("waiting for another bench process to finish with the client cache")
-            fcntl.flock(handle, fcntl.LOCK_EX)
+            fcntl.flock(handle, mode)
         try:
             yield
         finally:
@@ -153,7 +154,7 @@ def cached_client_db(ctx: Ctx, size: int) -> tuple[Path, dict[str, Any]]:
     data = ctx.data_dir(size)
     path = data / "client" / "bench_cc.db"
     info_path = data / "client.json"
-    with _exclusive(ctx, data):
+    with _locked(ctx, data):
         info = json.loads(info_path.read_text()) if info_path.exists() else {}
         if not info.get("complete"):
             ctx.status(f"first sync of {size:,} customers into the client cache")
@@ -218,7 +219,8 @@ def client_cache(ctx: Ctx, size: int | None = None) -> Client:
         res = ctx.resource(key)
         res.callback(remove_db, dst)
         ctx.status("copying the client cache")
-        copy_db(src, dst)
+        with _locked(ctx, src.parent.parent, fcntl.LOCK_SH):  # no upgrade in place meanwhile
+            copy_db(src, dst)
         client = open_client(dst, "bench_cc", "bench-device-A", None)
         res.callback(client.close)
         ctx.keep(key, key, client)
