@@ -122,7 +122,6 @@ from agentdesk_sync.db.changes import (
     insert_log,
     pipelined,
     reserve_seqs,
-    sqlite_ts,
 )
 from agentdesk_sync.db.driver import rows_together
 from agentdesk_sync.deps import AppState
@@ -412,7 +411,7 @@ class _Batch:
         return values if self.pg else orjson.dumps(values).decode()
 
     def _ts(self, value: datetime) -> Any:
-        return value if self.pg else sqlite_ts(value)
+        return value if self.pg else _sqlite_ts(value)
 
     def run(self, batches: list[tuple[PushContext, PushRequest]]) -> list[PushResponse]:
         """Judge ``batches`` in order and answer each (its results in request order)."""
@@ -729,6 +728,15 @@ class _Batch:
         self.added.clear()  # written: later runs read these contacts with the stored history
 
 
+def _sqlite_ts(value: datetime) -> str:
+    """The text of :func:`agentdesk_sync.db.changes.sqlite_ts` (the same characters), faster.
+
+    Both write the datetime's own fields, without the offset (``isoformat`` puts it last, after
+    the 26 characters kept; years have four digits).
+    """
+    return value.isoformat(" ", "microseconds")[:26]
+
+
 def _has_nul(item: PushItem, body: bytes) -> bool:
     """Whether a NUL character is anywhere in the item (``body``: its :func:`item_body`).
 
@@ -791,6 +799,33 @@ def _parse(fields: dict[str, str], name: str, fn: Callable[[str], object], value
 
 
 def _contact_of(p: ContactPayload, item: PushItem, staff_id: str, customer_id: str) -> Contact:
+    if p.contact_id == item.id:  # a valid payload in one go; any fault: the path below says which
+        try:
+            return Contact(
+                contact_id=item.id,
+                customer_id=customer_id,
+                staff_id=staff_id,
+                campaign_id=p.campaign_id,
+                opportunity_id=p.opportunity_id,
+                note=p.note,
+                reactions=tuple(
+                    OfferReaction(
+                        offer_id=r.offer_id,
+                        reaction=Reaction(r.reaction),
+                        campaign_id=r.campaign_id,
+                    )
+                    for r in p.reactions
+                ),
+                channel=Channel(p.channel),
+                result_code=ResultCode(p.result_code),
+                started_at=parse_ts(p.started_at),
+                ended_at=parse_ts(p.ended_at),
+                next_appointment_at=(
+                    parse_ts(p.next_appointment_at) if p.next_appointment_at else None
+                ),
+            )
+        except (ValueError, TypeError):
+            pass
     fields: dict[str, str] = {}
     values = {
         "channel": _parse(fields, "channel", Channel, p.channel),
