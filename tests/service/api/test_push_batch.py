@@ -16,7 +16,7 @@ from sqlalchemy import Engine, func, insert, select
 
 from agentdesk_sync.db import models as m
 
-from .conftest import Api
+from .conftest import GZ, Api, insert_customer
 from .pushing import batch, contact, cure, day_time, intent, poison
 
 
@@ -187,3 +187,17 @@ def test_a_note_that_spells_a_nul_escape_is_stored_as_typed(api: Api, sync_engin
     with sync_engine.connect() as conn:
         stored = conn.execute(select(m.Contact.row)).scalar_one()
     assert stored["note"] == typed
+
+
+def test_a_do_not_contact_customer_flags_the_outbound_call_not_the_inbound_one(
+    api: Api, sync_engine: Engine
+) -> None:
+    insert_customer(sync_engine, "C00000009", GZ, do_not_contact=True)
+    inbound = contact("C00000009", seq=1, channel="inbound_call", started=day_time(3))
+    outbound = contact("C00000009", seq=2, channel="outbound_call", started=day_time(2))
+    alone = contact("C00000009", seq=3, channel="inbound_call", started=day_time(1))
+    first = _push(api, "cc1", inbound, outbound)["results"]
+    assert [r["status"] for r in first] == ["applied", "applied_with_conflict"]
+    assert first[1]["conflict"]["type"] == "do_not_contact"
+    # a batch with only a customer-initiated contact: the customer's block does not apply
+    assert _push(api, "cc1", alone)["results"][0]["status"] == "applied"
