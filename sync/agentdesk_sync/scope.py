@@ -33,6 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from agentdesk_sync.auth import Principal
 from agentdesk_sync.db.models import ChangeLog, Customer, CustomerRedirect, Portfolio
+from agentdesk_sync.db.redirects import follow_redirects
 from agentdesk_sync.errors import ApiError
 
 __all__ = [
@@ -48,8 +49,6 @@ __all__ = [
     "scope_params",
     "visible_clause",
 ]
-
-_MAX_REDIRECTS = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,13 +150,16 @@ def _customer_stmt(kind: str) -> Select[Any]:
 
 def resolve_redirect(conn: Connection, customer_id: str) -> str | None:
     """The kept id of a merged-away customer id, or None when ``customer_id`` was never merged."""
-    current, seen = customer_id, 0
-    while seen < _MAX_REDIRECTS:
-        new_id = conn.execute(_REDIRECT, {"old": current}).scalar_one_or_none()
-        if new_id is None:
-            return None if seen == 0 else current
-        current, seen = new_id, seen + 1
-    return current
+
+    def fetch(pending: list[str]) -> dict[str, str]:
+        found: dict[str, str] = {}
+        for old in pending:  # one id per hop
+            new_id = conn.execute(_REDIRECT, {"old": old}).scalar_one_or_none()
+            if new_id is not None:
+                found[old] = new_id
+        return found
+
+    return follow_redirects(fetch, (customer_id,)).get(customer_id)
 
 
 def find_customer(conn: Connection, principal: Principal, customer_id: str) -> CustomerRef | None:
