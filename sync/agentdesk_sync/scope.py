@@ -5,9 +5,12 @@
 * ``supervisor`` / ``admin``: their regions, or every customer when they have none.
 
 An unknown customer is 404 ``not_found``, an existing one out of scope 403 ``forbidden``.
-Merged-away ids are followed through ``customer_redirect`` to the kept customer, and the redirect
-wins over a row still stored under the merged-away id (a stale row: an import before redirects
-were honoured could write one), so nothing reaches a customer without the merged history.
+Merged-away ids are followed through ``customer_redirect`` to the kept customer. In a lookup by id
+(:func:`find_customer`) the redirect wins over a row still stored under the merged-away id (a stale
+row: an import before redirects were honoured could write one), so such a lookup never reaches a
+customer without the merged history. :func:`customer_scope` (lists, search, the pull) filters
+``customer`` rows and still returns a stale row as a customer of its own, until ``agentdesk-sync
+merge KEEP OLD`` runs again and folds it.
 """
 
 from __future__ import annotations
