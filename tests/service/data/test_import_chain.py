@@ -20,7 +20,7 @@ from agentdesk_sync.importers import run_import
 from agentdesk_sync.importers.batch import BatchResult
 from agentdesk_sync.importers.mapping import Mapping
 from agentdesk_sync.importers.reader import Record, read_records
-from agentdesk_sync.importers.upsert import Chain
+from agentdesk_sync.importers.upsert import Chain, write_staged
 from agentdesk_sync.merge import merge_customers
 
 
@@ -88,7 +88,6 @@ def test_a_batch_checks_merges_from_the_oldest_batch_in_flight(
         "C1,13800000001,王伟,440100,SS3,动感地带\n",
     )
     merged = threading.Event()
-    write_staged = pipeline_module.write_staged
     calls: list[int] = []
 
     def write_after_the_merge(driver: Any, staged: Any, **kwargs: Any) -> BatchResult:
