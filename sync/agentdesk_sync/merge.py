@@ -6,7 +6,9 @@ target memberships, orders, portfolio entries, intents) to KEEP, fills KEEP's em
 from OTHER, deletes OTHER, leaves a ``customer_redirect`` OTHER → KEEP and publishes every change,
 all in one transaction. OTHER may be a stale row of an id that already redirects (written back by
 an import before imports honoured redirects): merging it again moves what it gathered and
-replaces the redirect.
+replaces the redirect. KEEP may not be such a stale row: keeping a merged-away id would turn its
+redirect into a loop, so the merge refuses and names the customer to merge into instead (and
+:func:`find_candidates` proposes that merge, which folds the stale row).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from agentdesk_sync.db.models import (
     TargetMember,
     UsageMonth,
 )
+from agentdesk_sync.db.redirects import kept_ids
 
 __all__ = ["Candidate", "MergeReport", "find_candidates", "merge_customers"]
 
@@ -53,7 +56,8 @@ _EMPTY: tuple[Any, ...] = (None, "", [], {})
 
 @dataclass(frozen=True, slots=True)
 class Candidate:
-    """Two customers that look like the same person; ``keep`` is the older id."""
+    """Two customers that look like the same person; ``keep`` is the older id (or, for a
+    stale row of a merged-away id, the customer that id redirects to)."""
 
     keep: str
     other: str
@@ -82,18 +86,36 @@ class MergeReport:
 
 
 def find_candidates(url: str, limit: int = 200) -> list[Candidate]:
-    """Candidate pairs by the seed-002 rules, same-ID pairs first."""
+    """Candidate pairs by the seed-002 rules, same-ID pairs first.
+
+    A KEEP that was itself merged away (a stale row of it is stored) is never proposed: the
+    pair becomes the customer it redirects to and the stale id, whose merge folds the stale row.
+    """
     engine = make_engine(url)
-    pairs: dict[tuple[str, str], Candidate] = {}
+    found: list[tuple[str, str, str, str, str]] = []
     try:
-        with engine.connect() as conn:
+        with Session(engine) as session:
             for reason, sql in (("same_id", _SAME_ID), ("same_name_address", _SAME_NAME_ADDRESS)):
-                for keep, other, name_a, name_b in conn.execute(text(sql), {"limit": limit}):
-                    known = pairs.get((keep, other))
-                    reasons = (*known.reasons, reason) if known else (reason,)
-                    pairs[(keep, other)] = Candidate(keep, other, reasons, (name_a, name_b))
+                rows = session.execute(text(sql), {"limit": limit})
+                found += [(reason, keep, other, a, b) for keep, other, a, b in rows]
+            kept = kept_ids(session, {keep for _r, keep, _o, _a, _b in found})
+            names: dict[str, str] = {}
+            if kept:
+                stmt = select(Customer.customer_id, Customer.name).where(
+                    Customer.customer_id.in_(sorted(set(kept.values())))
+                )
+                names = dict(session.execute(stmt).all())
     finally:
         engine.dispose()
+    pairs: dict[tuple[str, str], Candidate] = {}
+    for reason, keep, other, name_a, name_b in found:
+        if keep in kept:  # fold the stale row into the customer it was merged into
+            other, name_b = keep, name_a
+            keep = kept[other]
+            name_a = names.get(keep, "")
+        known = pairs.get((keep, other))
+        reasons = (reason,) if known is None else tuple(dict.fromkeys((*known.reasons, reason)))
+        pairs[(keep, other)] = Candidate(keep, other, reasons, (name_a, name_b))
     return list(pairs.values())[:limit]
 
 
@@ -203,8 +225,11 @@ class _Merge:
         self.keep.updated_at = datetime.now(UTC)
         self.put("customer", kid, self.keep.row)
         now = datetime.now(UTC)
+        # the redirects into OTHER now lead to KEEP; never one of KEEP itself (a loop)
         self.session.execute(
-            update(CustomerRedirect).where(CustomerRedirect.new_id == oid).values(new_id=kid)
+            update(CustomerRedirect)
+            .where(CustomerRedirect.new_id == oid, CustomerRedirect.old_id != kid)
+            .values(new_id=kid)
         )
         # OTHER may be a stale row of an id merged before (an import before redirects were
         # honoured wrote it back): merging it again replaces its old redirect
@@ -222,20 +247,45 @@ def _load(session: Session, customer_id: str) -> Customer:
     return customer
 
 
-def merge_customers(url: str, keep: str, other: str) -> MergeReport:
-    """Merge customer ``other`` into ``keep`` in one transaction.
+def _refuse_merged_keep(session: Session, keep: str, other: str) -> None:
+    """Refuse a KEEP that was itself merged away (a stale row of it is stored): keeping it
+    would turn its redirect into a loop and send the customer it was merged into back to it.
 
     Raises:
-        DataInputError: Unknown customer, or both ids are the same.
+        DataInputError: ``keep`` redirects.
+    """
+    kept = kept_ids(session, [keep]).get(keep)
+    if kept is None:
+        return
+    fold = f"'merge {kept} {keep}' folds the stale row of {keep} into it"
+    if kept == other:
+        raise DataInputError(f"KEEP {keep} was merged into {other}: {fold}.")
+    raise DataInputError(
+        f"KEEP {keep} was merged into {kept}: merge into {kept} instead "
+        f"('merge {kept} {other}'); {fold}."
+    )
+
+
+def merge_customers(url: str, keep: str, other: str) -> MergeReport:
+    """Merge customer ``other`` into ``keep`` in one transaction (on SQLite it takes the write
+    lock at its start, so no other writer commits between what it reads and what it writes).
+
+    Raises:
+        DataInputError: Unknown customer, both ids are the same, or ``keep`` was itself merged
+            away (its stored row is stale: merge it into the customer it redirects to).
     """
     if keep == other:
         raise DataInputError("KEEP and OTHER are the same customer.")
     engine = make_engine(url)
     try:
-        with Session(engine) as session:
+        # SQLite: BEGIN IMMEDIATE (the service's write transactions do the same)
+        sqlite = engine.dialect.name == "sqlite"
+        bind = engine.execution_options(sqlite_begin="IMMEDIATE") if sqlite else engine
+        with Session(bind) as session:
             # the sequencer first (PostgreSQL), as a write group does: locking customer and
             # claim rows first could deadlock with a group that holds it and wants those rows
             lock_sequencer(session.connection())
+            _refuse_merged_keep(session, keep, other)
             merge = _Merge(session, _load(session, keep), _load(session, other))
             merge.move_simple(Holding, "holding", "holding_id")
             merge.move_usage()

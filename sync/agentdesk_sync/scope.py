@@ -5,9 +5,12 @@
 * ``supervisor`` / ``admin``: their regions, or every customer when they have none.
 
 An unknown customer is 404 ``not_found``, an existing one out of scope 403 ``forbidden``.
-Merged-away ids are followed through ``customer_redirect`` to the kept customer, and the redirect
-wins over a row still stored under the merged-away id (a stale row: an import before redirects
-were honoured could write one), so nothing reaches a customer without the merged history.
+Merged-away ids are followed through ``customer_redirect`` to the kept customer. In a lookup by id
+(:func:`find_customer`) the redirect wins over a row still stored under the merged-away id (a stale
+row: an import before redirects were honoured could write one), so such a lookup never reaches a
+customer without the merged history. :func:`customer_scope` (lists, search, the pull) filters
+``customer`` rows and still returns a stale row as a customer of its own, until ``agentdesk-sync
+merge KEEP OLD`` runs again and folds it.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from agentdesk_sync.auth import Principal
 from agentdesk_sync.db.models import ChangeLog, Customer, CustomerRedirect, Portfolio
+from agentdesk_sync.db.redirects import follow_redirects
 from agentdesk_sync.errors import ApiError
 
 __all__ = [
@@ -48,8 +52,6 @@ __all__ = [
     "scope_params",
     "visible_clause",
 ]
-
-_MAX_REDIRECTS = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,13 +153,16 @@ def _customer_stmt(kind: str) -> Select[Any]:
 
 def resolve_redirect(conn: Connection, customer_id: str) -> str | None:
     """The kept id of a merged-away customer id, or None when ``customer_id`` was never merged."""
-    current, seen = customer_id, 0
-    while seen < _MAX_REDIRECTS:
-        new_id = conn.execute(_REDIRECT, {"old": current}).scalar_one_or_none()
-        if new_id is None:
-            return None if seen == 0 else current
-        current, seen = new_id, seen + 1
-    return current
+
+    def fetch(pending: list[str]) -> dict[str, str]:
+        found: dict[str, str] = {}
+        for old in pending:  # one id per hop
+            new_id = conn.execute(_REDIRECT, {"old": old}).scalar_one_or_none()
+            if new_id is not None:
+                found[old] = new_id
+        return found
+
+    return follow_redirects(fetch, (customer_id,)).get(customer_id)
 
 
 def find_customer(conn: Connection, principal: Principal, customer_id: str) -> CustomerRef | None:

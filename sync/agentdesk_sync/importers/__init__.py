@@ -88,6 +88,13 @@ def _add(report: ImportReport, result: BatchResult) -> None:
 def _flush(
     engine: Engine, kind: str, records: list[Record], mapping: Mapping, report: ImportReport
 ) -> None:
+    """One batch of a kind other than customers, in one transaction. On SQLite that
+    transaction takes the write lock at its start (``BEGIN IMMEDIATE``, as the service's writes
+    and the customer import do): the batch decides on what it reads (a merge's redirects, the
+    stored rows), so no other writer may commit before it writes (and a deferred transaction
+    would then fail its first write with ``SQLITE_BUSY`` instead of waiting)."""
+    if engine.dialect.name == "sqlite":
+        engine = engine.execution_options(sqlite_begin="IMMEDIATE")
     with Session(engine) as session:
         result = import_batch(session, kind, records, mapping)
         if report.dry_run:

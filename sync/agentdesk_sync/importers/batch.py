@@ -7,7 +7,9 @@ A target or contact naming a merged-away customer (``agentdesk-sync merge``) goe
 customer: its ``customer_id`` follows the redirect chain (a target entry also takes the kept
 customer's name, as the merge's moved entries do); a contact keeps the id it has (or would be
 given from the file's own values), so a contact the merge moved is found again unchanged. The
-batch reads the redirects after it took the sequencer lock, so a merge cannot slip in between.
+batch reads the redirects under a write lock, so a merge cannot slip in between its read and its
+write: on PostgreSQL the sequencer lock, taken first; on SQLite the write lock itself, which the
+caller's transaction takes at its start (``BEGIN IMMEDIATE``, see ``run_import``).
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from agentdesk_sync.db.changes import ChangeRow, append_changes, lock_sequencer
-from agentdesk_sync.db.models import Base, CustomerRedirect
+from agentdesk_sync.db.models import Base
+from agentdesk_sync.db.redirects import kept_ids
 from agentdesk_sync.importers.fields import FieldError
 from agentdesk_sync.importers.kinds import KINDS, Prepared, key_of, prepare
 from agentdesk_sync.importers.mapping import Mapping
@@ -77,32 +80,6 @@ def _existing(session: Session, table: Table, keys: set[str]) -> dict[str, Row]:
         return {k: v for k, v in rows.items() if k in keys}
     key = table.c[_KEYS[table.name][0]]
     return dict(session.execute(select(key, table.c.row).where(key.in_(keys))).all())
-
-
-_MAX_REDIRECTS = 8
-
-
-def kept_ids(session: Session, ids: set[str]) -> dict[str, str]:
-    """The kept customer id of every merged-away id among ``ids`` (redirect chains followed)."""
-    step: dict[str, str] = {}
-    pending, asked = set(ids) - {""}, set(ids)
-    for _ in range(_MAX_REDIRECTS):
-        if not pending:
-            break
-        stmt = select(CustomerRedirect.old_id, CustomerRedirect.new_id).where(
-            CustomerRedirect.old_id.in_(sorted(pending))
-        )
-        found: dict[str, str] = {old: new for old, new in session.execute(stmt).all()}  # noqa: C416
-        step.update(found)
-        pending = set(found.values()) - asked
-        asked |= pending
-    kept: dict[str, str] = {}
-    for old in step.keys() & ids:
-        new, hops = step[old], 1
-        while new in step and hops < _MAX_REDIRECTS:
-            new, hops = step[new], hops + 1
-        kept[old] = new
-    return kept
 
 
 def _customer_names(session: Session, ids: set[str]) -> dict[str, str]:

@@ -50,6 +50,7 @@ import orjson
 
 from agentdesk_sync.db.changes import LOCK_SEQUENCER, sqlite_ts
 from agentdesk_sync.db.models import Customer
+from agentdesk_sync.db.redirects import follow_redirects
 from agentdesk_sync.importers.batch import BatchResult, Reject
 from agentdesk_sync.importers.customers import CustomerPlan, plan_for
 from agentdesk_sync.importers.fields import FieldError
@@ -119,7 +120,6 @@ _MERGED_SINCE = (
     "SELECT entity_id, customer_id FROM change_log"
     " WHERE server_seq > %s AND server_seq <= %s AND entity = 'redirect'"
 )
-_MAX_REDIRECTS = 8
 _EMPTY: tuple[Any, ...] = (None, "", [], {})
 
 
@@ -179,36 +179,23 @@ def sequencer_value(cur: Any) -> int:
 
 def redirects_of(cur: Any, dialect: str, keys: list[str]) -> dict[str, str]:
     """The kept customer id of every merged-away id among ``keys`` (redirect chains followed)."""
-    step: dict[str, str] = {}
-    pending = sorted(set(keys) - {""})
-    asked = set(pending)
-    for _ in range(_MAX_REDIRECTS):
-        if not pending:
-            break
+
+    def fetch(pending: list[str]) -> dict[str, str]:
         found: dict[str, str] = {}
         if dialect == "postgresql":
             cur.execute(_REDIRECTS_PG, (_pg_array(pending),))
             found.update(cur.fetchall())
-        else:
-            for start in range(0, len(pending), 900):
-                part = pending[start : start + 900]
-                marks = ",".join("?" * len(part))
-                cur.execute(
-                    f"SELECT old_id, new_id FROM customer_redirect WHERE old_id IN ({marks})", part
-                )
-                found.update(cur.fetchall())
-        step.update(found)
-        pending = sorted(set(found.values()) - asked)  # normally none: a merge flattens chains
-        asked.update(pending)
-    redirects = {}
-    for key in keys:
-        if key not in step or key in redirects:
-            continue
-        kept, hops = step[key], 1
-        while kept in step and hops < _MAX_REDIRECTS:
-            kept, hops = step[kept], hops + 1
-        redirects[key] = kept
-    return redirects
+            return found
+        for start in range(0, len(pending), 900):
+            part = pending[start : start + 900]
+            marks = ",".join("?" * len(part))
+            cur.execute(
+                f"SELECT old_id, new_id FROM customer_redirect WHERE old_id IN ({marks})", part
+            )
+            found.update(cur.fetchall())
+        return found
+
+    return follow_redirects(fetch, keys)
 
 
 _KEPT_COLUMNS = ("msisdn", "name", "id_type", "id_number", "region_code", "segment_id",
@@ -573,19 +560,15 @@ class Chain:
         return self.start is not None and self.start <= watermark and self.end == current
 
 
-def _merged_since(
-    cur: Any, staged: Staged, current: int | None = None, chain: Chain | None = None
-) -> bool:
+def _merged_since(cur: Any, staged: Staged, current: int, chain: Chain | None = None) -> bool:
     """Whether a merge that touches the batch's ids committed after the batch was read (the
     caller holds the sequencer lock, so none can commit now). ``current`` is the sequencer
     value read under the lock: when nothing but ``chain`` (this import's own batches)
     committed since the read, no merge did and the change log is not read."""
-    if current is not None and (current == staged.watermark or (
+    if current == staged.watermark or (
         chain is not None and chain.alone_since(staged.watermark, current)
-    )):  # fmt: skip
+    ):
         return False
-    if current is None:
-        current = sequencer_value(cur)
     cur.execute(_MERGED_SINCE, (staged.watermark, current))
     return any(old in staged.keys or kept in staged.keys for old, kept in cur.fetchall())
 
