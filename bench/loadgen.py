@@ -271,6 +271,8 @@ async def run(spec: dict[str, Any]) -> dict[str, Any]:
     rate, seconds, warm = float(spec["rate"]), float(spec["seconds"]), float(spec["warmup_s"])
     customers: list[str] = spec["customers"]
     rng = random.Random(int(spec.get("seed", 1)))
+    mix = random.Random(int(spec.get("seed", 1)) + 1)  # its own draws: the arrivals stay the same
+    outbound_share = float(spec.get("outbound_share", 0.0))
     agents = [
         _Agent(k, name, f"bench-load-{name}", HttpConn(host, port))
         for k, name in enumerate(spec["usernames"])
@@ -288,7 +290,7 @@ async def run(spec: dict[str, Any]) -> dict[str, Any]:
                 bodies.append(_claim_body(cid, spec.get("channel", "outbound_call")))
             else:
                 agent.seq += 1
-                outbound = rng.random() < float(spec.get("outbound_share", 0.0))
+                outbound = mix.random() < outbound_share
                 body, _cid = _push_body(agent.device_id, agent.seq, cid, agent.username, outbound)
                 bodies.append(body)
         plans.append((times, bodies))
