@@ -215,7 +215,9 @@ def p12(ctx: Ctx, backends: tuple[str, ...] = BACKENDS) -> Row:
         parts = _part(ctx, "p12-parts", backend, lambda b=backend: _contacts(ctx, b, seconds))
     notes = [f"open loop: {net.LOAD_RATE:.0f} contacts/s offered by {net.LOAD_CLIENTS} agents "
              f"(Poisson, {net.LOAD_RATE / net.LOAD_CLIENTS:g}/s each, one device and connection "
-             f"each), 1 contact per push, {seconds:.0f} s after {net.WARMUP_S:g} s warm-up; "
+             f"each), 1 contact per push ({net.OUTBOUND_SHARE:.0%} outbound calls, checked "
+             "against the caps with the customer's history; the rest inbound), "
+             f"{seconds:.0f} s after {net.WARMUP_S:g} s warm-up; "
              "tx/s = contacts applied per second achieved; latency = scheduled arrival → answer; "
              "floor = one connection, raw ledger+cap+change log"]  # fmt: skip
     _part_notes(ctx, row, parts, notes, "load", "contacts")

@@ -18,7 +18,8 @@ Modes:
 * ``claims``: ``POST /v1/claims`` (``ClaimRequest``) for a drawn customer, then at once
   ``DELETE /v1/claims/{id}`` when granted (the release is timed separately);
 * ``contacts``: ``POST /v1/sync/push`` with one contact (``PushRequest``/``PushItem``, the
-  payload the desktop's outbox builds) per request and device.
+  payload the desktop's outbox builds) per request and device: an outbound call (marketing,
+  checked against the caps) with probability ``outbound_share`` (default 0), else an inbound one.
 """
 
 from __future__ import annotations
@@ -158,14 +159,20 @@ def _claim_body(customer_id: str, channel: str) -> bytes:
     return msgspec.json.encode(ClaimRequest(customer_id=customer_id, channel=channel))
 
 
-def _push_body(device_id: str, seq: int, customer_id: str, staff: str) -> tuple[bytes, str]:
+def _push_body(
+    device_id: str, seq: int, customer_id: str, staff: str, outbound: bool = False
+) -> tuple[bytes, str]:
+    """One contact pushed alone: an inbound call, or (``outbound``) an outbound call, which is
+    marketing: the service checks it against the caps with the customer's attributes and its
+    90-day history."""
     from agentdesk.domain import Channel, Contact, ResultCode
     from agentdesk.protocol import PushItem, PushRequest
     from agentdesk.store.outbox import contact_payload
 
     now = datetime.now(UTC)
     cid = str(uuid.uuid4())
-    contact = Contact(contact_id=cid, customer_id=customer_id, channel=Channel.INBOUND_CALL,
+    channel = Channel.OUTBOUND_CALL if outbound else Channel.INBOUND_CALL
+    contact = Contact(contact_id=cid, customer_id=customer_id, channel=channel,
                       started_at=now - timedelta(minutes=2), ended_at=now,
                       result_code=ResultCode.REACHED_NO_OFFER, staff_id=staff)  # fmt: skip
     item = PushItem(id=cid, seq=seq, kind="contact", schema=1, payload=contact_payload(contact))
@@ -264,6 +271,8 @@ async def run(spec: dict[str, Any]) -> dict[str, Any]:
     rate, seconds, warm = float(spec["rate"]), float(spec["seconds"]), float(spec["warmup_s"])
     customers: list[str] = spec["customers"]
     rng = random.Random(int(spec.get("seed", 1)))
+    mix = random.Random(int(spec.get("seed", 1)) + 1)  # its own draws: the arrivals stay the same
+    outbound_share = float(spec.get("outbound_share", 0.0))
     agents = [
         _Agent(k, name, f"bench-load-{name}", HttpConn(host, port))
         for k, name in enumerate(spec["usernames"])
@@ -281,7 +290,9 @@ async def run(spec: dict[str, Any]) -> dict[str, Any]:
                 bodies.append(_claim_body(cid, spec.get("channel", "outbound_call")))
             else:
                 agent.seq += 1
-                bodies.append(_push_body(agent.device_id, agent.seq, cid, agent.username)[0])
+                outbound = mix.random() < outbound_share
+                body, _cid = _push_body(agent.device_id, agent.seq, cid, agent.username, outbound)
+                bodies.append(body)
         plans.append((times, bodies))
     worker = _claims_agent if mode == "claims" else _contacts_agent
     sys.stderr.write("loadgen: start\n")  # tells a profiler attached to the service to begin

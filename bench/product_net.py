@@ -48,6 +48,9 @@ __all__ = [
 
 LOAD_CLIENTS = 50  # P12: agents (devices) sharing the offered contact rate
 LOAD_RATE = 500.0  # P12: contacts/s offered in total (open loop, one contact per push)
+# P12: the share of outbound calls (marketing: checked against the caps with the customer's
+# attributes and 90-day history); the rest are inbound calls (the policy checks only the fence)
+OUTBOUND_SHARE = 0.5
 CLAIM_RATE = 1.0  # P10: claims/s per agent (open loop, Poisson)
 WARMUP_S = 2.0
 PROPAGATION_WAIT = 10.0
@@ -355,8 +358,9 @@ def contact_load(ctx: Ctx, backend: str, seconds: float) -> tuple[float, float, 
     _rules_all_day(ctx, backend, svc.base_url, svc.db_url)
     rate = LOAD_RATE / LOAD_CLIENTS
     ctx.cache[f"load-settle-{backend}"] = settle().note()
-    result = _load(ctx, svc.base_url, {"mode": "contacts", "agents": LOAD_CLIENTS, "rate": rate,
-                                       "seconds": seconds})  # fmt: skip
+    spec = {"mode": "contacts", "agents": LOAD_CLIENTS, "rate": rate, "seconds": seconds,
+            "outbound_share": OUTBOUND_SHARE}  # fmt: skip
+    result = _load(ctx, svc.base_url, spec)
     samples = result.pop("samples")
     ctx.cache[f"load-{backend}"] = result
     if not samples:
