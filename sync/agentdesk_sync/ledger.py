@@ -790,61 +790,29 @@ def _utc(value: datetime | str) -> datetime:
     return as_utc(datetime.fromisoformat(value) if isinstance(value, str) else value)
 
 
-def _parse(fields: dict[str, str], name: str, fn: Callable[[str], object], value: str) -> object:
+def _parse(fields: dict[str, str], name: str, fn: Callable[[str], object], value: str) -> None:
+    """Note in ``fields`` when ``value`` does not parse with ``fn``."""
     try:
-        return fn(value)
+        fn(value)
     except (ValueError, TypeError):
         fields[name] = f"invalid value {value!r}"
-        return None
 
 
 def _contact_of(p: ContactPayload, item: PushItem, staff_id: str, customer_id: str) -> Contact:
-    if p.contact_id == item.id:  # a valid payload in one go; any fault: the path below says which
+    if p.contact_id == item.id:  # a valid payload in one go; any fault: _payload_faults says which
         try:
-            return Contact(
-                contact_id=item.id,
-                customer_id=customer_id,
-                staff_id=staff_id,
-                campaign_id=p.campaign_id,
-                opportunity_id=p.opportunity_id,
-                note=p.note,
-                reactions=tuple(
-                    OfferReaction(
-                        offer_id=r.offer_id,
-                        reaction=Reaction(r.reaction),
-                        campaign_id=r.campaign_id,
-                    )
-                    for r in p.reactions
-                ),
-                channel=Channel(p.channel),
-                result_code=ResultCode(p.result_code),
-                started_at=parse_ts(p.started_at),
-                ended_at=parse_ts(p.ended_at),
-                next_appointment_at=(
-                    parse_ts(p.next_appointment_at) if p.next_appointment_at else None
-                ),
-            )
+            return _build_contact(p, item, staff_id, customer_id)
         except (ValueError, TypeError):
             pass
-    fields: dict[str, str] = {}
-    values = {
-        "channel": _parse(fields, "channel", Channel, p.channel),
-        "result_code": _parse(fields, "result_code", ResultCode, p.result_code),
-        "started_at": _parse(fields, "started_at", parse_ts, p.started_at),
-        "ended_at": _parse(fields, "ended_at", parse_ts, p.ended_at),
-    }
-    if p.next_appointment_at:
-        values["next_appointment_at"] = _parse(
-            fields, "next_appointment_at", parse_ts, p.next_appointment_at
-        )
-    reactions = [
-        (r, _parse(fields, f"reactions[{i}].reaction", Reaction, r.reaction))
-        for i, r in enumerate(p.reactions)
-    ]
+    fields = _payload_faults(p)
     if p.contact_id != item.id:
         fields["contact_id"] = "must equal the item id"
     if fields:
         raise Reject("invalid_payload", "The contact payload is invalid.", {"fields": fields})
+    return _build_contact(p, item, staff_id, customer_id)  # the domain's own error, if any
+
+
+def _build_contact(p: ContactPayload, item: PushItem, staff_id: str, customer_id: str) -> Contact:
     return Contact(
         contact_id=item.id,
         customer_id=customer_id,
@@ -853,11 +821,33 @@ def _contact_of(p: ContactPayload, item: PushItem, staff_id: str, customer_id: s
         opportunity_id=p.opportunity_id,
         note=p.note,
         reactions=tuple(
-            OfferReaction(offer_id=r.offer_id, reaction=kind, campaign_id=r.campaign_id)  # type: ignore[arg-type]
-            for r, kind in reactions
+            OfferReaction(
+                offer_id=r.offer_id,
+                reaction=Reaction(r.reaction),
+                campaign_id=r.campaign_id,
+            )
+            for r in p.reactions
         ),
-        **values,  # type: ignore[arg-type]
+        channel=Channel(p.channel),
+        result_code=ResultCode(p.result_code),
+        started_at=parse_ts(p.started_at),
+        ended_at=parse_ts(p.ended_at),
+        next_appointment_at=parse_ts(p.next_appointment_at) if p.next_appointment_at else None,
     )
+
+
+def _payload_faults(p: ContactPayload) -> dict[str, str]:
+    """What is wrong with each field of ``p`` that does not parse (field path -> reason)."""
+    fields: dict[str, str] = {}
+    _parse(fields, "channel", Channel, p.channel)
+    _parse(fields, "result_code", ResultCode, p.result_code)
+    _parse(fields, "started_at", parse_ts, p.started_at)
+    _parse(fields, "ended_at", parse_ts, p.ended_at)
+    if p.next_appointment_at:
+        _parse(fields, "next_appointment_at", parse_ts, p.next_appointment_at)
+    for i, r in enumerate(p.reactions):
+        _parse(fields, f"reactions[{i}].reaction", Reaction, r.reaction)
+    return fields
 
 
 def _result(item_id: str, violations: list[Violation], now: datetime) -> PushResult:
