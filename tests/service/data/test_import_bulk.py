@@ -31,16 +31,9 @@ from agentdesk_sync.importers.upsert import (
 )
 from agentdesk_sync.seed import seed_database
 from agentdesk_sync.seed.export import write_customers_csv
+from tests.service.data.store_query import query
 
 ANCHOR = date(2026, 11, 26)
-
-
-def _query(url: str, sql: str) -> list[tuple[object, ...]]:
-    engine = make_engine(url)
-    with engine.connect() as conn:
-        rows = [tuple(r) for r in conn.execute(text(sql))]
-    engine.dispose()
-    return rows
 
 
 def _outcome(call, *args):  # type: ignore[no-untyped-def]
@@ -83,8 +76,8 @@ def test_generated_export_imports_then_changes_nothing(db_url: str, tmp_path: Pa
     assert first.summary() == "imported=1200 updated=0 unchanged=0 rejected=0"
     again = run_import(db_url, "customers", source)
     assert again.summary() == "imported=0 updated=0 unchanged=1200 rejected=0"
-    assert _query(db_url, "SELECT count(*), max(server_seq) FROM change_log") == [(1200, 1200)]
-    row = _query(db_url, "SELECT row, row_seq FROM customer WHERE customer_id = 'C00000007'")[0]
+    assert query(db_url, "SELECT count(*), max(server_seq) FROM change_log") == [(1200, 1200)]
+    row = query(db_url, "SELECT row, row_seq FROM customer WHERE customer_id = 'C00000007'")[0]
     view = row[0] if isinstance(row[0], dict) else orjson.loads(str(row[0]))
     assert view["attributes"]["extra"]["name_pinyin"]  # an unknown column kept as extra
     assert row[1] == 7
@@ -104,13 +97,13 @@ def test_import_over_seeded_customers_keeps_their_figures(db_url: str, tmp_path:
     assert (report.imported, report.updated, report.rejected) == (0, 1, 1)
     assert report.rejects[0].line == 3
     assert report.rejects[0].column == "sensitive_channels"
-    row = _query(db_url, "SELECT row, segment_id FROM customer WHERE customer_id = 'C00000003'")
+    row = query(db_url, "SELECT row, segment_id FROM customer WHERE customer_id = 'C00000003'")
     view = row[0][0] if isinstance(row[0][0], dict) else orjson.loads(str(row[0][0]))
     assert row[0][1] == "SS2"
     assert view["attributes"]["tags"] == ["vip"]
     assert view["attributes"]["sensitive_channels"] == ["sms"]
     assert view["value"]["credit_score"] >= 520  # the seeded figures stay
-    log = _query(db_url, "SELECT entity_id FROM change_log ORDER BY server_seq")
+    log = query(db_url, "SELECT entity_id FROM change_log ORDER BY server_seq")
     assert log == [("C00000003",), ("C00000003",)]
 
 
@@ -119,12 +112,12 @@ def test_dry_run_of_the_bulk_path_writes_nothing(db_url: str, tmp_path: Path) ->
     write_customers_csv(source, 50, 1, ANCHOR)
     report = run_import(db_url, "customers", source, dry_run=True)
     assert report.imported == 50
-    assert _query(db_url, "SELECT count(*) FROM customer") == [(0,)]
-    assert _query(db_url, "SELECT count(*) FROM change_log") == [(0,)]
+    assert query(db_url, "SELECT count(*) FROM customer") == [(0,)]
+    assert query(db_url, "SELECT count(*) FROM change_log") == [(0,)]
 
 
 def _indexes(url: str) -> set[str]:
-    rows = _query(url, "SELECT indexname FROM pg_indexes WHERE tablename = 'customer'")
+    rows = query(url, "SELECT indexname FROM pg_indexes WHERE tablename = 'customer'")
     return {str(r[0]) for r in rows}
 
 
@@ -138,8 +131,8 @@ def test_first_load_rebuilds_the_search_indexes(
     assert report.summary() == "imported=600 updated=0 unchanged=0 rejected=0"
     assert {"ix_customer_msisdn", "ix_customer_id_number", "ix_customer_region_customer",
             "ix_customer_account_manager_id"} <= _indexes(pg_url)  # fmt: skip
-    msisdn = _query(pg_url, "SELECT msisdn FROM customer WHERE customer_id = 'C00000009'")[0][0]
-    found = _query(pg_url, f"SELECT customer_id FROM customer WHERE msisdn = '{msisdn}'")
+    msisdn = query(pg_url, "SELECT msisdn FROM customer WHERE customer_id = 'C00000009'")[0][0]
+    found = query(pg_url, f"SELECT customer_id FROM customer WHERE msisdn = '{msisdn}'")
     assert ("C00000009",) in found
     again = run_import(pg_url, "customers", source)
     assert again.summary() == "imported=0 updated=0 unchanged=600 rejected=0"
@@ -179,11 +172,11 @@ def test_a_key_repeated_in_the_next_batch_compares_with_what_it_wrote(
         csv.writer(handle).writerows([header, *rows])
     report = run_import(db_url, "customers", source)
     assert (report.imported, report.updated, report.unchanged) == (25, 1, 0)
-    row = _query(db_url, "SELECT segment_id, row_seq FROM customer WHERE customer_id = 'C00000003'")
+    row = query(db_url, "SELECT segment_id, row_seq FROM customer WHERE customer_id = 'C00000003'")
     assert row == [(changed["segment_id"], 13)]
-    log = _query(db_url, "SELECT server_seq FROM change_log WHERE entity_id = 'C00000003'")
+    log = query(db_url, "SELECT server_seq FROM change_log WHERE entity_id = 'C00000003'")
     assert sorted(r[0] for r in log) == [3, 13]
-    count = _query(db_url, "SELECT count(*), min(server_seq), max(server_seq) FROM change_log")
+    count = query(db_url, "SELECT count(*), min(server_seq), max(server_seq) FROM change_log")
     assert count == [(26, 1, 26)]
 
 
@@ -217,9 +210,9 @@ def test_two_batches_in_flight_keep_file_order_and_see_each_others_writes(
         csv.writer(handle).writerows([header, *rows])
     report = run_import(db_url, "customers", source)
     assert (report.imported, report.updated, report.unchanged) == (45, 1, 0)
-    log = _query(db_url, "SELECT entity_id FROM change_log ORDER BY server_seq")
+    log = query(db_url, "SELECT entity_id FROM change_log ORDER BY server_seq")
     assert [r[0] for r in log] == [r[0] for r in rows]  # numbers follow the file
-    row = _query(db_url, "SELECT segment_id, row_seq FROM customer WHERE customer_id = 'C00000003'")
+    row = query(db_url, "SELECT segment_id, row_seq FROM customer WHERE customer_id = 'C00000003'")
     assert row == [(changed["segment_id"], 23)]
 
 
@@ -247,11 +240,11 @@ def test_a_new_customer_another_writer_inserted_meanwhile_is_updated_not_fatal(
         reader.close()
         writer.close()
         engine.dispose()
-    rows = _query(pg_url, "SELECT customer_id, row_seq FROM customer ORDER BY 1")
+    rows = query(pg_url, "SELECT customer_id, row_seq FROM customer ORDER BY 1")
     assert rows == [(f"C0000000{i}", i) for i in range(1, 6)]  # the copy fell back to upserts
-    row = _query(pg_url, "SELECT row::text FROM customer WHERE customer_id = 'C00000002'")[0][0]
+    row = query(pg_url, "SELECT row::text FROM customer WHERE customer_id = 'C00000002'")[0][0]
     assert orjson.loads(str(row))["attributes"]["msisdn"] == records[1].values["msisdn"]
-    assert _query(pg_url, "SELECT count(*) FROM change_log") == [(5,)]
+    assert query(pg_url, "SELECT count(*) FROM change_log") == [(5,)]
 
 
 def test_customers_stored_before_the_json_migration_survive_it_and_reimport_unchanged(
@@ -276,8 +269,8 @@ def test_customers_stored_before_the_json_migration_survive_it_and_reimport_unch
     engine.dispose()
     migrate(pg_url)
     kind = "SELECT data_type FROM information_schema.columns WHERE table_name = 'customer'"
-    assert _query(pg_url, kind + " AND column_name = 'row'") == [("json",)]
-    stored = _query(pg_url, "SELECT row::text FROM customer ORDER BY customer_id")
+    assert query(pg_url, kind + " AND column_name = 'row'") == [("json",)]
+    stored = query(pg_url, "SELECT row::text FROM customer ORDER BY customer_id")
     expected = [plan.prepare(r.values, None).row for r in records]
     assert [orjson.loads(str(r[0])) for r in stored] == expected
     report = run_import(pg_url, "customers", source)
@@ -360,10 +353,10 @@ def test_tricky_values_are_stored_as_the_plan_builds_them(pg_url: str, tmp_path:
         except FieldError:
             continue
         expected[prepared.key] = prepared.row
-    stored = _query(pg_url, "SELECT customer_id, row::text FROM customer")
+    stored = query(pg_url, "SELECT customer_id, row::text FROM customer")
     assert {k: str(r).encode() for k, r in stored} == {
         k: orjson.dumps(r) for k, r in expected.items()
     }
     again = run_import(pg_url, "customers", source)
     assert (again.imported, again.rejected) == (0, 5)
-    assert _query(pg_url, "SELECT customer_id, row::text FROM customer") == stored
+    assert query(pg_url, "SELECT customer_id, row::text FROM customer") == stored

@@ -16,6 +16,7 @@ from agentdesk_sync.importers.mapping import Mapping
 from agentdesk_sync.importers.reader import Record, read_records
 from agentdesk_sync.importers.upsert import Chain, record_keys, stage_batch, write_staged
 from agentdesk_sync.merge import merge_customers
+from tests.service.data.store_query import query
 
 HEADER = "customer_id,msisdn,name,region_code,segment_id,contact_address,brand,hobby\n"
 KEEP = "C1,13800000001,王伟,440100,SS3,,全球通,\n"
@@ -23,16 +24,8 @@ OTHER = "C2,13900000002,王伟,440100,SS3,广州市天河路1号,动感地带,ch
 THIRD = "C3,13700000003,李娜,440100,SS3,,,\n"
 
 
-def _query(url: str, sql: str) -> list[tuple[object, ...]]:
-    engine = make_engine(url)
-    with engine.connect() as conn:
-        rows = [tuple(r) for r in conn.execute(text(sql))]
-    engine.dispose()
-    return rows
-
-
 def _attributes(url: str, customer_id: str) -> dict[str, object]:
-    raw = _query(url, f"SELECT row FROM customer WHERE customer_id = '{customer_id}'")[0][0]
+    raw = query(url, f"SELECT row FROM customer WHERE customer_id = '{customer_id}'")[0][0]
     row = raw if isinstance(raw, dict) else orjson.loads(str(raw))
     attributes: dict[str, object] = row["attributes"]
     return attributes
@@ -51,27 +44,27 @@ def test_an_import_after_a_merge_updates_the_kept_customer(db_url: str, tmp_path
     # the CRM export still carries both records; C2 now has an address C1 lacks
     export = tmp_path / "export.csv"
     export.write_text(HEADER + KEEP + OTHER + THIRD)
-    seq_before = _query(db_url, "SELECT max(server_seq) FROM change_log")[0][0]
+    seq_before = query(db_url, "SELECT max(server_seq) FROM change_log")[0][0]
     report = run_import(db_url, "customers", export)
     assert report.summary() == "imported=0 updated=1 unchanged=2 rejected=0 redirected=1"
-    assert _query(db_url, "SELECT customer_id FROM customer ORDER BY 1") == [("C1",), ("C3",)]
+    assert query(db_url, "SELECT customer_id FROM customer ORDER BY 1") == [("C1",), ("C3",)]
     kept = _attributes(db_url, "C1")
     # the kept values stay; the merged-away record fills what C1 lacked
     assert (kept["customer_id"], kept["msisdn"], kept["brand"]) == ("C1", "13800000001", "全球通")
     assert kept["contact_address"] == "广州市天河路1号"
     assert kept["previous_numbers"] == ["13900000002"]
     assert kept["extra"] == {"hobby": "chess"}
-    stored = _query(db_url, "SELECT contact_address FROM customer WHERE customer_id = 'C1'")
+    stored = query(db_url, "SELECT contact_address FROM customer WHERE customer_id = 'C1'")
     assert stored == [("广州市天河路1号",)]
-    log = _query(db_url, f"SELECT entity_id FROM change_log WHERE server_seq > {seq_before}")
+    log = query(db_url, f"SELECT entity_id FROM change_log WHERE server_seq > {seq_before}")
     assert log == [("C1",)]
     # the same file again changes nothing
     again = run_import(db_url, "customers", export)
     assert again.summary() == "imported=0 updated=0 unchanged=3 rejected=0 redirected=1"
-    assert _query(db_url, f"SELECT count(*) FROM change_log WHERE server_seq > {seq_before}") == [
+    assert query(db_url, f"SELECT count(*) FROM change_log WHERE server_seq > {seq_before}") == [
         (1,)
     ]
-    assert _query(db_url, "SELECT customer_id FROM customer ORDER BY 1") == [("C1",), ("C3",)]
+    assert query(db_url, "SELECT customer_id FROM customer ORDER BY 1") == [("C1",), ("C3",)]
 
 
 def test_a_redirect_chain_is_followed(db_url: str, tmp_path: Path) -> None:
@@ -81,7 +74,7 @@ def test_a_redirect_chain_is_followed(db_url: str, tmp_path: Path) -> None:
     export.write_text(HEADER + OTHER)
     report = run_import(db_url, "customers", export)
     assert (report.updated, report.redirected, report.imported) == (1, 1, 0)
-    assert _query(db_url, "SELECT customer_id FROM customer") == [("C3",)]
+    assert query(db_url, "SELECT customer_id FROM customer") == [("C3",)]
     assert _attributes(db_url, "C3")["contact_address"] == "广州市天河路1号"
 
 
@@ -99,7 +92,7 @@ def test_targets_and_contacts_of_a_merged_away_customer_go_to_the_kept_one(
     targets.write_text("campaign_id,customer_id,wave,customer_name\nK9,C2,2,旧名\n")
     report = run_import(db_url, "targets", targets)
     assert (report.imported, report.redirected, report.rejected) == (1, 1, 0)
-    assert _query(db_url, "SELECT campaign_id, customer_id, wave FROM target_member") == [
+    assert query(db_url, "SELECT campaign_id, customer_id, wave FROM target_member") == [
         ("K9", "C1", 2)
     ]
     again = run_import(db_url, "targets", targets)
@@ -112,9 +105,9 @@ def test_targets_and_contacts_of_a_merged_away_customer_go_to_the_kept_one(
     )
     report = run_import(db_url, "contacts", contacts)
     assert (report.imported, report.redirected) == (1, 1)
-    assert _query(db_url, "SELECT customer_id FROM contact") == [("C1",)]
+    assert query(db_url, "SELECT customer_id FROM contact") == [("C1",)]
     assert run_import(db_url, "contacts", contacts).unchanged == 1
-    entities = _query(db_url, "SELECT entity, customer_id FROM change_log ORDER BY server_seq")
+    entities = query(db_url, "SELECT entity, customer_id FROM change_log ORDER BY server_seq")
     assert entities[-2:] == [("target", "C1"), ("contact", "C1")]
 
 
@@ -134,7 +127,7 @@ def test_a_contact_imported_before_the_merge_is_found_again_after_it(
     merge_customers(db_url, "C1", "C2")
     again = run_import(db_url, "contacts", contacts)
     assert (again.unchanged, again.redirected, again.rejected) == (1, 1, 0)
-    assert _query(db_url, "SELECT customer_id FROM contact") == [("C1",)]
+    assert query(db_url, "SELECT customer_id FROM contact") == [("C1",)]
 
 
 def test_cli_summary_says_how_many_rows_were_redirected(
@@ -183,12 +176,12 @@ def test_a_merge_between_the_read_and_the_write_resurrects_nothing(
         engine.dispose()
     assert merged
     assert (result.updated, result.redirected, result.imported) == (2, 1, 0)
-    assert _query(pg_url, "SELECT customer_id FROM customer ORDER BY 1") == [("C1",), ("C3",)]
+    assert query(pg_url, "SELECT customer_id FROM customer ORDER BY 1") == [("C1",), ("C3",)]
     kept = _attributes(pg_url, "C1")
     assert kept["contact_address"] == "广州市天河路1号"
     assert kept["previous_numbers"] == ["13900000002"]  # the merge's own work survives
     assert _attributes(pg_url, "C3")["brand"] == "动感地带"
-    assert _query(pg_url, "SELECT old_id, new_id FROM customer_redirect") == [("C2", "C1")]
+    assert query(pg_url, "SELECT old_id, new_id FROM customer_redirect") == [("C2", "C1")]
     again = run_import(pg_url, "customers", export)
     assert again.summary() == "imported=0 updated=0 unchanged=2 rejected=0 redirected=1"
 
@@ -208,8 +201,8 @@ def test_merging_a_stale_row_again_removes_it(db_url: str, tmp_path: Path) -> No
     engine.dispose()
     report = merge_customers(db_url, "C1", "C2")
     assert report.keep == "C1"
-    assert _query(db_url, "SELECT customer_id FROM customer ORDER BY 1") == [("C1",), ("C3",)]
-    assert _query(db_url, "SELECT old_id, new_id FROM customer_redirect") == [("C2", "C1")]
+    assert query(db_url, "SELECT customer_id FROM customer ORDER BY 1") == [("C1",), ("C3",)]
+    assert query(db_url, "SELECT old_id, new_id FROM customer_redirect") == [("C2", "C1")]
 
 
 def test_contacts_without_an_id_reimport_unchanged_before_and_after_a_merge(
@@ -230,4 +223,4 @@ def test_contacts_without_an_id_reimport_unchanged_before_and_after_a_merge(
     merge_customers(db_url, "C1", "C2")
     again = run_import(db_url, "contacts", contacts)
     assert again.summary() == "imported=0 updated=0 unchanged=1 rejected=0 redirected=1"
-    assert _query(db_url, "SELECT customer_id FROM contact") == [("C1",)]
+    assert query(db_url, "SELECT customer_id FROM contact") == [("C1",)]

@@ -7,24 +7,15 @@ from pathlib import Path
 
 import orjson
 import pytest
-from sqlalchemy import text
 
 from agentdesk.paths import resource_path
 from agentdesk_sync.cli import main
-from agentdesk_sync.db.engine import make_engine
 from agentdesk_sync.db.errors import DataInputError
 from agentdesk_sync.importers import run_import
+from tests.service.data.store_query import query
 
 TELCO = Path(__file__).parents[2] / "data" / "telco_mlc_churn.csv"
 HEADER = "customer_id,msisdn,name,region_code,segment_id,birth_date,gender,note,hobby\n"
-
-
-def _query(url: str, sql: str) -> list[tuple[object, ...]]:
-    engine = make_engine(url)
-    with engine.connect() as conn:
-        rows = [tuple(r) for r in conn.execute(text(sql))]
-    engine.dispose()
-    return rows
 
 
 def _rejects(path: Path) -> list[dict[str, str]]:
@@ -38,8 +29,8 @@ def test_telco_sample_imports_once(db_url: str) -> None:
     assert first.summary() == "imported=5000 updated=0 unchanged=0 rejected=0"
     second = run_import(db_url, "customers", TELCO, map_path=mapping)
     assert second.summary() == "imported=0 updated=0 unchanged=5000 rejected=0"
-    assert _query(db_url, "SELECT count(*) FROM change_log") == [(5000,)]
-    row = _query(db_url, "SELECT row FROM customer WHERE customer_id = 'MLC000002'")[0][0]
+    assert query(db_url, "SELECT count(*) FROM change_log") == [(5000,)]
+    row = query(db_url, "SELECT row FROM customer WHERE customer_id = 'MLC000002'")[0][0]
     view = row if isinstance(row, dict) else orjson.loads(str(row))
     assert view["attributes"]["msisdn"] == "19800000002"
     assert view["attributes"]["extra"]["state"] == "KS"
@@ -71,7 +62,7 @@ def test_bad_rows_are_reported_by_physical_line(tmp_path: Path) -> None:
     assert rows[1]["reason"] == "required field is missing"
     assert "SS1" in rows[2]["reason"]
     assert "utf-8" in rows[3]["reason"]
-    hobby = _query(url, "SELECT row FROM customer WHERE customer_id = 'C6'")[0][0]
+    hobby = query(url, "SELECT row FROM customer WHERE customer_id = 'C6'")[0][0]
     assert orjson.loads(str(hobby))["attributes"]["extra"] == {"hobby": "tennis"}
 
 
@@ -83,8 +74,8 @@ def test_changed_row_is_updated_and_published(tmp_path: Path) -> None:
     source.write_text(HEADER + "C1,13800000001,王伟,440100,SS4,1980-02-03,male,,\n")
     report = run_import(url, "customers", source)
     assert (report.imported, report.updated, report.unchanged) == (0, 1, 0)
-    assert _query(url, "SELECT segment_id, row_seq FROM customer") == [("SS4", 2)]
-    log = _query(url, "SELECT server_seq, entity, entity_id, region_code FROM change_log")
+    assert query(url, "SELECT segment_id, row_seq FROM customer") == [("SS4", 2)]
+    log = query(url, "SELECT server_seq, entity, entity_id, region_code FROM change_log")
     assert log == [(1, "customer", "C1", "440100"), (2, "customer", "C1", "440100")]
 
 
@@ -95,8 +86,8 @@ def test_dry_run_writes_nothing(tmp_path: Path) -> None:
     report = run_import(url, "customers", source, dry_run=True)
     assert report.imported == 1
     assert "dry run" in report.summary()
-    assert _query(url, "SELECT count(*) FROM customer") == [(0,)]
-    assert _query(url, "SELECT count(*) FROM change_log") == [(0,)]
+    assert query(url, "SELECT count(*) FROM customer") == [(0,)]
+    assert query(url, "SELECT count(*) FROM change_log") == [(0,)]
 
 
 def test_mapping_options_and_defaults(tmp_path: Path) -> None:
@@ -115,7 +106,7 @@ def test_mapping_options_and_defaults(tmp_path: Path) -> None:
     assert (report.imported, report.rejected) == (1, 1)
     assert _rejects(rejects)[0]["line"] == "3"
     assert _rejects(rejects)[0]["column"] == "born"
-    row = orjson.loads(str(_query(url, "SELECT row FROM customer")[0][0]))
+    row = orjson.loads(str(query(url, "SELECT row FROM customer")[0][0]))
     assert row["attributes"]["birth_date"] == "1980-02-03"
     assert row["attributes"]["region_code"] == "440300"
 
@@ -138,7 +129,7 @@ def test_campaigns_targets_contacts_ndjson(db_url: str, tmp_path: Path) -> None:
     assert (report.imported, report.rejects[0].line, report.rejects[0].reason) == (
         1, 3, "no such customer",
     )  # fmt: skip
-    assert _query(db_url, "SELECT wave, in_control_group FROM target_member") == [(2, True)]
+    assert query(db_url, "SELECT wave, in_control_group FROM target_member") == [(2, True)]
     contacts = tmp_path / "x.csv"
     contacts.write_text(
         "contact_id,customer_id,channel,started_at,result_code,campaign_id\n"
@@ -150,7 +141,7 @@ def test_campaigns_targets_contacts_ndjson(db_url: str, tmp_path: Path) -> None:
     contacts.write_text(contacts.read_text().replace("reached_declined", "reached_accepted"))
     clash = run_import(db_url, "contacts", contacts)
     assert clash.rejects[0].reason == "a different contact with this id is already recorded"
-    log = _query(db_url, "SELECT entity FROM change_log ORDER BY server_seq")
+    log = query(db_url, "SELECT entity FROM change_log ORDER BY server_seq")
     assert [e for (e,) in log] == ["customer", "campaign", "target", "contact"]
 
 

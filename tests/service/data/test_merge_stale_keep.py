@@ -18,19 +18,12 @@ from agentdesk_sync.db.errors import DataInputError
 from agentdesk_sync.importers import batch as batch_module
 from agentdesk_sync.importers import run_import
 from agentdesk_sync.merge import find_candidates, merge_customers
+from tests.service.data.store_query import query
 
 HEADER = "customer_id,msisdn,name,region_code,segment_id,contact_address\n"
 C1 = "C1,13800000001,王伟,440100,SS3,广州市天河路1号\n"
 C2 = "C2,13900000002,王伟,440100,SS3,广州市天河路1号\n"
 C3 = "C3,13700000003,李娜,440100,SS3,\n"
-
-
-def _query(url: str, sql: str) -> list[tuple[object, ...]]:
-    engine = make_engine(url)
-    with engine.connect() as conn:
-        rows = [tuple(r) for r in conn.execute(text(sql))]
-    engine.dispose()
-    return rows
 
 
 def _stale_c1(url: str, tmp_path: Path) -> None:
@@ -57,16 +50,16 @@ def test_a_merged_away_keep_is_refused_and_no_redirect_loops(db_url: str, tmp_pa
     with pytest.raises(DataInputError, match="KEEP C1 was merged into C2: 'merge C2 C1' folds"):
         merge_customers(db_url, "C1", "C2")
     # nothing changed: C2 is still the kept customer, and C1 still leads to it
-    assert _query(db_url, "SELECT old_id, new_id FROM customer_redirect") == [("C1", "C2")]
-    assert _query(db_url, "SELECT customer_id FROM customer ORDER BY 1") == [
+    assert query(db_url, "SELECT old_id, new_id FROM customer_redirect") == [("C1", "C2")]
+    assert query(db_url, "SELECT customer_id FROM customer ORDER BY 1") == [
         ("C1",),
         ("C2",),
         ("C3",),
     ]
     # the suggested merge folds the stale row
     merge_customers(db_url, "C2", "C1")
-    assert _query(db_url, "SELECT old_id, new_id FROM customer_redirect") == [("C1", "C2")]
-    assert _query(db_url, "SELECT customer_id FROM customer ORDER BY 1") == [("C2",), ("C3",)]
+    assert query(db_url, "SELECT old_id, new_id FROM customer_redirect") == [("C1", "C2")]
+    assert query(db_url, "SELECT customer_id FROM customer ORDER BY 1") == [("C2",), ("C3",)]
 
 
 def test_a_keep_merged_elsewhere_names_the_customer_to_merge_into(
@@ -75,7 +68,7 @@ def test_a_keep_merged_elsewhere_names_the_customer_to_merge_into(
     _stale_c1(db_url, tmp_path)
     with pytest.raises(DataInputError, match=r"merge into C2 instead \('merge C2 C3'\)"):
         merge_customers(db_url, "C1", "C3")
-    assert _query(db_url, "SELECT old_id, new_id FROM customer_redirect") == [("C1", "C2")]
+    assert query(db_url, "SELECT old_id, new_id FROM customer_redirect") == [("C1", "C2")]
 
 
 def test_candidates_propose_folding_a_stale_row_not_keeping_it(db_url: str, tmp_path: Path) -> None:
@@ -135,8 +128,8 @@ def test_sqlite_a_merge_during_a_target_or_contact_import_does_not_abort_it(
     assert outcome == ["waits"]
     merge_customers(url, "C1", "C2")  # the merge that waited, once the import committed
     table = "target_member" if kind == "targets" else "contact"
-    assert _query(url, f"SELECT customer_id FROM {table}") == [("C1",)]
-    assert _query(url, "SELECT old_id, new_id FROM customer_redirect") == [("C2", "C1")]
+    assert query(url, f"SELECT customer_id FROM {table}") == [("C1",)]
+    assert query(url, "SELECT old_id, new_id FROM customer_redirect") == [("C2", "C1")]
 
 
 def test_sqlite_a_writer_that_comes_during_a_merge_waits_for_it(
