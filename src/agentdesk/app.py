@@ -182,13 +182,16 @@ def _start_login(auth: AuthService, username: str, password: str) -> Future[Logi
     (argon2): neither holds the GIL, so that time is no longer added to the start-up. It starts
     before the QApplication, its theme and translator, so the request is on its way while
     those are made. The two threads import different modules (the HTTP stack there, the
-    window's views here).
+    window's views here). The API client is built here first: its HTTP transport's imports
+    (about 0.1 s) would otherwise run on the login thread, interleaved with this thread's
+    imports, and hold the request back until both were done.
     """
     from concurrent.futures import ThreadPoolExecutor
 
+    api = auth.new_api()
     pool = ThreadPoolExecutor(1, thread_name_prefix="ad-login")
     try:
-        return pool.submit(auth.login, username, password)
+        return pool.submit(auth.login, username, password, api)
     finally:
         pool.shutdown(wait=False)  # the thread ends once the login is done
 
