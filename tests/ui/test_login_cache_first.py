@@ -67,3 +67,23 @@ def test_a_refused_login_of_a_new_user_leaves_no_cache_behind(
     with pytest.raises(AuthError, match="Wrong user name or password"):
         _online(tmp_path, central).login("agent1", "nope")
     assert not (tmp_path / "users" / "agent1").exists()
+
+
+def test_a_login_through_a_client_built_beforehand_opens_the_session(
+    tmp_path: Path, central: Central
+) -> None:
+    """Start-up builds the API client on the main thread and logs in with it on another."""
+    auth = _online(tmp_path, central)
+    first = auth.login("agent1", PASSWORD, auth.new_api())
+    assert first.session.online
+    assert first.session.user.name == "坐席一"
+    assert first.api is not None
+    first.db.close()
+    again = auth.login("agent1", PASSWORD, auth.new_api())  # the cache exists: opened early
+    assert again.session.online
+    again.db.close()
+    offline = _offline(tmp_path)
+    result = offline.login("agent1", PASSWORD, offline.new_api())  # unreachable: offline login
+    assert not result.session.online
+    assert result.api is None
+    result.db.close()

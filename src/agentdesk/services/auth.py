@@ -131,13 +131,27 @@ class AuthService:
         self._device_id = device_id
         self._api_factory = api_factory or _default_api
 
-    def login(self, username: str, password: str) -> LoginResult:
+    def new_api(self) -> ApiClient:
+        """A fresh API client of the service (what :meth:`login` uses when given none).
+
+        Building it imports the HTTP transport (httpcore and what it pulls in): start-up builds
+        it on the main thread, so the login thread has nothing left to import and its request
+        leaves at once, instead of importing beside the window's own imports.
+        """
+        return self._api_factory(self._url)
+
+    def login(self, username: str, password: str, api: ApiClient | None = None) -> LoginResult:
         """Log in online, or offline against the local verifier when the service is unreachable.
+
+        Args:
+            api: the client to log in with (from :meth:`new_api`); a new one when None. The
+                result owns it (it is closed when the login fails).
 
         Raises:
             AuthError: wrong password, unknown offline user, or an unusable cache file.
         """
-        api = self._api_factory(self._url)
+        if api is None:
+            api = self.new_api()
         early = self._open_early(username, password)
         try:
             answer = api.login(username, password, self._device_id)

@@ -10,11 +10,12 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QWidget
 
 from agentdesk.paths import resource_path
 
-__all__ = ["apply_theme", "render_qss", "repolish", "resource_dir"]
+__all__ = ["apply_theme", "render_qss", "repolish", "resource_dir", "set_style_property"]
 
 _TOKEN = re.compile(r"\{\{\s*(\w+)\s*\}\}")
 
@@ -53,7 +54,22 @@ def apply_theme(app: QApplication, theme: str = "light") -> None:
 
 
 def repolish(widget: QWidget) -> None:
-    """Re-apply style rules after a dynamic property changed."""
+    """Re-apply style rules after a dynamic property changed.
+
+    A widget not polished yet (not shown so far) needs nothing: its first polish reads the
+    property as it is then. Skipping it keeps window construction from touching the style
+    from Python (PySide6 builds the Python types of QStyle's enums on that first touch).
+    """
+    if not widget.testAttribute(Qt.WidgetAttribute.WA_WState_Polished):
+        return
     style = widget.style()
     style.unpolish(widget)
     style.polish(widget)
+
+
+def set_style_property(widget: QWidget, name: str, value: str) -> None:
+    """Set a dynamic property the theme's rules select on; re-apply them only if it changed."""
+    if widget.property(name) == value:
+        return
+    widget.setProperty(name, value)
+    repolish(widget)

@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QW
 from agentdesk.i18n import _
 from agentdesk.sync.status import StatusSnapshot
 from agentdesk.ui import texts
-from agentdesk.ui.style import repolish
+from agentdesk.ui.style import set_style_property
 
 __all__ = ["SyncBar"]
 
@@ -70,8 +70,7 @@ class SyncBar(QWidget):
         online = snap.state != "offline"
         labels = {"online": _("● Online"), "offline": _("● Offline"), "syncing": _("● Syncing…")}
         self.state.setText(labels.get(snap.state, snap.state))
-        self.state.setProperty("online", "true" if online else "false")
-        repolish(self.state)
+        set_style_property(self.state, "online", "true" if online else "false")
         if snap.state == "offline" and snap.last_error:
             self.state.setToolTip(_("Last error: {code}").format(code=snap.last_error))
         self.waiting.setText(_("{n} waiting").format(n=snap.waiting))
@@ -80,8 +79,7 @@ class SyncBar(QWidget):
         self.sync_button.setText(_("Sync now"))
         count = snap.conflicts + snap.rejected
         self.attention.setText(_("Needs attention ({n})").format(n=count))
-        self.attention.setProperty("count", str(count))
-        repolish(self.attention)
+        set_style_property(self.attention, "count", str(count))
         if snap.snapshot_total > 0 and snap.snapshot_done < snap.snapshot_total:
             self.progress.setMaximum(snap.snapshot_total)
             self.progress.setValue(snap.snapshot_done)
