@@ -32,11 +32,19 @@ import orjson
 
 from agentdesk.protocol import Change
 from agentdesk.protocol.raw import NULL_ROW, RawChange
-from agentdesk.store.bulk import drop_for_bulk, restore_after_bulk
+from agentdesk.store.bulk import drop_for_bulk, plain_tables, restore_after_bulk, restore_unique
 from agentdesk.store.codec import now_text
 from agentdesk.store.db import transaction
 from agentdesk.store.outbox_sync import ack_through
-from agentdesk.store.rows import DELETES, PARAMS, UPSERTS, Raw, upsert_rows
+from agentdesk.store.rows import (
+    DELETES,
+    PARAMS,
+    TABLE_OF,
+    UPSERTS,
+    Raw,
+    plain_insert,
+    upsert_rows,
+)
 from agentdesk.store.tables import CACHE_TABLES
 
 __all__ = [
@@ -163,9 +171,14 @@ def apply_page(
     the previous commit's cursor and downloads the lost pages again.
     """
     prepared = changes if isinstance(changes, PreparedChanges) else prepare_changes(changes)
+    plain = set(plain_tables(conn))  # a snapshot dropped their unique id index (bulk mode)
     for sql, params in prepared.statements:
+        if plain:
+            table, insert = plain_insert(sql)
+            if table in plain:
+                sql = insert
         conn.executemany(sql, params)
-    removed = _apply_removes(conn, prepared.removes)
+    removed = _apply_removes(conn, prepared.removes, plain)
     max_seq = _store_position(conn, stream, cursor, up_to_date, prepared.page_max, epoch,
                               snapshot_page_key, prepared.synced_at)  # fmt: skip
     acked = ack_through(conn, max_seq)
@@ -285,9 +298,15 @@ def _wire_json(row: object) -> Raw | None:
     return None if row is None else orjson.dumps(row)
 
 
-def _apply_removes(conn: sqlite3.Connection, removes: dict[str, list[tuple[str, int]]]) -> int:
+def _apply_removes(
+    conn: sqlite3.Connection, removes: dict[str, list[tuple[str, int]]], plain: set[str]
+) -> int:
     count = 0
     for entity, keys in removes.items():
+        table = TABLE_OF.get(entity, "")
+        if table in plain:  # a remove finds its row by the id index: build it first
+            restore_unique(conn, table)
+            plain.discard(table)
         for key, seq in keys:
             cur = conn.execute(DELETES[entity], (key, seq))
             count += max(cur.rowcount, 0)
