@@ -32,19 +32,11 @@ import orjson
 
 from agentdesk.protocol import Change
 from agentdesk.protocol.raw import NULL_ROW, RawChange
-from agentdesk.store.bulk import drop_for_bulk, plain_tables, restore_after_bulk, restore_unique
+from agentdesk.store.bulk import drop_for_bulk, restore_after_bulk
 from agentdesk.store.codec import now_text
 from agentdesk.store.db import transaction
 from agentdesk.store.outbox_sync import ack_through
-from agentdesk.store.rows import (
-    DELETES,
-    PARAMS,
-    TABLE_OF,
-    UPSERTS,
-    Raw,
-    plain_insert,
-    upsert_rows,
-)
+from agentdesk.store.rows import DELETES, PARAMS, UPSERTS, Raw, upsert_rows
 from agentdesk.store.tables import CACHE_TABLES
 
 __all__ = [
@@ -171,14 +163,9 @@ def apply_page(
     the previous commit's cursor and downloads the lost pages again.
     """
     prepared = changes if isinstance(changes, PreparedChanges) else prepare_changes(changes)
-    plain = set(plain_tables(conn))  # a snapshot dropped their unique id index (bulk mode)
     for sql, params in prepared.statements:
-        if plain:
-            table, insert = plain_insert(sql)
-            if table in plain:
-                sql = insert
         conn.executemany(sql, params)
-    removed = _apply_removes(conn, prepared.removes, plain)
+    removed = _apply_removes(conn, prepared.removes)
     max_seq = _store_position(conn, stream, cursor, up_to_date, prepared.page_max, epoch,
                               snapshot_page_key, prepared.synced_at)  # fmt: skip
     acked = ack_through(conn, max_seq)
@@ -298,15 +285,9 @@ def _wire_json(row: object) -> Raw | None:
     return None if row is None else orjson.dumps(row)
 
 
-def _apply_removes(
-    conn: sqlite3.Connection, removes: dict[str, list[tuple[str, int]]], plain: set[str]
-) -> int:
+def _apply_removes(conn: sqlite3.Connection, removes: dict[str, list[tuple[str, int]]]) -> int:
     count = 0
     for entity, keys in removes.items():
-        table = TABLE_OF.get(entity, "")
-        if table in plain:  # a remove finds its row by the id index: build it first
-            restore_unique(conn, table)
-            plain.discard(table)
         for key, seq in keys:
             cur = conn.execute(DELETES[entity], (key, seq))
             count += max(cur.rowcount, 0)

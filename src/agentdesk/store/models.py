@@ -66,13 +66,6 @@ def _digit_index(name: str, first: str) -> Index:
     return Index(name, first, *(c for c in HIT_COLUMNS if c != first))
 
 
-def _unique(table: str, column: str) -> Index:
-    """The wire-id key of a big cache table: a named ``CREATE UNIQUE INDEX`` rather than an
-    inline ``UNIQUE``, so a snapshot into an empty table can drop it and build it once, sorted,
-    at the end (``agentdesk.store.bulk``, migration 0005)."""
-    return Index(f"uq_{table}_{column}", column, unique=True)
-
-
 class Customer(Base):
     """A customer of the user's scope: search columns, list columns and the wire row."""
 
@@ -84,11 +77,10 @@ class Customer(Base):
         _digit_index("ix_customer_msisdn", "msisdn"),
         _digit_index("ix_customer_id_number", "id_number"),
         _digit_index("ix_customer_id_rev", "id_rev"),
-        _unique("customer", "customer_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    customer_id: Mapped[str] = mapped_column(String(32))  # unique index below
+    customer_id: Mapped[str] = mapped_column(String(32), unique=True)
     msisdn: Mapped[str] = mapped_column(String(20))  # ix_customer_msisdn above
     id_number: Mapped[str] = mapped_column(String(32))  # ix_customer_id_number above
     id_rev: Mapped[str] = mapped_column(String(32))  # reversed, for suffix search (index above)
@@ -115,10 +107,9 @@ class Holding(Base):
     """客户拥有信息: a product the customer holds."""
 
     __tablename__ = "holding"
-    __table_args__ = (_unique("holding", "holding_id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    holding_id: Mapped[str] = mapped_column(String(40))  # unique index below
+    holding_id: Mapped[str] = mapped_column(String(40), unique=True)
     customer_id: Mapped[str] = mapped_column(String(32), index=True)
     row: Mapped[dict[str, Any]]
     row_seq: Mapped[int] = mapped_column(Integer, default=0)
@@ -130,16 +121,13 @@ class UsageMonth(Base):
     __tablename__ = "usage_month"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    usage_id: Mapped[str] = mapped_column(String(40))  # unique index below
+    usage_id: Mapped[str] = mapped_column(String(40), unique=True)
     customer_id: Mapped[str] = mapped_column(String(32))
     month: Mapped[str] = mapped_column(String(7))
     row: Mapped[dict[str, Any]]
     row_seq: Mapped[int] = mapped_column(Integer, default=0)
 
-    __table_args__ = (
-        Index("ix_usage_month_customer_month", "customer_id", "month"),
-        _unique("usage_month", "usage_id"),
-    )
+    __table_args__ = (Index("ix_usage_month_customer_month", "customer_id", "month"),)
 
 
 class Campaign(Base):
@@ -172,7 +160,7 @@ class TargetMember(Base):
     __tablename__ = "target_member"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    target_id: Mapped[str] = mapped_column(String(70))  # unique index below
+    target_id: Mapped[str] = mapped_column(String(70), unique=True)
     campaign_id: Mapped[str] = mapped_column(String(32))
     customer_id: Mapped[str] = mapped_column(String(32), index=True)
     in_control_group: Mapped[bool] = mapped_column(default=False)
@@ -182,20 +170,16 @@ class TargetMember(Base):
     row: Mapped[dict[str, Any]]
     row_seq: Mapped[int] = mapped_column(Integer, default=0)
 
-    __table_args__ = (
-        Index("ix_target_member_campaign_score", "campaign_id", "score"),
-        _unique("target_member", "target_id"),
-    )
+    __table_args__ = (Index("ix_target_member_campaign_score", "campaign_id", "score"),)
 
 
 class MarketingOrder(Base):
     """营销单 in flight."""
 
     __tablename__ = "marketing_order"
-    __table_args__ = (_unique("marketing_order", "order_id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    order_id: Mapped[str] = mapped_column(String(40))  # unique index below
+    order_id: Mapped[str] = mapped_column(String(40), unique=True)
     customer_id: Mapped[str] = mapped_column(String(32), index=True)
     campaign_id: Mapped[str] = mapped_column(String(32), default="")
     status: Mapped[str] = mapped_column(String(16), default="open")
@@ -209,7 +193,7 @@ class Contact(Base):
     __tablename__ = "contact"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    contact_id: Mapped[str] = mapped_column(String(36))  # unique index below
+    contact_id: Mapped[str] = mapped_column(String(36), unique=True)
     customer_id: Mapped[str] = mapped_column(String(32))
     channel: Mapped[str] = mapped_column(String(32))
     staff_id: Mapped[str] = mapped_column(String(64), default="")
@@ -226,7 +210,6 @@ class Contact(Base):
 
     __table_args__ = (
         Index("ix_contact_customer_started", "customer_id", "started_at"),
-        _unique("contact", "contact_id"),
         CheckConstraint("origin IN ('local','server')", name="origin"),
     )
 

@@ -29,7 +29,7 @@ from agentdesk.domain import Channel, ResultCode
 from agentdesk.store.codec import ts_text
 from agentdesk.store.names import name_keys
 
-__all__ = ["DELETES", "PARAMS", "TABLE_OF", "UPSERTS", "Raw", "plain_insert", "upsert_rows"]
+__all__ = ["DELETES", "PARAMS", "UPSERTS", "Raw", "upsert_rows"]
 
 Params = tuple[Any, ...]
 
@@ -283,9 +283,6 @@ _TABLES: dict[str, tuple[str, str, tuple[str, ...]]] = {  # entity: table, key, 
     "redirect": ("redirect", "old_id", ("old_id", "new_id", "row_seq")),
 }
 
-TABLE_OF: dict[str, str] = {entity: spec[0] for entity, spec in _TABLES.items()}
-"""Each entity's cache table."""
-
 UPSERTS: dict[str, str] = {entity: _upsert(*spec) for entity, spec in _TABLES.items()}
 
 
@@ -296,15 +293,6 @@ def upsert_rows(entity: str, rows: int) -> str:
     :data:`UPSERTS`, so it stores what as many single-row upserts would; the ``sqlite3`` module
     then steps the statement once per ``rows`` rows instead of once per row."""
     return _upsert(*_TABLES[entity], rows=rows)
-
-
-@functools.cache
-def plain_insert(upsert: str) -> tuple[str, str]:
-    """The table of an upsert of this module and the same ``INSERT`` without its conflict
-    clause: what a snapshot runs on a table whose unique id index it dropped
-    (``agentdesk.store.bulk``; the duplicates are resolved when the index is built again)."""
-    insert, _, _ = upsert.partition(" ON CONFLICT(")
-    return insert.split(" ", 3)[2], insert
 
 
 PARAMS: dict[str, Callable[[str, int, Raw, str], Params]] = {
