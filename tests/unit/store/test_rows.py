@@ -213,3 +213,51 @@ def test_preparing_a_page_runs_no_collection_and_leaves_the_collector_as_it_was(
         gc.callbacks.remove(count)
     assert sum(map(len, prepared.puts.values())) > 4 * 700  # enough to start several otherwise
     assert during == 0
+
+
+def test_rows_with_cjk_escapes_and_spacing_are_stored_byte_for_byte(db: CacheDB) -> None:
+    # What the cache keeps in ``row`` (and a contact's ``result``) is the text the service sent,
+    # not a re-rendering of it: raw CJK, \uXXXX escapes, escaped quotes and slashes, spacing and
+    # number spellings all survive, in one page that mixes entities.
+    customer = (
+        '{"attributes": {"customer_id":"C00000001","msisdn":"13800138000","name":"张\\u4e09",'
+        '"id_number":"11010519491231002x","region_code":"110105","note":"a \\"quoted\\" \\\\ '
+        '\\/ 路"},"value":{"value_tier":2,"arpu_3m":1.50},"churn":{"risk_score":1e-1}}'
+    )
+    usage = '{"customer_id":"C00000001","month":"2026-10","arpu":52.070,"memo":"\\u6708"}'
+    contact_row = dict(to_row(make_contact(contact_id="0190c0de-0000-7000-8000-00000000000e")))
+    contact_row["note"] = '回访 "ok"'
+    contact = orjson.dumps(contact_row)[:-1] + b',"result": {"status" : "applied"} }'
+    page = [
+        RawChange(seq=5, entity="customer", op="put", id="C00000001",
+                  row=msgspec.Raw(customer.encode())),
+        RawChange(seq=6, entity="usage", op="put", id="C00000001:2026-10",
+                  row=msgspec.Raw(usage.encode())),
+        RawChange(seq=7, entity="contact", op="put", id=str(contact_row["contact_id"]),
+                  row=msgspec.Raw(contact)),
+    ]  # fmt: skip
+    with db.sync_writer() as s:
+        apply_changes(s, page, "c1", False)
+    with db.reader() as r:
+        stored = [
+            r.execute("SELECT row, name, id_number FROM customer").fetchone(),
+            r.execute("SELECT row, customer_id, month FROM usage_month").fetchone(),
+            r.execute("SELECT row, result FROM contact").fetchone(),
+        ]
+    assert stored[0] == (customer, "张三", "11010519491231002X")
+    assert stored[1] == (usage, "C00000001", "2026-10")
+    assert stored[2] == (contact.decode(), '{"status" : "applied"}')
+
+
+def test_a_stale_row_later_in_the_same_page_does_not_overwrite_a_newer_one(db: CacheDB) -> None:
+    newer = '{"holding_id":"H1","customer_id":"C00000002","v":"new"}'
+    older = '{"holding_id":"H1","customer_id":"C00000001","v":"old"}'
+    page = [
+        RawChange(seq=9, entity="holding", op="put", id="H1", row=msgspec.Raw(newer.encode())),
+        RawChange(seq=4, entity="holding", op="put", id="H1", row=msgspec.Raw(older.encode())),
+    ]
+    with db.sync_writer() as s:
+        apply_changes(s, page, "c1", False)
+        apply_changes(s, page[1:], "c2", False)  # and not in a later page either
+        rows = s.execute("SELECT row, customer_id, row_seq FROM holding").fetchall()
+    assert rows == [(newer, "C00000002", 9)]
