@@ -28,6 +28,7 @@ __all__ = [
     "fmt_datetime",
     "fmt_money",
     "fmt_time",
+    "fmt_when",
     "holding_kind_label",
     "result_label",
     "risk_label",
@@ -234,6 +235,22 @@ def fmt_time(value: datetime | None) -> str:
     if value is None:
         return ""
     return _qdt(value).toString("HH:mm")
+
+
+def fmt_when(value: datetime | None, now: datetime | None = None) -> str:
+    """Local ``HH:MM`` for a moment of today, else the short date with it.
+
+    For "synced at" and "last sync": a bare ``18:51`` from yesterday reads as a time later
+    today (or as fresh data), so an earlier day is always named.
+    """
+    if value is None:
+        return ""
+    moment = _qdt(value)
+    today = _qdt(now or datetime.now().astimezone()).date()
+    if moment.date() == today:
+        return moment.toString("HH:mm")
+    day = _locale().toString(moment.date(), QLocale.FormatType.ShortFormat)
+    return f"{day} {moment.toString('HH:mm')}"
 
 
 def fmt_date(value: date | None) -> str:

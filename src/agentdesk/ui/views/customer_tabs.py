@@ -173,7 +173,7 @@ class CustomerTabs(QTabWidget):
         screen = self._screen
         synced = screen.freshness.synced_at if screen else None
         line = (
-            _("synced {time}").format(time=texts.fmt_time(synced))
+            _("synced {time}").format(time=texts.fmt_when(synced))
             if synced
             else _("not synced yet")
         )

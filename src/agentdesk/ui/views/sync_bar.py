@@ -74,7 +74,7 @@ class SyncBar(QWidget):
         if snap.state == "offline" and snap.last_error:
             self.state.setToolTip(_("Last error: {code}").format(code=snap.last_error))
         self.waiting.setText(_("{n} waiting").format(n=snap.waiting))
-        last = texts.fmt_time(snap.last_success) if snap.last_success else _("never")
+        last = texts.fmt_when(snap.last_success) if snap.last_success else _("never")
         self.last.setText(_("last sync {time}").format(time=last))
         self.sync_button.setText(_("Sync now"))
         count = snap.conflicts + snap.rejected
