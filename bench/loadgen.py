@@ -11,7 +11,10 @@ random start). An arrival is sent when its time comes; when the agent's previous
 being answered, the new one waits for the connection (an agent does one thing at a time).
 Latency is measured from the *scheduled* arrival time to the answer, so a slow server cannot
 hide its backlog by slowing the generator down (no coordinated omission). Requests scheduled in
-the first ``warmup_s`` seconds are sent but not counted.
+the first ``warmup_s`` seconds are sent but not counted. With ``"trace": true`` in the spec the
+result also holds every counted request as (scheduled offset from ``t0_wall``, latency, service
+time, answer kind and for contacts inbound/outbound), to line slow requests up against
+machine and database time series (see bench/README.md).
 
 Modes:
 
@@ -122,6 +125,7 @@ class _Agent:
     answers: dict[str, int] = field(default_factory=dict)
     applied: int = 0
     late: int = 0
+    trace: list[tuple[float, float, float, str]] | None = None  # (at, latency, service, kind)
 
 
 async def _login(agent: _Agent, password: str) -> None:
@@ -200,11 +204,16 @@ async def _arrival(agent: _Agent, due: float, stop: float) -> float | None:
     return due
 
 
-def _book(agent: _Agent, kind: str, due: float, sent: float, done: float) -> None:
-    """Record one answer: latency from the scheduled arrival, service time, and its kind."""
+def _book(
+    agent: _Agent, kind: str, due: float, sent: float, done: float, at: float, tag: str = ""
+) -> None:
+    """Record one answer: latency from the scheduled arrival, service time, and its kind
+    (with ``trace`` on, also each request's scheduled offset ``at`` from the start and ``tag``)."""
     agent.samples.append(done - due)
     agent.service.append(done - sent)
     agent.answers[kind] = agent.answers.get(kind, 0) + 1
+    if agent.trace is not None:
+        agent.trace.append((at, done - due, done - sent, f"{kind} {tag}".strip()))
 
 
 async def _claims_agent(
@@ -221,7 +230,7 @@ async def _claims_agent(
         done = time.perf_counter()
         kind = "granted" if status in (200, 201) else _error_code(data)
         if at >= warm:
-            _book(agent, kind, due, sent, done)
+            _book(agent, kind, due, sent, done, at)
         if kind == "granted":
             claim_id = msgspec.json.decode(data, type=ClaimResponse).claim_id
             start = time.perf_counter()
@@ -236,11 +245,17 @@ async def _claims_agent(
 
 
 async def _contacts_agent(
-    agent: _Agent, t0: float, times: list[float], bodies: list[bytes], warm: float, stop: float
+    agent: _Agent,
+    t0: float,
+    times: list[float],
+    bodies: list[bytes],
+    warm: float,
+    stop: float,
+    outbounds: list[bool],
 ) -> None:
     from agentdesk.protocol import PushResponse
 
-    for at, body in zip(times, bodies, strict=True):
+    for at, body, outbound in zip(times, bodies, outbounds, strict=True):
         due = await _arrival(agent, t0 + at, stop)
         if due is None:
             continue
@@ -256,7 +271,7 @@ async def _contacts_agent(
             applied = sum(1 for r in answer.results if r.status.startswith("applied"))
             kind = "applied" if applied else str(answer.results[0].status)
         if at >= warm:
-            _book(agent, kind, due, sent, done)
+            _book(agent, kind, due, sent, done, at, "outbound" if outbound else "inbound")
             agent.applied += applied
 
 
@@ -280,10 +295,14 @@ async def run(spec: dict[str, Any]) -> dict[str, Any]:
     for agent in agents:  # one after the other: logins are setup, not load
         await _login(agent, spec["password"])
     horizon = warm + seconds
-    plans: list[tuple[list[float], list[bytes]]] = []
+    trace = bool(spec.get("trace", False))
+    plans: list[tuple[list[float], list[bytes], list[bool]]] = []
     for agent in agents:
+        if trace:
+            agent.trace = []
         times = _schedule(rng, rate, horizon)
         bodies = []
+        outbounds: list[bool] = []
         for _ in times:
             cid = customers[rng.randrange(len(customers))]
             if mode == "claims":
@@ -293,15 +312,18 @@ async def run(spec: dict[str, Any]) -> dict[str, Any]:
                 outbound = mix.random() < outbound_share
                 body, _cid = _push_body(agent.device_id, agent.seq, cid, agent.username, outbound)
                 bodies.append(body)
-        plans.append((times, bodies))
-    worker = _claims_agent if mode == "claims" else _contacts_agent
+                outbounds.append(outbound)
+        plans.append((times, bodies, outbounds))
     sys.stderr.write("loadgen: start\n")  # tells a profiler attached to the service to begin
     sys.stderr.flush()
     cpu0, t0 = time.process_time(), time.perf_counter() + 0.2
+    t0_wall = time.time() + (t0 - time.perf_counter())  # the start on the wall clock (for traces)
     stop = t0 + horizon + float(spec.get("drain_s", 30.0))  # arrivals not sent by then: late
     runs = [
-        worker(agent, t0, times, bodies, warm, stop)
-        for agent, (times, bodies) in zip(agents, plans, strict=True)
+        _claims_agent(agent, t0, times, bodies, warm, stop)
+        if mode == "claims"
+        else _contacts_agent(agent, t0, times, bodies, warm, stop, outbounds)
+        for agent, (times, bodies, outbounds) in zip(agents, plans, strict=True)
     ]
     await asyncio.gather(*runs)
     end = time.perf_counter()
@@ -316,7 +338,11 @@ async def run(spec: dict[str, Any]) -> dict[str, Any]:
         for kind, n in agent.answers.items():
             answers[kind] = answers.get(kind, 0) + n
     window = max(end - (t0 + warm), 1e-9)
-    offered = sum(1 for times, _ in plans for t in times if t >= warm)
+    offered = sum(1 for times, _, _ in plans for t in times if t >= warm)
+    extra: dict[str, Any] = {}
+    if trace:  # each counted request: scheduled offset from t0_wall, latency, service, kind
+        extra["t0_wall"] = t0_wall
+        extra["trace"] = sorted(row for a in agents for row in (a.trace or []))
     return {
         "mode": mode,
         "agents": len(agents),
@@ -336,6 +362,7 @@ async def run(spec: dict[str, Any]) -> dict[str, Any]:
         "release_p95": _pct(releases, 95),
         "answers": answers,
         "generator_cpu": cpu / max(end - t0, 1e-9),
+        **extra,
     }
 
 

@@ -9,6 +9,7 @@ format, so that generating load does not take the CPU the service needs.
 from __future__ import annotations
 
 import json
+import os
 import random
 import sqlite3
 import subprocess
@@ -315,6 +316,9 @@ def _load(ctx: Ctx, base_url: str, spec: dict[str, Any]) -> dict[str, Any]:
         "warmup_s": WARMUP_S,
         **spec,
     }
+    trace_dir = os.environ.get("AGENTDESK_BENCH_TRACE")  # a folder: dump each request's timing
+    if trace_dir:
+        full["trace"] = True
     proc = subprocess.run(
         [sys.executable, "-m", "bench.loadgen"], input=json.dumps(full), capture_output=True,
         text=True, cwd=ctx.repo, timeout=float(spec["seconds"]) + 600, check=False,
@@ -323,6 +327,11 @@ def _load(ctx: Ctx, base_url: str, spec: dict[str, Any]) -> dict[str, Any]:
         msg = f"load generator failed: {proc.stderr.strip()[-800:]}"
         raise RuntimeError(msg)
     result: dict[str, Any] = json.loads(proc.stdout)
+    if trace_dir:
+        out = Path(trace_dir) / f"{spec['mode']}-{int(result['t0_wall'])}.json"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps({"t0_wall": result.pop("t0_wall"),
+                                   "trace": result.pop("trace"), "spec": spec}))  # fmt: skip
     return result
 
 
