@@ -17,6 +17,7 @@ from bench.measure import stat_of
 from bench.netfloors import floor_http_json_rate, floor_rtt
 from bench.procs import bare_server
 from bench.report import Metric, Row
+from bench.settle import settle
 
 __all__ = ["p7", "p8", "p9"]
 
@@ -68,7 +69,10 @@ def p8(ctx: Ctx) -> Row:
     except NotReady as exc:
         row.missing = True
         notes = [f"not implemented yet: {exc}"]
+    if "p8-settle" in ctx.cache:
+        notes.append(f"disk settled before ours: {ctx.cache['p8-settle']}")
     ctx.status("floor: raw bulk apply of the same rows")
+    notes.append(f"before the floor: {settle().note()}")
     # customers + ~3 holdings + ~5 contacts each when the product could not say how many it pulled
     floor_rows = rows_pulled or min(ctx.customers, 100_000) * 9
     floor = bulk_apply_seconds(ctx.scratch, max(floor_rows, 10_000))
