@@ -16,16 +16,9 @@ from agentdesk_sync.db.engine import make_engine
 from agentdesk_sync.db.errors import DataInputError
 from agentdesk_sync.merge import find_candidates, merge_customers
 from agentdesk_sync.seed import seed_database
+from tests.service.data.store_query import query
 
 ANCHOR = date(2026, 11, 26)
-
-
-def _rows(url: str, sql: str) -> list[tuple[object, ...]]:
-    engine = make_engine(url)
-    with engine.connect() as conn:
-        rows = [tuple(r) for r in conn.execute(text(sql))]
-    engine.dispose()
-    return rows
 
 
 def _json(value: object) -> dict[str, object]:
@@ -48,8 +41,8 @@ def test_candidates_follow_the_seed_rules(seeded: str) -> None:
     candidates = find_candidates(seeded)
     assert candidates
     for pair in candidates:
-        query = "SELECT id_type, id_number, name, contact_address FROM customer WHERE customer_id"
-        a, b = (_rows(seeded, f"{query} = '{cid}'")[0] for cid in (pair.keep, pair.other))
+        select = "SELECT id_type, id_number, name, contact_address FROM customer WHERE customer_id"
+        a, b = (query(seeded, f"{select} = '{cid}'")[0] for cid in (pair.keep, pair.other))
         same_id = a[:2] == b[:2]
         same_name_address = a[2:] == b[2:]
         assert ("same_id" in pair.reasons) == same_id
@@ -61,30 +54,30 @@ def test_merge_moves_everything_and_redirects(seeded: str) -> None:
     keep, other = _same_person_pair(seeded)
     count = f"SELECT count(*) FROM {{}} WHERE customer_id = '{other}'"
     before = {
-        t: _rows(seeded, count.format(t))[0][0] for t in ("holding", "contact", "usage_month")
+        t: query(seeded, count.format(t))[0][0] for t in ("holding", "contact", "usage_month")
     }
-    keep_contacts = _rows(seeded, f"SELECT count(*) FROM contact WHERE customer_id = '{keep}'")[0][
+    keep_contacts = query(seeded, f"SELECT count(*) FROM contact WHERE customer_id = '{keep}'")[0][
         0
     ]
     report = merge_customers(seeded, keep, other)
     assert report.moved.get("holding", 0) == before["holding"]
     assert report.moved.get("contact", 0) == before["contact"]
     for table in ("holding", "contact", "usage_month", "target_member", "marketing_order"):
-        assert _rows(seeded, count.format(table)) == [(0,)]
-    assert _rows(seeded, f"SELECT count(*) FROM customer WHERE customer_id = '{other}'") == [(0,)]
-    after = _rows(seeded, f"SELECT count(*) FROM contact WHERE customer_id = '{keep}'")[0][0]
+        assert query(seeded, count.format(table)) == [(0,)]
+    assert query(seeded, f"SELECT count(*) FROM customer WHERE customer_id = '{other}'") == [(0,)]
+    after = query(seeded, f"SELECT count(*) FROM contact WHERE customer_id = '{keep}'")[0][0]
     assert after == keep_contacts + before["contact"]
-    assert _rows(seeded, "SELECT old_id, new_id FROM customer_redirect") == [(other, keep)]
-    log = _rows(seeded, "SELECT entity, entity_id, op, row FROM change_log ORDER BY server_seq")
+    assert query(seeded, "SELECT old_id, new_id FROM customer_redirect") == [(other, keep)]
+    log = query(seeded, "SELECT entity, entity_id, op, row FROM change_log ORDER BY server_seq")
     assert ("customer", other, "remove") in [(e, i, o) for e, i, o, _ in log]
     redirect = next(r for e, i, o, r in log if e == "redirect")
     assert _json(redirect) == {"new_id": keep}
     moved = [i for e, i, o, _ in log if e == "contact" and o == "put"]
     assert len(moved) == before["contact"]
-    stamped = _rows(seeded, f"SELECT row_seq FROM customer WHERE customer_id = '{keep}'")[0][0]
+    stamped = query(seeded, f"SELECT row_seq FROM customer WHERE customer_id = '{keep}'")[0][0]
     assert isinstance(stamped, int)
     assert stamped > 0
-    phone = _rows(seeded, f"SELECT row FROM customer WHERE customer_id = '{keep}'")[0][0]
+    phone = query(seeded, f"SELECT row FROM customer WHERE customer_id = '{keep}'")[0][0]
     assert _json(phone)["attributes"]["previous_numbers"]  # type: ignore[index]
 
 
@@ -93,7 +86,7 @@ def test_merge_refuses_unknown_or_same_ids(seeded: str) -> None:
         merge_customers(seeded, "C00000001", "C99999999")
     with pytest.raises(DataInputError, match="same customer"):
         merge_customers(seeded, "C00000001", "C00000001")
-    assert _rows(seeded, "SELECT count(*) FROM change_log") == [(0,)]
+    assert query(seeded, "SELECT count(*) FROM change_log") == [(0,)]
 
 
 def test_cli_merge(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -150,4 +143,4 @@ def test_a_merge_queues_behind_a_write_group_instead_of_deadlocking(pg_url: str)
     finally:
         engine.dispose()
     assert "error" not in outcome, outcome.get("error")
-    assert _rows(pg_url, "SELECT old_id, new_id FROM customer_redirect") == [(other, keep)]
+    assert query(pg_url, "SELECT old_id, new_id FROM customer_redirect") == [(other, keep)]
