@@ -122,6 +122,7 @@ from agentdesk_sync.db.changes import (
     insert_log,
     pipelined,
     reserve_seqs,
+    sqlite_ts,
 )
 from agentdesk_sync.db.driver import rows_together
 from agentdesk_sync.deps import AppState
@@ -411,7 +412,7 @@ class _Batch:
         return values if self.pg else orjson.dumps(values).decode()
 
     def _ts(self, value: datetime) -> Any:
-        return value if self.pg else _sqlite_ts(value)
+        return value if self.pg else sqlite_ts(value)
 
     def run(self, batches: list[tuple[PushContext, PushRequest]]) -> list[PushResponse]:
         """Judge ``batches`` in order and answer each (its results in request order)."""
@@ -726,15 +727,6 @@ class _Batch:
             announce(conn, seqs[-1], self.changes)
         self.unflushed, self.changes, self.releases = [], [], []
         self.added.clear()  # written: later runs read these contacts with the stored history
-
-
-def _sqlite_ts(value: datetime) -> str:
-    """The text of :func:`agentdesk_sync.db.changes.sqlite_ts` (the same characters), faster.
-
-    Both write the datetime's own fields, without the offset (``isoformat`` puts it last, after
-    the 26 characters kept; years have four digits).
-    """
-    return value.isoformat(" ", "microseconds")[:26]
 
 
 def _has_nul(item: PushItem, body: bytes) -> bool:

@@ -289,11 +289,10 @@ _PG_LOG = (
 
 
 def sqlite_ts(value: datetime) -> str:
-    """A datetime as SQLAlchemy stores it in SQLite (so raw and ORM writes compare equal)."""
-    return (
-        f"{value.year:04d}-{value.month:02d}-{value.day:02d} {value.hour:02d}:"
-        f"{value.minute:02d}:{value.second:02d}.{value.microsecond:06d}"
-    )
+    """A datetime as SQLAlchemy stores it in SQLite (so raw and ORM writes compare equal):
+    ``YYYY-MM-DD HH:MM:SS.ffffff``, the datetime's own fields without any offset (``isoformat``
+    puts the offset last, after the 26 characters kept; years have four digits)."""
+    return value.isoformat(" ", "microseconds")[:26]
 
 
 def _copy_log(
