@@ -10,7 +10,7 @@ from agentdesk.domain import VipLevel
 from agentdesk.i18n import _
 from agentdesk.services.dto import CustomerScreen
 from agentdesk.ui import texts
-from agentdesk.ui.style import repolish
+from agentdesk.ui.style import set_style_property
 from agentdesk.ui.widgets.badge import Badge
 
 __all__ = ["CustomerHeader"]
@@ -147,8 +147,7 @@ class CustomerHeader(QWidget):
         reasons = "; ".join(texts.explain(r) for r in verdict.reasons)
         channel = texts.channel_label(screen.channel)
         self.verdict.setText(f"{channel}: {line}" + (f" — {reasons}" if reasons else ""))
-        self.verdict.setProperty("verdict", verdict.outcome)
-        repolish(self.verdict)
+        set_style_property(self.verdict, "verdict", verdict.outcome)
 
     def _clear_badges(self) -> None:
         while self.badges.count():

@@ -23,7 +23,7 @@ from agentdesk.domain import OfferReaction, Reaction
 from agentdesk.i18n import _
 from agentdesk.services.dto import CustomerScreen, OfferCard
 from agentdesk.ui import texts
-from agentdesk.ui.style import repolish
+from agentdesk.ui.style import set_style_property
 
 __all__ = ["OfferCardWidget", "RecommendationsPanel"]
 
@@ -74,8 +74,7 @@ class OfferCardWidget(QFrame):
         self.reaction = None if reaction == self.reaction else reaction
         for r, button in self.buttons.items():
             button.setChecked(r == self.reaction)
-        self.setProperty("reaction", self.reaction.value if self.reaction else "")
-        repolish(self)
+        set_style_property(self, "reaction", self.reaction.value if self.reaction else "")
         self.sig_reaction.emit(self.offer.offer_id, self.reaction.value if self.reaction else "")
 
     def retranslate(self) -> None:

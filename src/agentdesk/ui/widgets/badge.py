@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QLabel, QWidget
 
-from agentdesk.ui.style import repolish
+from agentdesk.ui.style import set_style_property
 
 __all__ = ["Badge", "FreshnessLabel"]
 
@@ -19,8 +19,7 @@ class Badge(QLabel):
 
     def set_tone(self, tone: str) -> None:
         """``danger``, ``warning``, ``ok`` or ``info``."""
-        self.setProperty("tone", tone)
-        repolish(self)
+        set_style_property(self, "tone", tone)
 
 
 class FreshnessLabel(QLabel):
