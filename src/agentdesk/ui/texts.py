@@ -245,12 +245,10 @@ def fmt_when(value: datetime | None, now: datetime | None = None) -> str:
     """
     if value is None:
         return ""
-    moment = _qdt(value)
-    today = _qdt(now or datetime.now().astimezone()).date()
-    if moment.date() == today:
-        return moment.toString("HH:mm")
-    day = _locale().toString(moment.date(), QLocale.FormatType.ShortFormat)
-    return f"{day} {moment.toString('HH:mm')}"
+    day = value.astimezone().date()
+    if day == (now or datetime.now()).astimezone().date():
+        return fmt_time(value)
+    return f"{fmt_date(day)} {fmt_time(value)}"
 
 
 def fmt_date(value: date | None) -> str:
