@@ -175,8 +175,8 @@ class _Merge:
             self.session.add(UsageMonth(customer_id=kid, month=obj.month, row=row))
             kept[obj.month] = row
             self.count("usage")
-        self.remove("usage", oid)
-        self.put("usage", kid, usage_row(kid, [kept[month] for month in sorted(kept)]))
+        self.remove("usage_months", oid)
+        self.put("usage_months", kid, usage_row(kid, [kept[month] for month in sorted(kept)]))
 
     def move_targets(self) -> None:
         kid, oid = self.keep.customer_id, self.other.customer_id

@@ -330,7 +330,7 @@ def _kind(
 
 
 def _usage_kind(dialect: str, customer_id: Any) -> Any:
-    """The customer's usage months as ONE change (``usage``, id = customer id, row
+    """The customer's usage months as ONE change (``usage_months``, id = customer id, row
     ``{"customer_id", "months": [month rows, oldest first]}``), in :func:`_kind`'s form:
     ``1,1,`` and the change, or ``0,0,`` for a customer without months. Half of a snapshot's
     rows are months; one change a customer spares a change's building, decoding and insert
@@ -347,7 +347,7 @@ def _usage_kind(dialect: str, customer_id: Any) -> Any:
         _text('{"customer_id":').concat(quoted).concat(_text(',"months":['))
         .concat(joined).concat(_text("]}"))
     )  # fmt: skip
-    change = _change(dialect, "usage", customer_id, months, None)
+    change = _change(dialect, "usage_months", customer_id, months, None)
     value = case((func.count() > 0, _text("1,1,").concat(change)), else_=_text("0,0,"))
     where = u.customer_id == customer_id
     return select(value if dialect == "postgresql" else cast(value, LargeBinary)).where(where)

@@ -138,7 +138,7 @@ def _changes(count: int) -> list[Change]:
                 arpu=60.0 + m,
             )
             months.append(to_row(usage))
-        put("usage", view.customer_id, usage_row(view.customer_id, months))
+        put("usage_months", view.customer_id, usage_row(view.customer_id, months))
         target = TargetListEntry(
             customer_id=view.customer_id,
             campaign_id="K0001",

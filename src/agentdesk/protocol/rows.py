@@ -33,8 +33,8 @@ def from_row(row: dict[str, Any], cls: type[T]) -> T:
 
 
 def usage_row(customer_id: str, months: list[dict[str, Any]]) -> dict[str, Any]:
-    """The row of a ``usage`` change (its id is the customer id): all of the customer's usage
-    months, oldest first. A ``put`` replaces the customer's months as a whole."""
+    """The row of a ``usage_months`` change (its id is the customer id): all of the customer's
+    usage months, oldest first. A ``put`` replaces the customer's months as a whole."""
     return {"customer_id": customer_id, "months": months}
 
 

@@ -116,7 +116,7 @@ class Holding(Base):
 
 
 class CustomerUsage(Base):
-    """A customer's usage months (wire entity ``usage``, id = the customer id): ``row`` is
+    """A customer's usage months (wire entity ``usage_months``, id = the customer id): ``row`` is
     ``{"customer_id", "months": [month rows, oldest first]}`` (migration 0005)."""
 
     __tablename__ = "customer_usage"

@@ -169,7 +169,7 @@ def _holding(key: str, seq: int, raw: Raw, _at: str) -> Params:
     return (key, _holding_keys(raw).customer_id, _blob(raw), seq)
 
 
-def _usage(key: str, seq: int, raw: Raw, _at: str) -> Params:
+def _usage_months(key: str, seq: int, raw: Raw, _at: str) -> Params:
     return (key, _blob(raw), seq)  # id = the customer id; the row is stored as sent
 
 
@@ -252,7 +252,7 @@ _CLAIM_COLS = (
 _TABLES: dict[str, tuple[str, str, tuple[str, ...]]] = {  # entity: table, key, columns
     "customer": ("customer", "customer_id", _CUSTOMER_COLS),
     "holding": ("holding", "holding_id", ("holding_id", "customer_id", "row", "row_seq")),
-    "usage": ("customer_usage", "customer_id", ("customer_id", "row", "row_seq")),
+    "usage_months": ("customer_usage", "customer_id", ("customer_id", "row", "row_seq")),
     "campaign": ("campaign", "campaign_id", ("campaign_id", "status", "row", "row_seq")),
     "offer": ("offer", "offer_id", ("offer_id", "campaign_id", "row", "row_seq")),
     "target": ("target_member", "target_id", _TARGET_COLS),
@@ -282,7 +282,7 @@ def upsert_rows(entity: str, rows: int) -> str:
 PARAMS: dict[str, Callable[[str, int, Raw, str], Params]] = {
     "customer": _customer,
     "holding": _holding,
-    "usage": _usage,
+    "usage_months": _usage_months,
     "campaign": _campaign,
     "offer": _offer,
     "target": _target,
@@ -296,7 +296,7 @@ PARAMS: dict[str, Callable[[str, int, Raw, str], Params]] = {
 DELETES: dict[str, str] = {
     "customer": "DELETE FROM customer WHERE customer_id = ? AND row_seq <= ?",
     "holding": "DELETE FROM holding WHERE holding_id = ? AND row_seq <= ?",
-    "usage": "DELETE FROM customer_usage WHERE customer_id = ? AND row_seq <= ?",
+    "usage_months": "DELETE FROM customer_usage WHERE customer_id = ? AND row_seq <= ?",
     "campaign": "DELETE FROM campaign WHERE campaign_id = ? AND row_seq <= ?",
     "offer": "DELETE FROM offer WHERE offer_id = ? AND row_seq <= ?",
     "target": "DELETE FROM target_member WHERE target_id = ? AND row_seq <= ?",

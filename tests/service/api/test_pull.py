@@ -301,7 +301,7 @@ def test_a_customers_snapshot_rows_come_in_wire_order_byte_for_byte_as_stored(
         ("customer", cid),
         ("holding", f'{cid}-H"1\\'),
         ("holding", f'{cid}-H"2\\'),
-        ("usage", cid),  # all of the customer's months in one change
+        ("usage_months", cid),  # all of the customer's months in one change
         ("target", f"K0001:{cid}"),
         ("order", "MO1"),
         ("claim", cid),

@@ -102,7 +102,9 @@ def test_merge_sends_the_kept_customers_months_as_one_change(seeded: str) -> Non
     report = merge_customers(seeded, keep, other)
 
     expected = {**{m: {**r, "customer_id": keep} for m, r in moving.items()}, **kept}
-    log = query(seeded, "SELECT entity, entity_id, op, row FROM change_log WHERE entity = 'usage'")
+    log = query(
+        seeded, "SELECT entity, entity_id, op, row FROM change_log WHERE entity = 'usage_months'"
+    )
     assert [(i, o) for _e, i, o, _r in log] == [(other, "remove"), (keep, "put")]
     assert _json(log[1][3]) == {
         "customer_id": keep,

@@ -155,7 +155,7 @@ def world_changes() -> list[Change]:
                           sms_count=3, arpu=50.0))
         for month in ("2026-09", "2026-10")
     ]  # fmt: skip
-    out.append(Change(seq=next(seq), entity="usage", op="put", id="C00000001",
+    out.append(Change(seq=next(seq), entity="usage_months", op="put", id="C00000001",
                       row=usage_row("C00000001", months)))  # fmt: skip
     order = MarketingOrder(order_id="M1", customer_id="C00000001", campaign_id="K0001",
                            channel=Channel.STORE, strategy="upsell", status=OrderStatus.OPEN,

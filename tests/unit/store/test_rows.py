@@ -150,7 +150,7 @@ def test_missing_values_are_stored_as_null_and_flags_as_integers(db: CacheDB) ->
 
 def _usage_page(changes: list[tuple[int, str, str, bytes]]) -> RawPullPage:
     wire = b",".join(
-        b'{"seq":%d,"entity":"usage","op":"%s","id":"%s","row":%s}'
+        b'{"seq":%d,"entity":"usage_months","op":"%s","id":"%s","row":%s}'
         % (seq, op.encode(), key.encode(), row)
         for seq, op, key, row in changes
     )
@@ -180,6 +180,23 @@ def test_a_customers_months_are_one_row_that_a_newer_put_replaces_and_a_remove_c
         left = s.execute("SELECT customer_id FROM customer_usage").fetchall()
     assert kept == [("C1", new.decode(), 7), ("C2", other.decode(), 6)]
     assert left == [("C2",)]
+
+
+def test_a_per_month_usage_change_of_an_older_service_is_skipped_not_stored(
+    db: CacheDB,
+) -> None:
+    """Before ``usage_months`` a month was its own ``usage`` change (id ``customer:month``);
+    this version counts such a change as skipped, as any entity it does not know, and stores
+    nothing for it (the service raises its retention floor past them: its migration 0004)."""
+    month = b'{"customer_id":"C1","month":"2026-09","voice_min":1}'
+    wire = b'{"seq":3,"entity":"usage","op":"put","id":"C1:2026-09","row":%s}' % month
+    page = msgspec.json.decode(
+        b'{"changes":[' + wire + b'],"cursor":"c1","up_to_date":false}', type=RawPullPage
+    )
+    with db.sync_writer() as s:
+        result = apply_changes(s, page.changes, "c1", False)
+        stored = s.execute("SELECT count(*) FROM customer_usage").fetchone()[0]
+    assert (result.put, result.skipped, stored) == (0, 1, 0)
 
 
 def test_preparing_a_page_runs_no_collection_and_leaves_the_collector_as_it_was() -> None:
@@ -231,7 +248,7 @@ def test_rows_with_cjk_escapes_and_spacing_are_stored_byte_for_byte(db: CacheDB)
     page = [
         RawChange(seq=5, entity="customer", op="put", id="C00000001",
                   row=msgspec.Raw(customer.encode())),
-        RawChange(seq=6, entity="usage", op="put", id="C00000001",
+        RawChange(seq=6, entity="usage_months", op="put", id="C00000001",
                   row=msgspec.Raw(usage.encode())),
         RawChange(seq=7, entity="contact", op="put", id=str(contact_row["contact_id"]),
                   row=msgspec.Raw(contact)),

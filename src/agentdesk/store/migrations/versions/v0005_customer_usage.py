@@ -1,9 +1,9 @@
 """A customer's usage months in one row: ``customer_usage`` replaces ``usage_month``.
 
-The service now sends all of a customer's months as one ``usage`` change (id = the customer
-id, row ``{"customer_id", "months": [...]}``, oldest month first). Months were more than half
-of a first sync's changes (about 1.08 M of 1.96 M for a 100 k-customer scope), each its own
-change to build, decode and insert; now a customer's months cost one (docs/sync.md, "A
+The service now sends all of a customer's months as one ``usage_months`` change (id = the
+customer id, row ``{"customer_id", "months": [...]}``, oldest month first). Months were more
+than half of a first sync's changes (about 1.08 M of 1.96 M for a 100 k-customer scope), each
+its own change to build, decode and insert; now a customer's months cost one (docs/sync.md, "A
 customer's months in one change").
 
 The upgrade folds each customer's stored month rows, as stored, into one row (oldest month
@@ -34,7 +34,7 @@ NEEDS_BACKUP = False
 backup (a copy of a 1 M-customer cache is about 11 GB)."""
 
 # SQLite 3.40 has no ORDER BY inside an aggregate; group_concat joins the rows of an ordered
-# subquery in that order (tests/unit/store/test_migrations.py checks it).
+# subquery in that order (tests/unit/store/test_migrate.py checks it).
 FOLD = """
 INSERT INTO customer_usage (customer_id, row, row_seq)
 SELECT customer_id,
