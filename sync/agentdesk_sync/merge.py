@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import delete, select, text, update
 from sqlalchemy.orm import Session
 
+from agentdesk.protocol import usage_row
 from agentdesk_sync.db.changes import ChangeRow, append_changes, lock_sequencer
 from agentdesk_sync.db.engine import make_engine
 from agentdesk_sync.db.errors import DataInputError
@@ -155,21 +156,27 @@ class _Merge:
             self.count(entity)
 
     def move_usage(self) -> None:
+        """OTHER's months move to KEEP, but a month KEEP has keeps KEEP's row. On the wire a
+        customer's months are one change: OTHER's go, KEEP's whole set is put again."""
         kid, oid = self.keep.customer_id, self.other.customer_id
-        have = set(
-            self.session.scalars(select(UsageMonth.month).where(UsageMonth.customer_id == kid))
-        )
-        for obj in self.session.scalars(select(UsageMonth).where(UsageMonth.customer_id == oid)):
-            self.remove("usage", f"{oid}:{obj.month}")
-            if obj.month in have:
-                self.session.delete(obj)
+        moving = list(self.session.scalars(select(UsageMonth).where(UsageMonth.customer_id == oid)))
+        if not moving:
+            return
+        kept = {
+            obj.month: obj.row
+            for obj in self.session.scalars(select(UsageMonth).where(UsageMonth.customer_id == kid))
+        }
+        for obj in moving:
+            self.session.delete(obj)
+            if obj.month in kept:
                 self.count("usage", moved=False)
                 continue
             row = {**obj.row, "customer_id": kid}
             self.session.add(UsageMonth(customer_id=kid, month=obj.month, row=row))
-            self.session.delete(obj)
-            self.put("usage", f"{kid}:{obj.month}", row)
+            kept[obj.month] = row
             self.count("usage")
+        self.remove("usage_months", oid)
+        self.put("usage_months", kid, usage_row(kid, [kept[month] for month in sorted(kept)]))
 
     def move_targets(self) -> None:
         kid, oid = self.keep.customer_id, self.other.customer_id

@@ -5,10 +5,10 @@ The cursor is opaque to clients: url-safe base64 of ``{"e": epoch, "s": seq, "p"
 
 * empty cursor: a snapshot starts. The change-log high-water ``h`` is recorded first, then the
   global entities (rule set, campaigns, offers) and the scope's customers, keyset-paginated by
-  ``customer_id`` with their holdings, usage, targets, orders, active claim and last 90 days of
-  contacts. Every page's cursor resumes after its last customer. After the last page the cursor
-  switches to the change feed from ``h`` (rows newer than ``h`` inside pages are harmless: the
-  client keeps the larger ``row_seq``).
+  ``customer_id`` with their holdings, usage (all months in one change), targets, orders, active
+  claim and last 90 days of contacts. Every page's cursor resumes after its last customer. After
+  the last page the cursor switches to the change feed from ``h`` (rows newer than ``h`` inside
+  pages are harmless: the client keeps the larger ``row_seq``).
 * change feed: ``change_log`` rows with ``server_seq > s`` up to the high-water read *before*
   the page, filtered to the scope. Sequence numbers are taken last under the sequencer row lock,
   so every seq at or below an observed high-water is committed: nothing is skipped. A customer
@@ -329,6 +329,30 @@ def _kind(
     return select(value if dialect == "postgresql" else cast(value, LargeBinary)).where(*where)
 
 
+def _usage_kind(dialect: str, customer_id: Any) -> Any:
+    """The customer's usage months as ONE change (``usage_months``, id = customer id, row
+    ``{"customer_id", "months": [month rows, oldest first]}``), in :func:`_kind`'s form:
+    ``1,1,`` and the change, or ``0,0,`` for a customer without months. Half of a snapshot's
+    rows are months; one change a customer spares a change's building, decoding and insert
+    per month (docs/sync.md, "A customer's months in one change")."""
+    u = m.UsageMonth
+    row: Any = _json(u.row)
+    joined: Any
+    if dialect == "postgresql":
+        joined = func.string_agg(row, _text(",")).aggregate_order_by(u.month)
+    else:  # SQLite < 3.44: the rows come in the primary key's order (customer_id, month)
+        joined = func.group_concat(row, _text(","))
+    quoted = _quoted(dialect, customer_id)
+    months = (
+        _text('{"customer_id":').concat(quoted).concat(_text(',"months":['))
+        .concat(joined).concat(_text("]}"))
+    )  # fmt: skip
+    change = _change(dialect, "usage_months", customer_id, months, None)
+    value = case((func.count() > 0, _text("1,1,").concat(change)), else_=_text("0,0,"))
+    where = u.customer_id == customer_id
+    return select(value if dialect == "postgresql" else cast(value, LargeBinary)).where(where)
+
+
 def _page_ids(kind: str) -> Any:
     """The ids of a snapshot page: the first ``batch`` customers of the scope after ``after``
     (parameters as :func:`~agentdesk_sync.scope.scope_params`, plus ``after`` and ``batch``).
@@ -351,21 +375,18 @@ def _page_ids(kind: str) -> Any:
 @functools.cache
 def _page_statement(dialect: str, kind: str) -> Any:
     """The customers of a page (:func:`_page_ids`) in id order, each with its change and its
-    child rows' changes by kind (holdings, usage, targets, orders, contacts; those of the
-    last 90 days from ``since``): one statement, built once per database and scope kind, that
-    has the database write every change."""
-    c, h, u, t, o, k = (m.Customer, m.Holding, m.UsageMonth, m.TargetMember,
-                        m.MarketingOrder, m.Contact)  # fmt: skip
+    child rows' changes by kind (holdings, usage (one change), targets, orders, contacts; those
+    of the last 90 days from ``since``): one statement, built once per database and scope kind,
+    that has the database write every change."""
+    c, h, t, o, k = m.Customer, m.Holding, m.TargetMember, m.MarketingOrder, m.Contact
     customer = _change(dialect, "customer", c.customer_id, _json(c.row), c.row_seq)
-    usage_id = u.customer_id.concat(_text(":")).concat(u.month)
     spliced, contact = _contact_row(dialect)
     contact_change = _change(dialect, "contact", k.contact_id, contact, k.server_seq)
     target_id = t.campaign_id.concat(_text(":")).concat(t.customer_id)
     kinds = (
         _kind(dialect, _change(dialect, "holding", h.holding_id, _json(h.row), h.row_seq),
               h.holding_id, h.customer_id == c.customer_id),
-        _kind(dialect, _change(dialect, "usage", usage_id, _json(u.row), None),
-              u.month, u.customer_id == c.customer_id),
+        _usage_kind(dialect, c.customer_id),
         _kind(dialect, _change(dialect, "target", target_id, _json(t.row), t.row_seq),
               t.campaign_id, t.customer_id == c.customer_id),
         _kind(dialect, _change(dialect, "order", o.order_id, _json(o.row), o.row_seq),

@@ -30,7 +30,7 @@ from agentdesk.domain import (
     ValueInfo,
     VipLevel,
 )
-from agentdesk.protocol import Change, to_row
+from agentdesk.protocol import Change, to_row, usage_row
 from agentdesk.services import Services, build_services
 from agentdesk.services.auth import LoginResult
 from agentdesk.services.dto import UserSession
@@ -126,7 +126,8 @@ def _changes(count: int) -> list[Change]:
             ends_on=date.today() + timedelta(days=21),
         )
         put("holding", holding.holding_id, to_row(holding))
-        for m in range(6):
+        months = []
+        for m in reversed(range(6)):  # oldest month first, as the service sends them
             month = (date.today().replace(day=1) - timedelta(days=31 * (m + 1))).strftime("%Y-%m")
             usage = UsageMonth(
                 customer_id=view.customer_id,
@@ -136,7 +137,8 @@ def _changes(count: int) -> list[Change]:
                 sms_count=5,
                 arpu=60.0 + m,
             )
-            put("usage", f"{view.customer_id}:{month}", to_row(usage))
+            months.append(to_row(usage))
+        put("usage_months", view.customer_id, usage_row(view.customer_id, months))
         target = TargetListEntry(
             customer_id=view.customer_id,
             campaign_id="K0001",

@@ -40,6 +40,7 @@ from agentdesk.protocol.rows import (
     VisitPlanPayload,
     from_row,
     to_row,
+    usage_row,
 )
 
 __all__ = [
@@ -80,4 +81,5 @@ __all__ = [
     "VisitPlanPayload",
     "from_row",
     "to_row",
+    "usage_row",
 ]

@@ -14,6 +14,7 @@ __all__ = [
     "VisitPlanPayload",
     "from_row",
     "to_row",
+    "usage_row",
 ]
 
 T = TypeVar("T")
@@ -29,6 +30,12 @@ def to_row(obj: object) -> dict[str, Any]:
 def from_row(row: dict[str, Any], cls: type[T]) -> T:
     """A JSON dict back into the domain dataclass ``cls``, validating types."""
     return msgspec.convert(row, cls, strict=False)
+
+
+def usage_row(customer_id: str, months: list[dict[str, Any]]) -> dict[str, Any]:
+    """The row of a ``usage_months`` change (its id is the customer id): all of the customer's
+    usage months, oldest first. A ``put`` replaces the customer's months as a whole."""
+    return {"customer_id": customer_id, "months": months}
 
 
 class ReactionPayload(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):

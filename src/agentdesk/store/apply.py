@@ -82,7 +82,7 @@ _VARIABLE_LIMIT = _variable_limit()
 
 _CUSTOMER_CHILDREN = (
     "DELETE FROM holding WHERE customer_id = ?",
-    "DELETE FROM usage_month WHERE customer_id = ?",
+    "DELETE FROM customer_usage WHERE customer_id = ?",
     "DELETE FROM target_member WHERE customer_id = ?",
     "DELETE FROM marketing_order WHERE customer_id = ?",
     "DELETE FROM claim_active WHERE customer_id = ?",

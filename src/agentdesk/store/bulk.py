@@ -15,7 +15,9 @@ from agentdesk.store.meta import get_meta, set_meta
 
 __all__ = ["BULK_TABLES", "drop_for_bulk", "in_bulk_mode", "restore_after_bulk"]
 
-BULK_TABLES = ("customer", "holding", "usage_month", "target_member", "marketing_order", "contact")
+BULK_TABLES = (
+    "customer", "holding", "customer_usage", "target_member", "marketing_order", "contact",
+)  # fmt: skip
 _KEY = "bulk_ddl"
 
 

@@ -113,12 +113,7 @@ def load_customer_view(conn: sqlite3.Connection, customer_id: str) -> CustomerBu
     holdings = _rows(
         conn, "SELECT row FROM holding WHERE customer_id = ? ORDER BY id", key, Holding
     )
-    usage = _rows(
-        conn,
-        "SELECT row FROM usage_month WHERE customer_id = ? ORDER BY month DESC LIMIT 12",
-        key,
-        UsageMonth,
-    )
+    usage = _usage(conn, customer_id)
     base = loads(head[0])
     base["holdings"], base["usage"] = [], []
     view = from_row(base, CustomerView)
@@ -139,6 +134,19 @@ def load_customer_view(conn: sqlite3.Connection, customer_id: str) -> CustomerBu
         synced_at=parse_ts(head[1]) if head[1] else None,
         usage_as_of=usage[0].month if usage else None,
     )
+
+
+def _usage(conn: sqlite3.Connection, customer_id: str, months: int = 12) -> list[UsageMonth]:
+    """The customer's last ``months`` usage months, newest first."""
+    row = conn.execute(
+        "SELECT row FROM customer_usage WHERE customer_id = ?", (customer_id,)
+    ).fetchone()
+    if row is None:
+        return []
+    newest = sorted(
+        loads(row[0]).get("months") or (), key=lambda u: str(u.get("month", "")), reverse=True
+    )
+    return [from_row(u, UsageMonth) for u in newest[:months]]
 
 
 def _with(view: CustomerView, holdings: list[Holding], usage: list[UsageMonth]) -> CustomerView:

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 __all__ = ["HEAD", "MigrationResult", "current_revision", "head_revision", "upgrade"]
 
 DEFAULT_SCRIPTS = Path(__file__).resolve().parent / "migrations"
-HEAD = "0004"
+HEAD = "0005"
 """The newest revision in ``migrations/versions`` (a test keeps it equal to Alembic's head)."""
 PAGE_SIZE = 8192
 """Page size of a cache file created from scratch (docs/operations.md, cache file). SQLite's

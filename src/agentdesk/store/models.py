@@ -1,6 +1,6 @@
 """Schema of the client's local cache (SQLAlchemy 2 declarative; docs/sync.md).
 
-Big synced tables (``customer``, ``holding``, ``usage_month``, ``target_member``,
+Big synced tables (``customer``, ``holding``, ``customer_usage``, ``target_member``,
 ``marketing_order``, ``contact``) keep an INTEGER rowid primary key and their string id in a
 unique column: random TEXT keys cost 4x on insert (bench/README.md). Every synced row keeps its
 wire form in ``row`` (JSON text) and ``row_seq`` = the server_seq of its last change. The few
@@ -33,6 +33,7 @@ __all__ = [
     "ClaimActive",
     "Contact",
     "Customer",
+    "CustomerUsage",
     "Holding",
     "LocalUser",
     "MarketingOrder",
@@ -42,7 +43,6 @@ __all__ = [
     "RuleSetRow",
     "SyncState",
     "TargetMember",
-    "UsageMonth",
 ]
 
 _NAMING = {
@@ -115,19 +115,16 @@ class Holding(Base):
     row_seq: Mapped[int] = mapped_column(Integer, default=0)
 
 
-class UsageMonth(Base):
-    """One month of usage; wire id ``customer_id:month``."""
+class CustomerUsage(Base):
+    """A customer's usage months (wire entity ``usage_months``, id = the customer id): ``row`` is
+    ``{"customer_id", "months": [month rows, oldest first]}`` (migration 0005)."""
 
-    __tablename__ = "usage_month"
+    __tablename__ = "customer_usage"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    usage_id: Mapped[str] = mapped_column(String(40), unique=True)
-    customer_id: Mapped[str] = mapped_column(String(32))
-    month: Mapped[str] = mapped_column(String(7))
+    customer_id: Mapped[str] = mapped_column(String(32), unique=True)
     row: Mapped[dict[str, Any]]
     row_seq: Mapped[int] = mapped_column(Integer, default=0)
-
-    __table_args__ = (Index("ix_usage_month_customer_month", "customer_id", "month"),)
 
 
 class Campaign(Base):

@@ -93,11 +93,6 @@ class _HoldingKeys(msgspec.Struct):
     customer_id: Any = ""
 
 
-class _UsageKeys(msgspec.Struct):
-    customer_id: Any = None
-    month: Any = None
-
-
 class _CampaignKeys(msgspec.Struct):
     status: Any = "active"
 
@@ -147,7 +142,6 @@ class _RedirectKeys(msgspec.Struct):
 
 _customer_keys = msgspec.json.Decoder(_CustomerKeys).decode
 _holding_keys = msgspec.json.Decoder(_HoldingKeys).decode
-_usage_keys = msgspec.json.Decoder(_UsageKeys).decode
 _campaign_keys = msgspec.json.Decoder(_CampaignKeys).decode
 _offer_keys = msgspec.json.Decoder(_OfferKeys).decode
 _target_keys = msgspec.json.Decoder(_TargetKeys).decode
@@ -175,18 +169,8 @@ def _holding(key: str, seq: int, raw: Raw, _at: str) -> Params:
     return (key, _holding_keys(raw).customer_id, _blob(raw), seq)
 
 
-def _usage(key: str, seq: int, raw: Raw, _at: str) -> Params:
-    blob = _blob(raw)
-    customer_id, _, month = key.partition(":")
-    # The service writes a month's row starting with the two values its id is made of; when it
-    # does, they are those of the key and the row need not be decoded (half of a snapshot's
-    # changes are months: docs/sync.md, "Months without a decode").
-    head = f'{{"customer_id":"{customer_id}","month":"{month}"'
-    if "\\" not in key and blob.startswith(head.encode()):
-        return (key, customer_id, month, blob, seq)
-    k = _usage_keys(raw)
-    cid = customer_id if k.customer_id is None else k.customer_id
-    return (key, cid, month if k.month is None else k.month, blob, seq)
+def _usage_months(key: str, seq: int, raw: Raw, _at: str) -> Params:
+    return (key, _blob(raw), seq)  # id = the customer id; the row is stored as sent
 
 
 def _campaign(key: str, seq: int, raw: Raw, _at: str) -> Params:
@@ -268,7 +252,7 @@ _CLAIM_COLS = (
 _TABLES: dict[str, tuple[str, str, tuple[str, ...]]] = {  # entity: table, key, columns
     "customer": ("customer", "customer_id", _CUSTOMER_COLS),
     "holding": ("holding", "holding_id", ("holding_id", "customer_id", "row", "row_seq")),
-    "usage": ("usage_month", "usage_id", ("usage_id", "customer_id", "month", "row", "row_seq")),
+    "usage_months": ("customer_usage", "customer_id", ("customer_id", "row", "row_seq")),
     "campaign": ("campaign", "campaign_id", ("campaign_id", "status", "row", "row_seq")),
     "offer": ("offer", "offer_id", ("offer_id", "campaign_id", "row", "row_seq")),
     "target": ("target_member", "target_id", _TARGET_COLS),
@@ -298,7 +282,7 @@ def upsert_rows(entity: str, rows: int) -> str:
 PARAMS: dict[str, Callable[[str, int, Raw, str], Params]] = {
     "customer": _customer,
     "holding": _holding,
-    "usage": _usage,
+    "usage_months": _usage_months,
     "campaign": _campaign,
     "offer": _offer,
     "target": _target,
@@ -312,7 +296,7 @@ PARAMS: dict[str, Callable[[str, int, Raw, str], Params]] = {
 DELETES: dict[str, str] = {
     "customer": "DELETE FROM customer WHERE customer_id = ? AND row_seq <= ?",
     "holding": "DELETE FROM holding WHERE holding_id = ? AND row_seq <= ?",
-    "usage": "DELETE FROM usage_month WHERE usage_id = ? AND row_seq <= ?",
+    "usage_months": "DELETE FROM customer_usage WHERE customer_id = ? AND row_seq <= ?",
     "campaign": "DELETE FROM campaign WHERE campaign_id = ? AND row_seq <= ?",
     "offer": "DELETE FROM offer WHERE offer_id = ? AND row_seq <= ?",
     "target": "DELETE FROM target_member WHERE target_id = ? AND row_seq <= ?",

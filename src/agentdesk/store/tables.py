@@ -7,7 +7,7 @@ __all__ = ["CACHE_TABLES"]
 CACHE_TABLES = (
     "customer",
     "holding",
-    "usage_month",
+    "customer_usage",
     "campaign",
     "offer",
     "target_member",

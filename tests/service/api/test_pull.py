@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, Text, cast, insert, select, text, update
 
+from agentdesk.protocol import usage_row
 from agentdesk_sync.db import models as m
 from agentdesk_sync.importers import run_import
 from agentdesk_sync.merge import merge_customers
@@ -300,9 +301,7 @@ def test_a_customers_snapshot_rows_come_in_wire_order_byte_for_byte_as_stored(
         ("customer", cid),
         ("holding", f'{cid}-H"1\\'),
         ("holding", f'{cid}-H"2\\'),
-        ("usage", f"{cid}:2026-01"),
-        ("usage", f"{cid}:2026-02"),
-        ("usage", f"{cid}:2026-03"),
+        ("usage_months", cid),  # all of the customer's months in one change
         ("target", f"K0001:{cid}"),
         ("order", "MO1"),
         ("claim", cid),
@@ -315,6 +314,18 @@ def test_a_customers_snapshot_rows_come_in_wire_order_byte_for_byte_as_stored(
         (m.MarketingOrder, m.MarketingOrder.order_id, "MO1"),
     ]:  # the stored text, as is
         assert f'"row":{_stored_text(sync_engine, model.row, key, value)}}}'.encode() in body
+    with sync_engine.connect() as conn:
+        stored_months = conn.scalars(
+            select(cast(m.UsageMonth.row, Text))
+            .where(m.UsageMonth.customer_id == cid)
+            .order_by(m.UsageMonth.month)
+        ).all()
+    assert len(stored_months) == 3
+    # oldest month first, each row as stored
+    assert (
+        f'"row":{{"customer_id":"{cid}","months":[{",".join(stored_months)}]}}}}'.encode() in body
+    )
+    assert ours[3]["row"] == usage_row(cid, [json.loads(t) for t in stored_months])
     row = _stored_text(sync_engine, m.Contact.row, m.Contact.contact_id, late["id"])
     result = _stored_text(sync_engine, m.Contact.result, m.Contact.contact_id, late["id"])
     assert f'"row":{row[:-1]},"result":{result}}}}}'.encode() in body  # result as the last key

@@ -135,3 +135,29 @@ def test_async_engine_reads_the_migrated_store(db_url: str) -> None:
 
     migrate(db_url)
     assert asyncio.run(_async_select_one(db_url)) == 1
+
+
+@pytest.mark.parametrize(("usage_seqs", "floor"), [((5, 9), "9"), ((), "0")])
+def test_desktops_behind_a_per_month_usage_change_start_over(
+    db_url: str, usage_seqs: tuple[int, ...], floor: str
+) -> None:
+    """Migration 0004: the months now travel as one ``usage_months`` change; a cursor behind a
+    per-month ``usage`` change a merge logged before is too old (reset_required), others stay."""
+    migrate(db_url)
+    engine = make_engine(db_url)
+    log = text(
+        "INSERT INTO change_log (server_seq, entity, entity_id, op, region_code, customer_id, "
+        "row, created_at) VALUES (:s, :e, :i, 'remove', NULL, NULL, NULL, CURRENT_TIMESTAMP)"
+    )
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM alembic_version"))
+        conn.execute(text("INSERT INTO alembic_version (version_num) VALUES ('0003')"))
+        for seq in usage_seqs:
+            conn.execute(log, {"s": seq, "e": "usage", "i": f"C00000001:2026-0{seq}"})
+        conn.execute(log, {"s": 12, "e": "contact", "i": "k1"})
+    migrate(db_url)
+    with engine.connect() as conn:
+        value = conn.execute(text("SELECT value FROM meta WHERE key = 'retention_floor'")).scalar()
+    engine.dispose()
+    assert value == floor
+    assert current_revision(db_url) == head_revision()

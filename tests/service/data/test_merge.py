@@ -81,6 +81,40 @@ def test_merge_moves_everything_and_redirects(seeded: str) -> None:
     assert _json(phone)["attributes"]["previous_numbers"]  # type: ignore[index]
 
 
+def test_merge_sends_the_kept_customers_months_as_one_change(seeded: str) -> None:
+    """The months KEEP lacks move over, a month both have keeps KEEP's row, and the feed says
+    so in two changes: OTHER's months go, KEEP's whole set (oldest first) is put."""
+    keep, other = _same_person_pair(seeded)
+    months = "SELECT month, row FROM usage_month WHERE customer_id = '{}' ORDER BY month"
+    kept = {m: _json(r) for m, r in query(seeded, months.format(keep))}
+    moving = {m: _json(r) for m, r in query(seeded, months.format(other))}
+    # one month only OTHER has, so that something moves whatever the seed gave them
+    engine = make_engine(seeded)
+    with engine.begin() as conn:
+        conn.execute(
+            text("DELETE FROM usage_month WHERE customer_id = :k AND month = :m"),
+            {"k": keep, "m": max(moving)},
+        )
+    engine.dispose()
+    kept.pop(max(moving), None)
+    assert moving
+
+    report = merge_customers(seeded, keep, other)
+
+    expected = {**{m: {**r, "customer_id": keep} for m, r in moving.items()}, **kept}
+    log = query(
+        seeded, "SELECT entity, entity_id, op, row FROM change_log WHERE entity = 'usage_months'"
+    )
+    assert [(i, o) for _e, i, o, _r in log] == [(other, "remove"), (keep, "put")]
+    assert _json(log[1][3]) == {
+        "customer_id": keep,
+        "months": [expected[m] for m in sorted(expected)],
+    }
+    assert {m: _json(r) for m, r in query(seeded, months.format(keep))} == expected
+    assert report.moved["usage"] == len(set(moving) - set(kept))
+    assert report.dropped.get("usage", 0) == len(set(moving) & set(kept))
+
+
 def test_merge_refuses_unknown_or_same_ids(seeded: str) -> None:
     with pytest.raises(DataInputError, match="There is no customer C99999999"):
         merge_customers(seeded, "C00000001", "C99999999")

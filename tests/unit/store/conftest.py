@@ -19,7 +19,7 @@ from agentdesk.domain import (
     ResultCode,
     ValueInfo,
 )
-from agentdesk.protocol import Change, to_row
+from agentdesk.protocol import Change, to_row, usage_row
 from agentdesk.store import CacheDB
 
 T0 = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
@@ -150,12 +150,13 @@ def world_changes() -> list[Change]:
         holding_id="H1", customer_id="C00000003", product_code="P5G", product_name="5G", kind="plan"
     )
     out.append(Change(seq=next(seq), entity="holding", op="put", id="H1", row=to_row(holding)))
-    for month in ("2026-09", "2026-10"):
-        usage = UsageMonth(
-            customer_id="C00000001", month=month, voice_min=1, data_mb=2, sms_count=3, arpu=50.0
-        )
-        out.append(Change(seq=next(seq), entity="usage", op="put", id=f"C00000001:{month}",
-                          row=to_row(usage)))  # fmt: skip
+    months = [
+        to_row(UsageMonth(customer_id="C00000001", month=month, voice_min=1, data_mb=2,
+                          sms_count=3, arpu=50.0))
+        for month in ("2026-09", "2026-10")
+    ]  # fmt: skip
+    out.append(Change(seq=next(seq), entity="usage_months", op="put", id="C00000001",
+                      row=usage_row("C00000001", months)))  # fmt: skip
     order = MarketingOrder(order_id="M1", customer_id="C00000001", campaign_id="K0001",
                            channel=Channel.STORE, strategy="upsell", status=OrderStatus.OPEN,
                            created_at=T0)  # fmt: skip

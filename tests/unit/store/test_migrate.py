@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import sqlite3
 import subprocess
@@ -253,3 +254,52 @@ def test_a_current_cache_opens_without_loading_alembic_or_sqlalchemy(tmp_path: P
     ).stdout
     assert out.strip() == "[]"
     assert current_revision(path) == HEAD
+
+
+def test_a_0004_cache_folds_each_customers_months_into_one_row(tmp_path: Path) -> None:
+    path = tmp_path / "v4.db"
+    upgrade(path, target="0004")
+    conn = sqlite3.connect(path)
+    months = [  # stored out of month order, as a feed can deliver them
+        ("C00000001", "2026-03", 7), ("C00000001", "2026-01", 9), ("C00000001", "2026-02", 3),
+        ("C00000002", "2026-01", 4),
+    ]  # fmt: skip
+    conn.executemany(
+        "INSERT INTO usage_month (usage_id, customer_id, month, row, row_seq) "
+        "VALUES (?, ?, ?, ?, ?)",
+        [
+            (f"{c}:{m}", c, m, f'{{"customer_id":"{c}","month":"{m}","arpu":1.5}}', s)
+            for c, m, s in months
+        ],
+    )
+    saved = [
+        ["index", "ix_usage_month_customer_month",
+         "CREATE INDEX ix_usage_month_customer_month ON usage_month (customer_id, month)"],
+        ["index", "ix_holding_customer_id",
+         "CREATE INDEX ix_holding_customer_id ON holding (customer_id)"],
+    ]  # fmt: skip
+    conn.execute("INSERT INTO app_meta (key, value) VALUES ('bulk_ddl', ?)", (json.dumps(saved),))
+    conn.commit()
+    conn.close()
+
+    result = upgrade(path)
+
+    assert (result.from_revision, result.backup) == ("0004", None)  # one transaction: no copy
+    conn = sqlite3.connect(path)
+    rows = conn.execute(
+        "SELECT customer_id, row, row_seq FROM customer_usage ORDER BY 1"
+    ).fetchall()
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    bulk = json.loads(
+        conn.execute("SELECT value FROM app_meta WHERE key = 'bulk_ddl'").fetchone()[0]
+    )
+    conn.close()
+    assert [
+        (cid, [u["month"] for u in json.loads(row)["months"]], seq) for cid, row, seq in rows
+    ] == [
+        ("C00000001", ["2026-01", "2026-02", "2026-03"], 9),
+        ("C00000002", ["2026-01"], 4),
+    ]
+    assert json.loads(rows[0][1])["customer_id"] == "C00000001"
+    assert "usage_month" not in tables
+    assert [name for _kind, name, _sql in bulk] == ["ix_holding_customer_id"]

@@ -28,7 +28,7 @@ def _as_wire(changes: list[Change]) -> bytes:
 
 def _tables(conn: sqlite3.Connection) -> list[object]:
     out: list[object] = []
-    for table in ("customer", "holding", "usage_month", "target_member", "marketing_order",
+    for table in ("customer", "holding", "customer_usage", "target_member", "marketing_order",
                   "contact", "campaign", "offer", "rule_set"):  # fmt: skip
         cols = [r[1] for r in conn.execute(f"PRAGMA table_info({table})")]
         keep = [c for c in cols if c not in ("id", "synced_at", "row", "result")]
@@ -47,7 +47,7 @@ def test_raw_rows_fill_the_same_columns_as_decoded_rows(db: CacheDB) -> None:
         apply_changes(s, page.changes, page.cursor, False)
         from_raw = _tables(s)
         s.execute("DELETE FROM contact")
-        for table in ("customer", "holding", "usage_month", "target_member", "marketing_order",
+        for table in ("customer", "holding", "customer_usage", "target_member", "marketing_order",
                       "campaign", "offer", "rule_set"):  # fmt: skip
             s.execute(f"DELETE FROM {table}")
         apply_changes(s, prepare_changes(changes), "c1", False)
@@ -106,7 +106,7 @@ def test_rows_bound_as_received_bytes_are_stored_as_json_text(db: CacheDB) -> No
     with db.sync_writer() as s:
         apply_changes(s, page.changes, page.cursor, False)
     with db.reader() as r:
-        for table in ("customer", "holding", "usage_month", "contact", "campaign", "rule_set"):
+        for table in ("customer", "holding", "customer_usage", "contact", "campaign", "rule_set"):
             kinds = {k for (k,) in r.execute(f"SELECT DISTINCT typeof(row) FROM {table}")}
             assert kinds == {"text"}, table
         results = {k for (k,) in r.execute("SELECT DISTINCT typeof(result) FROM contact")}
@@ -148,41 +148,55 @@ def test_missing_values_are_stored_as_null_and_flags_as_integers(db: CacheDB) ->
     assert unassigned == 1
 
 
-def _usage_page(rows: list[tuple[str, bytes]]) -> RawPullPage:
+def _usage_page(changes: list[tuple[int, str, str, bytes]]) -> RawPullPage:
     wire = b",".join(
-        b'{"seq":%d,"entity":"usage","op":"put","id":"%s","row":%s}' % (i + 1, key.encode(), row)
-        for i, (key, row) in enumerate(rows)
+        b'{"seq":%d,"entity":"usage_months","op":"%s","id":"%s","row":%s}'
+        % (seq, op.encode(), key.encode(), row)
+        for seq, op, key, row in changes
     )
     return msgspec.json.decode(
         b'{"changes":[' + wire + b'],"cursor":"c1","up_to_date":false}', type=RawPullPage
     )
 
 
-def test_usage_months_keep_the_customer_and_month_their_rows_name(db: CacheDB) -> None:
-    """A month's row as the service writes it (its id's two values first) and rows that do not
-    start that way (other key order, a customer that differs from the id's) fill the same
-    columns as decoding every row would: the row's own values win."""
-    rows = [
-        ("C1:2026-09", b'{"customer_id":"C1","month":"2026-09","voice_min":1}'),
-        ("C1:2026-10", b'{"voice_min":2,"month":"2026-10","customer_id":"C1"}'),
-        ("C1:2026-11", b'{"customer_id":"C2","month":"2026-11","voice_min":3}'),
-        ("C1:2026-12", b'{"customer_id":"C1","month":"2026-12-x","voice_min":4}'),
-        ("C3:2026-08", b'{"customer_id":"C3","month":"2026-08"}'),
-        ("C4", b'{"voice_min":5}'),
-    ]
+def test_a_customers_months_are_one_row_that_a_newer_put_replaces_and_a_remove_clears(
+    db: CacheDB,
+) -> None:
+    """All of a customer's months come as one ``usage`` change keyed by the customer: the
+    row is kept as sent, a newer put replaces the whole set (a month the service no longer
+    has is gone), an older one is ignored, and a remove takes the customer's months away."""
+    old = b'{"customer_id":"C1","months":[{"customer_id":"C1","month":"2026-09","arpu":1}]}'
+    new = b'{"customer_id":"C1","months":[{"customer_id":"C1","month":"2026-10","arpu":2}]}'
+    other = b'{"customer_id":"C2","months":[]}'
     with db.sync_writer() as s:
-        apply_changes(s, _usage_page(rows).changes, "c1", False)
-        stored = s.execute(
-            "SELECT usage_id, customer_id, month, row FROM usage_month ORDER BY usage_id"
+        apply_changes(s, _usage_page([(5, "put", "C1", old), (6, "put", "C2", other)]).changes,
+                      "c1", False)  # fmt: skip
+        apply_changes(s, _usage_page([(7, "put", "C1", new), (4, "put", "C2", old)]).changes,
+                      "c2", False)  # fmt: skip
+        kept = s.execute(
+            "SELECT customer_id, row, row_seq FROM customer_usage ORDER BY 1"
         ).fetchall()
-    assert stored == [
-        ("C1:2026-09", "C1", "2026-09", rows[0][1].decode()),
-        ("C1:2026-10", "C1", "2026-10", rows[1][1].decode()),
-        ("C1:2026-11", "C2", "2026-11", rows[2][1].decode()),
-        ("C1:2026-12", "C1", "2026-12-x", rows[3][1].decode()),
-        ("C3:2026-08", "C3", "2026-08", rows[4][1].decode()),
-        ("C4", "C4", "", rows[5][1].decode()),
-    ]
+        apply_changes(s, _usage_page([(8, "remove", "C1", b"null")]).changes, "c3", False)
+        left = s.execute("SELECT customer_id FROM customer_usage").fetchall()
+    assert kept == [("C1", new.decode(), 7), ("C2", other.decode(), 6)]
+    assert left == [("C2",)]
+
+
+def test_a_per_month_usage_change_of_an_older_service_is_skipped_not_stored(
+    db: CacheDB,
+) -> None:
+    """Before ``usage_months`` a month was its own ``usage`` change (id ``customer:month``);
+    this version counts such a change as skipped, as any entity it does not know, and stores
+    nothing for it (the service raises its retention floor past them: its migration 0004)."""
+    month = b'{"customer_id":"C1","month":"2026-09","voice_min":1}'
+    wire = b'{"seq":3,"entity":"usage","op":"put","id":"C1:2026-09","row":%s}' % month
+    page = msgspec.json.decode(
+        b'{"changes":[' + wire + b'],"cursor":"c1","up_to_date":false}', type=RawPullPage
+    )
+    with db.sync_writer() as s:
+        result = apply_changes(s, page.changes, "c1", False)
+        stored = s.execute("SELECT count(*) FROM customer_usage").fetchone()[0]
+    assert (result.put, result.skipped, stored) == (0, 1, 0)
 
 
 def test_preparing_a_page_runs_no_collection_and_leaves_the_collector_as_it_was() -> None:
@@ -224,14 +238,17 @@ def test_rows_with_cjk_escapes_and_spacing_are_stored_byte_for_byte(db: CacheDB)
         '"id_number":"11010519491231002x","region_code":"110105","note":"a \\"quoted\\" \\\\ '
         '\\/ 路"},"value":{"value_tier":2,"arpu_3m":1.50},"churn":{"risk_score":1e-1}}'
     )
-    usage = '{"customer_id":"C00000001","month":"2026-10","arpu":52.070,"memo":"\\u6708"}'
+    usage = (
+        '{"customer_id":"C00000001","months":[{"customer_id":"C00000001","month":"2026-10",'
+        '"arpu":52.070,"memo":"\\u6708"}]}'
+    )
     contact_row = dict(to_row(make_contact(contact_id="0190c0de-0000-7000-8000-00000000000e")))
     contact_row["note"] = '回访 "ok"'
     contact = orjson.dumps(contact_row)[:-1] + b',"result": {"status" : "applied"} }'
     page = [
         RawChange(seq=5, entity="customer", op="put", id="C00000001",
                   row=msgspec.Raw(customer.encode())),
-        RawChange(seq=6, entity="usage", op="put", id="C00000001:2026-10",
+        RawChange(seq=6, entity="usage_months", op="put", id="C00000001",
                   row=msgspec.Raw(usage.encode())),
         RawChange(seq=7, entity="contact", op="put", id=str(contact_row["contact_id"]),
                   row=msgspec.Raw(contact)),
@@ -241,11 +258,11 @@ def test_rows_with_cjk_escapes_and_spacing_are_stored_byte_for_byte(db: CacheDB)
     with db.reader() as r:
         stored = [
             r.execute("SELECT row, name, id_number FROM customer").fetchone(),
-            r.execute("SELECT row, customer_id, month FROM usage_month").fetchone(),
+            r.execute("SELECT row, customer_id FROM customer_usage").fetchone(),
             r.execute("SELECT row, result FROM contact").fetchone(),
         ]
     assert stored[0] == (customer, "张三", "11010519491231002X")
-    assert stored[1] == (usage, "C00000001", "2026-10")
+    assert stored[1] == (usage, "C00000001")
     assert stored[2] == (contact.decode(), '{"status" : "applied"}')
 
 
