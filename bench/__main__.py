@@ -177,10 +177,14 @@ def main(argv: list[str] | None = None) -> int:
                         if done[pid].note.startswith("error:"):
                             row.missing = True
                             row.note = f"{done[pid].note}; {row.note}"
-                    console.log(f"{step}: {row.verdict} after {row.seconds:.0f} s")
-                    done[pid] = row  # a row measured in parts: its last part shows them all
-                    if step == PARTS.get(pid, (step,))[-1]:
+                    last = PARTS.get(pid, (step,))[-1]
+                    if step == last:
+                        console.log(f"{step}: {row.verdict} after {row.seconds:.0f} s")
                         progress.advance(overall)
+                    else:  # the row is judged on all of its parts, so not yet
+                        console.log(f"{step}: measured after {row.seconds:.0f} s ({pid} is "
+                                    f"judged after {last})")  # fmt: skip
+                    done[pid] = row  # a row measured in parts: its last part shows them all
                 watch.sample()
                 for name in gone:
                     ctx.release(resource_key(name, customers))

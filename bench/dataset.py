@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.context import Ctx, NotReady, product
+from bench.disk import forget_pages
 from bench.service import PASSWORD, run_sync_cli
 
 __all__ = [
@@ -126,6 +127,7 @@ def copy_db(src: Path, dst: Path) -> Path:
     con.close()
     shutil.copyfile(src, dst)
     os.sync()  # the copy's writeback must not land on the syncs of the first measurements
+    forget_pages(src)  # the run reads the copy: the source must not push its pages out
     return dst
 
 

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["DiskWatch", "folder_bytes", "gb"]
+__all__ = ["DiskWatch", "folder_bytes", "forget_pages", "gb"]
 
 
 def folder_bytes(path: Path) -> int:
@@ -28,6 +28,21 @@ def folder_bytes(path: Path) -> int:
             except OSError:
                 continue
     return total
+
+
+def forget_pages(path: Path) -> None:
+    """Drop the page-cache pages of the file ``path`` (or of every file under the folder) once a
+    run has copied it and reads only the copy (bench/README.md, "Copies and the page cache")."""
+    files = [path] if path.is_file() else [Path(r, n) for r, _d, ns in os.walk(path) for n in ns]
+    for file in files:
+        try:
+            fd = os.open(file, os.O_RDONLY)
+        except OSError:  # a file the copy's owner keeps to itself: its pages stay
+            continue
+        try:
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        finally:
+            os.close(fd)
 
 
 def gb(n: float) -> str:

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.disk import forget_pages
 from bench.procs import free_port
 
 __all__ = ["PgCluster", "pg_cluster"]
@@ -100,6 +101,7 @@ def pg_cluster(
         if template is not None:
             subprocess.run(["cp", "-a", str(template), str(data)], check=True)
             os.sync()  # the copy's writeback must not land on the first measured commits
+            forget_pages(template)  # the cluster reads the copy (bench/disk.py)
         else:
             _initdb(bindir, data)
     port = free_port()
