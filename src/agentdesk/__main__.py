@@ -43,7 +43,7 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--show",
         default="customer",
-        choices=("customer", "attention", "field", "supervisor", "counter"),
+        choices=("customer", "usage", "attention", "field", "supervisor", "counter"),
         help="what the screenshot shows",
     )
     demo.add_argument("--language", choices=("zh_CN", "en"), help="UI language for this run")

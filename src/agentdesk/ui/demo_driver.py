@@ -137,6 +137,8 @@ class DemoDriver(QObject):
         panel.select_result(RESULT_KEYS.index(code))
         panel.outcome.note.setPlainText("演示：客户有兴趣 demo note")
         if not self.smoke and self.show not in ("attention", "counter"):
+            if self.show == "usage":  # the usage charts (pyqtgraph, built on first show)
+                panel.tabs.setCurrentWidget(panel.tabs.usage)
             QTimer.singleShot(300, self._finish_screenshot)
             return
         panel.sig_saved.connect(self._on_saved)
