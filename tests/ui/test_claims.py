@@ -17,7 +17,7 @@ from PySide6.QtCore import Qt
 from agentdesk.domain import ResultCode
 from agentdesk.store.codec import parse_ts
 from agentdesk.sync import ApiClient, Claimed
-from agentdesk.ui.texts import fmt_time
+from agentdesk.ui.texts import fmt_when
 from agentdesk.ui.views.outcome_form import RESULT_KEYS
 from tests.ui.central import PASSWORD, Central
 from tests.ui.desktop import desktop_auth, logged_in_desktop
@@ -97,7 +97,7 @@ def test_someone_elses_claim_shows_in_the_header(
     acquired = window.customer.current.other_claim.acquired_at
     assert acquired is not None
     assert abs(acquired - datetime.now(UTC)) < timedelta(minutes=5)
-    since = fmt_time(acquired)
+    since = fmt_when(acquired)
     assert header.text().startswith(f"Being worked by 坐席二 (Store) since {since}, until ")
 
 
@@ -117,4 +117,4 @@ def test_header_since_is_when_the_claim_was_first_taken_not_the_last_renewal(
     assert claim.acquired_at is not None
     assert claim.acquired_at <= parse_ts(taken.server_now) + timedelta(seconds=1)
     assert claim.lease_until == parse_ts(renewed.lease_until)
-    assert f"since {fmt_time(claim.acquired_at)}" in window.customer.header.claim.text()
+    assert f"since {fmt_when(claim.acquired_at)}" in window.customer.header.claim.text()

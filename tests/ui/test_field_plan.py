@@ -23,7 +23,7 @@ from agentdesk.services.queues import VisitPlanService
 from agentdesk.store.codec import parse_ts
 from agentdesk.sync import ApiClient, Claimed
 from agentdesk.ui.models.visit_plan_model import MIME_TYPE, VisitPlanModel
-from agentdesk.ui.texts import fmt_time
+from agentdesk.ui.texts import fmt_date, fmt_time, fmt_when
 from agentdesk.ui.views.outcome_form import RESULT_KEYS
 from agentdesk.ui.views.work_lists import FieldView, claim_text
 from agentdesk_sync.db import models as m
@@ -144,6 +144,18 @@ def test_plan_model_reorders_by_drag_and_drop_and_passes_the_model_tester(
     qtmodeltester.check(model)
 
 
+def test_a_claim_running_past_midnight_names_its_day(qtbot: Any) -> None:
+    """Pre-claimed at 20:00 for 12 hours: "until 08:00" alone would read as this morning, long
+    gone; a moment of another day comes with its date, one of today with the time alone."""
+    tomorrow = datetime.now().astimezone() + timedelta(days=1)
+    held = VisitEntry("A", "王小明", "low", "SS3", 1, claim_until=tomorrow)
+    assert claim_text(held) == f"Claimed until {fmt_date(tomorrow.date())} {fmt_time(tomorrow)}"
+    today = datetime.now().astimezone()
+    assert claim_text(VisitEntry("A", "王小明", "low", "SS3", 1, claim_until=today)) == (
+        f"Claimed until {fmt_time(today)}"
+    )
+
+
 def test_claim_column_says_why_a_visit_was_refused(qtbot: Any) -> None:
     until = datetime(2026, 11, 26, 10, 30, tzinfo=UTC)
     held = VisitEntry("A", "王小明", "low", "SS3", 1, claim_until=until)
@@ -191,7 +203,7 @@ def test_claim_my_visits_holds_the_plan_for_12_hours_and_shows_refusals(
     assert (summary.held, summary.refused) == (len(ids) - 1, 1)
     rows = {e.customer_id: e for e in plan.rows()}
     assert rows[taken].refused_since is not None
-    since = fmt_time(rows[taken].refused_since)
+    since = fmt_when(rows[taken].refused_since)
     assert claim_text(rows[taken]) == f"Refused: 坐席二 is working this customer since {since}"
     now = datetime.now(UTC)
     for cid in ids:
@@ -392,7 +404,7 @@ def test_ctrl_k_on_a_preclaimed_customer_keeps_the_long_lease(
     with qtbot.waitSignal(panel.sig_message, timeout=5000) as said:
         qtbot.keyClick(window, Qt.Key.Key_K, CTRL)  # claim the customer "again"
     assert said.args[0] == (
-        f"Already yours until {fmt_time(visit.claim_until)}: claimed with your visit plan."
+        f"Already yours until {fmt_when(visit.claim_until)}: claimed with your visit plan."
     )
     assert _lease_left(other, cid) > timedelta(hours=11)  # not cut to a 15-minute claim
     assert panel.claim is not None
@@ -474,7 +486,7 @@ def test_a_visit_removed_offline_gives_its_claim_back_at_the_next_sync(
             assert [cid for cid, _until in done.args[0].waiting] == [gone.customer_id]
             assert home.status.text() == (
                 f"No connection: the claim of {gone.name} is given back at the next sync, "
-                f"or runs out at {fmt_time(gone.claim_until)}."
+                f"or runs out at {fmt_when(gone.claim_until)}."
             )
             assert not _can_claim(other, gone.customer_id)  # still held by the service
             proxy.down(False)  # the cable is back

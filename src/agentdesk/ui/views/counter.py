@@ -26,7 +26,7 @@ def _walk_in_columns() -> list[Column[WalkIn]]:
 
 def _callback_columns() -> list[Column[CallbackDue]]:
     return [
-        Column(lambda: _("Due"), lambda c: texts.fmt_time(c.due_at), 60),
+        Column(lambda: _("Due"), lambda c: texts.fmt_when(c.due_at), 60),
         Column(lambda: _("Name"), lambda c: c.name, 110),
         Column(lambda: _("Note"), lambda c: c.note, 200, tooltip=lambda c: c.note),
     ]

@@ -260,5 +260,5 @@ class CustomerPanel(QWidget):
 
 def _preclaimed_sentence(ticket: ClaimTicket) -> str:
     return _("Already yours until {time}: claimed with your visit plan.").format(
-        time=texts.fmt_time(ticket.lease_until)
+        time=texts.fmt_when(ticket.lease_until)
     )

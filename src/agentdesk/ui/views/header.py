@@ -125,8 +125,8 @@ class CustomerHeader(QWidget):
         values = {
             "who": who,
             "channel": texts.channel_label(claim.channel),
-            "until": texts.fmt_time(claim.lease_until),
-            "since": texts.fmt_time(claim.acquired_at),
+            "until": texts.fmt_when(claim.lease_until),
+            "since": texts.fmt_when(claim.acquired_at),
         }
         if claim.acquired_at is None:
             text = _("Being worked by {who} ({channel}) until {until}").format(**values)

@@ -151,10 +151,10 @@ class CallListView(QWidget):
 def claim_text(entry: VisitEntry) -> str:
     """What pre-claiming answered for one visit, in the current language."""
     if entry.claim_until is not None:
-        return _("Claimed until {time}").format(time=texts.fmt_time(entry.claim_until))
+        return _("Claimed until {time}").format(time=texts.fmt_when(entry.claim_until))
     if entry.refused == "claimed" and entry.refused_since is not None:
         return _("Refused: {who} is working this customer since {time}").format(
-            who=entry.refused_by or "?", time=texts.fmt_time(entry.refused_since)
+            who=entry.refused_by or "?", time=texts.fmt_when(entry.refused_since)
         )
     if entry.refused == "claimed":
         return _("Refused: {who} is working this customer").format(who=entry.refused_by or "?")
@@ -173,7 +173,7 @@ def _claimed_sentence(summary: PreclaimSummary) -> str:
     text = _("{held} of {n} visits claimed until {until}; {refused} refused.").format(
         held=summary.held,
         n=summary.held + summary.refused,
-        until=texts.fmt_time(until) or "-",
+        until=texts.fmt_when(until) or "-",
         refused=summary.refused,
     )
     if summary.left_out:
@@ -392,7 +392,7 @@ class FieldView(QTabWidget):
                 lambda: _(
                     "No connection: the claim of {name} is given back at the next sync, "
                     "or runs out at {time}."
-                ).format(name=name, time=texts.fmt_time(until))
+                ).format(name=name, time=texts.fmt_when(until))
             )
         elif given:
             who = ", ".join(given)
