@@ -8,6 +8,7 @@ not exist yet leaves its cells empty and says so.
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 from bench import product as prod
@@ -68,6 +69,14 @@ def measure_own_size(ctx: Ctx) -> None:
     ctx.cache[f"scaling-{ctx.customers}"] = figures
 
 
+def _seconds(value: float) -> str:
+    """A decade of seconds as a tick label: 10 µs, 1 ms, 100 s."""
+    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6)):
+        if value >= scale * 0.999:
+            return f"{value / scale:.0f} {unit}"
+    return f"{value * 1e9:.0f} ns"
+
+
 def _plot(rows: dict[int, dict[str, float]], path: Path) -> bool:
     try:
         import pyqtgraph as pg
@@ -78,20 +87,36 @@ def _plot(rows: dict[int, dict[str, float]], path: Path) -> bool:
         return False
     qt_app()
     pg.setConfigOptions(background="w", foreground="k", antialias=True)
-    plot = pg.PlotWidget(title="agentdesk scaling (median, log-log)")
+    plot = pg.PlotWidget(title="agentdesk scaling: medians by customers in the cache (log-log)")
     plot.setLogMode(x=True, y=True)
-    plot.addLegend()
-    plot.setLabel("bottom", "customers")
+    plot.addLegend(offset=(-10, 150))  # right, between the fast figures and the pull
     plot.setLabel("left", "seconds")
     colours = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b")
     keys = sorted({k for figures in rows.values() for k in figures})
+    seen: list[float] = []
     for colour, key in zip(colours, keys, strict=False):
         xs = [s for s in sorted(rows) if key in rows[s]]
         if xs:
             ys = [1.0 / rows[s][key] if key == "push" else rows[s][key] for s in xs]
+            seen += ys
             name = "push (s per contact)" if key == "push" else key
-            plot.plot(xs, ys, pen=pg.mkPen(colour, width=2), symbol="o", name=name)
+            plot.plot(xs, ys, pen=pg.mkPen(colour, width=2), symbol="o", symbolPen=colour,
+                      symbolBrush=colour, name=name)  # fmt: skip
+    # one labelled tick per measured size and per decade of time: the automatic log ticks
+    # crowded the x axis with unreadable minor labels and left decades unlabelled
+    sizes = [math.log10(s) for s in sorted(rows)]
+    plot.getAxis("bottom").setTicks([[(math.log10(s), f"{s:,}") for s in sorted(rows)], []])
+    plot.setXRange(min(sizes) - 0.2, max(sizes) + 0.2, padding=0)  # room for the outer labels
+    positive = [y for y in seen if y > 0]
+    if positive:
+        low, high = math.floor(math.log10(min(positive))), math.ceil(math.log10(max(positive)))
+        plot.getAxis("left").setTicks([[(k, _seconds(10.0**k)) for k in range(low, high + 1)], []])
+        plot.setYRange(low, high, padding=0.02)
+    for side in ("bottom", "left"):  # every tick labelled: there are few, and none overlap
+        plot.getAxis(side).setStyle(textFillLimits=[(0, 1.0)], hideOverlappingLabels=False)
+    plot.getAxis("left").setWidth(70)  # "100 ms" fits: a label wider than the axis is dropped
     plot.resize(800, 500)
+    pg.QtWidgets.QApplication.processEvents()  # lay the axes out at their new widths first
     exporter = pyqtgraph.exporters.ImageExporter(plot.plotItem)
     exporter.parameters()["width"] = 800
     exporter.export(str(path))

@@ -1,0 +1,24 @@
+"""The scaling plot (bench/scaling.png): readable labels, and a file written."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from bench.scaling import _plot, _seconds
+
+
+def test_each_decade_of_seconds_reads_in_its_unit() -> None:
+    assert [_seconds(10.0**k) for k in range(-5, 3)] == [
+        "10 µs", "100 µs", "1 ms", "10 ms", "100 ms", "1 s", "10 s", "100 s",
+    ]  # fmt: skip
+
+
+def test_the_plot_is_written_for_the_sizes_measured(tmp_path: Path, qapp: Any) -> None:
+    rows = {
+        10_000: {"search": 1.3e-4, "pull": 1.9, "push": 14_600.0},
+        100_000: {"search": 2.1e-4, "pull": 16.4, "push": 11_800.0},
+    }
+    target = tmp_path / "scaling.png"
+    assert _plot(rows, target)
+    assert target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
