@@ -11,6 +11,7 @@ import argparse
 import contextlib
 import os
 import signal
+import sys
 import time
 import traceback
 from collections.abc import Callable
@@ -130,6 +131,10 @@ def main(argv: list[str] | None = None) -> int:
     args = _args(argv)
     customers = args.customers or (100_000 if args.quick else 1_000_000)
     wanted = {p.strip().upper() for p in args.only.split(",") if p.strip()}
+    known = [r[0] for r in _registry()]
+    if unknown := sorted(wanted - set(known)):
+        sys.stderr.write(f"bench: no row {', '.join(unknown)}; the rows are {', '.join(known)}.\n")
+        return 2
     rows_todo = [r for r in _registry() if not wanted or r[0] in wanted]
     console = Console()
     if not console.is_terminal:
@@ -191,7 +196,11 @@ def main(argv: list[str] | None = None) -> int:
             if scaling:
                 phase["now"] = "scaling"
                 progress.reset(row_task, description="scaling", total=None, status="")
-                extra = run_scaling(ctx, plot=not args.no_append)  # --no-append: no file
+                try:
+                    extra = run_scaling(ctx, plot=not args.no_append)  # --no-append: no file
+                except Exception as exc:  # the rows' table is still printed and written
+                    console.print(f"[red]scaling failed:[/red] {type(exc).__name__}: {exc}")
+                    extra = f"Scaling: not measured ({type(exc).__name__}: {exc})"
         except KeyboardInterrupt:
             mode += " (interrupted)"
     rows = [done.get(pid) or Row(pid, op, target, missing=True, note="not run: the run was "

@@ -77,6 +77,15 @@ def _seconds(value: float) -> str:
     return f"{value * 1e9:.0f} ns"
 
 
+def _seconds_of(key: str, value: float) -> float | None:
+    """A figure as seconds for the plot (push: seconds per contact), or None when it cannot be
+    drawn on a log axis (zero, negative, not a number, infinite)."""
+    if not math.isfinite(value) or value <= 0:
+        return None
+    seconds = 1.0 / value if key == "push" else value
+    return seconds if math.isfinite(seconds) and seconds > 0 else None
+
+
 def _plot(rows: dict[int, dict[str, float]], path: Path) -> bool:
     try:
         import pyqtgraph as pg
@@ -84,6 +93,8 @@ def _plot(rows: dict[int, dict[str, float]], path: Path) -> bool:
 
         from bench.qtfloors import qt_app
     except ImportError:
+        return False
+    if not rows:  # no size measured: nothing to plot
         return False
     qt_app()
     pg.setConfigOptions(background="w", foreground="k", antialias=True)
@@ -95,9 +106,10 @@ def _plot(rows: dict[int, dict[str, float]], path: Path) -> bool:
     keys = sorted({k for figures in rows.values() for k in figures})
     seen: list[float] = []
     for colour, key in zip(colours, keys, strict=False):
-        xs = [s for s in sorted(rows) if key in rows[s]]
-        if xs:
-            ys = [1.0 / rows[s][key] if key == "push" else rows[s][key] for s in xs]
+        points = [(s, _seconds_of(key, rows[s][key])) for s in sorted(rows) if key in rows[s]]
+        points = [(s, y) for s, y in points if y is not None]  # nothing to draw on a log axis
+        if points:
+            xs, ys = [s for s, _y in points], [y for _s, y in points]
             seen += ys
             name = "push (s per contact)" if key == "push" else key
             plot.plot(xs, ys, pen=pg.mkPen(colour, width=2), symbol="o", symbolPen=colour,
@@ -107,9 +119,8 @@ def _plot(rows: dict[int, dict[str, float]], path: Path) -> bool:
     sizes = [math.log10(s) for s in sorted(rows)]
     plot.getAxis("bottom").setTicks([[(math.log10(s), f"{s:,}") for s in sorted(rows)], []])
     plot.setXRange(min(sizes) - 0.2, max(sizes) + 0.2, padding=0)  # room for the outer labels
-    positive = [y for y in seen if y > 0]
-    if positive:
-        low, high = math.floor(math.log10(min(positive))), math.ceil(math.log10(max(positive)))
+    if seen:
+        low, high = math.floor(math.log10(min(seen))), math.ceil(math.log10(max(seen)))
         plot.getAxis("left").setTicks([[(k, _seconds(10.0**k)) for k in range(low, high + 1)], []])
         plot.setYRange(low, high, padding=0.02)
     for side in ("bottom", "left"):  # every tick labelled: there are few, and none overlap
