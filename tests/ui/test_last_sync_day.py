@@ -41,6 +41,6 @@ def test_when_compares_local_days() -> None:
     ensure_app()
     local = datetime(2026, 11, 26, 23, 50).astimezone()
     assert texts.fmt_when(local, now=local + timedelta(minutes=5)) == "23:50"
-    next_day = texts.fmt_when(local, now=local + timedelta(minutes=15))
-    assert next_day.endswith(" 23:50")
-    assert next_day != "23:50"
+    assert texts.fmt_when(local, now=local + timedelta(minutes=15)) == "yesterday 23:50"
+    assert texts.fmt_when(local + timedelta(minutes=15), now=local) == "tomorrow 00:05"
+    assert texts.fmt_when(local - timedelta(days=2), now=local).endswith(" 23:50")

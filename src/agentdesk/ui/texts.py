@@ -7,7 +7,7 @@ this module adds a readable fallback for codes they do not know.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from PySide6.QtCore import QDate, QDateTime, QLocale, QTimeZone
@@ -238,16 +238,24 @@ def fmt_time(value: datetime | None) -> str:
 
 
 def fmt_when(value: datetime | None, now: datetime | None = None) -> str:
-    """Local ``HH:MM`` for a moment of today, else the short date with it.
+    """Local ``HH:MM`` for a moment of today, "yesterday HH:MM" / "tomorrow HH:MM" next to it,
+    else the short date with the time.
 
-    For "synced at" and "last sync": a bare ``18:51`` from yesterday reads as a time later
-    today (or as fresh data), so an earlier day is always named.
+    For "synced at", "last sync" and claim ends: a bare ``18:51`` from yesterday reads as a
+    time later today (or as fresh data), and a 12-hour claim taken in the evening ends
+    tomorrow, so another day is always named; the neighbouring days by word, which also fits
+    the narrow claim column of the visit plan where a full date was cut off.
     """
     if value is None:
         return ""
     day = value.astimezone().date()
-    if day == (now or datetime.now()).astimezone().date():
+    today = (now or datetime.now()).astimezone().date()
+    if day == today:
         return fmt_time(value)
+    if day == today + timedelta(days=1):
+        return _("tomorrow {time}").format(time=fmt_time(value))
+    if day == today - timedelta(days=1):
+        return _("yesterday {time}").format(time=fmt_time(value))
     return f"{fmt_date(day)} {fmt_time(value)}"
 
 
