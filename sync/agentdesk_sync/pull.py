@@ -311,6 +311,19 @@ def _contact_row(dialect: str) -> tuple[ColumnElement[bool], ColumnElement[str]]
     return ok, case((ok, spliced))
 
 
+def _joined(dialect: str, value: Any, order: Any) -> Any:
+    """``value`` of every row of an aggregate, comma-joined in ``order``."""
+    if dialect == "postgresql":
+        return func.string_agg(value, _text(",")).aggregate_order_by(order)
+    # SQLite < 3.44 has no ORDER BY in an aggregate: the rows come in index order
+    return func.group_concat(value, _text(","))
+
+
+def _per_customer(dialect: str, value: Any, *where: Any) -> Any:
+    """The scalar subquery's select of ``value`` (bytes on SQLite, text on PostgreSQL)."""
+    return select(value if dialect == "postgresql" else cast(value, LargeBinary)).where(*where)
+
+
 def _kind(
     dialect: str, change: ColumnElement[str], order: Any, *where: Any, built: Any = None
 ) -> Any:
@@ -318,15 +331,12 @@ def _kind(
     followed by the changes the database built (:func:`_change`), comma-separated, in
     ``order``. ``built`` (how many rows ``change`` is not NULL for) is given only where it
     can be NULL (see :func:`_contact_row`); each expression is computed once per row."""
-    joined: Any
-    if dialect == "postgresql":
-        joined = func.string_agg(change, _text(",")).aggregate_order_by(order)
-    else:  # SQLite < 3.44 has no ORDER BY in an aggregate: the rows come in index order
-        joined = func.group_concat(change, _text(","))
     rows = cast(func.count(), Text)
     counts = rows.concat(_text(",")).concat(rows if built is None else cast(built, Text))
-    value = counts.concat(_text(",")).concat(func.coalesce(joined, _text("")))
-    return select(value if dialect == "postgresql" else cast(value, LargeBinary)).where(*where)
+    value = counts.concat(_text(",")).concat(
+        func.coalesce(_joined(dialect, change, order), _text(""))
+    )
+    return _per_customer(dialect, value, *where)
 
 
 def _usage_kind(dialect: str, customer_id: Any) -> Any:
@@ -334,23 +344,17 @@ def _usage_kind(dialect: str, customer_id: Any) -> Any:
     ``{"customer_id", "months": [month rows, oldest first]}``), in :func:`_kind`'s form:
     ``1,1,`` and the change, or ``0,0,`` for a customer without months. Half of a snapshot's
     rows are months; one change a customer spares a change's building, decoding and insert
-    per month (docs/sync.md, "A customer's months in one change")."""
+    per month (docs/sync.md, "A customer's months in one change"). On SQLite the months come
+    in the primary key's order (customer_id, month)."""
     u = m.UsageMonth
-    row: Any = _json(u.row)
-    joined: Any
-    if dialect == "postgresql":
-        joined = func.string_agg(row, _text(",")).aggregate_order_by(u.month)
-    else:  # SQLite < 3.44: the rows come in the primary key's order (customer_id, month)
-        joined = func.group_concat(row, _text(","))
-    quoted = _quoted(dialect, customer_id)
     months = (
-        _text('{"customer_id":').concat(quoted).concat(_text(',"months":['))
-        .concat(joined).concat(_text("]}"))
+        _text('{"customer_id":').concat(_quoted(dialect, customer_id))
+        .concat(_text(',"months":[')).concat(_joined(dialect, _json(u.row), u.month))
+        .concat(_text("]}"))
     )  # fmt: skip
     change = _change(dialect, "usage_months", customer_id, months, None)
     value = case((func.count() > 0, _text("1,1,").concat(change)), else_=_text("0,0,"))
-    where = u.customer_id == customer_id
-    return select(value if dialect == "postgresql" else cast(value, LargeBinary)).where(where)
+    return _per_customer(dialect, value, u.customer_id == customer_id)
 
 
 def _page_ids(kind: str) -> Any:
