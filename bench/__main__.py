@@ -131,11 +131,12 @@ def main(argv: list[str] | None = None) -> int:
     args = _args(argv)
     customers = args.customers or (100_000 if args.quick else 1_000_000)
     wanted = {p.strip().upper() for p in args.only.split(",") if p.strip()}
-    known = [r[0] for r in _registry()]
+    registry = _registry()
+    known = [r[0] for r in registry]
     if unknown := sorted(wanted - set(known)):
         sys.stderr.write(f"bench: no row {', '.join(unknown)}; the rows are {', '.join(known)}.\n")
         return 2
-    rows_todo = [r for r in _registry() if not wanted or r[0] in wanted]
+    rows_todo = [r for r in registry if not wanted or r[0] in wanted]
     console = Console()
     if not console.is_terminal:
         console = Console(width=200)
