@@ -50,7 +50,7 @@ def p8(ctx: Ctx) -> Row:
     """P8: first sync of a 100 k-customer scope, end to end (stopped at 2× the target)."""
     row = Row("P8", "first sync, 100 k scope", "≤ 30 s (1 M: ≤ 60 s)")
     ours = full = None
-    rows_pulled = 0
+    rows_pulled = full_pulled = 0
     notes = ["login → snapshot pages → applied in a fresh cache, service on loopback"]
     bound = False
     try:
@@ -60,12 +60,11 @@ def p8(ctx: Ctx) -> Row:
         if stopped:
             bound = True
             notes.append(stopped + " (figure is a lower bound)")
-        built = prod.full_first_sync_seconds(ctx)
-        full = built
-        if built is not None:
-            notes.append(
-                f"first sync of all {ctx.customers:,} when the cache was built: {built:.0f} s"
-            )
+        full, full_pulled = prod.full_first_sync(ctx)
+        notes.append(
+            f"first sync of all {ctx.customers:,} when the cache was built: {full:.0f} s, "
+            f"{full_pulled:,} changes"
+        )
     except NotReady as exc:
         row.missing = True
         notes = [f"not implemented yet: {exc}"]
@@ -81,7 +80,10 @@ def p8(ctx: Ctx) -> Row:
     scope = f"{min(ctx.customers, 100_000) // 1000} k"
     metrics = [Metric(scope, ours, ours, floor, 30.0, lower_bound=bound)]
     if full is not None and ctx.customers >= 1_000_000:
-        metrics.append(Metric("1 M", full, full, None, 60.0))
+        ctx.status(f"floor: raw bulk apply of the whole store's {full_pulled:,} changes")
+        full_floor = bulk_apply_seconds(ctx.scratch, full_pulled)
+        notes.append(f"1 M floor = raw bulk insert of its {full_pulled:,} changes, this run")
+        metrics.append(Metric("1 M", full, full, full_floor, 60.0))
     row.metrics = metrics
     row.note = "; ".join(notes)
     return row

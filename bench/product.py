@@ -22,7 +22,7 @@ from bench.product_net import (
     claim_latency,
     contact_load,
     first_sync_scope,
-    full_first_sync_seconds,
+    full_first_sync,
     propagation_samples,
     push_rate,
 )
@@ -42,7 +42,7 @@ __all__ = [
     "contact_load",
     "empty_results",
     "first_sync_scope",
-    "full_first_sync_seconds",
+    "full_first_sync",
     "outcome_draft",
     "propagation_samples",
     "push_rate",

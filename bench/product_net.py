@@ -41,7 +41,7 @@ __all__ = [
     "claim_latency",
     "contact_load",
     "first_sync_scope",
-    "full_first_sync_seconds",
+    "full_first_sync",
     "online_client",
     "propagation_samples",
     "push_rate",
@@ -172,10 +172,11 @@ def first_sync_scope(ctx: Ctx, budget: float | None) -> tuple[float, int, str]:
     return elapsed, int(report.pulled), f"stopped after {elapsed:.0f} s at {where}"
 
 
-def full_first_sync_seconds(ctx: Ctx) -> float | None:
-    """Seconds the first sync of the whole data set took when the cache was built."""
+def full_first_sync(ctx: Ctx) -> tuple[float, int]:
+    """Seconds the first sync of the whole data set took when the cache was built, and how many
+    changes it pulled."""
     _path, info = cached_client_db(ctx, ctx.customers)
-    return float(info["seconds"])
+    return float(info["seconds"]), int(info["pulled"])
 
 
 def _device_b(ctx: Ctx) -> Client:

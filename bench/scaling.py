@@ -106,8 +106,8 @@ def _plot(rows: dict[int, dict[str, float]], path: Path) -> bool:
     keys = sorted({k for figures in rows.values() for k in figures})
     seen: list[float] = []
     for colour, key in zip(colours, keys, strict=False):
-        points = [(s, _seconds_of(key, rows[s][key])) for s in sorted(rows) if key in rows[s]]
-        points = [(s, y) for s, y in points if y is not None]  # nothing to draw on a log axis
+        measured = [(s, _seconds_of(key, rows[s][key])) for s in sorted(rows) if key in rows[s]]
+        points = [(s, y) for s, y in measured if y is not None]  # nothing to draw on a log axis
         if points:
             xs, ys = [s for s, _y in points], [y for _s, y in points]
             seen += ys
