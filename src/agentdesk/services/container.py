@@ -58,8 +58,8 @@ def build_services(login: LoginResult, *, status: SyncStatus | None = None) -> S
     claims = ClaimManager(api) if api is not None else None
     return Services(
         db=db,
-        search=SearchService(db, session.role),
-        customers=CustomerService(db, session, claims),
+        search=SearchService(db, session.role, api=api),
+        customers=CustomerService(db, session, claims, api=api),
         outcomes=OutcomeService(db, session),
         feedback=FeedbackService(db),
         call_list=CallListService(db, session),

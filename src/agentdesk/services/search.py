@@ -18,19 +18,33 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import dataclass
 
 from agentdesk.domain import Role
+from agentdesk.protocol import CustomerList
 from agentdesk.services.dto import SearchHit, SearchPage
+from agentdesk.services.live_view import summary_rows
 from agentdesk.services.masking import mask_id_number, mask_phone, show_id_number, show_phone
 from agentdesk.store import CacheDB
 from agentdesk.store import search as store_search
+from agentdesk.store.apply import cache_filling
+from agentdesk.sync import ApiClient, Forbidden, NotFound, SyncError
 
-__all__ = ["FIRST_WINDOW", "MatchCount", "SearchService"]
+__all__ = ["FIRST_WINDOW", "MatchCount", "PopHits", "SearchService"]
 
 MatchCount = store_search.MatchCount
 
 FIRST_WINDOW = 50
 """Rows of a result read before its first screen: two screens of the list (24 px rows)."""
+
+
+@dataclass(frozen=True, slots=True)
+class PopHits:
+    """The customers of a screen-popped number; ``unsure``: a first sync was still filling the
+    cache and the service could not be asked, so a customer may not have arrived yet."""
+
+    hits: list[SearchHit]
+    unsure: bool = False
 
 
 class SearchService:
@@ -40,14 +54,21 @@ class SearchService:
         db: the user's cache.
         role: decides whether phone and ID numbers are masked.
         count_cap: stop counting matches after this many ("1000+"); None counts them all.
+        api: the service, asked instead of the cache while a first sync fills it (None
+            offline; docs/sync.md, "While the cache fills").
     """
 
     def __init__(
-        self, db: CacheDB, role: Role, count_cap: int | None = store_search.DEFAULT_COUNT_CAP
+        self,
+        db: CacheDB,
+        role: Role,
+        count_cap: int | None = store_search.DEFAULT_COUNT_CAP,
+        api: ApiClient | None = None,
     ) -> None:
         self._db = db
         self._role = role
         self._cap = count_cap
+        self._api = api
 
     def search(self, text: str) -> SearchPage:
         """The first window of hits for ``text``; counted only when the window holds them all.
@@ -58,6 +79,21 @@ class SearchService:
         """
         started = time.perf_counter()
         query = store_search.parse_query(text)
+        with self._db.reader() as conn:
+            filling = cache_filling(conn)
+        if filling and self._api is not None:
+            live = self._ask_service(query)
+            if live is not None:
+                hits, capped = live
+                return SearchPage(
+                    query=text,
+                    total=len(hits),
+                    capped=capped,
+                    first=tuple(hits),
+                    elapsed_ms=(time.perf_counter() - started) * 1000,
+                    filling=True,
+                    from_service=True,
+                )
         with self._db.reader() as conn:
             rows = store_search.fetch_rows(conn, query, 0, FIRST_WINDOW)
             more = (
@@ -74,6 +110,7 @@ class SearchService:
             first=first,
             elapsed_ms=elapsed,
             counted=counted,
+            filling=filling,
         )
 
     def count(self, text: str, cancel: threading.Event | None = None) -> MatchCount:
@@ -93,13 +130,65 @@ class SearchService:
         return self._hits(rows)
 
     def by_msisdn(self, msisdn: str) -> list[SearchHit]:
-        """Customers whose number is exactly ``msisdn`` (screen-pop: 0, 1 or several)."""
+        """Customers whose number is exactly ``msisdn`` (screen-pop: 0, 1 or several); asked
+        of the service while a first sync fills the cache (of the cache when it cannot
+        answer)."""
+        return self.screen_pop(msisdn).hits
+
+    def screen_pop(self, msisdn: str) -> PopHits:
+        """:meth:`by_msisdn`, and whether finding none may only mean "not arrived yet"."""
         digits = "".join(ch for ch in msisdn if ch.isdigit())
         if not digits:
-            return []
+            return PopHits([])
+        with self._db.reader() as conn:
+            filling = cache_filling(conn)
+        if filling and self._api is not None:
+            try:
+                found = self._api.search(msisdn=digits)
+            except SyncError:
+                pass  # the cache, as far as it got
+            else:
+                return PopHits(self._summary_hits(found))
         with self._db.reader() as conn:
             hits = store_search.search(conn, digits, limit=50)
-        return [self._hit(h) for h in hits if h.msisdn == digits]
+        return PopHits([self._hit(h) for h in hits if h.msisdn == digits], unsure=filling)
+
+    def _ask_service(self, query: store_search.SearchQuery) -> tuple[list[SearchHit], bool] | None:
+        """The service's hits for ``query`` and whether it found more than it sent; None when
+        it cannot answer or cannot search that way (pinyin initials, the whole list)."""
+        assert self._api is not None
+        compact = "".join(query.text.split()).replace("-", "")
+        try:
+            if query.kind == "customer_id":
+                view = self._api.customer(compact.upper())
+                attrs = view.get("attributes") or {}
+                hit = SearchHit(
+                    str(attrs.get("customer_id") or compact.upper()),
+                    str(attrs.get("name") or ""),
+                    show_phone(str(attrs.get("msisdn") or ""), self._role),
+                    show_id_number(str(attrs.get("id_number") or ""), self._role),
+                    str(attrs.get("segment_id") or ""),
+                    str(attrs.get("region_code") or ""),
+                    _is_vip(str(attrs.get("vip_level") or "")),
+                )
+                return [hit], False
+            if query.kind in ("digits", "id", "name"):
+                found = self._api.search(q=compact.upper() if query.kind == "id" else compact)
+                return self._summary_hits(found), found.total > len(found.items)
+        except (NotFound, Forbidden):  # no such customer in the user's scope
+            return [], False
+        except SyncError:
+            return None
+        return None
+
+    def _summary_hits(self, found: CustomerList) -> list[SearchHit]:
+        full = self._role.sees_full_pii
+        phone = _as_is if full else mask_phone
+        id_number = _as_is if full else mask_id_number
+        return [
+            SearchHit(cid, name, phone(msisdn), id_number(id_no), segment, region)
+            for cid, name, msisdn, id_no, region, segment in summary_rows(found)
+        ]
 
     def _hits(self, rows: list[store_search.HitRow]) -> list[SearchHit]:
         """The rows as the list shows them (one object per row; the role is asked once)."""
