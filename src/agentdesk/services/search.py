@@ -79,10 +79,10 @@ class SearchService:
         """
         started = time.perf_counter()
         query = store_search.parse_query(text)
-        with self._db.reader() as conn:
-            filling = cache_filling(conn)
-        if filling and self._api is not None:
-            live = self._ask_service(query)
+        if self._api is not None:  # only an online session has a service to ask
+            with self._db.reader() as conn:
+                asking = cache_filling(conn)
+            live = self._ask_service(query) if asking else None
             if live is not None:
                 hits, capped = live
                 return SearchPage(
@@ -95,6 +95,7 @@ class SearchService:
                     from_service=True,
                 )
         with self._db.reader() as conn:
+            filling = cache_filling(conn)
             rows = store_search.fetch_rows(conn, query, 0, FIRST_WINDOW)
             more = (
                 len(rows) == FIRST_WINDOW
