@@ -7,6 +7,7 @@ service runs, so it works offline. Claims (online only) are taken and released h
 from __future__ import annotations
 
 import dataclasses
+import sqlite3
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -26,14 +27,13 @@ from agentdesk.services.dto import (
     UserSession,
     Verdict,
 )
-from agentdesk.services.live_view import bundle_from_view
+from agentdesk.services.live_view import LiveService, bundle_from_view
 from agentdesk.services.masking import show_id_number, show_phone
 from agentdesk.store import CacheDB, customer_repo, visit_plan_repo
 from agentdesk.store.apply import cache_filling
 from agentdesk.store.codec import parse_ts
 from agentdesk.store.customer_repo import CustomerBundle
 from agentdesk.sync import (
-    ApiClient,
     Claimed,
     ClaimManager,
     Forbidden,
@@ -58,6 +58,16 @@ SLOT_STEP = timedelta(minutes=30)
 SLOT_HORIZON = timedelta(days=3)
 MAX_SLOTS = 24
 HISTORY_WINDOW = timedelta(days=120)
+
+
+_Cached = tuple[
+    CustomerBundle,
+    list[Contact],
+    list[Offer],
+    list[Campaign],
+    customer_repo.LoadedRules | None,
+    visit_plan_repo.PlanItem | None,
+]
 
 
 class CustomerNotFound(LookupError):
@@ -187,7 +197,7 @@ class CustomerService:
         session: the logged-in user.
         claims: the claim client (None offline).
         clock: wall clock (tests pin it).
-        api: the service, asked for the view while a first sync fills the cache (None
+        live: the service, asked for the view while a first sync fills the cache (None
             offline).
     """
 
@@ -197,12 +207,12 @@ class CustomerService:
         session: UserSession,
         claims: ClaimManager | None,
         clock: Clock = _utc_now,
-        api: ApiClient | None = None,
+        live: LiveService | None = None,
     ) -> None:
         self._db = db
         self._session = session
         self._claims = claims
-        self._api = api
+        self._live = live
         self._clock = clock
         self._rules = RuleCache()
         self.claim_ttl_s = DEFAULT_TTL_S
@@ -210,7 +220,7 @@ class CustomerService:
     @property
     def can_ask_service(self) -> bool:
         """Whether this session has a connection to ask the service (it may still not answer)."""
-        return self._api is not None
+        return self._live is not None
 
     def open(
         self,
@@ -243,26 +253,33 @@ class CustomerService:
         now = self._clock()
         if view is not None:
             return self._open_view(view, channel, now)
-        if self._api is not None or live_first:
-            with self._db.reader() as conn:
-                filling = cache_filling(conn)
-            if filling and self._api is not None:
-                data = self.fetch_view(customer_id)
-                if data is not None:
-                    return self._open_view(data, channel, now)
-            elif filling:
-                raise CacheFilling(customer_id)
+        ask = self._live is not None or live_first
         with self._db.reader() as conn:
-            bundle = customer_repo.load_customer_view(conn, customer_id)
-            if bundle is None:
-                raise CustomerNotFound(customer_id, filling=cache_filling(conn))
-            history = customer_repo.load_history(
-                conn, bundle.view.customer_id, now - HISTORY_WINDOW
-            )
-            offers, campaigns = customer_repo.load_offers_and_campaigns(conn)
-            loaded = customer_repo.load_rules(conn)
-            planned = visit_plan_repo.held_claim(conn, bundle.view.customer_id)
-        return self._complete(bundle, history, offers, campaigns, loaded, planned, channel, now)
+            filling = cache_filling(conn)
+            cached = None if filling and ask else self._read(conn, customer_id, now, filling)
+        if cached is None:
+            if self._live is None:
+                raise CacheFilling(customer_id)
+            data = self.fetch_view(customer_id)
+            if data is not None:
+                return self._open_view(data, channel, now)
+            with self._db.reader() as conn:  # the service did not answer: the cache so far
+                cached = self._read(conn, customer_id, now, filling)
+        return self._complete(*cached, channel, now)
+
+    def _read(
+        self, conn: sqlite3.Connection, customer_id: str, now: datetime, filling: bool
+    ) -> _Cached:
+        """What the screen needs, from the cache."""
+        bundle = customer_repo.load_customer_view(conn, customer_id)
+        if bundle is None:
+            raise CustomerNotFound(customer_id, filling=filling)
+        kept = bundle.view.customer_id
+        history = customer_repo.load_history(conn, kept, now - HISTORY_WINDOW)
+        offers, campaigns = customer_repo.load_offers_and_campaigns(conn)
+        loaded = customer_repo.load_rules(conn)
+        planned = visit_plan_repo.held_claim(conn, kept)
+        return bundle, history, offers, campaigns, loaded, planned
 
     def fetch_view(self, customer_id: str) -> dict[str, Any] | None:
         """The service's unified view of the customer (``GET /v1/customers/{id}``), to open it
@@ -271,14 +288,12 @@ class CustomerService:
         Raises:
             CustomerNotFound: the service has no such customer in the user's scope.
         """
-        if self._api is None:
+        if self._live is None:
             return None
         try:
-            return self._api.customer(customer_id)
+            return self._live.view(customer_id)
         except (NotFound, Forbidden) as exc:
             raise CustomerNotFound(customer_id) from exc
-        except SyncError:  # offline, busy, signed out: the cache is all there is
-            return None
 
     def _open_view(
         self, data: dict[str, Any], channel: Channel | None, now: datetime

@@ -12,7 +12,10 @@ so the screen, the policy check and the recommendations are computed by the same
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from agentdesk.domain import (
     Campaign,
@@ -26,11 +29,72 @@ from agentdesk.domain import (
 )
 from agentdesk.protocol import CustomerList, from_row
 from agentdesk.store.customer_repo import RECENT_CONTACTS, CustomerBundle
+from agentdesk.sync import ApiClient, Forbidden, NotFound, SyncError
 
-__all__ = ["USAGE_MONTHS", "bundle_from_view", "summary_rows"]
+__all__ = [
+    "ASK_TIMEOUT_S",
+    "QUIET_AFTER_FAILURE_S",
+    "USAGE_MONTHS",
+    "LiveService",
+    "bundle_from_view",
+    "summary_rows",
+]
+
+T = TypeVar("T")
+
+ASK_TIMEOUT_S = 2.0
+"""Seconds a search or a view may take before the cache answers instead: the user is typing
+or a customer is on the line (the sync's own requests keep the client's 30 s)."""
+
+QUIET_AFTER_FAILURE_S = 30.0
+"""After the service failed to answer, it is not asked again for this long, so a dead or
+hanging connection does not queue every pause in typing behind a timeout."""
 
 USAGE_MONTHS = 12
 """Usage months the view shows (the cache path reads as many)."""
+
+
+class LiveService:
+    """The service as search and the customer view ask it while the cache fills.
+
+    Each question has :data:`ASK_TIMEOUT_S`; when one fails (offline, busy, signed out, too
+    slow) the next :data:`QUIET_AFTER_FAILURE_S` seconds go straight to the cache. Shared by
+    the reader threads.
+
+    Args:
+        api: the session's logged-in client.
+        clock: monotonic seconds (tests move it).
+    """
+
+    def __init__(self, api: ApiClient, clock: Callable[[], float] = time.monotonic) -> None:
+        self._api = api
+        self._clock = clock
+        self._quiet_until = 0.0
+        self._lock = threading.Lock()
+
+    def search(self, *, q: str | None = None, msisdn: str | None = None) -> CustomerList | None:
+        """``GET /v1/customers``; None when the service does not answer now."""
+        return self._ask(lambda: self._api.search(q=q, msisdn=msisdn, timeout=ASK_TIMEOUT_S))
+
+    def view(self, customer_id: str) -> dict[str, Any] | None:
+        """``GET /v1/customers/{id}``; None when the service does not answer now.
+
+        Raises:
+            NotFound, Forbidden: no such customer in the user's scope.
+        """
+        return self._ask(lambda: self._api.customer(customer_id, timeout=ASK_TIMEOUT_S))
+
+    def _ask(self, call: Callable[[], T]) -> T | None:
+        if self._clock() < self._quiet_until:
+            return None
+        try:
+            return call()
+        except (NotFound, Forbidden):
+            raise
+        except SyncError:
+            with self._lock:
+                self._quiet_until = self._clock() + QUIET_AFTER_FAILURE_S
+            return None
 
 
 def bundle_from_view(

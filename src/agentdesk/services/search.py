@@ -23,12 +23,12 @@ from dataclasses import dataclass
 from agentdesk.domain import Role
 from agentdesk.protocol import CustomerList
 from agentdesk.services.dto import SearchHit, SearchPage
-from agentdesk.services.live_view import summary_rows
+from agentdesk.services.live_view import LiveService, summary_rows
 from agentdesk.services.masking import mask_id_number, mask_phone, show_id_number, show_phone
 from agentdesk.store import CacheDB
 from agentdesk.store import search as store_search
 from agentdesk.store.apply import cache_filling
-from agentdesk.sync import ApiClient, Forbidden, NotFound, SyncError
+from agentdesk.sync import Forbidden, NotFound
 
 __all__ = ["FIRST_WINDOW", "MatchCount", "PopHits", "SearchService"]
 
@@ -54,7 +54,7 @@ class SearchService:
         db: the user's cache.
         role: decides whether phone and ID numbers are masked.
         count_cap: stop counting matches after this many ("1000+"); None counts them all.
-        api: the service, asked instead of the cache while a first sync fills it (None
+        live: the service, asked instead of the cache while a first sync fills it (None
             offline; docs/sync.md, "While the cache fills").
     """
 
@@ -63,12 +63,12 @@ class SearchService:
         db: CacheDB,
         role: Role,
         count_cap: int | None = store_search.DEFAULT_COUNT_CAP,
-        api: ApiClient | None = None,
+        live: LiveService | None = None,
     ) -> None:
         self._db = db
         self._role = role
         self._cap = count_cap
-        self._api = api
+        self._live = live
 
     def search(self, text: str) -> SearchPage:
         """The first window of hits for ``text``; counted only when the window holds them all.
@@ -79,10 +79,11 @@ class SearchService:
         """
         started = time.perf_counter()
         query = store_search.parse_query(text)
-        if self._api is not None:  # only an online session has a service to ask
+        filling: bool | None = None
+        if self._live is not None:  # only an online session has a service to ask
             with self._db.reader() as conn:
-                asking = cache_filling(conn)
-            live = self._ask_service(query) if asking else None
+                filling = cache_filling(conn)
+            live = self._ask_service(query) if filling else None
             if live is not None:
                 hits, capped = live
                 return SearchPage(
@@ -95,7 +96,8 @@ class SearchService:
                     from_service=True,
                 )
         with self._db.reader() as conn:
-            filling = cache_filling(conn)
+            if filling is None:
+                filling = cache_filling(conn)
             rows = store_search.fetch_rows(conn, query, 0, FIRST_WINDOW)
             more = (
                 len(rows) == FIRST_WINDOW
@@ -143,12 +145,9 @@ class SearchService:
             return PopHits([])
         with self._db.reader() as conn:
             filling = cache_filling(conn)
-        if filling and self._api is not None:
-            try:
-                found = self._api.search(msisdn=digits)
-            except SyncError:
-                pass  # the cache, as far as it got
-            else:
+        if filling and self._live is not None:
+            found = self._live.search(msisdn=digits)
+            if found is not None:
                 return PopHits(self._summary_hits(found))
         with self._db.reader() as conn:
             hits = store_search.search(conn, digits, limit=50)
@@ -156,31 +155,39 @@ class SearchService:
 
     def _ask_service(self, query: store_search.SearchQuery) -> tuple[list[SearchHit], bool] | None:
         """The service's hits for ``query`` and whether it found more than it sent; None when
-        it cannot answer or cannot search that way (pinyin initials, the whole list)."""
-        assert self._api is not None
+        it does not answer now or cannot search that way: the service matches the start of a
+        phone number, ID number or name and a whole ID or customer number, so the end of an ID
+        number, pinyin initials and the whole list stay with the cache (as does a customer
+        number the service does not know: the cache finds ids by their start)."""
+        assert self._live is not None
         compact = "".join(query.text.split()).replace("-", "")
-        try:
-            if query.kind == "customer_id":
-                view = self._api.customer(compact.upper())
-                attrs = view.get("attributes") or {}
-                hit = SearchHit(
-                    str(attrs.get("customer_id") or compact.upper()),
-                    str(attrs.get("name") or ""),
-                    show_phone(str(attrs.get("msisdn") or ""), self._role),
-                    show_id_number(str(attrs.get("id_number") or ""), self._role),
-                    str(attrs.get("segment_id") or ""),
-                    str(attrs.get("region_code") or ""),
-                    _is_vip(str(attrs.get("vip_level") or "")),
-                )
-                return [hit], False
-            if query.kind in ("digits", "id", "name"):
-                found = self._api.search(q=compact.upper() if query.kind == "id" else compact)
-                return self._summary_hits(found), found.total > len(found.items)
-        except (NotFound, Forbidden):  # no such customer in the user's scope
-            return [], False
-        except SyncError:
+        if query.kind == "customer_id":
+            try:
+                view = self._live.view(compact.upper())
+            except (NotFound, Forbidden):
+                return None
+            return None if view is None else ([self._view_hit(view)], False)
+        if query.kind == "id" and len(compact) < 18:
             return None
-        return None
+        if query.kind not in ("digits", "id", "name"):
+            return None
+        found = self._live.search(q=compact.upper() if query.kind == "id" else compact)
+        return (
+            None if found is None else (self._summary_hits(found), found.total > len(found.items))
+        )
+
+    def _view_hit(self, view: dict[str, object]) -> SearchHit:
+        attrs = view.get("attributes")
+        get = attrs.get if isinstance(attrs, dict) else {}.get
+        return SearchHit(
+            str(get("customer_id") or view.get("customer_id") or ""),
+            str(get("name") or ""),
+            show_phone(str(get("msisdn") or ""), self._role),
+            show_id_number(str(get("id_number") or ""), self._role),
+            str(get("segment_id") or ""),
+            str(get("region_code") or ""),
+            _is_vip(str(get("vip_level") or "")),
+        )
 
     def _summary_hits(self, found: CustomerList) -> list[SearchHit]:
         full = self._role.sees_full_pii

@@ -22,6 +22,7 @@ from agentdesk.services import Services, build_services
 from agentdesk.services.auth import LoginResult
 from agentdesk.services.customer import CacheFilling, CustomerNotFound, CustomerService
 from agentdesk.services.dto import OutcomeDraft, SearchHit
+from agentdesk.services.live_view import QUIET_AFTER_FAILURE_S, LiveService
 from agentdesk.services.search import SearchService
 from agentdesk.sync import ApiClient
 from tests.ui.central import PASSWORD, Central
@@ -43,8 +44,10 @@ def services(login: LoginResult) -> Services:
     return build_services(login)
 
 
-def _unreachable() -> ApiClient:
+def _unreachable(tries: list[str] | None = None) -> ApiClient:
     def refuse(request: httpx.Request) -> httpx.Response:
+        if tries is not None:
+            tries.append(request.url.path)
         raise httpx.ConnectError("connection refused", request=request)
 
     return ApiClient("http://127.0.0.1:9", transport=httpx.MockTransport(refuse))
@@ -86,8 +89,7 @@ def test_phone_and_customer_id_searches_find_the_customer_before_it_arrives(
 
 
 def test_a_customer_outside_the_scope_is_not_found_by_the_service(services: Services) -> None:
-    page = services.search.search("C00000099")
-    assert page.from_service
+    page = services.search.search("C00000099")  # unknown to the service: the cache's prefix
     assert page.first == ()
     with pytest.raises(CustomerNotFound) as missing:
         services.customers.open("C00000099")
@@ -139,7 +141,7 @@ def test_an_outcome_saved_before_the_first_sync_is_on_the_live_view(services: Se
 def test_without_the_service_the_cache_answers_and_says_it_is_still_filling(
     login: LoginResult,
 ) -> None:
-    search = SearchService(login.db, login.session.role, api=_unreachable())
+    search = SearchService(login.db, login.session.role, live=LiveService(_unreachable()))
     page = search.search("王")
     assert page.filling
     assert not page.from_service
@@ -147,7 +149,7 @@ def test_without_the_service_the_cache_answers_and_says_it_is_still_filling(
     pop = search.screen_pop("13800000002")
     assert pop.hits == []
     assert pop.unsure
-    customers = CustomerService(login.db, login.session, None, api=_unreachable())
+    customers = CustomerService(login.db, login.session, None, live=LiveService(_unreachable()))
     with pytest.raises(CustomerNotFound) as missing:
         customers.open("C00000002")
     assert missing.value.filling
@@ -168,3 +170,27 @@ def test_the_worker_process_copy_hands_the_fetch_back_and_opens_the_fetched_view
     assert screen.freshness.live
     assert screen.view.attributes.name == "张丽华"
     assert pickle.loads(pickle.dumps(CustomerNotFound("C1", filling=True))).filling
+
+
+@pytest.mark.parametrize("typed", ["1X", "C000"])
+def test_what_the_service_cannot_match_is_searched_in_the_cache(
+    services: Services, typed: str
+) -> None:
+    """The end of an ID number and the start of a customer number: the service matches only
+    whole ones, so the cache answers (and says it is still filling)."""
+    page = services.search.search(typed)
+    assert not page.from_service
+    assert page.filling
+
+
+def test_after_a_failure_the_service_is_left_alone_for_a_while() -> None:
+    """A dead connection costs one timeout, not one per pause in typing."""
+    tries: list[str] = []
+    now = [1000.0]
+    live = LiveService(_unreachable(tries), clock=lambda: now[0])
+    assert live.search(q="王") is None
+    assert live.view("C00000001") is None
+    assert len(tries) == 1
+    now[0] += QUIET_AFTER_FAILURE_S + 1
+    assert live.search(msisdn="13800000001") is None
+    assert len(tries) == 2

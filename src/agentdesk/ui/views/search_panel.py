@@ -156,9 +156,10 @@ class SearchPanel(QWidget):
     def _show_total(self, label: str) -> None:
         found = _("{n} found in {ms:.0f} ms").format(n=label, ms=self._elapsed_ms)
         if self._source == "service":  # docs/sync.md, "While the cache fills"
-            found = _("{n} found by the service in {ms:.0f} ms (first sync still running)").format(
-                n=label, ms=self._elapsed_ms
-            )
+            found = _(
+                "{n} found by the service in {ms:.0f} ms (first sync still running; names and "
+                "numbers match from their start)"
+            ).format(n=label, ms=self._elapsed_ms)
         elif self._source == "filling":
             found += _(": the first sync is still running, customers may be missing")
         self.summary.setText(found)
