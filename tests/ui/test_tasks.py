@@ -199,3 +199,30 @@ def test_closing_a_widget_stops_its_task(qtbot: Any, tasks: TaskManager) -> None
     delete_now(gone)
     qtbot.waitUntil(lambda: tasks.in_flight == 0, timeout=WAIT_MS)
     assert stopped == [True]
+
+
+def test_a_read_superseded_before_it_started_never_runs(qtbot: Any, tasks: TaskManager) -> None:
+    """Typing on while a slow search (a service that hangs) holds the reader: the searches
+    typed in between are not run at all, only the newest one is."""
+    gate = threading.Event()
+    ran: list[str] = []
+
+    def search(text: str) -> Callable[[], str]:
+        def run() -> str:
+            ran.append(text)
+            if text == "1":
+                assert gate.wait(WAIT_MS / 1000)
+            return text
+
+        return run
+
+    label = QLabel()
+    qtbot.addWidget(label)
+    got: list[str] = []
+    tasks.read(search("1"), got.append, key="search", receiver=label)
+    qtbot.waitUntil(lambda: ran == ["1"], timeout=WAIT_MS)
+    tasks.read(search("13"), got.append, key="search", receiver=label)
+    tasks.read(search("138"), got.append, key="search", receiver=label)
+    gate.set()
+    qtbot.waitUntil(lambda: got == ["138"], timeout=WAIT_MS)
+    assert ran == ["1", "138"]

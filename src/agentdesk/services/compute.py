@@ -17,6 +17,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from agentdesk.domain import Channel
 from agentdesk.services.customer import CustomerService
@@ -89,10 +90,15 @@ def warm_up() -> bool:
 
 
 def open_customer(
-    session: UserSession, customer_id: str, channel: Channel | None
+    session: UserSession,
+    customer_id: str,
+    channel: Channel | None,
+    live_first: bool = False,
+    view: dict[str, Any] | None = None,
 ) -> CustomerScreen:
-    """:meth:`CustomerService.open` in the worker process."""
-    return _CACHES.get(session)[0].open(customer_id, channel)
+    """:meth:`CustomerService.open` in the worker process (which has no connection: while
+    the cache fills, ``live_first`` raises ``CacheFilling`` and the caller fetches ``view``)."""
+    return _CACHES.get(session)[0].open(customer_id, channel, view=view, live_first=live_first)
 
 
 def call_list(session: UserSession) -> list[CallListEntry]:

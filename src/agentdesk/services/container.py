@@ -9,6 +9,7 @@ from typing import Any
 from agentdesk.services.auth import LoginResult
 from agentdesk.services.counter import CounterService
 from agentdesk.services.customer import CustomerService
+from agentdesk.services.live_view import LiveService
 from agentdesk.services.outcome import FeedbackService, OutcomeService
 from agentdesk.services.queues import CallListService, SupervisorService, VisitPlanService
 from agentdesk.services.search import SearchService
@@ -56,10 +57,11 @@ def build_services(login: LoginResult, *, status: SyncStatus | None = None) -> S
         store = CacheSyncStore(db)
         engine = SyncEngine(store, api, session.device_id, status=status)
     claims = ClaimManager(api) if api is not None else None
+    live = LiveService(api) if api is not None else None
     return Services(
         db=db,
-        search=SearchService(db, session.role),
-        customers=CustomerService(db, session, claims),
+        search=SearchService(db, session.role, live=live),
+        customers=CustomerService(db, session, claims, live=live),
         outcomes=OutcomeService(db, session),
         feedback=FeedbackService(db),
         call_list=CallListService(db, session),

@@ -7,6 +7,7 @@ service runs, so it works offline. Claims (online only) are taken and released h
 from __future__ import annotations
 
 import dataclasses
+import sqlite3
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -26,14 +27,31 @@ from agentdesk.services.dto import (
     UserSession,
     Verdict,
 )
+from agentdesk.services.live_view import LiveService, bundle_from_view
 from agentdesk.services.masking import show_id_number, show_phone
 from agentdesk.store import CacheDB, customer_repo, visit_plan_repo
+from agentdesk.store.apply import cache_filling
 from agentdesk.store.codec import parse_ts
 from agentdesk.store.customer_repo import CustomerBundle
-from agentdesk.sync import Claimed, ClaimManager, HeldClaim, Offline, PolicyBlocked, SyncError
+from agentdesk.sync import (
+    Claimed,
+    ClaimManager,
+    Forbidden,
+    HeldClaim,
+    NotFound,
+    Offline,
+    PolicyBlocked,
+    SyncError,
+)
 from agentdesk.sync.claims import DEFAULT_TTL_S
 
-__all__ = ["ClaimError", "CustomerNotFound", "CustomerService", "appointment_slots"]
+__all__ = [
+    "CacheFilling",
+    "ClaimError",
+    "CustomerNotFound",
+    "CustomerService",
+    "appointment_slots",
+]
 
 Clock = Callable[[], datetime]
 SLOT_STEP = timedelta(minutes=30)
@@ -42,8 +60,49 @@ MAX_SLOTS = 24
 HISTORY_WINDOW = timedelta(days=120)
 
 
+_Cached = tuple[
+    CustomerBundle,
+    list[Contact],
+    list[Offer],
+    list[Campaign],
+    customer_repo.LoadedRules | None,
+    visit_plan_repo.PlanItem | None,
+]
+
+
 class CustomerNotFound(LookupError):
-    """The customer is not in this user's cache."""
+    """The customer is not in this user's cache (nor, while it fills, in the user's scope).
+
+    ``filling``: the cache was still being filled by a first sync and the service could not be
+    asked, so the customer may simply not have arrived yet.
+    """
+
+    def __init__(self, customer_id: str, *, filling: bool = False) -> None:
+        super().__init__(customer_id)
+        self.customer_id = customer_id
+        self.filling = filling
+
+    def __reduce__(self) -> tuple[Any, ...]:  # raised in the worker process, read in the GUI
+        return (_not_found, (self.customer_id, self.filling))
+
+    @property
+    def sentence(self) -> str:
+        """What the user reads."""
+        if self.filling:
+            return _(
+                "{id} is not in the cache yet: the first sync is still running and the "
+                "service cannot be reached."
+            ).format(id=self.customer_id)
+        return _("{id} is not among your customers.").format(id=self.customer_id)
+
+
+def _not_found(customer_id: str, filling: bool) -> CustomerNotFound:
+    return CustomerNotFound(customer_id, filling=filling)
+
+
+class CacheFilling(Exception):
+    """The cache is still being filled by a first sync: open the customer from the service's
+    view (:meth:`CustomerService.fetch_view`, then ``open(..., view=...)``)."""
 
 
 class ClaimError(Exception):
@@ -138,6 +197,8 @@ class CustomerService:
         session: the logged-in user.
         claims: the claim client (None offline).
         clock: wall clock (tests pin it).
+        live: the service, asked for the view while a first sync fills the cache (None
+            offline).
     """
 
     def __init__(
@@ -146,31 +207,128 @@ class CustomerService:
         session: UserSession,
         claims: ClaimManager | None,
         clock: Clock = _utc_now,
+        live: LiveService | None = None,
     ) -> None:
         self._db = db
         self._session = session
         self._claims = claims
+        self._live = live
         self._clock = clock
         self._rules = RuleCache()
         self.claim_ttl_s = DEFAULT_TTL_S
 
-    def open(self, customer_id: str, channel: Channel | None = None) -> CustomerScreen:
+    @property
+    def can_ask_service(self) -> bool:
+        """Whether this session has a connection to ask the service (it may still not answer)."""
+        return self._live is not None
+
+    def open(
+        self,
+        customer_id: str,
+        channel: Channel | None = None,
+        *,
+        view: dict[str, Any] | None = None,
+        live_first: bool = False,
+    ) -> CustomerScreen:
         """Everything the customer view shows, for ``channel`` (the user's default if None).
 
+        While a first sync fills the cache (docs/sync.md, "While the cache fills") the screen
+        is built from the service's unified view instead (``freshness.live``): this service
+        fetches it when it has a connection; a copy without one (the worker process) is handed
+        the view that :meth:`fetch_view` got on a thread.
+
+        Args:
+            customer_id: the customer (a merged-away id opens the kept customer).
+            channel: the channel to check and recommend for.
+            view: the service's unified view of the customer (from :meth:`fetch_view`).
+            live_first: while the cache fills, raise :class:`CacheFilling` rather than read
+                the cache (whose lookups scan whole tables then), so the caller fetches the
+                view and opens again with it.
+
         Raises:
-            CustomerNotFound: the customer is not in the cache.
+            CustomerNotFound: the customer is not in the cache (nor in the user's scope, when
+                the service was asked).
+            CacheFilling: ``live_first`` and the cache is still filling.
         """
         now = self._clock()
+        if view is not None:
+            return self._open_view(view, channel, now)
+        ask = self._live is not None or live_first
         with self._db.reader() as conn:
-            bundle = customer_repo.load_customer_view(conn, customer_id)
-            if bundle is None:
-                raise CustomerNotFound(customer_id)
-            history = customer_repo.load_history(
-                conn, bundle.view.customer_id, now - HISTORY_WINDOW
-            )
+            filling = cache_filling(conn)
+            cached = None if filling and ask else self._read(conn, customer_id, now, filling)
+        if cached is None:
+            if self._live is None:
+                raise CacheFilling(customer_id)
+            data = self.fetch_view(customer_id)
+            if data is not None:
+                return self._open_view(data, channel, now)
+            with self._db.reader() as conn:  # the service did not answer: the cache so far
+                cached = self._read(conn, customer_id, now, filling)
+        return self._complete(*cached, channel, now)
+
+    def _read(
+        self, conn: sqlite3.Connection, customer_id: str, now: datetime, filling: bool
+    ) -> _Cached:
+        """What the screen needs, from the cache."""
+        bundle = customer_repo.load_customer_view(conn, customer_id)
+        if bundle is None:
+            raise CustomerNotFound(customer_id, filling=filling)
+        kept = bundle.view.customer_id
+        history = customer_repo.load_history(conn, kept, now - HISTORY_WINDOW)
+        offers, campaigns = customer_repo.load_offers_and_campaigns(conn)
+        loaded = customer_repo.load_rules(conn)
+        planned = visit_plan_repo.held_claim(conn, kept)
+        return bundle, history, offers, campaigns, loaded, planned
+
+    def fetch_view(self, customer_id: str) -> dict[str, Any] | None:
+        """The service's unified view of the customer (``GET /v1/customers/{id}``), to open it
+        while the cache fills; None without a connection or when the service cannot answer.
+
+        Raises:
+            CustomerNotFound: the service has no such customer in the user's scope.
+        """
+        if self._live is None:
+            return None
+        try:
+            return self._live.view(customer_id)
+        except (NotFound, Forbidden) as exc:
+            raise CustomerNotFound(customer_id) from exc
+
+    def _open_view(
+        self, data: dict[str, Any], channel: Channel | None, now: datetime
+    ) -> CustomerScreen:
+        """The screen from the service's view, with this device's unsent outcomes."""
+        kept = str(data.get("customer_id") or "")
+        with self._db.reader() as conn:
+            unsent, unsent_results = customer_repo.unsent_contacts(conn, kept)
             offers, campaigns = customer_repo.load_offers_and_campaigns(conn)
             loaded = customer_repo.load_rules(conn)
-            planned = visit_plan_repo.held_claim(conn, bundle.view.customer_id)
+            planned = visit_plan_repo.held_claim(conn, kept)
+        bundle = bundle_from_view(data, unsent, unsent_results)
+        # the customer's campaigns come with the view: before the first page brought the
+        # campaign table they are the only ones known
+        known = {c.campaign_id for c in campaigns}
+        campaigns = [*campaigns, *(c for c in bundle.campaigns if c.campaign_id not in known)]
+        since = now - HISTORY_WINDOW
+        history = sorted(
+            (c for c in bundle.contacts if c.started_at >= since), key=lambda c: c.started_at
+        )
+        screen = self._complete(bundle, history, offers, campaigns, loaded, planned, channel, now)
+        live = Freshness(usage_month=bundle.usage_as_of, live=True)
+        return dataclasses.replace(screen, freshness=live)
+
+    def _complete(
+        self,
+        bundle: CustomerBundle,
+        history: list[Contact],
+        offers: list[Offer],
+        campaigns: list[Campaign],
+        loaded: customer_repo.LoadedRules | None,
+        planned: visit_plan_repo.PlanItem | None,
+        channel: Channel | None,
+        now: datetime,
+    ) -> CustomerScreen:
         rules = self._rules.get(loaded)
         active = [c for c in campaigns if c.active_at(now)]
         live = {c.campaign_id for c in active}

@@ -98,6 +98,8 @@ class SearchPage:
     first: tuple[SearchHit, ...]
     elapsed_ms: float = 0.0
     counted: bool = True
+    filling: bool = False  # a first sync was still filling the cache
+    from_service: bool = False  # so the service answered instead of the cache
 
     @property
     def total_label(self) -> str:
@@ -165,10 +167,12 @@ class CampaignLine:
 
 @dataclass(frozen=True, slots=True)
 class Freshness:
-    """How fresh each panel's data is."""
+    """How fresh each panel's data is; ``live``: read from the service just now (while a first
+    sync fills the cache), not from the cache."""
 
     synced_at: datetime | None = None
     usage_month: str | None = None
+    live: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,19 +18,33 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import dataclass
 
 from agentdesk.domain import Role
+from agentdesk.protocol import CustomerList
 from agentdesk.services.dto import SearchHit, SearchPage
+from agentdesk.services.live_view import LiveService, summary_rows
 from agentdesk.services.masking import mask_id_number, mask_phone, show_id_number, show_phone
 from agentdesk.store import CacheDB
 from agentdesk.store import search as store_search
+from agentdesk.store.apply import cache_filling
+from agentdesk.sync import Forbidden, NotFound
 
-__all__ = ["FIRST_WINDOW", "MatchCount", "SearchService"]
+__all__ = ["FIRST_WINDOW", "MatchCount", "PopHits", "SearchService"]
 
 MatchCount = store_search.MatchCount
 
 FIRST_WINDOW = 50
 """Rows of a result read before its first screen: two screens of the list (24 px rows)."""
+
+
+@dataclass(frozen=True, slots=True)
+class PopHits:
+    """The customers of a screen-popped number; ``unsure``: a first sync was still filling the
+    cache and the service could not be asked, so a customer may not have arrived yet."""
+
+    hits: list[SearchHit]
+    unsure: bool = False
 
 
 class SearchService:
@@ -40,14 +54,21 @@ class SearchService:
         db: the user's cache.
         role: decides whether phone and ID numbers are masked.
         count_cap: stop counting matches after this many ("1000+"); None counts them all.
+        live: the service, asked instead of the cache while a first sync fills it (None
+            offline; docs/sync.md, "While the cache fills").
     """
 
     def __init__(
-        self, db: CacheDB, role: Role, count_cap: int | None = store_search.DEFAULT_COUNT_CAP
+        self,
+        db: CacheDB,
+        role: Role,
+        count_cap: int | None = store_search.DEFAULT_COUNT_CAP,
+        live: LiveService | None = None,
     ) -> None:
         self._db = db
         self._role = role
         self._cap = count_cap
+        self._live = live
 
     def search(self, text: str) -> SearchPage:
         """The first window of hits for ``text``; counted only when the window holds them all.
@@ -58,7 +79,25 @@ class SearchService:
         """
         started = time.perf_counter()
         query = store_search.parse_query(text)
+        filling: bool | None = None
+        if self._live is not None:  # only an online session has a service to ask
+            with self._db.reader() as conn:
+                filling = cache_filling(conn)
+            live = self._ask_service(query) if filling else None
+            if live is not None:
+                hits, capped = live
+                return SearchPage(
+                    query=text,
+                    total=len(hits),
+                    capped=capped,
+                    first=tuple(hits),
+                    elapsed_ms=(time.perf_counter() - started) * 1000,
+                    filling=True,
+                    from_service=True,
+                )
         with self._db.reader() as conn:
+            if filling is None:
+                filling = cache_filling(conn)
             rows = store_search.fetch_rows(conn, query, 0, FIRST_WINDOW)
             more = (
                 len(rows) == FIRST_WINDOW
@@ -74,6 +113,7 @@ class SearchService:
             first=first,
             elapsed_ms=elapsed,
             counted=counted,
+            filling=filling,
         )
 
     def count(self, text: str, cancel: threading.Event | None = None) -> MatchCount:
@@ -93,13 +133,70 @@ class SearchService:
         return self._hits(rows)
 
     def by_msisdn(self, msisdn: str) -> list[SearchHit]:
-        """Customers whose number is exactly ``msisdn`` (screen-pop: 0, 1 or several)."""
+        """Customers whose number is exactly ``msisdn`` (screen-pop: 0, 1 or several); asked
+        of the service while a first sync fills the cache (of the cache when it cannot
+        answer)."""
+        return self.screen_pop(msisdn).hits
+
+    def screen_pop(self, msisdn: str) -> PopHits:
+        """:meth:`by_msisdn`, and whether finding none may only mean "not arrived yet"."""
         digits = "".join(ch for ch in msisdn if ch.isdigit())
         if not digits:
-            return []
+            return PopHits([])
+        with self._db.reader() as conn:
+            filling = cache_filling(conn)
+        if filling and self._live is not None:
+            found = self._live.search(msisdn=digits)
+            if found is not None:
+                return PopHits(self._summary_hits(found))
         with self._db.reader() as conn:
             hits = store_search.search(conn, digits, limit=50)
-        return [self._hit(h) for h in hits if h.msisdn == digits]
+        return PopHits([self._hit(h) for h in hits if h.msisdn == digits], unsure=filling)
+
+    def _ask_service(self, query: store_search.SearchQuery) -> tuple[list[SearchHit], bool] | None:
+        """The service's hits for ``query`` and whether it found more than it sent; None when
+        it does not answer now or cannot search that way: the service matches the start of a
+        phone number, ID number or name and a whole ID or customer number, so the end of an ID
+        number, pinyin initials and the whole list stay with the cache (as does a customer
+        number the service does not know: the cache finds ids by their start)."""
+        assert self._live is not None
+        compact = "".join(query.text.split()).replace("-", "")
+        if query.kind == "customer_id":
+            try:
+                view = self._live.view(compact.upper())
+            except (NotFound, Forbidden):
+                return None
+            return None if view is None else ([self._view_hit(view)], False)
+        if query.kind == "id" and len(compact) < 18:
+            return None
+        if query.kind not in ("digits", "id", "name"):
+            return None
+        found = self._live.search(q=compact.upper() if query.kind == "id" else compact)
+        return (
+            None if found is None else (self._summary_hits(found), found.total > len(found.items))
+        )
+
+    def _view_hit(self, view: dict[str, object]) -> SearchHit:
+        attrs = view.get("attributes")
+        get = attrs.get if isinstance(attrs, dict) else {}.get
+        return SearchHit(
+            str(get("customer_id") or view.get("customer_id") or ""),
+            str(get("name") or ""),
+            show_phone(str(get("msisdn") or ""), self._role),
+            show_id_number(str(get("id_number") or ""), self._role),
+            str(get("segment_id") or ""),
+            str(get("region_code") or ""),
+            _is_vip(str(get("vip_level") or "")),
+        )
+
+    def _summary_hits(self, found: CustomerList) -> list[SearchHit]:
+        full = self._role.sees_full_pii
+        phone = _as_is if full else mask_phone
+        id_number = _as_is if full else mask_id_number
+        return [
+            SearchHit(cid, name, phone(msisdn), id_number(id_no), segment, region)
+            for cid, name, msisdn, id_no, region, segment in summary_rows(found)
+        ]
 
     def _hits(self, rows: list[store_search.HitRow]) -> list[SearchHit]:
         """The rows as the list shows them (one object per row; the role is asked once)."""

@@ -32,7 +32,7 @@ import orjson
 
 from agentdesk.protocol import Change
 from agentdesk.protocol.raw import NULL_ROW, RawChange
-from agentdesk.store.bulk import drop_for_bulk, restore_after_bulk
+from agentdesk.store.bulk import drop_for_bulk, in_bulk_mode, restore_after_bulk
 from agentdesk.store.codec import now_text
 from agentdesk.store.db import transaction
 from agentdesk.store.outbox_sync import ack_through
@@ -48,6 +48,7 @@ __all__ = [
     "apply_changes",
     "apply_page",
     "begin_snapshot",
+    "cache_filling",
     "finish_snapshot",
     "prepare_changes",
     "reset_cache",
@@ -328,6 +329,17 @@ def sync_position(conn: sqlite3.Connection, stream: str = DEFAULT_STREAM) -> Syn
     if row is None:
         return None
     return SyncPosition(row[0], row[1], bool(row[2]), row[3], row[4], row[5])
+
+
+def cache_filling(conn: sqlite3.Connection, stream: str = DEFAULT_STREAM) -> bool:
+    """Whether a first sync (or the snapshot after a reset) is still filling the cache.
+
+    True before the first page, while snapshot pages are still coming, and until the indexes
+    dropped for it are rebuilt. Such a cache lacks customers that have not arrived yet, and
+    any lookup but by customer id scans whole tables (docs/sync.md, "While the cache fills").
+    """
+    position = sync_position(conn, stream)
+    return position is None or position.snapshot_page_key is not None or in_bulk_mode(conn)
 
 
 def begin_snapshot(conn: sqlite3.Connection) -> None:

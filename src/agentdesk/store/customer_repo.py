@@ -34,6 +34,7 @@ __all__ = [
     "load_offers_and_campaigns",
     "load_rules",
     "resolve_customer_id",
+    "unsent_contacts",
 ]
 
 T = TypeVar("T")
@@ -172,6 +173,30 @@ def _recent_contacts(
         if origin == "local":
             unsynced.append(contact_id)
     return contacts, results, unsynced
+
+
+def unsent_contacts(
+    conn: sqlite3.Connection, customer_id: str
+) -> tuple[list[Contact], dict[str, dict[str, Any]]]:
+    """The customer's contacts recorded on this device that the service does not hold yet
+    (waiting, in flight or rejected), newest first, with the push results known for them.
+
+    Read through the outbox (this device's items only) and the contact id key, never the
+    customer index, so it stays fast while a first sync has the indexes dropped.
+    """
+    contacts: list[tuple[str, Contact]] = []
+    results: dict[str, dict[str, Any]] = {}
+    for row, result, contact_id, started_at in conn.execute(
+        "SELECT c.row, c.result, c.contact_id, c.started_at FROM outbox o "
+        "JOIN contact c ON c.contact_id = o.id WHERE o.kind = 'contact' "
+        "AND o.state IN ('pending', 'inflight', 'rejected') AND c.customer_id = ?",
+        (customer_id,),
+    ):
+        contacts.append((started_at, from_row(loads(row), Contact)))
+        if result is not None:
+            results[contact_id] = loads(result)
+    contacts.sort(key=lambda pair: pair[0], reverse=True)
+    return [contact for _started, contact in contacts], results
 
 
 def _open_orders(conn: sqlite3.Connection, customer_id: str) -> list[MarketingOrder]:

@@ -42,6 +42,11 @@ T = TypeVar("T")
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=3.0)
 
 
+def _timeout(seconds: float) -> dict[str, float]:
+    """A request's own timeouts, as httpx's ``timeout`` request extension carries them."""
+    return httpx.Timeout(seconds).as_dict()  # type: ignore[return-value]
+
+
 class ApiClient:
     """The client of API v1.
 
@@ -86,14 +91,17 @@ class ApiClient:
 
     # -- customers -----------------------------------------------------------------------------
 
-    def customer(self, customer_id: str) -> dict[str, Any]:
-        """The unified customer view of one customer."""
-        return self._call("GET", f"/v1/customers/{customer_id}", dict[str, Any])
+    def customer(self, customer_id: str, *, timeout: float | None = None) -> dict[str, Any]:
+        """The unified customer view of one customer (``timeout``: seconds for this request,
+        instead of the client's)."""
+        return self._call("GET", f"/v1/customers/{customer_id}", dict[str, Any], timeout=timeout)
 
-    def search(self, *, msisdn: str | None = None, q: str | None = None) -> CustomerList:
-        """Customers by exact ``msisdn`` or free text ``q``."""
+    def search(
+        self, *, msisdn: str | None = None, q: str | None = None, timeout: float | None = None
+    ) -> CustomerList:
+        """Customers by exact ``msisdn`` or free text ``q`` (``timeout`` as :meth:`customer`)."""
         params = {k: v for k, v in (("msisdn", msisdn), ("q", q)) if v is not None}
-        return self._call("GET", "/v1/customers", CustomerList, params=params)
+        return self._call("GET", "/v1/customers", CustomerList, params=params, timeout=timeout)
 
     def eligibility(
         self, customer_id: str, channel: str, campaign_id: str | None = None
@@ -191,6 +199,7 @@ class ApiClient:
         params: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
         auth: bool = True,
+        timeout: float | None = None,
     ) -> httpx.Response:
         all_headers = self._headers(auth=auth) | (headers or {})
         content = None
@@ -199,8 +208,9 @@ class ApiClient:
             all_headers["Content-Type"] = "application/json"
         try:
             resp = self._http.request(
-                method, path, content=content, params=params, headers=all_headers
-            )
+                method, path, content=content, params=params, headers=all_headers,
+                extensions=None if timeout is None else {"timeout": _timeout(timeout)},
+            )  # fmt: skip
         except httpx.TransportError as exc:
             timed_out = isinstance(exc, httpx.TimeoutException)
             raise Offline(f"{type(exc).__name__}: {exc}", details={"timeout": timed_out}) from exc

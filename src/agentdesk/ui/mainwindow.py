@@ -20,7 +20,8 @@ from PySide6.QtWidgets import QDialog, QMainWindow, QSplitter, QTabWidget, QWidg
 
 from agentdesk.domain import Channel, Reaction, Role
 from agentdesk.i18n import _
-from agentdesk.services.dto import AttentionItem, OutcomeSaved, SearchHit
+from agentdesk.services.dto import AttentionItem, OutcomeSaved
+from agentdesk.services.search import PopHits
 from agentdesk.sync.report import SyncReport
 from agentdesk.ui.context import UiContext
 from agentdesk.ui.language import LanguageSwitcher
@@ -184,12 +185,13 @@ class MainWindow(QMainWindow):
         """Screen-pop: 1 match opens, several ask, none pre-fills the search."""
         search = self.ctx.services.search
         self.ctx.tasks.read(
-            lambda: search.by_msisdn(msisdn),
-            lambda hits: self._on_pop_hits(msisdn, hits),
+            lambda: search.screen_pop(msisdn),
+            lambda found: self._on_pop_hits(msisdn, found),
             key="screen_pop",
         )
 
-    def _on_pop_hits(self, msisdn: str, hits: list[SearchHit]) -> None:
+    def _on_pop_hits(self, msisdn: str, found: PopHits) -> None:
+        hits = found.hits
         self.raise_()
         self.activateWindow()
         if len(hits) == 1:
@@ -203,7 +205,12 @@ class MainWindow(QMainWindow):
         else:
             self.focus_search(msisdn)
             self.show_message(
-                _("No customer with {msisdn}: search pre-filled.").format(msisdn=msisdn)
+                _(
+                    "No customer with {msisdn} in the cache yet: the first sync is still "
+                    "running and the service cannot be reached; search pre-filled."
+                ).format(msisdn=msisdn)
+                if found.unsure
+                else _("No customer with {msisdn}: search pre-filled.").format(msisdn=msisdn)
             )
             self.sig_screen_pop_done.emit("none")
 

@@ -161,8 +161,9 @@ class TaskManager(QObject):
             self.sig_closure.emit(fn)
 
     def read(self, fn: Callable[..., T], on_done: Callable[[T], None], **kw: Any) -> TaskState[T]:
-        """Run a read query or network look-up on the reader pool."""
-        return self._submit(self._reader, fn, on_done, **kw)
+        """Run a read query or network look-up on the reader pool (not at all when a newer
+        task of its key came first: an abandoned search must not make the next one wait)."""
+        return self._submit(self._reader, fn, on_done, skip_superseded=True, **kw)
 
     def count(self, fn: Callable[..., T], on_done: Callable[[T], None], **kw: Any) -> TaskState[T]:
         """Run a long read that the screen does not wait for (a match count) on its own thread.
@@ -170,7 +171,7 @@ class TaskManager(QObject):
         Pass ``with_state=True`` and poll (or hand down) the state's ``cancel_event``: a count
         that is no longer wanted should stop, not just be dropped, so the next one starts.
         """
-        return self._submit(self._counter, fn, on_done, **kw)
+        return self._submit(self._counter, fn, on_done, skip_superseded=True, **kw)
 
     def write(self, fn: Callable[..., T], on_done: Callable[[T], None], **kw: Any) -> TaskState[T]:
         """Run a database write on the single writer thread."""
@@ -263,13 +264,15 @@ class TaskManager(QObject):
         key: str | None = None,
         with_state: bool = False,
         receiver: QObject | None = None,
+        skip_superseded: bool = False,
     ) -> TaskState[T]:
         state: TaskState[T] = TaskState(self, on_progress)
         if receiver is None:
             receiver = receiver_of(on_done, on_error, on_progress)
         self._track(state, key, receiver)
         args = (state,) if with_state else ()
-        state.future = pool.submit(self._run, state, fn, args, on_done, on_error, key)  # type: ignore[arg-type]
+        run = self._run_unless_superseded if skip_superseded else self._run
+        state.future = pool.submit(run, state, fn, args, on_done, on_error, key)  # type: ignore[arg-type]
         return state
 
     def _track(self, state: TaskState[Any], key: str | None, receiver: QObject | None) -> None:
@@ -299,6 +302,20 @@ class TaskManager(QObject):
             self.run_on_main(lambda: self._deliver_error(state, error, on_error, key))
             return
         self.run_on_main(lambda: self._deliver(state, result, on_done, key))
+
+    def _run_unless_superseded(
+        self,
+        state: TaskState[T],
+        fn: Callable[..., T],
+        args: tuple[Any, ...],
+        on_done: Callable[[T], None],
+        on_error: Callable[[BaseException], None] | None,
+        key: str | None,
+    ) -> None:
+        if state.is_interruption_requested():  # nobody waits for it any more: do not run it
+            self.run_on_main(lambda: self._finish(state, key))
+            return
+        self._run(state, fn, args, on_done, on_error, key)
 
     def _wanted(self, state: TaskState[Any], key: str | None) -> bool:
         if state.is_interruption_requested():

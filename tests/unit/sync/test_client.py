@@ -160,3 +160,32 @@ def test_event_stream_yields_change_events() -> None:
 def test_event_stream_refused_is_an_error_by_kind() -> None:
     with pytest.raises(AuthExpired), _client(lambda _r: _error(401, "unauthorized")).events():
         pass
+
+
+def test_a_search_with_its_own_timeout_gives_up_on_a_silent_service() -> None:
+    """Search while the cache fills waits seconds, not the sync's 30 s, on a service that
+    accepted the connection and never answers (a real socket that stays silent)."""
+    import socket
+    import threading
+
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        port = silent.getsockname()[1]
+        api = ApiClient(f"http://127.0.0.1:{port}", timeout=httpx.Timeout(60.0))
+        errors: list[BaseException] = []
+
+        def ask() -> None:
+            try:
+                api.search(q="王", timeout=0.3)
+            except Offline as exc:
+                errors.append(exc)
+
+        asking = threading.Thread(target=ask)
+        asking.start()
+        asking.join(20)  # far beyond 0.3 s, far below the client's 60 s
+        alive = asking.is_alive()
+        api.close()
+    assert not alive
+    assert len(errors) == 1
+    assert errors[0].details["timeout"] is True

@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QLabel, QSplitter, QVBoxLayout, QWidget
@@ -21,6 +22,7 @@ from PySide6.QtWidgets import QLabel, QSplitter, QVBoxLayout, QWidget
 from agentdesk.domain import Channel, Reaction
 from agentdesk.i18n import _
 from agentdesk.services import compute
+from agentdesk.services.customer import CacheFilling
 from agentdesk.services.dto import ClaimTicket, CustomerScreen, OutcomeDraft, OutcomeSaved
 from agentdesk.ui import texts
 from agentdesk.ui.context import UiContext
@@ -92,20 +94,36 @@ class CustomerPanel(QWidget):
         self.loading.setText(_("Opening {id}…").format(id=customer_id))
         self.loading.show()
 
+        tasks, session, customers = self._ctx.tasks, self._ctx.session, self._ctx.services.customers
+
         def done(screen: CustomerScreen) -> None:
             self.show_screen(screen)
             if on_open is not None:
                 on_open(screen)
 
-        self._ctx.tasks.compute(
-            compute.open_customer,
-            self._ctx.session,
-            customer_id,
-            channel,
-            on_done=done,
-            on_error=self._on_open_failed,
-            key="open",
-        )
+        def failed(exc: BaseException) -> None:
+            if not isinstance(exc, CacheFilling):
+                self._on_open_failed(exc)
+                return
+            # a first sync is filling the cache: the service's view, fetched on a thread
+            # (docs/sync.md, "While the cache fills"), then the screen in the worker process
+            tasks.read(
+                lambda: customers.fetch_view(customer_id),
+                with_view,
+                on_error=self._on_open_failed,
+                key="open",
+            )
+
+        def with_view(view: dict[str, Any] | None) -> None:  # None: the cache as far as it got
+            tasks.compute(
+                compute.open_customer, session, customer_id, channel, False, view,
+                on_done=done, on_error=self._on_open_failed, key="open",
+            )  # fmt: skip
+
+        tasks.compute(
+            compute.open_customer, session, customer_id, channel, customers.can_ask_service,
+            on_done=done, on_error=failed, key="open",
+        )  # fmt: skip
 
     def show_screen(self, screen: CustomerScreen | None) -> None:
         """Show an already loaded screen."""

@@ -172,11 +172,12 @@ class CustomerTabs(QTabWidget):
     def _update_freshness(self) -> None:
         screen = self._screen
         synced = screen.freshness.synced_at if screen else None
-        line = (
-            _("synced {time}").format(time=texts.fmt_when(synced))
-            if synced
-            else _("not synced yet")
-        )
+        if screen is not None and screen.freshness.live:
+            line = _("read from the service just now (first sync still running)")
+        elif synced:
+            line = _("synced {time}").format(time=texts.fmt_when(synced))
+        else:
+            line = _("not synced yet")
         for panel in (self.holdings, self.contacts, self.orders, self.campaigns):
             panel.fresh.setText(line)
         month = screen.freshness.usage_month if screen else None

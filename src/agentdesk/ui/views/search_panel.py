@@ -81,6 +81,7 @@ class SearchPanel(QWidget):
         # the count starts once the first screen is painted, never competing with it for CPU
         self._after_repaint = AfterRepaint(self._on_repainted, self)
         self._elapsed_ms = 0.0
+        self._source = ""  # "service" / "filling": who answered the last search (docs/sync.md)
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(_DEBOUNCE_MS)
@@ -142,6 +143,7 @@ class SearchPanel(QWidget):
         if page.first:
             self.table.selectRow(0)
         self._elapsed_ms = page.elapsed_ms
+        self._source = "service" if page.from_service else "filling" if page.filling else ""
         self._show_total(page.total_label)
         if not page.counted:
             self._count_next = page.query
@@ -152,7 +154,15 @@ class SearchPanel(QWidget):
             self._open_row(0)
 
     def _show_total(self, label: str) -> None:
-        self.summary.setText(_("{n} found in {ms:.0f} ms").format(n=label, ms=self._elapsed_ms))
+        found = _("{n} found in {ms:.0f} ms").format(n=label, ms=self._elapsed_ms)
+        if self._source == "service":  # docs/sync.md, "While the cache fills"
+            found = _(
+                "{n} found by the service in {ms:.0f} ms (first sync still running; names and "
+                "numbers match from their start)"
+            ).format(n=label, ms=self._elapsed_ms)
+        elif self._source == "filling":
+            found += _(": the first sync is still running, customers may be missing")
+        self.summary.setText(found)
 
     def _on_repainted(self) -> None:
         if self._count_next is not None:
