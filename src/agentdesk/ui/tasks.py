@@ -271,8 +271,9 @@ class TaskManager(QObject):
             receiver = receiver_of(on_done, on_error, on_progress)
         self._track(state, key, receiver)
         args = (state,) if with_state else ()
-        run = self._run_unless_superseded if skip_superseded else self._run
-        state.future = pool.submit(run, state, fn, args, on_done, on_error, key)  # type: ignore[arg-type]
+        state.future = pool.submit(
+            self._run, state, fn, args, on_done, on_error, key, skip_superseded
+        )
         return state
 
     def _track(self, state: TaskState[Any], key: str | None, receiver: QObject | None) -> None:
@@ -293,7 +294,11 @@ class TaskManager(QObject):
         on_done: Callable[[T], None],
         on_error: Callable[[BaseException], None] | None,
         key: str | None,
+        skip_superseded: bool = False,
     ) -> None:
+        if skip_superseded and state.is_interruption_requested():  # nobody waits for it now
+            self.run_on_main(lambda: self._finish(state, key))
+            return
         try:
             result = fn(*args)
         except BaseException as exc:
@@ -302,20 +307,6 @@ class TaskManager(QObject):
             self.run_on_main(lambda: self._deliver_error(state, error, on_error, key))
             return
         self.run_on_main(lambda: self._deliver(state, result, on_done, key))
-
-    def _run_unless_superseded(
-        self,
-        state: TaskState[T],
-        fn: Callable[..., T],
-        args: tuple[Any, ...],
-        on_done: Callable[[T], None],
-        on_error: Callable[[BaseException], None] | None,
-        key: str | None,
-    ) -> None:
-        if state.is_interruption_requested():  # nobody waits for it any more: do not run it
-            self.run_on_main(lambda: self._finish(state, key))
-            return
-        self._run(state, fn, args, on_done, on_error, key)
 
     def _wanted(self, state: TaskState[Any], key: str | None) -> bool:
         if state.is_interruption_requested():
