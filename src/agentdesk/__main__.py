@@ -14,7 +14,9 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 __all__ = ["main"]
@@ -43,8 +45,9 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--show",
         default="customer",
-        choices=("customer", "usage", "attention", "field", "supervisor", "counter"),
-        help="what the screenshot shows",
+        choices=("customer", "usage", "attention", "field", "supervisor", "counter", "first-sync"),
+        help="what the screenshot shows (first-sync: a new cache, searched and opened while "
+        "its first sync runs)",
     )
     demo.add_argument("--language", choices=("zh_CN", "en"), help="UI language for this run")
     return parser
@@ -80,7 +83,12 @@ def _demo(args: argparse.Namespace) -> int:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from agentdesk.services.demo import DemoError, DemoService
 
-    demo = DemoService(_demo_folder(), args.port, args.customers)
+    folder = _demo_folder()
+    fresh = None
+    if args.show == "first-sync":  # the user's cache in a folder of its own: never synced yet
+        fresh = tempfile.mkdtemp(prefix="agentdesk-first-sync-")
+        os.environ["AGENTDESK_DATA_DIR"] = fresh
+    demo = DemoService(folder, args.port, args.customers)
     try:
         demo.prepare_folder()
         demo.check_port()
@@ -96,6 +104,8 @@ def _demo(args: argparse.Namespace) -> int:
         return _fail(str(exc))
     finally:
         demo.stop_service()
+        if fresh is not None:
+            shutil.rmtree(fresh, ignore_errors=True)
 
 
 def _run_demo_gui(args: argparse.Namespace, url: str, username: str, password: str) -> int:

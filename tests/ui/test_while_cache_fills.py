@@ -31,7 +31,8 @@ def test_search_and_open_before_the_first_sync(
             window.search.focus_search("王小红")
         assert [h.customer_id for h in found.args[0].first] == ["C00000002"]
         assert "found by the service" in window.search.summary.text()
-        assert "first sync still running" in window.search.summary.text()
+        assert "first sync running" in window.search.summary.text()
+        assert "from their start" in window.search.summary.toolTip()
         with qtbot.waitSignal(window.customer.sig_opened, timeout=5000) as opened:
             qtbot.keyClick(window.search.box, Qt.Key.Key_Return)
         assert opened.args[0].view.attributes.name == "王小红"

@@ -127,11 +127,14 @@ class CacheSyncStore:
                         )
                         self._checkpoints.poke()
                 return
-            if not self._snapshotting:  # also when resuming one a crash cut short
+            starting = not self._snapshotting
+            if starting:  # also when resuming one a crash cut short
                 store_apply.begin_snapshot(conn)
                 conn.execute("PRAGMA wal_autocheckpoint = 0")  # the checkpoint thread does it
                 self._snapshotting = True
             self._apply_grouped(conn, changes, cursor, up_to_date, point)
+            if starting:  # its first page brings the rules, campaigns and offers: committed at
+                self._commit_group(conn)  # once, the customer view has them while it fills
 
     def flush(self) -> None:
         """Commit the snapshot pages applied in the open transaction, if any."""

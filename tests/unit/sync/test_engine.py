@@ -311,23 +311,24 @@ def _customers(db: CacheDB) -> list[str]:
         return [r[0] for r in conn.execute("SELECT customer_id FROM customer ORDER BY 1")]
 
 
-def _die_at_second_page(db: CacheDB, service: FakeService) -> CacheSyncStore:
-    """Run a sync cycle that is killed at the second crash point; returns its store.
+def _die_at_page(db: CacheDB, service: FakeService, page: int) -> CacheSyncStore:
+    """Run a sync cycle that is killed while applying snapshot page ``page``; returns its store.
 
-    The first page is held until the second one has arrived (the third is asked for), as on a
-    link faster than the writer: then the engine does not commit the group to wait."""
+    Each page before it is held until the one after it has arrived (the next is asked for),
+    as on a link faster than the writer: then the engine does not commit the group to wait."""
     hits: list[str] = []
 
-    def die_on_second_page(point: str) -> None:
+    def die_at_the_page(point: str) -> None:
         hits.append(point)
-        if len(hits) == 1:
+        if len(hits) < page:
+            ahead = f"s{len(hits) + 1}"
             with service.requested:
-                assert service.requested.wait_for(lambda: "s2" in service.pull_cursors, 60)
-        if len(hits) == 2:
+                assert service.requested.wait_for(lambda: ahead in service.pull_cursors, 60)
+        if len(hits) == page:
             raise _Died
 
     api = ApiClient("http://svc", token="t", transport=httpx.MockTransport(service))
-    store = CacheSyncStore(db, crash_hook=die_on_second_page)
+    store = CacheSyncStore(db, crash_hook=die_at_the_page)
     with pytest.raises(_Died):
         SyncEngine(store, api, "dev-1").run_once()
     return store
@@ -338,7 +339,7 @@ def test_a_crash_mid_snapshot_keeps_the_last_applied_cursor_not_the_page_fetched
 ) -> None:
     monkeypatch.setattr(cachestore, "SNAPSHOT_GROUP_PAGES", 1)  # every page is its own commit
     service.pages = _snapshot_pages()
-    store = _die_at_second_page(db, service)
+    store = _die_at_page(db, service, 2)
     assert service.pull_cursors[:3] == ["", "s1", "s2"]  # page 3 was already downloading
     assert store.sync_cursor() == "s1"
     assert _customers(db) == ["C00000001"]
@@ -354,16 +355,18 @@ def test_a_crash_inside_a_group_of_snapshot_pages_resumes_from_the_last_commit(
     db: CacheDB, service: FakeService
 ) -> None:
     service.pages = _snapshot_pages()
-    store = _die_at_second_page(db, service)
-    # pages 1 and 2 shared a transaction that never committed: nothing of them is kept, and
-    # the cursor is not that of any page applied or fetched ahead
-    assert store.sync_cursor() == ""
-    assert _customers(db) == []
+    store = _die_at_page(db, service, 3)
+    # the first page is committed on its own (it brings the rules, campaigns and offers the
+    # customer view needs while the cache fills); pages 2 and 3 shared a transaction that never
+    # committed: nothing of them is kept, and the cursor is that of page 1, not of any page
+    # applied or fetched after it
+    assert store.sync_cursor() == "s1"
+    assert _customers(db) == ["C00000001"]
     asked = len(service.pull_cursors)
-    service.pages = _snapshot_pages()
+    service.pages = _snapshot_pages()[1:]
     report = _engine(db, service).run_once()
     assert report.ok
-    assert service.pull_cursors[asked] == ""  # the snapshot starts again from the last commit
+    assert service.pull_cursors[asked] == "s1"  # the snapshot resumes from the last commit
     assert _customers(db) == ["C00000001", "C00000002", "C00000003"]
 
 

@@ -154,15 +154,26 @@ class SearchPanel(QWidget):
             self._open_row(0)
 
     def _show_total(self, label: str) -> None:
+        """The result line; while a first sync fills the cache it says who answered, and its
+        tooltip says what that means (docs/sync.md, "While the cache fills")."""
         found = _("{n} found in {ms:.0f} ms").format(n=label, ms=self._elapsed_ms)
-        if self._source == "service":  # docs/sync.md, "While the cache fills"
-            found = _(
-                "{n} found by the service in {ms:.0f} ms (first sync still running; names and "
-                "numbers match from their start)"
-            ).format(n=label, ms=self._elapsed_ms)
+        why = ""
+        if self._source == "service":
+            found = _("{n} found by the service in {ms:.0f} ms (first sync running)").format(
+                n=label, ms=self._elapsed_ms
+            )
+            why = _(
+                "The first sync is still filling this computer's cache, so the service "
+                "answered. It matches names and numbers from their start."
+            )
         elif self._source == "filling":
-            found += _(": the first sync is still running, customers may be missing")
+            found += _(" (first sync running: some may be missing)")
+            why = _(
+                "The first sync is still filling this computer's cache and the service cannot "
+                "be reached: customers that have not arrived yet are missing."
+            )
         self.summary.setText(found)
+        self.summary.setToolTip(why)
 
     def _on_repainted(self) -> None:
         if self._count_next is not None:
