@@ -148,9 +148,10 @@ def bundle_from_view(
     )
 
 
-def summary_rows(found: CustomerList) -> list[tuple[str, str, str, str, str, str]]:
+def summary_rows(found: CustomerList) -> list[tuple[str, str, str, str, str, str, str]]:
     """The hits of ``GET /v1/customers?…`` as (customer_id, name, msisdn, id_number,
-    region_code, segment_id), in the service's order."""
+    region_code, segment_id, vip_level), in the service's order (a service before
+    ``vip_level`` was listed: ``""``)."""
     return [
         (
             str(item.get("customer_id") or ""),
@@ -159,6 +160,7 @@ def summary_rows(found: CustomerList) -> list[tuple[str, str, str, str, str, str
             str(item.get("id_number") or ""),
             str(item.get("region_code") or ""),
             str(item.get("segment_id") or ""),
+            str(item.get("vip_level") or ""),
         )
         for item in found.items
     ]

@@ -194,8 +194,8 @@ class SearchService:
         phone = _as_is if full else mask_phone
         id_number = _as_is if full else mask_id_number
         return [
-            SearchHit(cid, name, phone(msisdn), id_number(id_no), segment, region)
-            for cid, name, msisdn, id_no, region, segment in summary_rows(found)
+            SearchHit(cid, name, phone(msisdn), id_number(id_no), segment, region, _is_vip(vip))
+            for cid, name, msisdn, id_no, region, segment, vip in summary_rows(found)
         ]
 
     def _hits(self, rows: list[store_search.HitRow]) -> list[SearchHit]:

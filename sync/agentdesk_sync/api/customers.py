@@ -54,6 +54,8 @@ _SUMMARY = (
     m.Customer.segment_id,
     m.Customer.id_number,
     m.Customer.account_manager_id,
+    # read from the stored row (no column of its own): the desktop marks VIPs in a hit list
+    m.Customer.row[("attributes", "vip_level")].as_string().label("vip_level"),
 )
 _VIEW_SCHEMA = {
     "type": "object",

@@ -6,11 +6,11 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine, insert
 
-from agentdesk.domain import Campaign, Channel, TargetListEntry
+from agentdesk.domain import Campaign, Channel, TargetListEntry, VipLevel
 from agentdesk.protocol import to_row
 from agentdesk_sync.db import models as m
 
-from .conftest import Api
+from .conftest import Api, insert_customer
 from .pushing import batch, contact, day_time
 
 
@@ -57,6 +57,18 @@ def test_search_by_msisdn_name_and_id_number_stays_in_scope(api: Api) -> None:
     missing = api.get("cc1", "/v1/customers")
     assert missing.status_code == 422
     assert missing.json()["error"]["code"] == "invalid_request"
+
+
+def test_search_hits_carry_the_vip_level_for_the_desktop_list(
+    api: Api, sync_engine: Engine
+) -> None:
+    """While a desktop's cache fills, its search list comes from here and marks VIPs."""
+    insert_customer(sync_engine, "C00000091", "440100", vip_level=VipLevel.GOLD)
+    found = api.get("cc1", "/v1/customers", params={"q": "1380000009"}).json()
+    levels = {i["customer_id"]: i["vip_level"] for i in found["items"]}
+    assert levels == {"C00000091": "gold"}
+    plain = api.get("cc1", "/v1/customers", params={"msisdn": "13800000001"}).json()
+    assert plain["items"][0]["vip_level"] == "none"
 
 
 def test_eligibility_counts_the_cap_across_channels(api: Api) -> None:

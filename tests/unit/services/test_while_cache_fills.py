@@ -18,11 +18,12 @@ import httpx
 import pytest
 
 from agentdesk.domain import Channel, ResultCode
+from agentdesk.protocol import CustomerList
 from agentdesk.services import Services, build_services
 from agentdesk.services.auth import LoginResult
 from agentdesk.services.customer import CacheFilling, CustomerNotFound, CustomerService
 from agentdesk.services.dto import OutcomeDraft, SearchHit
-from agentdesk.services.live_view import QUIET_AFTER_FAILURE_S, LiveService
+from agentdesk.services.live_view import QUIET_AFTER_FAILURE_S, LiveService, summary_rows
 from agentdesk.services.search import SearchService
 from agentdesk.sync import ApiClient
 from tests.ui.central import PASSWORD, Central
@@ -194,3 +195,14 @@ def test_after_a_failure_the_service_is_left_alone_for_a_while() -> None:
     now[0] += QUIET_AFTER_FAILURE_S + 1
     assert live.search(msisdn="13800000001") is None
     assert len(tries) == 2
+
+
+def test_service_hits_keep_the_vip_level_and_an_older_service_has_none() -> None:
+    found = CustomerList(
+        items=[
+            {"customer_id": "C1", "name": "王一", "msisdn": "13800000001", "vip_level": "gold"},
+            {"customer_id": "C2", "name": "王二", "msisdn": "13800000002"},  # an older service
+        ],
+        total=2,
+    )
+    assert [row[-1] for row in summary_rows(found)] == ["gold", ""]
