@@ -85,6 +85,8 @@ def _demo(args: argparse.Namespace) -> int:
 
     folder = _demo_folder()
     fresh = None
+    if args.show == "first-sync" and (args.smoke or not args.screenshot):
+        return _fail("--show first-sync goes with --screenshot only (its cache is thrown away).")
     if args.show == "first-sync":  # the user's cache in a folder of its own: never synced yet
         fresh = tempfile.mkdtemp(prefix="agentdesk-first-sync-")
         os.environ["AGENTDESK_DATA_DIR"] = fresh

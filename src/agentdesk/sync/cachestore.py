@@ -187,10 +187,12 @@ class CacheSyncStore:
                 conn.execute("ROLLBACK")
 
     def reset_cache(self) -> None:
-        """Drop the cache and the cursor; the outbox stays."""
+        """Drop the cache and the cursor; the outbox stays. The snapshot that follows starts as
+        a first one (its first page, with the rules and offers, committed on its own)."""
         with self.db.sync_writer() as conn:
             self._commit_group(conn)
             store_apply.reset_cache(conn)
+            self._snapshotting = False
 
     def counts(self) -> OutboxCounts:
         """Waiting items, open conflicts, open rejections."""

@@ -35,3 +35,14 @@ def test_second_run_reuses_users_without_printing_passwords(tmp_path: Path) -> N
     assert users["agent"].role == "call_centre"
     assert printed == []
     assert os.path.exists(tmp_path / "users.json")
+
+
+def test_the_first_sync_shot_is_refused_without_a_screenshot(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Its cache is thrown away at exit: run for real use, it would drop unsent outcomes."""
+    from agentdesk.__main__ import main
+
+    assert main(["demo", "--show", "first-sync"]) == 1
+    assert main(["demo", "--show", "first-sync", "--smoke"]) == 1
+    assert "--screenshot only" in capsys.readouterr().err

@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from agentdesk.domain import Channel, Contact, ResultCode
+from agentdesk.protocol import Change
 from agentdesk.store import CacheDB
 from agentdesk.store.errors import DiskFullError
 from agentdesk.store.outbox import get_entry, record_outcome
@@ -506,3 +507,20 @@ def test_a_pull_the_cache_cannot_store_leaves_no_download_thread_behind(
         with pytest.raises(DiskFullError):
             engine.run_once()
     assert [t.name for t in threading.enumerate() if t.name.startswith("sync-pull")] == []
+
+
+def test_the_snapshot_after_a_reset_commits_its_first_page_at_once(db: CacheDB) -> None:
+    """A reset mid-snapshot starts a new snapshot: its first page (rules, campaigns, offers in
+    real life) is readable at once, as in a first sync, not held in a group."""
+    store = CacheSyncStore(db, crash_hook=None)
+
+    def page(cid: str) -> list[Change]:
+        row = customer_row(cid, "王小明", f"1380000{cid[-4:]}")
+        return [Change(seq=int(cid[-4:]), entity="customer", op="put", id=cid, row=row)]
+
+    store.apply_changes(page("C00000001"), "s1", up_to_date=False, snapshot=True)
+    store.apply_changes(page("C00000002"), "s2", up_to_date=False, snapshot=True)  # a group
+    store.reset_cache()
+    store.apply_changes(page("C00000003"), "t1", up_to_date=False, snapshot=True)
+    assert _customers(db) == ["C00000003"]  # another connection sees it: committed
+    store.flush()
