@@ -25,16 +25,14 @@ from agentdesk.domain import (
     Holding,
     MarketingOrder,
     TargetListEntry,
-    UsageMonth,
 )
 from agentdesk.protocol import CustomerList, from_row
-from agentdesk.store.customer_repo import RECENT_CONTACTS, CustomerBundle
+from agentdesk.store.customer_repo import RECENT_CONTACTS, CustomerBundle, newest_months
 from agentdesk.sync import ApiClient, Forbidden, NotFound, SyncError
 
 __all__ = [
     "ASK_TIMEOUT_S",
     "QUIET_AFTER_FAILURE_S",
-    "USAGE_MONTHS",
     "LiveService",
     "bundle_from_view",
     "summary_rows",
@@ -49,9 +47,6 @@ or a customer is on the line (the sync's own requests keep the client's 30 s).""
 QUIET_AFTER_FAILURE_S = 30.0
 """After the service failed to answer, it is not asked again for this long, so a dead or
 hanging connection does not queue every pause in typing behind a timeout."""
-
-USAGE_MONTHS = 12
-"""Usage months the view shows (the cache path reads as many)."""
 
 
 class LiveService:
@@ -113,11 +108,11 @@ def bundle_from_view(
     Returns:
         The bundle, with no ``synced_at`` (nothing of it comes from the cache).
     """
-    months = sorted(data.get("usage") or (), key=lambda u: str(u.get("month", "")), reverse=True)
+    usage = newest_months(data.get("usage") or ())
     view = dataclasses.replace(
         from_row({**data, "holdings": [], "usage": []}, CustomerView),
         holdings=tuple(from_row(h, Holding) for h in data.get("holdings") or ()),
-        usage=tuple(from_row(u, UsageMonth) for u in months[:USAGE_MONTHS]),
+        usage=tuple(usage),
     )
     unsent_ids = {c.contact_id for c in unsent}
     served = [c for c in data.get("recent_contacts") or () if c.get("contact_id") not in unsent_ids]
@@ -144,7 +139,7 @@ def bundle_from_view(
         campaigns=tuple(from_row(c, Campaign) for c in data.get("campaigns") or ()),
         active_claim=claim if isinstance(claim, Claim) else None,
         synced_at=None,
-        usage_as_of=months[0].get("month") if months else None,
+        usage_as_of=usage[0].month if usage else None,
     )
 
 

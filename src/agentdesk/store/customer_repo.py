@@ -8,6 +8,7 @@ connection and never write.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
@@ -33,12 +34,15 @@ __all__ = [
     "load_history",
     "load_offers_and_campaigns",
     "load_rules",
+    "newest_months",
     "resolve_customer_id",
     "unsent_contacts",
 ]
 
 T = TypeVar("T")
 RECENT_CONTACTS = 50
+USAGE_MONTHS = 12
+"""Usage months the customer view shows."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -137,17 +141,19 @@ def load_customer_view(conn: sqlite3.Connection, customer_id: str) -> CustomerBu
     )
 
 
-def _usage(conn: sqlite3.Connection, customer_id: str, months: int = 12) -> list[UsageMonth]:
-    """The customer's last ``months`` usage months, newest first."""
+def _usage(conn: sqlite3.Connection, customer_id: str) -> list[UsageMonth]:
+    """The customer's last :data:`USAGE_MONTHS` usage months, newest first."""
     row = conn.execute(
         "SELECT row FROM customer_usage WHERE customer_id = ?", (customer_id,)
     ).fetchone()
-    if row is None:
-        return []
-    newest = sorted(
-        loads(row[0]).get("months") or (), key=lambda u: str(u.get("month", "")), reverse=True
-    )
-    return [from_row(u, UsageMonth) for u in newest[:months]]
+    return [] if row is None else newest_months(loads(row[0]).get("months") or ())
+
+
+def newest_months(months: Iterable[dict[str, Any]]) -> list[UsageMonth]:
+    """The newest :data:`USAGE_MONTHS` of a customer's usage month rows (any order), newest
+    first: what the customer view shows, from the cache or from the service's view."""
+    newest = sorted(months, key=lambda u: str(u.get("month", "")), reverse=True)
+    return [from_row(u, UsageMonth) for u in newest[:USAGE_MONTHS]]
 
 
 def _with(view: CustomerView, holdings: list[Holding], usage: list[UsageMonth]) -> CustomerView:
@@ -184,19 +190,19 @@ def unsent_contacts(
     Read through the outbox (this device's items only) and the contact id key, never the
     customer index, so it stays fast while a first sync has the indexes dropped.
     """
-    contacts: list[tuple[str, Contact]] = []
+    contacts: list[Contact] = []
     results: dict[str, dict[str, Any]] = {}
-    for row, result, contact_id, started_at in conn.execute(
-        "SELECT c.row, c.result, c.contact_id, c.started_at FROM outbox o "
+    for row, result, contact_id in conn.execute(
+        "SELECT c.row, c.result, c.contact_id FROM outbox o "
         "JOIN contact c ON c.contact_id = o.id WHERE o.kind = 'contact' "
-        "AND o.state IN ('pending', 'inflight', 'rejected') AND c.customer_id = ?",
+        "AND o.state IN ('pending', 'inflight', 'rejected') AND c.customer_id = ? "
+        "ORDER BY c.started_at DESC",
         (customer_id,),
     ):
-        contacts.append((started_at, from_row(loads(row), Contact)))
+        contacts.append(from_row(loads(row), Contact))
         if result is not None:
             results[contact_id] = loads(result)
-    contacts.sort(key=lambda pair: pair[0], reverse=True)
-    return [contact for _started, contact in contacts], results
+    return contacts, results
 
 
 def _open_orders(conn: sqlite3.Connection, customer_id: str) -> list[MarketingOrder]:
