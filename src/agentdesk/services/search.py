@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from agentdesk.domain import Role
@@ -177,36 +178,38 @@ class SearchService:
         )
 
     def _view_hit(self, view: dict[str, object]) -> SearchHit:
+        """A unified view as a hit (a customer id typed while the cache fills)."""
         attrs = view.get("attributes")
         get = attrs.get if isinstance(attrs, dict) else {}.get
-        return SearchHit(
-            str(get("customer_id") or view.get("customer_id") or ""),
-            str(get("name") or ""),
-            show_phone(str(get("msisdn") or ""), self._role),
-            show_id_number(str(get("id_number") or ""), self._role),
-            str(get("segment_id") or ""),
-            str(get("region_code") or ""),
-            _is_vip(str(get("vip_level") or "")),
-        )
+        cid = str(get("customer_id") or view.get("customer_id") or "")
+        fields = ("name", "msisdn", "id_number", "region_code", "segment_id", "vip_level")
+        return self._listed([(cid, *(str(get(f) or "") for f in fields))])[0]
 
     def _summary_hits(self, found: CustomerList) -> list[SearchHit]:
-        full = self._role.sees_full_pii
-        phone = _as_is if full else mask_phone
-        id_number = _as_is if full else mask_id_number
+        return self._listed(summary_rows(found))
+
+    def _listed(self, rows: Iterable[Sequence[str]]) -> list[SearchHit]:
+        """(customer_id, name, msisdn, id_number, region_code, segment_id, vip_level) rows as
+        the list shows them."""
+        phone, id_number = self._maskers()
         return [
             SearchHit(cid, name, phone(msisdn), id_number(id_no), segment, region, _is_vip(vip))
-            for cid, name, msisdn, id_no, region, segment, vip in summary_rows(found)
+            for cid, name, msisdn, id_no, region, segment, vip in rows
         ]
 
     def _hits(self, rows: list[store_search.HitRow]) -> list[SearchHit]:
         """The rows as the list shows them (one object per row; the role is asked once)."""
-        full = self._role.sees_full_pii
-        phone = _as_is if full else mask_phone
-        id_number = _as_is if full else mask_id_number
+        phone, id_number = self._maskers()
         return [
             SearchHit(cid, name, phone(msisdn), id_number(id_no), segment, region, _is_vip(vip))
             for cid, name, msisdn, id_no, region, segment, _tier, vip, _churn in rows
         ]
+
+    def _maskers(self) -> tuple[Callable[[str], str], Callable[[str], str]]:
+        """How this role sees phone and ID numbers in a list: as stored, or masked."""
+        if self._role.sees_full_pii:
+            return _as_is, _as_is
+        return mask_phone, mask_id_number
 
     def _hit(self, hit: store_search.SearchHit) -> SearchHit:
         return SearchHit(
