@@ -60,14 +60,10 @@ MAX_SLOTS = 24
 HISTORY_WINDOW = timedelta(days=120)
 
 
-_Cached = tuple[
-    CustomerBundle,
-    list[Contact],
-    list[Offer],
-    list[Campaign],
-    customer_repo.LoadedRules | None,
-    visit_plan_repo.PlanItem | None,
+_Around = tuple[
+    list[Offer], list[Campaign], customer_repo.LoadedRules | None, visit_plan_repo.PlanItem | None
 ]
+_Cached = tuple[CustomerBundle, list[Contact], *_Around]
 
 
 class CustomerNotFound(LookupError):
@@ -94,6 +90,18 @@ class CustomerNotFound(LookupError):
                 "service cannot be reached."
             ).format(id=self.customer_id)
         return _("{id} is not among your customers.").format(id=self.customer_id)
+
+
+def _around(conn: sqlite3.Connection, customer_id: str) -> _Around:
+    """What the screen needs from the cache besides the customer: offers, campaigns, the rule
+    set, and the visit plan's claim of the customer."""
+    offers, campaigns = customer_repo.load_offers_and_campaigns(conn)
+    return (
+        offers,
+        campaigns,
+        customer_repo.load_rules(conn),
+        visit_plan_repo.held_claim(conn, customer_id),
+    )
 
 
 def _not_found(customer_id: str, filling: bool) -> CustomerNotFound:
@@ -276,10 +284,7 @@ class CustomerService:
             raise CustomerNotFound(customer_id, filling=filling)
         kept = bundle.view.customer_id
         history = customer_repo.load_history(conn, kept, now - HISTORY_WINDOW)
-        offers, campaigns = customer_repo.load_offers_and_campaigns(conn)
-        loaded = customer_repo.load_rules(conn)
-        planned = visit_plan_repo.held_claim(conn, kept)
-        return bundle, history, offers, campaigns, loaded, planned
+        return bundle, history, *_around(conn, kept)
 
     def fetch_view(self, customer_id: str) -> dict[str, Any] | None:
         """The service's unified view of the customer (``GET /v1/customers/{id}``), to open it
@@ -302,9 +307,7 @@ class CustomerService:
         kept = str(data.get("customer_id") or "")
         with self._db.reader() as conn:
             unsent, unsent_results = customer_repo.unsent_contacts(conn, kept)
-            offers, campaigns = customer_repo.load_offers_and_campaigns(conn)
-            loaded = customer_repo.load_rules(conn)
-            planned = visit_plan_repo.held_claim(conn, kept)
+            offers, campaigns, loaded, planned = _around(conn, kept)
         bundle = bundle_from_view(data, unsent, unsent_results)
         # the customer's campaigns come with the view: before the first page brought the
         # campaign table they are the only ones known
