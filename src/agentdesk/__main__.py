@@ -85,9 +85,11 @@ def _demo(args: argparse.Namespace) -> int:
 
     folder = _demo_folder()
     fresh = None
-    if args.show == "first-sync" and (args.smoke or not args.screenshot):
-        return _fail("--show first-sync goes with --screenshot only (its cache is thrown away).")
     if args.show == "first-sync":  # the user's cache in a folder of its own: never synced yet
+        if args.smoke or not args.screenshot:
+            return _fail(
+                "--show first-sync goes with --screenshot only (its cache is thrown away)."
+            )
         fresh = tempfile.mkdtemp(prefix="agentdesk-first-sync-")
         os.environ["AGENTDESK_DATA_DIR"] = fresh
     demo = DemoService(folder, args.port, args.customers)

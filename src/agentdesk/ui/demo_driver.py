@@ -103,15 +103,17 @@ class DemoDriver(QObject):
         self.window.customer.sig_opened.connect(self._on_first_sync_opened)
         self.window.open_customer(page.first[0].customer_id)
 
-    def _on_first_sync_opened(self, _screen: CustomerScreen, waited_ms: int = 0) -> None:
-        if not waited_ms:
-            self.window.customer.sig_opened.disconnect(self._on_first_sync_opened)
-        # the shot shows the first sync's progress once its first page is in (3 s at most),
-        # taken soon after the panels' deferred layout: the demo's first sync takes seconds
+    def _on_first_sync_opened(self, _screen: CustomerScreen) -> None:
+        self.window.customer.sig_opened.disconnect(self._on_first_sync_opened)
+        self._shoot_while_syncing()
+
+    def _shoot_while_syncing(self, waited_ms: int = 0) -> None:
+        """The shot shows the first sync's progress once its first page is in (3 s at most),
+        taken soon after the panels' deferred layout: the demo's first sync takes seconds."""
         if self.window.sync_bar.progress.isVisible() or waited_ms >= 3000:
             QTimer.singleShot(120, self._finish_screenshot)
             return
-        QTimer.singleShot(100, lambda: self._on_first_sync_opened(_screen, waited_ms + 100))
+        QTimer.singleShot(100, lambda: self._shoot_while_syncing(waited_ms + 100))
 
     def _on_home_loaded(self) -> None:
         self.window.home.sig_loaded.disconnect(self._on_home_loaded)
